@@ -177,6 +177,27 @@ static int validate_one(struct vstate *v, const char *dir)
 	return 0;
 }
 
+/* A directory without SKILL.md is a root if a subdirectory has one. */
+static bool is_root(const char *path)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	struct dirent *e;
+	bool root = false;
+	DIR *d = opendir(path);
+
+	while (d && !root && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(p, sizeof(p), "%s/%s/SKILL.md", path,
+				     e->d_name) < sizeof(p))
+			root = lstat(p, &st) == 0;
+	}
+	if (d)
+		closedir(d);
+	return root;
+}
+
 /* A skill directory, a SKILL.md, or a root holding skill directories. */
 static int validate_path(struct vstate *v, const char *path)
 {
@@ -195,7 +216,8 @@ static int validate_path(struct vstate *v, const char *path)
 		return validate_one(v, p);
 	}
 	snprintf(p, sizeof(p), "%s/SKILL.md", path);
-	if (lstat(p, &st) == 0 || stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+	if (lstat(p, &st) == 0 || stat(path, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    !is_root(path))
 		return validate_one(v, path);
 	if (!(d = opendir(path)))
 		return spool_error_sys(SPOOL_ERROR, "cannot read '%s'", path);

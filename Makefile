@@ -1,0 +1,83 @@
+# Spool: a filesystem-native task spool for teams of agents.
+#   make            build bin/spool and bin/spoold
+#   make demo       run the blog-post pipeline in a fresh spool
+#   make check      run the unit and integration tests
+#   make bench      run the benchmarks, print a table
+#   make install    PREFIX=/usr/local DESTDIR=
+
+VERSION   = 0.1.0
+PREFIX   ?= /usr/local
+BINDIR    = $(PREFIX)/bin
+SBINDIR   = $(PREFIX)/sbin
+SHAREDIR  = $(PREFIX)/share/spool
+MANDIR    = $(PREFIX)/share/man
+
+CC       ?= cc
+PKGS      = libgit2 jansson libarchive yaml-0.1
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -Isrc \
+            -DSPOOL_VERSION='"$(VERSION)"' \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# The library is every src/*.c that is not a front end.
+FRONT     = src/spool-main.c src/cli.c src/spoold.c
+CMD_SRC   = $(wildcard src/cmd-*.c)
+DAEMON_SRC= $(wildcard src/daemon-*.c)
+LIB_SRC   = $(filter-out $(FRONT) $(CMD_SRC) $(DAEMON_SRC),$(wildcard src/*.c))
+LIB_OBJ   = $(LIB_SRC:.c=.o)
+SPOOL_OBJ = src/spool-main.o src/cli.o $(CMD_SRC:.c=.o)
+SPOOLD_OBJ= $(if $(wildcard src/spoold.c),src/spoold.o $(DAEMON_SRC:.c=.o))
+UNIT_SRC  = $(wildcard tests/unit/test-*.c)
+UNIT_BIN  = $(UNIT_SRC:.c=)
+
+PROGS     = bin/spool $(if $(wildcard src/spoold.c),bin/spoold)
+
+all: deps-check $(PROGS)
+
+src/libspool.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+bin/spool: $(SPOOL_OBJ) src/libspool.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bin/spoold: $(SPOOLD_OBJ) src/libspool.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(LIB_OBJ) $(SPOOL_OBJ) $(SPOOLD_OBJ): src/spool.h src/cmd.h $(wildcard src/*-int.h src/daemon.h src/hydrate.h)
+
+tests/unit/test-%: tests/unit/test-%.c src/libspool.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# deps installs what is missing (as root) or prints the apt-get line.
+deps:
+	@sh tests/deps.sh install
+
+deps-check:
+	@sh tests/deps.sh check
+
+check: deps all $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "# $$t"; $$t; done
+	prove -j2 -v tests/t/ 2>&1 | tail -n 40; exit $${PIPESTATUS:-0}
+
+demo: deps all
+	sh tests/demo.sh
+
+bench: deps all
+	sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SHAREDIR)
+	install -m 755 bin/spool $(DESTDIR)$(BINDIR)/spool
+	[ ! -f bin/spoold ] || install -m 755 bin/spoold $(DESTDIR)$(SBINDIR)/spoold
+	cp -R spool-layout $(DESTDIR)$(SHAREDIR)/layout
+	cp -R skills $(DESTDIR)$(SHAREDIR)/skills
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/spool $(DESTDIR)$(SBINDIR)/spoold
+	rm -rf $(DESTDIR)$(SHAREDIR)
+
+clean:
+	rm -f src/*.o src/libspool.a bin/spool bin/spoold $(UNIT_BIN)
+
+.PHONY: all deps deps-check check demo bench install uninstall clean

@@ -1,0 +1,120 @@
+/* spool agent add|ls: the registry of agents. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static int agent_add(const struct cmd_entry *self, struct cmd_ctx *ctx,
+		     int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "capabilities", required_argument, NULL, 'c' },
+		{ "roles", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *caps = NULL, *roles = NULL;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "c:r:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': caps = optarg; break;
+		case 'r': roles = optarg; break;
+		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
+		default: return cmd_usage(self);
+		}
+	}
+	if (optind + 1 != argc)
+		return cmd_usage(self);
+	if ((rc = cmd_open(self, ctx)) != 0)
+		return rc;
+	rc = spool_agent_add(ctx->sp, argv[optind], caps, roles,
+			     cmd_actor(NULL));
+	if (rc < 0)
+		return cmd_fail(self, rc);
+	printf("agent '%s' registered; it claims with: mv ready/ID.json "
+	       "claimed/%s/\n", argv[optind], argv[optind]);
+	return EXIT_OK;
+}
+
+static int agent_ls(const struct cmd_entry *self, struct cmd_ctx *ctx,
+		    int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	bool json = false;
+	char **names;
+	size_t n;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
+		default: return cmd_usage(self);
+		}
+	}
+	if (optind != argc)
+		return cmd_usage(self);
+	if ((rc = cmd_open(self, ctx)) != 0)
+		return rc;
+	if ((rc = spool_registry_names(&names, &n, ctx->sp, "agents")) < 0)
+		return cmd_fail(self, rc);
+	for (size_t i = 0; i < n; i++) {
+		json_t *a = NULL;
+		spool_entry *claimed = NULL;
+		size_t nclaimed = 0;
+		if (spool_agent_load(&a, ctx->sp, names[i]) < 0)
+			continue;
+		spool_list(&claimed, &nclaimed, ctx->sp, SPOOL_STATE_CLAIMED,
+			   names[i]);
+		free(claimed);
+		json_object_set_new(a, "claimed", json_integer((json_int_t)nclaimed));
+		if (json) {
+			cmd_print_json(a);
+		} else {
+			char *caps = json_dumps(json_object_get(a,
+				"capabilities"), JSON_COMPACT);
+			char *roles = json_dumps(json_object_get(a, "roles"),
+						 JSON_COMPACT);
+			printf("%-20s claimed=%-4zu roles=%s capabilities=%s\n",
+			       names[i], nclaimed, roles ? roles : "[]",
+			       caps ? caps : "[]");
+			free(caps);
+			free(roles);
+		}
+		json_decref(a);
+	}
+	spool_names_free(names, n);
+	return EXIT_OK;
+}
+
+static int cmd_agent_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
+			  int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "add") == 0)
+		return agent_add(self, ctx, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "ls") == 0)
+		return agent_ls(self, ctx, argc - 1, argv + 1);
+	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
+			  strcmp(argv[1], "--help") == 0)) {
+		cmd_print_help(stdout, self);
+		return EXIT_OK;
+	}
+	return cmd_usage(self);
+}
+
+const struct cmd_entry cmd_agent_entry = {
+	.name = "agent",
+	.usage = "add NAME [--capabilities a,b] [--roles worker,reviewer,operator]"
+		 " | ls [--json]",
+	.summary = "register agents and list them",
+	.help = "Roles: worker (claims and works tasks), reviewer (approves "
+		"and rejects),\noperator (acts on anyone's tasks), planner. "
+		"Registering again updates the entry.\n",
+	.exec = cmd_agent_exec,
+};

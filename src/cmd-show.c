@@ -1,0 +1,95 @@
+/* spool show: one task, where it is, and its deliverables. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+
+static json_t *deliverables(spool *sp, const char *id)
+{
+	json_t *arr = json_array();
+	char path[256];
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	snprintf(path, sizeof(path), "deliverables/%s", id);
+	fd = openat(spool_rootfd(sp), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return arr;
+	}
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			json_array_append_new(arr, json_string(de->d_name));
+	closedir(d);
+	return arr;
+}
+
+static int cmd_show_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
+			 int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char where[128], path[256];
+	json_t *task = NULL, *files;
+	bool json = false;
+	spool_loc loc;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
+		default: return cmd_usage(self);
+		}
+	}
+	if (optind + 1 != argc)
+		return cmd_usage(self);
+	if ((rc = cmd_open(self, ctx)) != 0)
+		return rc;
+	if ((rc = spool_task_find(&loc, ctx->sp, argv[optind])) < 0 &&
+	    rc != SPOOL_EEXISTS)
+		return cmd_fail(self, rc);
+	if ((rc = spool_task_load(&task, ctx->sp, &loc, argv[optind])) < 0)
+		return cmd_fail(self, rc);
+	spool_loc_format(where, sizeof(where), &loc);
+	spool_loc_path(path, sizeof(path), &loc, argv[optind]);
+	files = deliverables(ctx->sp, argv[optind]);
+	if (json) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:O, s:O}", "id",
+			argv[optind], "state", spool_state_name(loc.state),
+			"path", path, "deliverables", files, "task", task);
+		if (loc.state == SPOOL_STATE_CLAIMED)
+			json_object_set_new(o, "agent", json_string(loc.agent));
+		cmd_print_json(o);
+		json_decref(o);
+	} else {
+		char *s = json_dumps(task, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		size_t i;
+		json_t *f;
+		printf("%s  %s  (%s)\n", argv[optind], where, path);
+		json_array_foreach(files, i, f)
+			printf("deliverable: deliverables/%s/%s\n",
+			       argv[optind], json_string_value(f));
+		printf("%s\n", s ? s : "");
+		free(s);
+	}
+	json_decref(files);
+	json_decref(task);
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_show_entry = {
+	.name = "show",
+	.usage = "ID [--json]",
+	.summary = "show a task, its state and its deliverables",
+	.exec = cmd_show_exec,
+};

@@ -1,0 +1,71 @@
+/*
+ * The spool(1) command table. Each cmd-*.c file defines one cmd_entry;
+ * spool-main.c dispatches on the first word.
+ */
+#ifndef SPOOL_CMD_H
+#define SPOOL_CMD_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "spool.h"
+
+/* Exit codes, documented in docs/protocol.md and spool(1). */
+enum {
+	EXIT_OK = 0,
+	EXIT_ERROR = 1,
+	EXIT_USAGE = 2,
+	EXIT_NOWORK = 3,
+	EXIT_TIMEOUT = 4
+};
+
+struct cmd_ctx {
+	const char *dir;	/* -C DIR, or NULL */
+	spool *sp;		/* opened by cmd_open() */
+};
+
+struct cmd_entry {
+	const char *name;
+	const char *usage;	/* after "spool NAME " */
+	const char *summary;	/* one line for 'spool help' */
+	const char *help;	/* the rest of 'spool help NAME'; may be NULL */
+	int (*exec)(const struct cmd_entry *self, struct cmd_ctx *ctx,
+		    int argc, char **argv);
+};
+
+/* Opens the spool (-C, $SPOOL_DIR, or the current directory). Prints the
+ * error and returns an exit code on failure, 0 on success. */
+int cmd_open(const struct cmd_entry *self, struct cmd_ctx *ctx);
+/* Prints "spool: NAME: <last error>" and maps the code to an exit code. */
+int cmd_fail(const struct cmd_entry *self, int rc);
+/* Prints "spool: NAME: <message>"; returns EXIT_ERROR. */
+int cmd_error(const struct cmd_entry *self, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prints the usage line to stderr; returns EXIT_USAGE. */
+int cmd_usage(const struct cmd_entry *self);
+/* Prints "usage ... summary ... help" to stdout for 'spool help NAME'. */
+void cmd_print_help(FILE *fp, const struct cmd_entry *self);
+/* --agent, else $SPOOL_AGENT, else NULL. */
+const char *cmd_agent(const char *opt);
+/* --agent, else $SPOOL_AGENT, else $USER, else "operator". */
+const char *cmd_actor(const char *opt);
+/* Prints a JSON value as one compact line on stdout. */
+void cmd_print_json(json_t *v);
+/* Finds a command by name in the table, or NULL. */
+const struct cmd_entry *cmd_find(const char *name);
+
+/*
+ * getopt_long helper: every command accepts -h/--help. Returns true if
+ * help was asked (and printed).
+ */
+extern const struct cmd_entry *const cmd_table[];
+
+
+
+/* The shape shared by the commands that act on one task by id. */
+typedef int (*cmd_id_fn)(spool *sp, const char *id, const spool_op_opts *o);
+int cmd_id_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
+	      char **argv, cmd_id_fn fn, const char *past);
+/* Prints a task's place: "T-1 claimed/devbot claimed/devbot/T-1.json". */
+void cmd_print_place(const char *id, const spool_loc *loc, bool json);
+#endif

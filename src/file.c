@@ -1,0 +1,277 @@
+/*
+ * Filing: a task that arrives (spool add, or a file dropped in new/) is
+ * checked, given an id and the fields the spool owns, and written to
+ * ready/ or blocked/. Refused input goes to quarantine/ with a reason.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "file.h"
+#include "transition.h"
+
+static void key_path(char *buf, size_t len, const char *key)
+{
+	git_oid oid;
+	char hex[GIT_OID_HEXSZ + 1];
+
+	git_odb_hash(&oid, key, strlen(key), GIT_OBJECT_BLOB);
+	git_oid_tostr(hex, sizeof(hex), &oid);
+	snprintf(buf, len, ".spool/keys/%s", hex);
+}
+
+/* The id already filed under this idempotency key, if any. */
+static bool key_lookup(char *id, size_t len, spool *sp, const char *key)
+{
+	char path[PATH_MAX];
+	char *s = NULL;
+	bool found = false;
+
+	key_path(path, sizeof(path), key);
+	if (spool_fs_read(&s, NULL, sp, path, 256) == 0) {
+		s[strcspn(s, "\n")] = '\0';
+		if (spool_id_valid(s)) {
+			snprintf(id, len, "%s", s);
+			found = true;
+		}
+	}
+	free(s);
+	spool_error_clear();
+	return found;
+}
+
+static int check_ref(spool *sp, const char *kind, const char *name,
+		     const char *field)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s.json", kind, name);
+	if (faccessat(spool_rootfd(sp), path, F_OK, 0) == 0)
+		return 0;
+	return spool_error_set(SPOOL_EINVALID, "field '%s': %s '%s' is not "
+		"registered; add it with 'spool %s add %s'", field,
+		strcmp(kind, "agents") == 0 ? "agent" : "module", name,
+		strcmp(kind, "agents") == 0 ? "agent" : "module", name);
+}
+
+static int check_refs(spool *sp, json_t *task, const char *id,
+		      const spool_file_batch *batch)
+{
+	const char *s;
+	spool_loc loc;
+	size_t i;
+	json_t *d;
+	int rc;
+
+	if ((s = spool_task_str(task, "assignee")) &&
+	    (rc = check_ref(sp, "agents", s, "assignee")) < 0)
+		return rc;
+	if ((s = spool_task_str(task, "module")) &&
+	    (rc = check_ref(sp, "modules", s, "module")) < 0)
+		return rc;
+	if ((s = spool_task_str(task, "parent"))) {
+		if (strcmp(s, id) == 0)
+			return spool_error_set(SPOOL_EINVALID, "field 'parent':"
+				" a task cannot be its own parent");
+		if (spool_task_find(&loc, sp, s) == SPOOL_ENOTFOUND)
+			return spool_error_set(SPOOL_EINVALID, "field 'parent'"
+				": no task '%s'", s);
+		if (spool_state_terminal(loc.state))
+			return spool_error_set(SPOOL_EINVALID, "field 'parent'"
+				": task '%s' is already %s", s,
+				spool_state_name(loc.state));
+	}
+	json_array_foreach(json_object_get(task, "depends_on"), i, d) {
+		const char *dep = json_string_value(d);
+		bool pending = false;
+		if (strcmp(dep, id) == 0)
+			return spool_error_set(SPOOL_EINVALID, "field "
+				"'depends_on': a task cannot depend on itself");
+		for (size_t k = 0; batch && k < batch->n; k++)
+			pending |= strcmp(batch->ids[k], dep) == 0;
+		if (!pending && spool_task_find(&loc, sp, dep) ==
+				SPOOL_ENOTFOUND)
+			return spool_error_set(SPOOL_EINVALID, "field "
+				"'depends_on': no task '%s'", dep);
+	}
+	spool_error_clear();
+	return 0;
+}
+
+/* Records the child in its parent and holds the parent until its
+ * children are done. */
+static int link_parent(spool_commit *c, spool *sp, const char *parent,
+		       const char *id)
+{
+	spool_loc loc, blocked = { .state = SPOOL_STATE_BLOCKED };
+	spool_transition t;
+	json_t *task = NULL, *children;
+	char path[PATH_MAX];
+	int rc;
+
+	if ((rc = spool_task_find(&loc, sp, parent)) < 0 ||
+	    (rc = spool_task_load(&task, sp, &loc, parent)) < 0)
+		return rc;
+	children = json_object_get(task, "children");
+	if (!json_is_array(children)) {
+		children = json_array();
+		json_object_set_new(task, "children", children);
+	}
+	json_array_append_new(children, json_string(id));
+	if ((rc = spool_task_store(sp, &loc, parent, task)) < 0)
+		goto out;
+	if (loc.state == SPOOL_STATE_READY) {
+		spool_transition_init(&t, parent, &loc, &blocked, "block",
+				      "spool");
+		snprintf(t.note, sizeof(t.note), "waits for subtask %s", id);
+		rc = spool_do_move(c, sp, task, &t, NULL);
+	} else {
+		spool_loc_path(path, sizeof(path), &loc, parent);
+		rc = spool_commit_path(c, path);
+	}
+out:
+	json_decref(task);
+	return rc;
+}
+
+int spool_file_task(char *idout, size_t idlen, bool *existed,
+		    spool_commit *c, spool *sp, json_t *task,
+		    const spool_loc *from, const char *actor,
+		    const spool_file_batch *batch)
+{
+	spool_loc to = { .state = SPOOL_STATE_READY };
+	const char *key = spool_task_str(task, "idempotency_key");
+	const char *parent = spool_task_str(task, "parent");
+	spool_transition t;
+	char id[SPOOL_ID_MAX + 1], path[PATH_MAX], kpath[PATH_MAX], now[32];
+	char dead[128];
+	spool_loc loc;
+	bool deps_ok;
+	char *s = NULL;
+	int rc;
+
+	if (existed)
+		*existed = false;
+	if (key && key_lookup(id, sizeof(id), sp, key) &&
+	    spool_task_find(&loc, sp, id) != SPOOL_ENOTFOUND) {
+		snprintf(idout, idlen, "%s", id);
+		if (existed)
+			*existed = true;
+		spool_error_clear();
+		return 0;
+	}
+	if (json_is_string(json_object_get(task, "id"))) {
+		snprintf(id, sizeof(id), "%s", spool_task_str(task, "id"));
+		if (spool_task_find(&loc, sp, id) != SPOOL_ENOTFOUND)
+			return spool_error_set(SPOOL_EEXISTS, "task id '%s' is"
+				" already in use; drop the id field to get a "
+				"fresh one", id);
+	} else if ((rc = spool_task_new_id(id, sizeof(id), sp)) < 0) {
+		return rc;
+	}
+	if ((rc = check_refs(sp, task, id, batch)) < 0)
+		return rc;
+	json_object_set_new(task, "id", json_string(id));
+	if (!json_object_get(task, "created")) {
+		spool_now_iso(now, sizeof(now));
+		json_object_set_new(task, "created", json_string(now));
+	}
+	if (!json_object_get(task, "created_by"))
+		json_object_set_new(task, "created_by", json_string(actor));
+	if (!json_object_get(task, "attempt"))
+		json_object_set_new(task, "attempt", json_integer(1));
+	if ((rc = spool_deps_state(&deps_ok, dead, sizeof(dead), sp,
+				   task)) < 0)
+		return rc;
+	if (!deps_ok)
+		to.state = SPOOL_STATE_BLOCKED;
+	if (!(s = spool_task_dump(task)))
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	spool_loc_path(path, sizeof(path), &to, id);
+	rc = spool_fs_write(sp, path, s, strlen(s), true);
+	free(s);
+	if (rc < 0)
+		return rc;
+	if (key) {
+		key_path(kpath, sizeof(kpath), key);
+		if ((rc = spool_fs_mkdirs(sp, ".spool/keys")) < 0 ||
+		    (rc = spool_fs_write(sp, kpath, id, strlen(id), false)) < 0 ||
+		    (rc = spool_commit_path(c, kpath)) < 0)
+			return rc;
+	}
+	spool_transition_init(&t, id, from, &to,
+			      from ? "file" : "add", actor);
+	if (dead[0])
+		snprintf(t.note, sizeof(t.note), "dependency %s will never be "
+			 "done", dead);
+	if ((rc = spool_record_move(c, sp, task, &t, NULL)) < 0)
+		return rc;
+	if (parent && (rc = link_parent(c, sp, parent, id)) < 0)
+		return rc;
+	snprintf(idout, idlen, "%s", id);
+	return 0;
+}
+
+/* A name safe to keep in quarantine/: no slashes, newlines or dots first. */
+static void safe_name(char *out, size_t len, const char *name)
+{
+	size_t i, j = 0;
+
+	for (i = 0; name[i] && j + 1 < len && j < 200; i++) {
+		char ch = name[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+			  (ch == '.' && j > 0);
+		out[j++] = ok ? ch : '_';
+	}
+	if (j == 0)
+		out[j++] = '_';
+	out[j] = '\0';
+}
+
+int spool_quarantine(spool_commit *c, spool *sp, const char *path,
+		     const char *reason, const char *actor)
+{
+	const char *base = strrchr(path, '/');
+	char name[256], dst[PATH_MAX], rpath[PATH_MAX], text[1400];
+	spool_transition t;
+	spool_loc from = { .state = SPOOL_STATE_NEW };
+	spool_loc q = { .state = SPOOL_STATE_QUARANTINE };
+	int rc;
+
+	safe_name(name, sizeof(name), base ? base + 1 : path);
+	snprintf(dst, sizeof(dst), "quarantine/%s", name);
+	for (int n = 2; faccessat(spool_rootfd(sp), dst, F_OK,
+				  AT_SYMLINK_NOFOLLOW) == 0; n++)
+		snprintf(dst, sizeof(dst), "quarantine/%s.%d", name, n);
+	if ((rc = spool_fs_mkdirs(sp, "quarantine")) < 0 ||
+	    (rc = spool_fs_move(sp, path, dst)) < 0)
+		return rc;
+	snprintf(rpath, sizeof(rpath), "%s.reason", dst);
+	snprintf(text, sizeof(text), "%s\nwas: %s\nfix the file and move it "
+		 "back to new/ to file it again\n", reason, path);
+	if ((rc = spool_fs_write(sp, rpath, text, strlen(text), false)) < 0)
+		return rc;
+	if (base && (size_t)(base - path) < sizeof(name)) {
+		memcpy(name, path, (size_t)(base - path));
+		name[base - path] = '\0';
+		if (spool_loc_parse(&from, name) < 0)
+			from.state = SPOOL_STATE_NEW;
+	}
+	spool_error_clear();
+	spool_transition_init(&t, dst + strlen("quarantine/"), &from, &q,
+			      "quarantine", actor);
+	snprintf(t.note, sizeof(t.note), "%s", reason);
+	if ((rc = spool_commit_path(c, path)) < 0 ||
+	    (rc = spool_commit_path(c, dst)) < 0 ||
+	    (rc = spool_commit_path(c, rpath)) < 0)
+		return rc;
+	return spool_commit_transition(c, &t);
+}

@@ -1,0 +1,488 @@
+/*
+ * Recording in git. A commit is a set of paths, read from disk when it is
+ * written, applied to HEAD's tree with git_tree_create_updated (only the
+ * trees on those paths are rewritten), then a compare-and-swap of the
+ * branch. The git CLI never writes.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spool-int.h"
+
+struct spool_commit {
+	spool *sp;
+	spool_transition *trans;
+	size_t ntrans, captrans;
+	char *subject;
+	bool have_head;
+	git_oid head_id;
+	git_commit *parent;
+	git_tree *base;		/* HEAD's tree, or NULL before the first */
+	git_tree_update *ups;	/* one per path, the last change wins */
+	size_t nups, capups;
+};
+
+/*
+ * Content is read when a path is added, not when the commit is written:
+ * a task that moves on meanwhile is still recorded where it was seen, and
+ * the next reconcile records the next move.
+ */
+int spool_commit_new(spool_commit **out, spool *sp)
+{
+	spool_commit *c;
+	git_repository *repo;
+	int rc;
+
+	*out = NULL;
+	if ((rc = spool_repo(&repo, sp)) < 0)
+		return rc;
+	if (!(c = calloc(1, sizeof(*c))))
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	c->sp = sp;
+	c->have_head = git_reference_name_to_id(&c->head_id, repo,
+						"HEAD") == 0;
+	if (c->have_head && (git_commit_lookup(&c->parent, repo,
+					       &c->head_id) < 0 ||
+			     git_commit_tree(&c->base, c->parent) < 0)) {
+		spool_commit_free(c);
+		return spool_error_git("cannot read HEAD");
+	}
+	*out = c;
+	return 0;
+}
+
+void spool_commit_free(spool_commit *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nups; i++)
+		free((char *)c->ups[i].path);
+	free(c->ups);
+	git_tree_free(c->base);
+	git_commit_free(c->parent);
+	free(c->trans);
+	free(c->subject);
+	free(c);
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+	size_t n;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	n = *cap ? *cap * 2 : 16;
+	while (n < need)
+		n *= 2;
+	p = realloc(*arr, n * size);
+	if (!p)
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	*arr = p;
+	*cap = n;
+	return 0;
+}
+
+int spool_commit_transition(spool_commit *c, const spool_transition *t)
+{
+	if (grow((void **)&c->trans, &c->captrans, c->ntrans + 1,
+		 sizeof(*t)) < 0)
+		return SPOOL_ERROR;
+	c->trans[c->ntrans++] = *t;
+	return 0;
+}
+
+int spool_commit_subject(spool_commit *c, const char *subject)
+{
+	free(c->subject);
+	c->subject = strdup(subject);
+	return c->subject ? 0 : spool_error_set(SPOOL_ERROR, "out of memory");
+}
+
+git_tree *spool_commit_base(spool_commit *c)
+{
+	return c->base;
+}
+
+size_t spool_commit_count(const spool_commit *c)
+{
+	return c->ntrans;
+}
+
+static bool in_base(spool_commit *c, const char *path);
+
+static int add_update(spool_commit *c, git_tree_update_t action,
+		      const git_oid *id, git_filemode_t mode, const char *path)
+{
+	git_tree_update *u = NULL;
+
+	for (size_t i = c->nups; i-- > 0;)
+		if (strcmp(c->ups[i].path, path) == 0) {
+			u = &c->ups[i];
+			break;
+		}
+	if (u && action == GIT_TREE_UPDATE_REMOVE && !in_base(c, path)) {
+		/* added earlier in this commit and gone again */
+		free((char *)u->path);
+		*u = c->ups[--c->nups];
+		return 0;
+	}
+	if (u) {
+		free((char *)u->path);
+	} else if (action == GIT_TREE_UPDATE_REMOVE && !in_base(c, path)) {
+		return 0;
+	} else {
+		if (grow((void **)&c->ups, &c->capups, c->nups + 1,
+			 sizeof(*c->ups)) < 0)
+			return SPOOL_ERROR;
+		u = &c->ups[c->nups++];
+	}
+	memset(u, 0, sizeof(*u));
+	u->action = action;
+	if (id)
+		git_oid_cpy(&u->id, id);
+	u->filemode = mode;
+	if (!(u->path = strdup(path))) {
+		*u = c->ups[--c->nups];
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	}
+	return 0;
+}
+
+static bool in_base(spool_commit *c, const char *path)
+{
+	git_tree_entry *e = NULL;
+
+	if (!c->base || git_tree_entry_bypath(&e, c->base, path) < 0)
+		return false;
+	git_tree_entry_free(e);
+	return true;
+}
+
+static int stage_file(spool_commit *c, const char *path, const struct stat *st)
+{
+	git_repository *repo = c->sp->repo;
+	git_oid oid;
+	char abs[PATH_MAX], target[PATH_MAX];
+
+	if (S_ISLNK(st->st_mode)) {
+		ssize_t n = readlinkat(c->sp->rootfd, path, target,
+				       sizeof(target) - 1);
+		if (n < 0)
+			return spool_error_sys(SPOOL_ERROR,
+					       "cannot read link '%s'", path);
+		if (git_blob_create_from_buffer(&oid, repo, target,
+						(size_t)n) < 0)
+			return spool_error_git("cannot store '%s'", path);
+		return add_update(c, GIT_TREE_UPDATE_UPSERT, &oid,
+				  GIT_FILEMODE_LINK, path);
+	}
+	snprintf(abs, sizeof(abs), "%s/%s", c->sp->root, path);
+	if (git_blob_create_from_disk(&oid, repo, abs) < 0)
+		return spool_error_git("cannot store '%s'", path);
+	return add_update(c, GIT_TREE_UPDATE_UPSERT, &oid,
+			  st->st_mode & 0111 ? GIT_FILEMODE_BLOB_EXECUTABLE
+					     : GIT_FILEMODE_BLOB, path);
+}
+
+/* Files in the tree under path that are not on disk are removed. */
+static int stage_gone(spool_commit *c, const char *path)
+{
+	git_tree_entry *e = NULL;
+	git_tree *sub = NULL;
+	char child[PATH_MAX];
+	struct stat st;
+	int rc = 0;
+
+	if (!c->base || git_tree_entry_bypath(&e, c->base, path) < 0)
+		return 0;
+	if (git_tree_entry_type(e) != GIT_OBJECT_TREE) {
+		if (fstatat(c->sp->rootfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			rc = add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0,
+					path);
+		goto out;
+	}
+	if (git_tree_lookup(&sub, c->sp->repo, git_tree_entry_id(e)) < 0) {
+		rc = spool_error_git("cannot read the tree of '%s'", path);
+		goto out;
+	}
+	for (size_t i = 0; i < git_tree_entrycount(sub) && rc == 0; i++) {
+		snprintf(child, sizeof(child), "%s/%s", path,
+			 git_tree_entry_name(git_tree_entry_byindex(sub, i)));
+		rc = stage_gone(c, child);
+	}
+out:
+	git_tree_free(sub);
+	git_tree_entry_free(e);
+	return rc;
+}
+
+static int stage_path(spool_commit *c, const char *path);
+
+static int stage_dir(spool_commit *c, const char *path)
+{
+	char child[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int fd, rc = 0;
+
+	fd = openat(c->sp->rootfd, path,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return spool_error_sys(SPOOL_ERROR, "cannot read '%s'", path);
+	}
+	while (rc == 0 && (de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
+		rc = stage_path(c, child);
+	}
+	closedir(d);
+	return rc < 0 ? rc : stage_gone(c, path);
+}
+
+/* Not versioned: scratch space and the daemon's run state. */
+static bool unversioned(const char *path)
+{
+	return strcmp(path, "tmp") == 0 || strcmp(path, ".spool/run") == 0 ||
+	       strcmp(path, ".git") == 0;
+}
+
+static int stage_path(spool_commit *c, const char *path)
+{
+	struct stat st;
+
+	if (unversioned(path))
+		return 0;
+	if (fstatat(c->sp->rootfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			return spool_error_sys(SPOOL_ERROR, "cannot stat '%s'",
+					       path);
+		if (!in_base(c, path))
+			return add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0,
+					  path);
+		return stage_gone(c, path);
+	}
+	if (S_ISDIR(st.st_mode))
+		return stage_dir(c, path);
+	if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
+		return stage_file(c, path, &st);
+	return 0;	/* FIFOs, sockets, devices are never recorded */
+}
+
+static void verb_line(char *buf, size_t len, const spool_transition *t)
+{
+	char from[128], to[128];
+
+	spool_loc_format(from, sizeof(from), &t->from);
+	spool_loc_format(to, sizeof(to), &t->to);
+	if (t->to.state == SPOOL_STATE_CLAIMED && strcmp(t->verb, "claim") == 0)
+		snprintf(buf, len, "claim %s by %s", t->id, t->to.agent);
+	else if (t->from.state == SPOOL_STATE_NONE)
+		snprintf(buf, len, "%s %s into %s", t->verb, t->id, to);
+	else if (t->to.state == SPOOL_STATE_NONE)
+		snprintf(buf, len, "%s %s from %s", t->verb, t->id, from);
+	else
+		snprintf(buf, len, "%s %s by %s (%s -> %s)", t->verb, t->id,
+			 t->actor, from, to);
+}
+
+static void append(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*len + n + 1 > *cap) {
+		size_t nc = (*cap ? *cap : 256) * 2;
+		char *p;
+		while (nc < *len + n + 1)
+			nc *= 2;
+		if (!(p = realloc(*buf, nc)))
+			return;
+		*buf = p;
+		*cap = nc;
+	}
+	memcpy(*buf + *len, s, n + 1);
+	*len += n;
+}
+
+static char *build_message(spool_commit *c)
+{
+	char *msg = NULL, line[1024], loc[128];
+	size_t len = 0, cap = 0;
+
+	if (c->ntrans == 1) {
+		verb_line(line, sizeof(line), &c->trans[0]);
+		append(&msg, &len, &cap, line);
+	} else if (c->ntrans > 1) {
+		snprintf(line, sizeof(line), "record %zu transitions",
+			 c->ntrans);
+		append(&msg, &len, &cap, c->subject ? c->subject : line);
+		append(&msg, &len, &cap, "\n");
+		for (size_t i = 0; i < c->ntrans; i++) {
+			verb_line(line, sizeof(line), &c->trans[i]);
+			append(&msg, &len, &cap, "\n- ");
+			append(&msg, &len, &cap, line);
+		}
+	} else {
+		append(&msg, &len, &cap, c->subject ? c->subject : "update");
+	}
+	if (c->ntrans == 1 && c->trans[0].note[0]) {
+		append(&msg, &len, &cap, "\n\n");
+		append(&msg, &len, &cap, c->trans[0].note);
+	}
+	if (c->ntrans)
+		append(&msg, &len, &cap, "\n");
+	for (size_t i = 0; i < c->ntrans; i++) {
+		const spool_transition *t = &c->trans[i];
+		append(&msg, &len, &cap, "\nSpool-Task: ");
+		append(&msg, &len, &cap, t->id);
+		spool_loc_format(loc, sizeof(loc), &t->from);
+		append(&msg, &len, &cap, "\nSpool-From: ");
+		append(&msg, &len, &cap, loc);
+		spool_loc_format(loc, sizeof(loc), &t->to);
+		append(&msg, &len, &cap, "\nSpool-To: ");
+		append(&msg, &len, &cap, loc);
+		append(&msg, &len, &cap, "\nSpool-Agent: ");
+		append(&msg, &len, &cap, t->actor);
+		snprintf(line, sizeof(line), "\nSpool-Verb: %s\nSpool-Attempt: %ld",
+			 t->verb, t->attempt);
+		append(&msg, &len, &cap, line);
+		if (t->note[0] && c->ntrans > 1) {
+			/* one-line trailers only */
+			snprintf(line, sizeof(line), "%s", t->note);
+			for (char *p = line; *p; p++)
+				if (*p == '\n')
+					*p = ' ';
+			append(&msg, &len, &cap, "\nSpool-Note: ");
+			append(&msg, &len, &cap, line);
+		}
+	}
+	append(&msg, &len, &cap, "\n");
+	return msg;
+}
+
+static int signature(git_signature **out, const char *name)
+{
+	char email[256];
+
+	snprintf(email, sizeof(email), "%s@spool", name);
+	if (git_signature_now(out, name, email) < 0)
+		return spool_error_git("cannot make a signature for '%s'",
+				       name);
+	return 0;
+}
+
+static int write_commit(spool_commit *c, git_commit *parent,
+			const git_oid *tree_id, const char *actor,
+			git_oid *out)
+{
+	git_signature *author = NULL, *committer = NULL;
+	git_tree *tree = NULL;
+	char *msg = NULL;
+	int rc = SPOOL_ERROR;
+
+	if (signature(&author, actor) < 0 || signature(&committer, "spool") < 0)
+		goto out;
+	if (git_tree_lookup(&tree, c->sp->repo, tree_id) < 0) {
+		spool_error_git("cannot read the new tree");
+		goto out;
+	}
+	if (!(msg = build_message(c))) {
+		spool_error_set(SPOOL_ERROR, "out of memory");
+		goto out;
+	}
+	if (git_commit_create(out, c->sp->repo, NULL, author, committer, NULL,
+			      msg, tree, parent ? 1 : 0,
+			      (const git_commit **)&parent) < 0) {
+		spool_error_git("cannot create the commit");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(msg);
+	git_tree_free(tree);
+	git_signature_free(author);
+	git_signature_free(committer);
+	return rc;
+}
+
+/* Moves the branch from old to new; fails if someone else moved it. */
+static int update_branch(spool *sp, const git_oid *old, const git_oid *new,
+			 const char *subject)
+{
+	git_reference *head = NULL, *ref = NULL;
+	const char *name = "refs/heads/main";
+	int err;
+
+	if (git_reference_lookup(&head, sp->repo, "HEAD") == 0 &&
+	    git_reference_type(head) == GIT_REFERENCE_SYMBOLIC)
+		name = git_reference_symbolic_target(head);
+	if (old)
+		err = git_reference_create_matching(&ref, sp->repo, name, new,
+						    1, old, subject);
+	else
+		err = git_reference_create(&ref, sp->repo, name, new, 0,
+					   subject);
+	git_reference_free(ref);
+	git_reference_free(head);
+	if (err < 0)
+		return spool_error_git("cannot update '%s'", name);
+	return 0;
+}
+
+int spool_commit_path(spool_commit *c, const char *path)
+{
+	return stage_path(c, path);
+}
+
+int spool_commit_write(spool_commit *c, const char *actor)
+{
+	git_repository *repo = c->sp->repo;
+	git_commit *parent = c->parent;
+	git_oid tree_id, commit_id;
+	int rc = 0;
+
+	if (c->nups == 0 && c->ntrans == 0)
+		return 0;
+	if (c->base) {
+		if (git_tree_create_updated(&tree_id, repo, c->base, c->nups,
+					    c->ups) < 0) {
+			rc = spool_error_git("cannot build the new tree");
+			goto out;
+		}
+	} else {
+		git_treebuilder *tb = NULL;
+		git_tree *empty = NULL;
+		if (git_treebuilder_new(&tb, repo, NULL) < 0 ||
+		    git_treebuilder_write(&tree_id, tb) < 0 ||
+		    git_tree_lookup(&empty, repo, &tree_id) < 0 ||
+		    git_tree_create_updated(&tree_id, repo, empty, c->nups,
+					    c->ups) < 0)
+			rc = spool_error_git("cannot build the first tree");
+		git_tree_free(empty);
+		git_treebuilder_free(tb);
+		if (rc < 0)
+			goto out;
+	}
+	if (c->ntrans == 0 && c->base &&
+	    git_oid_equal(&tree_id, git_tree_id(c->base)))
+		goto out;	/* nothing changed */
+	if ((rc = write_commit(c, parent, &tree_id,
+			       c->ntrans ? c->trans[0].actor : actor,
+			       &commit_id)) < 0)
+		goto out;
+	rc = update_branch(c->sp, c->have_head ? &c->head_id : NULL,
+			   &commit_id, "spool");
+out:
+	return rc;
+}

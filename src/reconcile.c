@@ -1,0 +1,552 @@
+/*
+ * Reconcile: the tree on disk against the last commit. Every difference is
+ * a move somebody made with mv (record it, or undo it if the rules refuse
+ * it), a deletion (restore it from git), a copy (keep one), or a new file
+ * (file it). The same code runs for spool reconcile, before every mutating
+ * command, and in the daemon after a restart or a queue overflow.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "snapshot.h"
+#include "transition.h"
+
+struct rec_ctx {
+	spool *sp;
+	spool_commit *c;
+	spool_map *map;
+	spool_reconcile_stats *st;
+	bool terminal;		/* something finished: release waiters */
+};
+
+static const char *mover(const spool_loc *from, const spool_loc *to)
+{
+	if (to->state == SPOOL_STATE_CLAIMED)
+		return to->agent;
+	if (from->state == SPOOL_STATE_CLAIMED)
+		return from->agent;
+	return "operator";
+}
+
+int spool_head_read(char **out, size_t *len, spool *sp, const char *path)
+{
+	git_repository *repo;
+	git_object *obj = NULL;
+	char spec[PATH_MAX];
+	int rc;
+
+	*out = NULL;
+	if ((rc = spool_repo(&repo, sp)) < 0)
+		return rc;
+	snprintf(spec, sizeof(spec), "HEAD:%s", path);
+	if (git_revparse_single(&obj, repo, spec) < 0 ||
+	    git_object_type(obj) != GIT_OBJECT_BLOB) {
+		git_object_free(obj);
+		return spool_error_set(SPOOL_ENOTFOUND, "'%s' is not in the "
+				       "last commit", path);
+	}
+	*len = (size_t)git_blob_rawsize((git_blob *)obj);
+	if ((*out = malloc(*len + 1))) {
+		memcpy(*out, git_blob_rawcontent((git_blob *)obj), *len);
+		(*out)[*len] = '\0';
+	}
+	git_object_free(obj);
+	return *out ? 0 : spool_error_set(SPOOL_ERROR, "out of memory");
+}
+
+/* Puts the committed version of a task back at loc. */
+static int restore(struct rec_ctx *x, const char *id, const spool_loc *loc,
+		   const char *why)
+{
+	spool_transition t;
+	char path[PATH_MAX], dir[128];
+	char *buf;
+	size_t len;
+	int rc;
+
+	spool_loc_path(path, sizeof(path), loc, id);
+	if ((rc = spool_head_read(&buf, &len, x->sp, path)) < 0)
+		return rc;
+	spool_loc_format(dir, sizeof(dir), loc);
+	rc = spool_fs_mkdirs(x->sp, dir);
+	if (rc == 0)
+		rc = spool_fs_write(x->sp, path, buf, len, true);
+	free(buf);
+	if (rc < 0)
+		return rc == SPOOL_EEXISTS ? 0 : rc;
+	spool_transition_init(&t, id, loc, loc, "restore", "spool");
+	snprintf(t.note, sizeof(t.note), "%s", why);
+	x->st->restored++;
+	return spool_commit_transition(x->c, &t);
+}
+
+/* Keeps a copy of content that is about to be replaced, so nothing an
+ * agent wrote is lost, even when its move is undone. */
+static int keep_aside(struct rec_ctx *x, const spool_loc *loc, const char *id,
+		      const char *why)
+{
+	char src[PATH_MAX], tmp[PATH_MAX];
+	char *buf;
+	size_t len;
+	int rc;
+
+	spool_loc_path(src, sizeof(src), loc, id);
+	if ((rc = spool_fs_read(&buf, &len, x->sp, src,
+				SPOOL_TASK_MAX_BYTES * 16)) < 0)
+		return rc == SPOOL_ENOTFOUND ? 0 : rc;
+	snprintf(tmp, sizeof(tmp), "tmp/%s.rejected.json", id);
+	rc = spool_fs_write(x->sp, tmp, buf, len, false);
+	free(buf);
+	if (rc == 0)
+		rc = spool_quarantine(x->c, x->sp, tmp, why, "spool");
+	return rc;
+}
+
+/* Undoes an illegal move and records the violation. */
+static int revert(struct rec_ctx *x, const char *id, const spool_loc *from,
+		  const spool_loc *to, const char *why)
+{
+	spool_transition t;
+	int rc;
+
+	rc = spool_move_task(x->sp, id, to, from);
+	if (rc == SPOOL_ENOTFOUND)
+		return 0;	/* moved again meanwhile; seen next time */
+	if (rc < 0)
+		return rc;
+	spool_transition_init(&t, id, to, from, "revert", mover(from, to));
+	snprintf(t.note, sizeof(t.note), "violation: %s", why);
+	x->st->reverted++;
+	return spool_commit_transition(x->c, &t);
+}
+
+static int revert_and_restore(struct rec_ctx *x, const char *id,
+			      const spool_loc *from, const spool_loc *to,
+			      const char *why);
+
+static int record_move(struct rec_ctx *x, const char *id,
+		       const spool_loc *from, const spool_loc *to)
+{
+	spool_transition t;
+	json_t *task = NULL;
+	char why[512];
+	int rc;
+
+	rc = spool_task_load(&task, x->sp, to, id);
+	if (rc == SPOOL_ENOTFOUND)
+		return 0;
+	if (rc == SPOOL_EINVALID) {
+		/* Moved and broken: the committed version goes back. */
+		snprintf(why, sizeof(why), "%s", spool_error_message());
+		if ((rc = keep_aside(x, to, id, why)) < 0)
+			return rc;
+		return revert_and_restore(x, id, from, to, why);
+	}
+	if (rc < 0)
+		return rc;
+	if (spool_rules_check(x->sp, task, id, from, to) < 0) {
+		snprintf(why, sizeof(why), "%s", spool_error_message());
+		json_decref(task);
+		spool_error_clear();
+		return revert(x, id, from, to, why);
+	}
+	spool_transition_init(&t, id, from, to,
+			      spool_rules_verb(task, from, to),
+			      mover(from, to));
+	rc = spool_record_move(x->c, x->sp, task, &t, NULL);
+	json_decref(task);
+	if (rc == SPOOL_ENOTFOUND)
+		return 0;
+	if (rc == 0) {
+		x->st->recorded++;
+		x->terminal |= spool_state_terminal(to->state);
+	}
+	return rc;
+}
+
+static int revert_and_restore(struct rec_ctx *x, const char *id,
+			      const spool_loc *from, const spool_loc *to,
+			      const char *why)
+{
+	char path[PATH_MAX];
+	spool_transition t;
+	int rc;
+
+	spool_loc_path(path, sizeof(path), to, id);
+	if (unlinkat(spool_rootfd(x->sp), path, 0) < 0 && errno != ENOENT)
+		return spool_error_sys(SPOOL_ERROR, "cannot remove '%s'", path);
+	if ((rc = restore(x, id, from, why)) < 0)
+		return rc;
+	spool_transition_init(&t, id, to, from, "revert", mover(from, to));
+	snprintf(t.note, sizeof(t.note), "violation: %s", why);
+	x->st->reverted++;
+	return spool_commit_transition(x->c, &t);
+}
+
+/* A task that is on disk but was never recorded. */
+static int adopt(struct rec_ctx *x, const char *id, const spool_loc *loc)
+{
+	char path[PATH_MAX], why[512];
+	spool_transition t;
+	json_t *task = NULL;
+	int rc;
+
+	spool_loc_path(path, sizeof(path), loc, id);
+	if (loc->state != SPOOL_STATE_READY &&
+	    loc->state != SPOOL_STATE_BLOCKED) {
+		char dir[128];
+		spool_loc_format(dir, sizeof(dir), loc);
+		snprintf(why, sizeof(why), "'%s' appeared in %s/ without being "
+			 "filed; write new tasks to tmp/ and move them to new/",
+			 path, dir);
+		x->st->quarantined++;
+		return spool_quarantine(x->c, x->sp, path, why, "spool");
+	}
+	rc = spool_task_load(&task, x->sp, loc, id);
+	if (rc == SPOOL_ENOTFOUND)
+		return 0;
+	if (rc == SPOOL_EINVALID) {
+		snprintf(why, sizeof(why), "%s", spool_error_message());
+		x->st->quarantined++;
+		return spool_quarantine(x->c, x->sp, path, why, "spool");
+	}
+	if (rc < 0)
+		return rc;
+	spool_transition_init(&t, id, NULL, loc, "add",
+			      spool_task_str(task, "created_by") &&
+			      spool_name_valid(spool_task_str(task, "created_by"))
+			      ? spool_task_str(task, "created_by") : "operator");
+	rc = spool_record_move(x->c, x->sp, task, &t, NULL);
+	json_decref(task);
+	x->st->recorded++;
+	return rc;
+}
+
+static bool same_content(spool *sp, const char *a, const char *b)
+{
+	char *x = NULL, *y = NULL;
+	size_t nx = 0, ny = 0;
+	bool same;
+
+	same = spool_fs_read(&x, &nx, sp, a, SPOOL_TASK_MAX_BYTES * 16) == 0 &&
+	       spool_fs_read(&y, &ny, sp, b, SPOOL_TASK_MAX_BYTES * 16) == 0 &&
+	       nx == ny && memcmp(x, y, nx) == 0;
+	free(x);
+	free(y);
+	spool_error_clear();
+	return same;
+}
+
+/* Removes a copy; one that differs from the kept file is kept aside. */
+static int drop_copy(struct rec_ctx *x, const char *id, const spool_loc *keep,
+		     const spool_loc *copy)
+{
+	char kp[PATH_MAX], cp[PATH_MAX];
+
+	spool_loc_path(kp, sizeof(kp), keep, id);
+	spool_loc_path(cp, sizeof(cp), copy, id);
+	x->st->duplicates++;
+	if (!same_content(x->sp, kp, cp))
+		return spool_quarantine(x->c, x->sp, cp, "a second copy of the "
+			"task, different from the one kept", "spool");
+	if (unlinkat(spool_rootfd(x->sp), cp, 0) < 0 && errno != ENOENT)
+		return spool_error_sys(SPOOL_ERROR, "cannot remove '%s'", cp);
+	return spool_commit_path(x->c, cp);
+}
+
+/* cp instead of mv: the first copy that is a legal move is the move. */
+static int resolve_copies(struct rec_ctx *x, spool_map_entry *e)
+{
+	const spool_loc *head = e->head >= 0 ? &x->map->dirs[e->head] : NULL;
+	size_t n = e->ndisk < SPOOL_MAP_COPIES ? e->ndisk : SPOOL_MAP_COPIES;
+	int keep = -1, rc = 0;
+	json_t *task = NULL;
+
+	for (size_t i = 0; i < n && keep < 0; i++) {
+		const spool_loc *d = &x->map->dirs[e->disk[i]];
+		if (!head || e->disk[i] == e->head)
+			continue;
+		if (spool_task_load(&task, x->sp, d, e->id) == 0 &&
+		    spool_rules_check(x->sp, task, e->id, head, d) == 0)
+			keep = (int)i;
+		json_decref(task);
+		task = NULL;
+	}
+	spool_error_clear();
+	if (keep < 0) {
+		/* No legal move among them: the recorded place wins. */
+		for (size_t i = 0; i < n && keep < 0; i++)
+			if (e->disk[i] == e->head)
+				keep = (int)i;
+		if (keep < 0)
+			keep = 0;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if ((int)i != keep && e->disk[i] != e->head)
+			rc = drop_copy(x, e->id, &x->map->dirs[e->disk[keep]],
+				       &x->map->dirs[e->disk[i]]);
+	if (rc < 0 || !head || e->disk[keep] == e->head)
+		return rc;
+	/* The kept copy is a move from head: drop the original, record. */
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (e->disk[i] == e->head)
+			rc = drop_copy(x, e->id, &x->map->dirs[e->disk[keep]],
+				       head);
+	return rc < 0 ? rc : record_move(x, e->id, head,
+					 &x->map->dirs[e->disk[keep]]);
+}
+
+static bool needs_work(const spool_map_entry *e)
+{
+	return !(e->ndisk == 1 && e->head == e->disk[0]);
+}
+
+static int reconcile_entry(struct rec_ctx *x, spool_map_entry *e)
+{
+	const spool_loc *head = e->head >= 0 ? &x->map->dirs[e->head] : NULL;
+
+	if (e->ndisk == 0)
+		return restore(x, e->id, head, "deleted; restored from git");
+	if (e->ndisk > 1)
+		return resolve_copies(x, e);
+	if (!head)
+		return adopt(x, e->id, &x->map->dirs[e->disk[0]]);
+	return record_move(x, e->id, head, &x->map->dirs[e->disk[0]]);
+}
+
+/* ---- odd entries and new/ ---------------------------------------------- */
+
+struct path_list {
+	char **v;
+	size_t n, cap;
+};
+
+static int path_list_add(struct path_list *l, const char *path)
+{
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 16;
+		char **p = realloc(l->v, nc * sizeof(*p));
+		if (!p)
+			return spool_error_set(SPOOL_ERROR, "out of memory");
+		l->v = p;
+		l->cap = nc;
+	}
+	if (!(l->v[l->n] = strdup(path)))
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	l->n++;
+	return 0;
+}
+
+static void path_list_free(struct path_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static int collect_odd(void *data, const spool_loc *dir, const char *name)
+{
+	char path[PATH_MAX], d[128];
+
+	if (name[0] == '.')
+		return 0;	/* editors' and agents' hidden scratch files */
+	spool_loc_format(d, sizeof(d), dir);
+	snprintf(path, sizeof(path), "%s/%s", d, name);
+	return path_list_add(data, path);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_new(struct path_list *out, spool *sp)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, rc = 0;
+
+	fd = openat(spool_rootfd(sp), "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : spool_error_sys(SPOOL_ERROR,
+			"cannot read 'new'");
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return spool_error_sys(SPOOL_ERROR, "cannot read 'new'");
+	}
+	while (rc == 0 && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			rc = collect_odd(out, &(spool_loc){ .state =
+					 SPOOL_STATE_NEW }, de->d_name);
+	closedir(d);
+	if (rc == 0 && out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_str);
+	return rc;
+}
+
+static int file_one(struct rec_ctx *x, const char *path, json_t *task,
+		    const spool_file_batch *batch)
+{
+	spool_loc newloc = { .state = SPOOL_STATE_NEW };
+	const char *by = spool_task_str(task, "created_by");
+	char id[SPOOL_ID_MAX + 1], why[600];
+	bool existed;
+	int rc;
+
+	rc = spool_file_task(id, sizeof(id), &existed, x->c, x->sp, task,
+			     &newloc, by && spool_name_valid(by) ? by : "spool",
+			     batch);
+	if (rc == SPOOL_EINVALID || rc == SPOOL_EEXISTS) {
+		snprintf(why, sizeof(why), "%s", spool_error_message());
+		x->st->quarantined++;
+		return spool_quarantine(x->c, x->sp, path, why, "spool");
+	}
+	if (rc < 0)
+		return rc;
+	if (unlinkat(spool_rootfd(x->sp), path, 0) < 0 && errno != ENOENT)
+		return spool_error_sys(SPOOL_ERROR, "cannot remove '%s'", path);
+	if (!existed)
+		x->st->filed++;
+	return spool_commit_path(x->c, path);
+}
+
+static int file_new(struct rec_ctx *x, struct path_list *paths)
+{
+	spool_file_batch batch = { 0 };
+	json_t **tasks = calloc(paths->n ? paths->n : 1, sizeof(*tasks));
+	char why[600];
+	int rc = 0;
+
+	batch.ids = calloc(paths->n ? paths->n : 1, sizeof(*batch.ids));
+	if (!tasks || !batch.ids) {
+		free(tasks);
+		free(batch.ids);
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	}
+	for (size_t i = 0; i < paths->n && rc == 0; i++) {
+		char *buf = NULL;
+		size_t len;
+		rc = spool_fs_read(&buf, &len, x->sp, paths->v[i],
+				   SPOOL_TASK_MAX_BYTES);
+		if (rc == 0)
+			rc = spool_task_parse(&tasks[i], buf, len, paths->v[i],
+					      NULL);
+		free(buf);
+		if (rc == SPOOL_ENOTFOUND) {
+			rc = 0;
+		} else if (rc == SPOOL_EINVALID) {
+			snprintf(why, sizeof(why), "%s", spool_error_message());
+			x->st->quarantined++;
+			rc = spool_quarantine(x->c, x->sp, paths->v[i], why,
+					      "spool");
+		} else if (rc == 0 && spool_task_str(tasks[i], "id")) {
+			snprintf(batch.ids[batch.n++], SPOOL_ID_MAX + 1, "%s",
+				 spool_task_str(tasks[i], "id"));
+		}
+	}
+	for (size_t i = 0; i < paths->n && rc == 0; i++)
+		if (tasks[i])
+			rc = file_one(x, paths->v[i], tasks[i], &batch);
+	for (size_t i = 0; i < paths->n; i++)
+		json_decref(tasks[i]);
+	free(tasks);
+	free(batch.ids);
+	return rc;
+}
+
+/* ---- the whole pass ---------------------------------------------------- */
+
+/* Few changes get a commit each, so each has its author; a burst shares
+ * one commit that still lists every transition. */
+#define SINGLE_COMMIT_MAX 16
+
+static int flush(struct rec_ctx *x, bool reopen)
+{
+	int rc = spool_commit_write(x->c, "spool");
+
+	spool_commit_free(x->c);
+	x->c = NULL;
+	if (rc == 0 && reopen)
+		rc = spool_commit_new(&x->c, x->sp);
+	return rc;
+}
+
+static int reconcile(spool_reconcile_stats *stats, spool *sp, bool full)
+{
+	spool_reconcile_stats local = { 0 };
+	struct path_list odd = { 0 }, fresh = { 0 };
+	struct rec_ctx x = { .sp = sp, .st = stats ? stats : &local };
+	size_t work = 0;
+	bool single;
+	int rc;
+
+	memset(x.st, 0, sizeof(*x.st));
+	if ((rc = spool_commit_new(&x.c, sp)) < 0 ||
+	    (rc = spool_map_new(&x.map)) < 0)
+		goto out;
+	if (spool_commit_base(x.c) &&
+	    (rc = spool_map_add_head(x.map, sp->repo,
+				     spool_commit_base(x.c))) < 0)
+		goto out;
+	if ((rc = spool_map_add_disk(x.map, sp, collect_odd, &odd)) < 0 ||
+	    (rc = list_new(&fresh, sp)) < 0)
+		goto out;
+	for (size_t i = 0; i < x.map->cap; i++)
+		work += x.map->slots[i].id[0] && needs_work(&x.map->slots[i]);
+	single = work + odd.n + fresh.n <= SINGLE_COMMIT_MAX;
+	for (size_t i = 0; i < odd.n && rc == 0; i++) {
+		char why[PATH_MAX + 128];
+		snprintf(why, sizeof(why), "'%s' is not a task file (a task is "
+			 "a regular file named ID.json)", odd.v[i]);
+		x.st->quarantined++;
+		rc = spool_quarantine(x.c, sp, odd.v[i], why, "spool");
+		if (rc == 0 && single)
+			rc = flush(&x, true);
+	}
+	for (size_t i = 0; i < x.map->cap && rc == 0; i++) {
+		spool_map_entry *e = &x.map->slots[i];
+		if (!e->id[0] || !needs_work(e))
+			continue;
+		rc = reconcile_entry(&x, e);
+		if (rc == 0 && single)
+			rc = flush(&x, true);
+	}
+	if (rc == 0)
+		rc = file_new(&x, &fresh);
+	if (rc == 0 && single)
+		rc = flush(&x, true);
+	if (rc == 0 && (x.terminal || full))
+		rc = spool_advance(sp, x.c, &x.st->released);
+	if (rc == 0)
+		rc = flush(&x, false);
+out:
+	path_list_free(&odd);
+	path_list_free(&fresh);
+	spool_map_free(x.map);
+	spool_commit_free(x.c);
+	return rc;
+}
+
+int spool_reconcile(spool_reconcile_stats *stats, spool *sp)
+{
+	return reconcile(stats, sp, false);
+}
+
+int spool_reconcile_locked(spool_reconcile_stats *stats, spool *sp)
+{
+	int rc;
+
+	if ((rc = spool_lock(sp, -1)) < 0)
+		return rc;
+	rc = reconcile(stats, sp, true);
+	spool_unlock(sp);
+	return rc;
+}

@@ -1,0 +1,263 @@
+/* The registry: agents/<name>.json and modules/<name>.json. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spool-int.h"
+
+static int split_names(json_t **out, const char *csv, const char *what)
+{
+	json_t *arr = json_array();
+	char *copy, *tok, *save = NULL;
+
+	if (!arr || !(copy = strdup(csv ? csv : ""))) {
+		json_decref(arr);
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	}
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		if (!*tok)
+			continue;
+		if (!spool_name_valid(tok)) {
+			spool_error_set(SPOOL_EINVALID, "'%s' is not a valid %s "
+				"(1-64 of a-z, 0-9, '.', '_', '-')", tok, what);
+			free(copy);
+			json_decref(arr);
+			return SPOOL_EINVALID;
+		}
+		json_array_append_new(arr, json_string(tok));
+	}
+	free(copy);
+	*out = arr;
+	return 0;
+}
+
+static int write_entry(spool *sp, const char *kind, const char *name,
+		       json_t *obj, const char *actor, const char *verb)
+{
+	char path[PATH_MAX], subject[256];
+	spool_commit *c = NULL;
+	char *s = NULL;
+	int rc;
+
+	if ((rc = spool_lock(sp, -1)) < 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s.json", kind, name);
+	if (!(s = spool_task_dump(obj))) {
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+		goto out;
+	}
+	if ((rc = spool_fs_mkdirs(sp, kind)) < 0 ||
+	    (rc = spool_fs_write(sp, path, s, strlen(s), false)) < 0)
+		goto out;
+	snprintf(subject, sizeof(subject), "%s %s", verb, name);
+	if ((rc = spool_commit_new(&c, sp)) < 0 ||
+	    (rc = spool_commit_path(c, path)) < 0 ||
+	    (rc = spool_commit_subject(c, subject)) < 0)
+		goto out;
+	if (strcmp(kind, "agents") == 0) {
+		/* So that 'mv ready/X.json claimed/NAME/' works at once. */
+		char keep[PATH_MAX];
+		snprintf(keep, sizeof(keep), "claimed/%s", name);
+		if ((rc = spool_fs_mkdirs(sp, keep)) < 0)
+			goto out;
+		snprintf(keep, sizeof(keep), "claimed/%s/.gitkeep", name);
+		if (faccessat(sp->rootfd, keep, F_OK, AT_SYMLINK_NOFOLLOW) &&
+		    (rc = spool_fs_write(sp, keep, "", 0, false)) < 0)
+			goto out;
+		if ((rc = spool_commit_path(c, keep)) < 0)
+			goto out;
+	}
+	rc = spool_commit_write(c, actor);
+out:
+	spool_commit_free(c);
+	free(s);
+	spool_unlock(sp);
+	return rc;
+}
+
+int spool_agent_add(spool *sp, const char *name, const char *capabilities,
+		    const char *roles, const char *actor)
+{
+	static const char *const known[] = { "worker", "reviewer", "operator",
+					      "planner" };
+	json_t *obj = NULL, *caps = NULL, *rl = NULL, *r;
+	size_t i;
+	int rc;
+
+	if (!spool_name_valid(name))
+		return spool_error_set(SPOOL_EINVALID, "'%s' is not a valid "
+			"agent name (1-64 of a-z, 0-9, '.', '_', '-', starting "
+			"with a letter or digit)", name);
+	if ((rc = split_names(&caps, capabilities, "capability")) < 0)
+		return rc;
+	if ((rc = split_names(&rl, roles ? roles : "worker", "role")) < 0)
+		goto out;
+	json_array_foreach(rl, i, r) {
+		bool ok = false;
+		for (size_t k = 0; k < SPOOL_ARRAY_SIZE(known); k++)
+			ok |= strcmp(known[k], json_string_value(r)) == 0;
+		if (!ok) {
+			rc = spool_error_set(SPOOL_EINVALID, "'%s' is not a "
+				"role (worker, reviewer, operator, planner)",
+				json_string_value(r));
+			goto out;
+		}
+	}
+	obj = json_pack("{s:s, s:O, s:O}", "name", name, "capabilities", caps,
+			"roles", rl);
+	rc = obj ? write_entry(sp, "agents", name, obj, actor, "register agent")
+		 : spool_error_set(SPOOL_ERROR, "out of memory");
+out:
+	json_decref(obj);
+	json_decref(caps);
+	json_decref(rl);
+	return rc;
+}
+
+int spool_module_add(spool *sp, const char *name, const char *description,
+		     const char *actor)
+{
+	json_t *obj;
+	int rc;
+
+	if (!spool_name_valid(name))
+		return spool_error_set(SPOOL_EINVALID, "'%s' is not a valid "
+			"module name (1-64 of a-z, 0-9, '.', '_', '-')", name);
+	obj = json_pack("{s:s, s:s}", "name", name, "description",
+			description ? description : "");
+	if (!obj)
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	rc = write_entry(sp, "modules", name, obj, actor, "add module");
+	json_decref(obj);
+	return rc;
+}
+
+int spool_agent_load(json_t **out, const spool *sp, const char *name)
+{
+	char path[PATH_MAX];
+	json_error_t jerr;
+	char *buf;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if (!spool_name_valid(name))
+		return spool_error_set(SPOOL_EINVALID, "'%s' is not a valid "
+				       "agent name", name);
+	snprintf(path, sizeof(path), "agents/%s.json", name);
+	rc = spool_fs_read(&buf, &len, sp, path, 1 << 20);
+	if (rc == SPOOL_ENOTFOUND)
+		return spool_error_set(SPOOL_ENOTFOUND, "agent '%s' is not "
+			"registered; add it with 'spool agent add %s'", name,
+			name);
+	if (rc < 0)
+		return rc;
+	*out = json_loadb(buf, len, 0, &jerr);
+	free(buf);
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return spool_error_set(SPOOL_EINVALID, "'%s' line %d: %s",
+			path, jerr.line, jerr.text);
+	}
+	return 0;
+}
+
+static bool list_has(json_t *list, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(list, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+			return true;
+	return false;
+}
+
+bool spool_agent_has_role(json_t *agent, const char *role)
+{
+	return list_has(json_object_get(agent, "roles"), role);
+}
+
+bool spool_agent_capable(json_t *agent, json_t *task)
+{
+	json_t *caps = json_object_get(agent, "capabilities");
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(json_object_get(task, "requires"), i, r)
+		if (!list_has(caps, json_string_value(r)))
+			return false;
+	return true;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int spool_registry_names(char ***out, size_t *count, const spool *sp,
+			 const char *kind)
+{
+	bool dirs = strcmp(kind, "claimed") == 0;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	*out = NULL;
+	*count = 0;
+	fd = openat(sp->rootfd, kind, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : spool_error_sys(SPOOL_ERROR,
+			"cannot read '%s'", kind);
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return spool_error_sys(SPOOL_ERROR, "cannot read '%s'", kind);
+	}
+	while ((de = readdir(d))) {
+		char name[NAME_MAX + 1];
+		size_t len = strlen(de->d_name);
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(name, sizeof(name), "%s", de->d_name);
+		if (!dirs) {
+			if (len < 6 || strcmp(name + len - 5, ".json") != 0)
+				continue;
+			name[len - 5] = '\0';
+		} else if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) {
+			continue;
+		}
+		if (!spool_name_valid(name))
+			continue;
+		if (n == cap) {
+			char **p = realloc(names, (cap = cap ? cap * 2 : 16) *
+					   sizeof(*p));
+			if (!p)
+				break;
+			names = p;
+		}
+		names[n++] = strdup(name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_str);
+	*out = names;
+	*count = n;
+	return 0;
+}
+
+void spool_names_free(char **names, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+}

@@ -1,0 +1,51 @@
+/* Internals shared by the library's files; not part of the API. */
+#ifndef SPOOL_INT_H
+#define SPOOL_INT_H
+
+#include <git2.h>
+
+#include "spool.h"
+
+struct spool {
+	char *root;		/* absolute path */
+	int rootfd;		/* O_PATH|O_DIRECTORY on root */
+	json_t *config;
+	git_repository *repo;	/* opened on first use */
+	int lockfd;		/* -1 when not held */
+	int lock_depth;
+};
+
+/* Opens the repository (once) with a fast, low-compression object store. */
+int spool_repo(git_repository **out, spool *sp);
+
+/* HEAD's tree as the commit saw it when made (NULL before the first). */
+git_tree *spool_commit_base(spool_commit *c);
+
+/* Moves a task file from one location to another (rename, no replace).
+ * Creates claimed/AGENT when needed. */
+int spool_move_task(spool *sp, const char *id, const spool_loc *from,
+		    const spool_loc *to);
+
+/* Rewrites the task at loc with the given content (spool-written fields). */
+int spool_task_store(spool *sp, const spool_loc *loc, const char *id,
+		     json_t *task);
+
+/* Deliverables of a task: "deliverables/ID". */
+void spool_deliverables_path(char *buf, size_t len, const char *id);
+
+/* The transition verb for a move, e.g. "claim", "submit". */
+const char *spool_rules_verb(json_t *task, const spool_loc *from,
+			     const spool_loc *to);
+
+/* Dependents of a finished task: moves blocked tasks whose deps are all
+ * done to ready/, completes parents whose children are all done. Adds
+ * what it does to c. */
+int spool_advance(spool *sp, spool_commit *c, size_t *released);
+
+/* Selection cache for next/claim. */
+int spool_select(spool_entry *out, spool *sp, const char *agent,
+		 json_t *agentobj);
+
+#define SPOOL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

@@ -1,0 +1,505 @@
+/* Task files: parsing and validation with jansson, ids, locations. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spool-int.h"
+
+static const char *const prio_names[] = { "low", "normal", "high", "urgent" };
+
+const char *spool_priority_name(spool_priority p)
+{
+	return p <= SPOOL_PRIO_URGENT ? prio_names[p] : "normal";
+}
+
+int spool_priority_parse(spool_priority *out, const char *name)
+{
+	for (size_t i = 0; i < SPOOL_ARRAY_SIZE(prio_names); i++)
+		if (strcmp(prio_names[i], name) == 0) {
+			*out = (spool_priority)i;
+			return 0;
+		}
+	return spool_error_set(SPOOL_EINVALID, "'%s' is not a priority "
+			       "(low, normal, high, urgent)", name);
+}
+
+enum kind { K_STR, K_TEXT, K_ID, K_NAME, K_IDS, K_NAMES, K_POSINT, K_INT,
+	    K_BOOL, K_ANY, K_ACCEPT };
+
+static const struct field {
+	const char *name;
+	enum kind kind;
+} fields[] = {
+	{ "id", K_ID },
+	{ "title", K_STR },
+	{ "description", K_TEXT },
+	{ "module", K_NAME },
+	{ "parent", K_ID },
+	{ "assignee", K_NAME },
+	{ "requires", K_NAMES },
+	{ "priority", K_STR },
+	{ "mode", K_STR },
+	{ "depends_on", K_IDS },
+	{ "deliverable", K_TEXT },
+	{ "acceptance", K_ACCEPT },
+	{ "max_attempts", K_POSINT },
+	{ "lease", K_POSINT },
+	{ "created", K_STR },
+	{ "created_by", K_STR },
+	{ "idempotency_key", K_STR },
+	/* written by the spool */
+	{ "attempt", K_INT },
+	{ "feedback", K_ANY },
+	{ "errors", K_ANY },
+	{ "plan_approved", K_BOOL },
+	{ "submitted_by", K_NAME },
+	{ "children", K_IDS },
+	{ "meta", K_ANY },
+};
+
+static const struct field *field_find(const char *name)
+{
+	for (size_t i = 0; i < SPOOL_ARRAY_SIZE(fields); i++)
+		if (strcmp(fields[i].name, name) == 0)
+			return &fields[i];
+	return NULL;
+}
+
+static int bad(const char *file, const char *field, const char *what)
+{
+	return spool_error_set(SPOOL_EINVALID, "'%s': field '%s' %s", file,
+			       field, what);
+}
+
+static int check_list(json_t *v, const char *file, const char *key,
+		      bool (*ok)(const char *), const char *what)
+{
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(v))
+		return bad(file, key, "must be a list of strings");
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e) || !ok(json_string_value(e))) {
+			char msg[256];
+			snprintf(msg, sizeof(msg), "item %zu is not %s", i + 1,
+				 what);
+			return bad(file, key, msg);
+		}
+	}
+	return 0;
+}
+
+static int check_field(const struct field *f, json_t *v, const char *file)
+{
+	const char *s = json_string_value(v);
+
+	switch (f->kind) {
+	case K_STR:
+		if (!s)
+			return bad(file, f->name, "must be a string");
+		if (strlen(s) > 1000)
+			return bad(file, f->name, "is longer than 1000 bytes");
+		if (strcmp(f->name, "title") == 0 && !*s)
+			return bad(file, f->name, "must not be empty");
+		if (strcmp(f->name, "priority") == 0) {
+			spool_priority p;
+			if (spool_priority_parse(&p, s) < 0)
+				return bad(file, f->name, "must be low, "
+					   "normal, high or urgent");
+		}
+		if (strcmp(f->name, "mode") == 0 &&
+		    strcmp(s, "direct") != 0 && strcmp(s, "plan_first") != 0)
+			return bad(file, f->name,
+				   "must be direct or plan_first");
+		return 0;
+	case K_TEXT:
+		return s ? 0 : bad(file, f->name, "must be a string");
+	case K_ID:
+		if (!s || !spool_id_valid(s))
+			return bad(file, f->name, "must be an id of 1-64 "
+				   "letters, digits and '-'");
+		return 0;
+	case K_NAME:
+		if (!s || !spool_name_valid(s))
+			return bad(file, f->name, "must be a name of 1-64 "
+				   "lowercase letters, digits, '.', '_', '-'");
+		return 0;
+	case K_IDS:
+		return check_list(v, file, f->name, spool_id_valid, "an id");
+	case K_NAMES:
+		return check_list(v, file, f->name, spool_name_valid,
+				  "a capability name");
+	case K_POSINT:
+		if (!json_is_integer(v) || json_integer_value(v) < 1)
+			return bad(file, f->name, "must be a positive integer");
+		return 0;
+	case K_INT:
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return bad(file, f->name, "must be an integer >= 0");
+		return 0;
+	case K_BOOL:
+		return json_is_boolean(v) ? 0
+			: bad(file, f->name, "must be true or false");
+	case K_ACCEPT:
+		if (json_is_string(v))
+			return 0;
+		if (json_is_object(v)) {
+			json_t *chk = json_object_get(v, "check");
+			json_t *cr = json_object_get(v, "criteria");
+			if ((chk && !json_is_string(chk)) ||
+			    (cr && !json_is_string(cr)))
+				return bad(file, f->name, "must have string "
+					   "'criteria' and 'check'");
+			return 0;
+		}
+		return bad(file, f->name, "must be a string or an object "
+			   "with 'criteria' and 'check'");
+	case K_ANY:
+		return 0;
+	}
+	return 0;
+}
+
+int spool_task_validate(json_t *task, const char *file)
+{
+	const char *key;
+	json_t *v;
+	int rc;
+
+	if (!json_is_object(task))
+		return spool_error_set(SPOOL_EINVALID,
+			"'%s': a task must be a JSON object", file);
+	json_object_foreach(task, key, v) {
+		const struct field *f = field_find(key);
+		if (!f && (strncmp(key, "x-", 2) == 0 ||
+			   strncmp(key, "x_", 2) == 0))
+			continue;
+		if (!f && (strcmp(key, "state") == 0 ||
+			   strcmp(key, "status") == 0))
+			return spool_error_set(SPOOL_EINVALID,
+				"'%s': field '%s' is not allowed: a task's "
+				"state is the directory it is in", file, key);
+		if (!f)
+			return spool_error_set(SPOOL_EINVALID,
+				"'%s': unknown field '%s' (extension fields "
+				"start with 'x-'; see docs/protocol.md)",
+				file, key);
+		if ((rc = check_field(f, v, file)) < 0)
+			return rc;
+	}
+	if (!json_is_string(json_object_get(task, "title")))
+		return spool_error_set(SPOOL_EINVALID,
+			"'%s': field 'title' is required", file);
+	return 0;
+}
+
+int spool_task_parse(json_t **out, const char *buf, size_t len,
+		     const char *file, const char *expect_id)
+{
+	json_error_t jerr;
+	json_t *task, *id;
+	int rc;
+
+	*out = NULL;
+	task = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!task)
+		return spool_error_set(SPOOL_EINVALID,
+			"'%s' is not valid JSON: line %d column %d: %s", file,
+			jerr.line, jerr.column, jerr.text);
+	if ((rc = spool_task_validate(task, file)) < 0)
+		goto fail;
+	id = json_object_get(task, "id");
+	if (expect_id && id && strcmp(json_string_value(id), expect_id) != 0) {
+		rc = spool_error_set(SPOOL_EINVALID,
+			"'%s': id '%s' does not match the file name (expected "
+			"'%s')", file, json_string_value(id), expect_id);
+		goto fail;
+	}
+	*out = task;
+	return 0;
+fail:
+	json_decref(task);
+	return rc;
+}
+
+int spool_task_load(json_t **out, const spool *sp, const spool_loc *loc,
+		    const char *id)
+{
+	char path[PATH_MAX];
+	char *buf;
+	size_t len;
+	int rc;
+
+	spool_loc_path(path, sizeof(path), loc, id);
+	if ((rc = spool_fs_read(&buf, &len, sp, path,
+				SPOOL_TASK_MAX_BYTES)) < 0)
+		return rc;
+	rc = spool_task_parse(out, buf, len, path, id);
+	free(buf);
+	return rc;
+}
+
+char *spool_task_dump(json_t *task)
+{
+	char *s = json_dumps(task, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *r;
+	size_t n;
+
+	if (!s)
+		return NULL;
+	/* Text files end with a newline. */
+	n = strlen(s);
+	if (!(r = realloc(s, n + 2))) {
+		free(s);
+		return NULL;
+	}
+	r[n] = '\n';
+	r[n + 1] = '\0';
+	return r;
+}
+
+int spool_task_store(spool *sp, const spool_loc *loc, const char *id,
+		     json_t *task)
+{
+	char path[PATH_MAX];
+	char *s = spool_task_dump(task);
+	int rc;
+
+	if (!s)
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	spool_loc_path(path, sizeof(path), loc, id);
+	rc = spool_fs_rewrite(sp, path, s, strlen(s));
+	free(s);
+	return rc;
+}
+
+const char *spool_task_str(json_t *task, const char *field)
+{
+	return json_string_value(json_object_get(task, field));
+}
+
+long spool_task_int(json_t *task, const char *field, long dflt)
+{
+	json_t *v = json_object_get(task, field);
+
+	return json_is_integer(v) ? (long)json_integer_value(v) : dflt;
+}
+
+spool_priority spool_task_priority(json_t *task)
+{
+	spool_priority p = SPOOL_PRIO_NORMAL;
+	const char *s = spool_task_str(task, "priority");
+
+	if (s && spool_priority_parse(&p, s) < 0)
+		p = SPOOL_PRIO_NORMAL;
+	return p;
+}
+
+static bool exists(const spool *sp, const char *path)
+{
+	return faccessat(sp->rootfd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int spool_task_find(spool_loc *out, const spool *sp, const char *id)
+{
+	char path[PATH_MAX];
+	spool_loc loc, first = { .state = SPOOL_STATE_NONE };
+	int found = 0;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if (!spool_id_valid(id))
+		return spool_error_set(SPOOL_EINVALID, "'%s' is not a task id "
+			"(1-64 letters, digits and '-')", id);
+	memset(&loc, 0, sizeof(loc));
+	for (int s = 0; s < SPOOL_STATE_COUNT; s++) {
+		if (s == SPOOL_STATE_CLAIMED)
+			continue;
+		loc.state = (spool_state)s;
+		spool_loc_path(path, sizeof(path), &loc, id);
+		if (exists(sp, path) && found++ == 0)
+			first = loc;
+	}
+	fd = openat(sp->rootfd, "claimed", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && (d = fdopendir(fd))) {
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.' ||
+			    !spool_name_valid(de->d_name))
+				continue;
+			loc.state = SPOOL_STATE_CLAIMED;
+			snprintf(loc.agent, sizeof(loc.agent), "%s", de->d_name);
+			spool_loc_path(path, sizeof(path), &loc, id);
+			if (exists(sp, path) && found++ == 0)
+				first = loc;
+		}
+		closedir(d);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	*out = first;
+	if (found == 0)
+		return spool_error_set(SPOOL_ENOTFOUND, "no task '%s' in the "
+				       "spool; 'spool ls' lists them", id);
+	if (found > 1)
+		return spool_error_set(SPOOL_EEXISTS, "task '%s' is in %d "
+			"places; run 'spool reconcile'", id, found);
+	return 0;
+}
+
+static int list_dir(spool_entry **out, size_t *count, size_t *cap,
+		    const spool *sp, const spool_loc *loc)
+{
+	char dir[128];
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	spool_loc_format(dir, sizeof(dir), loc);
+	fd = openat(sp->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : spool_error_sys(SPOOL_ERROR,
+			"cannot read '%s'", dir);
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return spool_error_sys(SPOOL_ERROR, "cannot read '%s'", dir);
+	}
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		spool_entry *e;
+		if (de->d_name[0] == '.' || n < 6 || n - 5 > SPOOL_ID_MAX ||
+		    strcmp(de->d_name + n - 5, ".json") != 0)
+			continue;
+		if (*count == *cap) {
+			size_t nc = *cap ? *cap * 2 : 64;
+			spool_entry *p = realloc(*out, nc * sizeof(*p));
+			if (!p) {
+				closedir(d);
+				return spool_error_set(SPOOL_ERROR,
+						       "out of memory");
+			}
+			*out = p;
+			*cap = nc;
+		}
+		e = &(*out)[*count];
+		memcpy(e->id, de->d_name, n - 5);
+		e->id[n - 5] = '\0';
+		if (!spool_id_valid(e->id))
+			continue;
+		e->loc = *loc;
+		(*count)++;
+	}
+	closedir(d);
+	return 0;
+}
+
+int spool_registry_names(char ***out, size_t *count, const spool *sp,
+			 const char *kind);
+
+int spool_list(spool_entry **out, size_t *count, const spool *sp,
+	       spool_state state, const char *agent)
+{
+	size_t cap = 0;
+	spool_loc loc;
+	char **agents = NULL;
+	size_t nagents = 0;
+	int rc = 0;
+
+	*out = NULL;
+	*count = 0;
+	memset(&loc, 0, sizeof(loc));
+	for (int s = 0; s < SPOOL_STATE_COUNT && rc == 0; s++) {
+		if (state != SPOOL_STATE_NONE && state != s)
+			continue;
+		if (agent && s != SPOOL_STATE_CLAIMED)
+			continue;
+		loc.state = (spool_state)s;
+		if (s != SPOOL_STATE_CLAIMED) {
+			rc = list_dir(out, count, &cap, sp, &loc);
+			continue;
+		}
+		if (agent) {
+			snprintf(loc.agent, sizeof(loc.agent), "%s", agent);
+			rc = list_dir(out, count, &cap, sp, &loc);
+			continue;
+		}
+		if ((rc = spool_registry_names(&agents, &nagents, sp,
+					       "claimed")) < 0)
+			break;
+		for (size_t i = 0; i < nagents && rc == 0; i++) {
+			snprintf(loc.agent, sizeof(loc.agent), "%s", agents[i]);
+			rc = list_dir(out, count, &cap, sp, &loc);
+		}
+		spool_names_free(agents, nagents);
+	}
+	if (rc < 0) {
+		free(*out);
+		*out = NULL;
+		*count = 0;
+	}
+	return rc;
+}
+
+static long id_number(const char *id, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	char *end;
+	long v;
+
+	if (strncmp(id, prefix, n) != 0 || !id[n])
+		return -1;
+	v = strtol(id + n, &end, 10);
+	return *end ? -1 : v;
+}
+
+int spool_task_new_id(char *out, size_t len, spool *sp)
+{
+	const char *prefix = json_string_value(
+		json_object_get(sp->config, "id_prefix"));
+	char buf[64], path[PATH_MAX];
+	spool_loc loc;
+	long next = 0;
+	char *s = NULL;
+
+	if (!prefix || !spool_id_valid(prefix))
+		prefix = "T-";
+	if (spool_fs_read(&s, NULL, sp, ".spool/run/next-id", 64) == 0)
+		next = strtol(s, NULL, 10);
+	free(s);
+	if (next <= 0) {
+		/* No counter yet (a fresh clone): start after the highest. */
+		spool_entry *all = NULL;
+		size_t n = 0;
+		if (spool_list(&all, &n, sp, SPOOL_STATE_NONE, NULL) == 0)
+			for (size_t i = 0; i < n; i++)
+				if (id_number(all[i].id, prefix) >= next)
+					next = id_number(all[i].id, prefix) + 1;
+		free(all);
+		if (next <= 0)
+			next = 1;
+	}
+	for (;; next++) {
+		snprintf(out, len, "%s%04ld", prefix, next);
+		snprintf(path, sizeof(path), "deliverables/%s", out);
+		if (spool_task_find(&loc, sp, out) == SPOOL_ENOTFOUND &&
+		    !exists(sp, path))
+			break;
+	}
+	snprintf(buf, sizeof(buf), "%ld\n", next + 1);
+	mkdirat(sp->rootfd, ".spool/run", 0777);
+	spool_error_clear();
+	return spool_fs_write(sp, ".spool/run/next-id", buf, strlen(buf),
+			      false);
+}
+
+void spool_deliverables_path(char *buf, size_t len, const char *id)
+{
+	snprintf(buf, len, "deliverables/%s", id);
+}

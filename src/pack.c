@@ -370,7 +370,6 @@ static int extract(char *name, size_t namelen, const char *file,
 	archive_read_support_format_tar(in);
 	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
 				       ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-				       ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
 				       ARCHIVE_EXTRACT_NO_OVERWRITE);
 	if (archive_read_open_filename(in, file, 65536) != ARCHIVE_OK) {
 		rc = spool_error_set(errno == ENOENT ? SPOOL_ENOTFOUND
@@ -380,11 +379,18 @@ static int extract(char *name, size_t namelen, const char *file,
 		goto out;
 	}
 	while (rc == 0 && (r = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
-		const char *path = archive_entry_pathname(e);
+		const char *name_in = archive_entry_pathname(e);
+		char path[PATH_MAX];
 
-		while (path && path[0] == '.' && path[1] == '/')
-			path += 2;
-		if (!path || !*path || strcmp(path, ".") == 0)
+		while (name_in && name_in[0] == '.' && name_in[1] == '/')
+			name_in += 2;
+		if (name_in && strlen(name_in) >= sizeof(path)) {
+			rc = spool_error_set(SPOOL_EINVALID, "pack '%s': a name "
+					     "is too long", file);
+			break;
+		}
+		snprintf(path, sizeof(path), "%s", name_in ? name_in : "");
+		if (!*path || strcmp(path, ".") == 0)
 			continue;
 		if (++count > PACK_MAX_ENTRIES) {
 			rc = spool_error_set(SPOOL_EINVALID, "pack '%s': more "
@@ -458,14 +464,20 @@ int spool_skill_install(char **name_out, const char *pack_file,
 			const char *root, bool force)
 {
 	char tmp[PATH_MAX], src[PATH_MAX + 80], dst[PATH_MAX + 80];
-	char name[SPOOL_SKILL_NAME_MAX + 2] = "";
+	char name[SPOOL_SKILL_NAME_MAX + 2] = "", real[PATH_MAX];
 	struct stat st;
 	int rc;
 
 	*name_out = NULL;
-	if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode))
+	/* Canonical, so that no link in the root's own path trips the
+	 * check for links inside the extracted paths. */
+	if (!realpath(root, real) || stat(real, &st) < 0 ||
+	    !S_ISDIR(st.st_mode))
 		return spool_error_sys(SPOOL_ENOTFOUND, "root '%s'", root);
-	snprintf(tmp, sizeof(tmp), "%s/.spool-install-XXXXXX", root);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.spool-install-XXXXXX", real)
+	    >= sizeof(tmp))
+		return spool_error_set(SPOOL_EINVALID, "root '%s': path too long",
+				       root);
 	if (!mkdtemp(tmp))
 		return spool_error_sys(SPOOL_ERROR, "cannot create a temporary "
 				       "directory in '%s'", root);
@@ -473,7 +485,7 @@ int spool_skill_install(char **name_out, const char *pack_file,
 	    (rc = validate(pack_file, tmp, name)) < 0)
 		goto out;
 	snprintf(src, sizeof(src), "%s/%s", tmp, name);
-	snprintf(dst, sizeof(dst), "%s/%s", root, name);
+	snprintf(dst, sizeof(dst), "%s/%s", real, name);
 	if (renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
 		goto done;
 	if (errno != EEXIST) {

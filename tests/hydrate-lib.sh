@@ -21,6 +21,10 @@ manifest() {
 fingerprint() {
 	find "$1" -printf '%p %y %l %T@ %m\n' 2>/dev/null | sort
 }
+# contents DIR: the same for what is inside DIR (not DIR's own mtime).
+contents() {
+	find "$1" -mindepth 1 -printf '%p %y %l %T@ %m\n' 2>/dev/null | sort
+}
 
 # link_of PATH: the target of a link, or "none".
 link_of() {

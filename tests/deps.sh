@@ -3,7 +3,7 @@
 #   deps.sh check    fail with the apt-get line if a build dependency is missing
 #   deps.sh install  install what is missing (as root), or print the line
 set -u
-PKGS="gcc make pkg-config git libgit2-dev libjansson-dev libarchive-dev
+PKGS="gcc make pkg-config git jq libgit2-dev libjansson-dev libarchive-dev
 libyaml-dev libcmocka-dev inotify-tools perl stow hyperfine man-db
 bash-completion"
 

@@ -199,6 +199,10 @@ const char *spool_skills_builtin_root(void)
 	snprintf(cand, sizeof(cand), "%s/../share/spool/skills", exe);
 	if (!is_dir(cand))
 		snprintf(cand, sizeof(cand), "%s/../skills", exe);
+#ifdef SPOOL_SHAREDIR
+	if (!is_dir(cand))
+		snprintf(cand, sizeof(cand), "%s/skills", SPOOL_SHAREDIR);
+#endif
 	if (is_dir(cand) && realpath(cand, exe) && strlen(exe) < sizeof(found))
 		strcpy(found, exe);
 	return found[0] ? found : NULL;

@@ -305,7 +305,9 @@ static int check_text(spool_skill *s, const char *text, size_t len,
 	yaml_parser_set_input_string(&parser, (const unsigned char *)fm,
 				     (size_t)(fm_end - fm));
 	if (!yaml_parser_load(&parser, &doc)) {
-		int line = (int)(parser.problem_mark.line) + 2;
+		/* Point at where the broken construct began, when known. */
+		int line = (int)(parser.context ? parser.context_mark.line
+				 : parser.problem_mark.line) + 2;
 
 		if (parser.context)
 			rc = diag(s, file, line, "front matter does not parse: "

@@ -51,7 +51,7 @@ expect longdesc :3 "1025 characters; the most is 1024"
 bad listname 'name: [a, b]\ndescription: d\n'
 expect listname :2 "'name' must be a string"
 bad yamlerr 'name: yamlerr\ndescription: "unclosed\n'
-expect yamlerr :4 "does not parse"
+expect yamlerr :3 "does not parse"
 bad twice 'name: twice\nname: twice\ndescription: d\n'
 expect twice :3 "appears twice"
 bad notmap '- a\n- b\n'

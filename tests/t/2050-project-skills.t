@@ -21,16 +21,16 @@ is "$(link_of "$T/ws/.claude/skills/spool-worker")" "$(cd "$SK" && pwd -P)/spool
 # Every 'spool CMD [SUB] --option' in the skills' shell blocks exists.
 awk '/^```sh/{on=1; next} /^```/{on=0} on' "$SK"/*/SKILL.md |
 	sed -e :a -e '/\\$/N; s/\\\n//; ta' >"$T/blocks"
-grep -o 'spool [a-z]\+' "$T/blocks" | sort -u | while read -r _ cmd; do
+while read -r _ cmd; do
 	spool help "$cmd" >/dev/null 2>&1; ok $? "the skills' 'spool $cmd' exists"
-done
-grep -o 'spool [a-z]\+[^|;)#]*' "$T/blocks" | while read -r line; do
+done < <(grep -o 'spool [a-z]\+' "$T/blocks" | sort -u)
+while read -r line; do
 	cmd=$(echo "$line" | awk '{print $2}')
 	for opt in $(echo "$line" | grep -o -- '--[a-z-]\+' | sort -u); do
 		spool help "$cmd" 2>&1 | grep -q -- "$opt"
 		ok $? "'spool $cmd' takes $opt"
 	done
-done
+done < <(grep -o 'spool [a-z]\+[^|;)#]*' "$T/blocks")
 
 # The workflow the skills teach, on a real spool.
 new_spool || exit 1

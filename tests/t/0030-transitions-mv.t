@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Every legal transition made with plain mv (as a shell-only agent does),
+# then recorded by spool reconcile: author, trailers, HEAD's tree, the
+# fields the spool writes, deliverables in the submission's commit.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../core-lib.sh"
+core_spool || exit 1
+cd "$S" || exit 1
+rec() { spool reconcile >"$T/rec" 2>&1; ok $? "reconcile after: $1"; }
+
+# new -> ready: a file under any name, without id, gets one
+drop "my task" '{"title": "from a shell planner"}'
+rec "drop into new/"
+is "$(ls new | grep -v '^\.' | wc -l)" 0 "new/ is empty again"
+is "$(state_of T-0001)" ready "filed to ready with an id"
+is "$(jq -r .id ready/T-0001.json)" T-0001 "the id is written in the file"
+recorded "file" T-0001 new ready spool file
+grep -q "filed 1" "$T/rec"; ok $? "reconcile says it filed one"
+
+# new -> blocked
+drop b.json '{"title": "waits", "depends_on": ["T-0001"]}'
+rec "drop a task with a dependency"
+is "$(state_of T-0002)" blocked "filed to blocked"
+recorded "file blocked" T-0002 new blocked spool file
+
+# new -> quarantine
+drop bad.json '{"title": '
+rec "drop bad JSON"
+[ -f quarantine/bad.json ] && [ -f quarantine/bad.json.reason ]; ok $? "bad file in quarantine/ with a .reason"
+is "$(trailer Verb)/$(trailer To)" quarantine/quarantine "quarantine recorded"
+
+# ready -> claimed/dev
+mkdir -p claimed/dev && mv ready/T-0001.json claimed/dev/
+rec "mv ready -> claimed/dev"
+recorded "claim by mv" T-0001 ready claimed/dev dev claim 1
+is "$(subject)" "claim T-0001 by dev" "claim subject"
+
+# claimed -> ready (release: attempt + 1)
+mv claimed/dev/T-0001.json ready/
+rec "mv claimed/dev -> ready"
+recorded "release by mv" T-0001 claimed/dev ready dev release 2
+is "$(jq .attempt ready/T-0001.json)" 2 "attempt + 1 written in the file"
+
+# claimed -> review, deliverables in the same commit
+mv ready/T-0001.json claimed/dev/ && spool reconcile >/dev/null
+mkdir -p deliverables/T-0001 && echo v1 >deliverables/T-0001/out.txt
+mv claimed/dev/T-0001.json review/
+rec "mv claimed/dev -> review"
+recorded "submit by mv" T-0001 claimed/dev review dev submit
+git show --name-only --format= HEAD | grep -qx deliverables/T-0001/out.txt
+ok $? "deliverable in the submit commit"
+is "$(git log --format=%an -- deliverables/T-0001)" dev "git log -- deliverables/T-0001: by dev"
+is "$(jq -r .submitted_by review/T-0001.json)" dev "submitted_by written"
+
+# review -> claimed/dev (reject back to the agent)
+mv review/T-0001.json claimed/dev/
+rec "mv review -> claimed/dev"
+recorded "reject by mv" T-0001 review claimed/dev dev reject
+# review -> ready
+mv claimed/dev/T-0001.json review/ && spool reconcile >/dev/null
+mv review/T-0001.json ready/
+rec "mv review -> ready"
+recorded "reject to ready by mv" T-0001 review ready operator reject
+# review -> done, which releases T-0002
+mv ready/T-0001.json claimed/dev/ && spool reconcile >/dev/null &&
+	echo v2 >deliverables/T-0001/out.txt &&
+	mv claimed/dev/T-0001.json review/ && spool reconcile >/dev/null
+is "$(git show HEAD:deliverables/T-0001/out.txt)" v2 "second version committed with the second submission"
+mv review/T-0001.json done/
+rec "mv review -> done"
+is "$(state_of T-0001)" done "done"
+git log -3 --format=%B | grep -q '^Spool-Verb: approve$'; ok $? "approve recorded"
+# blocked -> ready, released by the spool
+is "$(state_of T-0002)" ready "the dependant was released"
+recorded "unblock" T-0002 blocked ready spool unblock
+grep -q "released 1" "$T/rec"; ok $? "reconcile says it released one"
+
+# claimed -> failed, failed -> ready
+mv ready/T-0002.json claimed/dev/ && spool reconcile >/dev/null
+mv claimed/dev/T-0002.json failed/
+rec "mv claimed/dev -> failed"
+recorded "fail by mv" T-0002 claimed/dev failed dev fail
+mv failed/T-0002.json ready/
+rec "mv failed -> ready"
+recorded "retry by mv" T-0002 failed ready operator retry
+
+# open -> cancelled (ready, claimed, review, blocked)
+drop c1 '{"title": "c1"}'; drop c2 '{"title": "c2"}'
+drop c3 '{"title": "c3"}'; drop c4 '{"title": "c4", "depends_on": ["T-0002"]}'
+spool reconcile >/dev/null
+is "$(state_of T-0003)/$(state_of T-0004)/$(state_of T-0005)/$(state_of T-0006)" \
+	ready/ready/ready/blocked "four more tasks filed"
+mv ready/T-0004.json claimed/dev/ && mv ready/T-0005.json claimed/dev/ &&
+	spool reconcile >/dev/null && mv claimed/dev/T-0005.json review/ &&
+	spool reconcile >/dev/null
+for x in "T-0003 ready" "T-0004 claimed/dev" "T-0005 review" "T-0006 blocked"; do
+	set -- $x
+	mv "$2/$1.json" cancelled/
+	rec "mv $2 -> cancelled"
+	recorded "cancel by mv from $2" "$1" "$2" cancelled \
+		"$([ "$2" = claimed/dev ] && echo dev || echo operator)" cancel
+done
+
+fsck_clean; ok $? "git fsck clean"
+tree_matches_head; ok $? "disk matches HEAD"
+done_testing

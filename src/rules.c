@@ -94,6 +94,25 @@ static int check_claimer(spool *sp, json_t *task, const char *id,
 	return rc;
 }
 
+/* blocked -> ready only when the task no longer waits for anything. */
+static int check_unblock(spool *sp, json_t *task, const char *id,
+			 const spool_loc *from, const spool_loc *to)
+{
+	char dead[128];
+	bool ready;
+	int rc;
+
+	if (json_array_size(json_object_get(task, "children")) > 0)
+		return illegal(id, from, to, "it is a parent task; the spool "
+			       "completes it when its subtasks are done");
+	if ((rc = spool_deps_state(&ready, dead, sizeof(dead), sp, task)) < 0)
+		return rc;
+	if (!ready)
+		return illegal(id, from, to, "its dependencies are not all "
+			       "done yet");
+	return 0;
+}
+
 int spool_rules_check(spool *sp, json_t *task, const char *id,
 		      const spool_loc *from, const spool_loc *to)
 {
@@ -114,7 +133,7 @@ int spool_rules_check(spool *sp, json_t *task, const char *id,
 			       "spool to ready, blocked or quarantine");
 	case SPOOL_STATE_BLOCKED:
 		if (t == SPOOL_STATE_READY)
-			return 0;
+			return check_unblock(sp, task, id, from, to);
 		return illegal(id, from, to, "a blocked task can only "
 			       "become ready");
 	case SPOOL_STATE_READY:

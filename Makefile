@@ -16,7 +16,7 @@ CC       ?= cc
 PKGS      = libgit2 jansson libarchive yaml-0.1
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -Isrc \
-            -DSPOOL_VERSION='"$(VERSION)"' \
+            -DSPOOL_VERSION='"$(VERSION)"' -DSPOOL_SHAREDIR='"$(SHAREDIR)"' \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -58,10 +58,10 @@ deps-check:
 
 check: deps all $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "# $$t"; $$t; done
-	prove -j2 -v tests/t/ 2>&1 | tail -n 40; exit $${PIPESTATUS:-0}
+	prove -j2 tests/t/
 
 demo: deps all
-	sh tests/demo.sh
+	sh tests/demo/run.sh
 
 bench: deps all
 	sh bench/run.sh

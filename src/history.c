@@ -106,6 +106,11 @@ int spool_commit_subject(spool_commit *c, const char *subject)
 	return c->subject ? 0 : spool_error_set(SPOOL_ERROR, "out of memory");
 }
 
+git_commit *spool_commit_parent(spool_commit *c)
+{
+	return c->parent;
+}
+
 git_tree *spool_commit_base(spool_commit *c)
 {
 	return c->base;
@@ -315,6 +320,14 @@ static void append(char **buf, size_t *len, size_t *cap, const char *s)
 	*len += n;
 }
 
+static bool same_task(const spool_commit *c)
+{
+	for (size_t i = 1; i < c->ntrans; i++)
+		if (strcmp(c->trans[i].id, c->trans[0].id) != 0)
+			return false;
+	return true;
+}
+
 static char *build_message(spool_commit *c)
 {
 	char *msg = NULL, line[1024], loc[128];
@@ -323,6 +336,20 @@ static char *build_message(spool_commit *c)
 	if (c->ntrans == 1) {
 		verb_line(line, sizeof(line), &c->trans[0]);
 		append(&msg, &len, &cap, line);
+	} else if (c->ntrans > 1 && same_task(c)) {
+		/* steps the spool saw at once: "claim+submit T-1 by devbot" */
+		for (size_t i = 0; i < c->ntrans; i++) {
+			append(&msg, &len, &cap, i ? "+" : "");
+			append(&msg, &len, &cap, c->trans[i].verb);
+		}
+		snprintf(line, sizeof(line), " %s by %s\n", c->trans[0].id,
+			 c->trans[0].actor);
+		append(&msg, &len, &cap, line);
+		for (size_t i = 0; i < c->ntrans; i++) {
+			verb_line(line, sizeof(line), &c->trans[i]);
+			append(&msg, &len, &cap, "\n- ");
+			append(&msg, &len, &cap, line);
+		}
 	} else if (c->ntrans > 1) {
 		snprintf(line, sizeof(line), "record %zu transitions",
 			 c->ntrans);

@@ -25,6 +25,7 @@ struct rec_ctx {
 	spool_map *map;
 	spool_reconcile_stats *st;
 	bool terminal;		/* something finished: release waiters */
+	bool content;		/* compare fixed states with HEAD */
 };
 
 static const char *mover(const spool_loc *from, const spool_loc *to)
@@ -132,6 +133,58 @@ static int revert_and_restore(struct rec_ctx *x, const char *id,
 			      const spool_loc *from, const spool_loc *to,
 			      const char *why);
 
+/*
+ * Without the daemon, an agent may claim and submit (or give up) between
+ * two looks: the spool sees ready -> review. If exactly one agent could
+ * have made the claim, and its claimed/ directory changed since the last
+ * commit, both steps are recorded; otherwise the move stays illegal.
+ */
+static int unseen_claim(struct rec_ctx *x, json_t *task, const char *id,
+			const spool_loc *from, const spool_loc *to)
+{
+	spool_loc mid = { .state = SPOOL_STATE_CLAIMED }, cand;
+	git_commit *head = spool_commit_parent(x->c);
+	spool_transition t1, t2;
+	char **agents = NULL;
+	size_t n = 0, found = 0;
+	struct stat st;
+	char dir[128];
+	int rc;
+
+	if (!head || from->state != SPOOL_STATE_READY ||
+	    (to->state != SPOOL_STATE_REVIEW && to->state != SPOOL_STATE_FAILED))
+		return SPOOL_EILLEGAL;
+	if ((rc = spool_registry_names(&agents, &n, x->sp, "claimed")) < 0)
+		return rc;
+	cand.state = SPOOL_STATE_CLAIMED;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(cand.agent, sizeof(cand.agent), "%s", agents[i]);
+		spool_loc_format(dir, sizeof(dir), &cand);
+		if (fstatat(spool_rootfd(x->sp), dir, &st, 0) < 0 ||
+		    st.st_mtime < (time_t)git_commit_time(head) ||
+		    spool_rules_check(x->sp, task, id, from, &cand) < 0)
+			continue;
+		if (found++ == 0)
+			mid = cand;
+	}
+	spool_names_free(agents, n);
+	spool_error_clear();
+	if (found != 1)
+		return SPOOL_EILLEGAL;
+	spool_transition_init(&t1, id, from, &mid, "claim", mid.agent);
+	spool_transition_init(&t2, id, &mid, to,
+			      spool_rules_verb(task, &mid, to), mid.agent);
+	snprintf(t2.note, sizeof(t2.note), "claimed and %s between two "
+		 "looks; claimer inferred from claimed/%s/", t2.verb,
+		 mid.agent);
+	if ((rc = spool_record_move(x->c, x->sp, task, &t1, NULL)) < 0 ||
+	    (rc = spool_record_move(x->c, x->sp, task, &t2, NULL)) < 0)
+		return rc == SPOOL_ENOTFOUND ? 0 : rc;
+	x->st->recorded += 2;
+	x->terminal |= spool_state_terminal(to->state);
+	return 0;
+}
+
 static int record_move(struct rec_ctx *x, const char *id,
 		       const spool_loc *from, const spool_loc *to)
 {
@@ -154,7 +207,11 @@ static int record_move(struct rec_ctx *x, const char *id,
 		return rc;
 	if (spool_rules_check(x->sp, task, id, from, to) < 0) {
 		snprintf(why, sizeof(why), "%s", spool_error_message());
+		spool_error_clear();
+		rc = unseen_claim(x, task, id, from, to);
 		json_decref(task);
+		if (rc != SPOOL_EILLEGAL)
+			return rc;
 		spool_error_clear();
 		return revert(x, id, from, to, why);
 	}

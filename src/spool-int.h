@@ -20,6 +20,7 @@ int spool_repo(git_repository **out, spool *sp);
 
 /* HEAD's tree as the commit saw it when made (NULL before the first). */
 git_tree *spool_commit_base(spool_commit *c);
+git_commit *spool_commit_parent(spool_commit *c);
 
 /* Moves a task file from one location to another (rename, no replace).
  * Creates claimed/AGENT when needed. */

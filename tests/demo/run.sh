@@ -1,0 +1,66 @@
+#!/bin/sh
+# make demo: a blog post goes from idea to accepted deliverable, carried by
+# agents that are plain shell scripts. Every step lands in git.
+set -eu
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+export PATH="$TOP/bin:$PATH"
+export SPOOL_LAYOUT="${SPOOL_LAYOUT:-$TOP/spool-layout}"
+DEMO=${DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/spool-demo.XXXXXX")}
+S=$DEMO/spool
+export SPOOL_DIR=$S
+unset SPOOL_AGENT
+
+echo "== a spool in $S"
+spool init "$S" >/dev/null
+cd "$S"
+spool agent add scout --capabilities research >/dev/null
+spool agent add quill --capabilities writing >/dev/null
+spool agent add judge --capabilities editing >/dev/null
+spool agent add chief --roles reviewer >/dev/null
+spool module add blog --description "the launch blog post" >/dev/null
+
+echo "== the pipeline: research -> outline -> draft -> review"
+r=$(spool add --module blog --title "Research the topic" --requires research \
+	--deliverable "notes with five sources")
+o=$(spool add --module blog --title "Outline the post" --requires writing \
+	--depends-on "$r" --deliverable "an outline of four sections")
+d=$(spool add --module blog --title "Draft the post" --requires writing \
+	--depends-on "$o" --priority high --deliverable "a 1,000-word draft")
+v=$(spool add --module blog --title "Edit the draft" --requires editing \
+	--depends-on "$d" --deliverable "an edited post ready to publish")
+spool ls
+
+# With spoold the agents' raw mv moves are recorded as they happen; without
+# it, every spool command records them first.
+if [ -x "$TOP/bin/spoold" ]; then
+	spoold -C "$S" --log-level warn 2>"$DEMO/spoold.log" &
+	DAEMON=$!
+fi
+echo "== agents at work"
+pids=""
+for a in scout quill judge; do
+	sh "$TOP/tests/demo/agent.sh" "$a" & pids="$pids $!"
+done
+sh "$TOP/tests/demo/reviewer.sh" chief & pids="$pids $!"
+
+# Wait for the last task to be done (bounded, so a bug cannot hang make).
+deadline=$(($(date +%s) + 60))
+while [ ! -e "done/$v.json" ] && [ "$(date +%s)" -lt "$deadline" ]; do
+	inotifywait -qq -t 1 -e moved_to done/ 2>/dev/null || true
+done
+touch .demo-stop
+for p in $pids; do wait "$p" 2>/dev/null || true; done
+rm -f .demo-stop
+[ -n "${DAEMON:-}" ] && kill "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null
+spool reconcile >/dev/null
+
+echo "== spool ls"
+spool ls
+echo "== git log --oneline"
+git log --oneline
+echo
+echo "== the story of the draft: git log --format='%h %an %s' -- deliverables/$d"
+git log --format='%h %an %s' -- "deliverables/$d"
+[ -e "done/$v.json" ] || { echo "demo: the pipeline did not finish" >&2; exit 1; }
+echo
+echo "The spool is in $S; try: cd $S && git log --stat"

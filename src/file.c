@@ -192,6 +192,20 @@ int spool_file_task(char *idout, size_t idlen, bool *existed,
 		return rc;
 	if (!deps_ok)
 		to.state = SPOOL_STATE_BLOCKED;
+	if (dead[0]) {
+		/* Said in the task at once, as the spool says it later. */
+		json_t *errs = json_object_get(task, "errors");
+		char why[256];
+		if (!json_is_array(errs)) {
+			errs = json_array();
+			json_object_set_new(task, "errors", errs);
+		}
+		snprintf(why, sizeof(why), "dependency %s will never be done; "
+			 "retry it or cancel this task", dead);
+		spool_now_iso(now, sizeof(now));
+		json_array_append_new(errs, json_pack("{s:s, s:s, s:s}", "at",
+				      now, "by", "spool", "text", why));
+	}
 	if (!(s = spool_task_dump(task)))
 		return spool_error_set(SPOOL_ERROR, "out of memory");
 	spool_loc_path(path, sizeof(path), &to, id);

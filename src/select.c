@@ -2,70 +2,338 @@
  * Which ready task an agent should take next: tasks assigned to it first,
  * then by priority, then the oldest. Only tasks it may claim (assignee,
  * capabilities) are considered.
+ *
+ * Reading ten thousand task files per claim would take tens of
+ * milliseconds, so the fields the choice needs are kept in an index,
+ * .spool/run/select.idx, keyed by file name and inode. The spool writes
+ * tasks by rename, so a changed task has a new inode and is read again.
+ * The index is only a hint: the chosen task is loaded and checked before
+ * it is claimed.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "spool-int.h"
 
-struct cand {
-	int mine;
-	int prio;
-	char created[40];
-	const spool_entry *e;
+#define IDX_PATH ".spool/run/select.idx"
+#define IDX_MAGIC "SPIX1\n"
+
+struct rec {
+	uint64_t ino;
+	uint8_t prio;
+	bool used;
+	char id[SPOOL_ID_MAX + 1];
+	char created[24];
+	char assignee[SPOOL_NAME_MAX + 1];
+	char *requires;		/* "a,b" or NULL */
 };
 
-/* true if a should be taken before b */
-static bool better(const struct cand *a, const struct cand *b)
+struct idx {
+	struct rec *v;
+	size_t n, cap;
+	size_t *slots;		/* hash of ids -> index + 1 */
+	size_t nslots;
+	bool dirty;
+};
+
+static uint32_t hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static struct rec *idx_find(struct idx *x, const char *id)
+{
+	if (!x->nslots)
+		return NULL;
+	for (size_t i = hash(id) & (x->nslots - 1); x->slots[i];
+	     i = (i + 1) & (x->nslots - 1))
+		if (strcmp(x->v[x->slots[i] - 1].id, id) == 0)
+			return &x->v[x->slots[i] - 1];
+	return NULL;
+}
+
+static int idx_rehash(struct idx *x)
+{
+	size_t n = 64;
+
+	while (n < x->n * 2)
+		n *= 2;
+	free(x->slots);
+	if (!(x->slots = calloc(n, sizeof(*x->slots))))
+		return -1;
+	x->nslots = n;
+	for (size_t k = 0; k < x->n; k++) {
+		size_t i = hash(x->v[k].id) & (n - 1);
+		while (x->slots[i])
+			i = (i + 1) & (n - 1);
+		x->slots[i] = k + 1;
+	}
+	return 0;
+}
+
+static struct rec *idx_push(struct idx *x)
+{
+	if (x->n == x->cap) {
+		size_t nc = x->cap ? x->cap * 2 : 256;
+		struct rec *p = realloc(x->v, nc * sizeof(*p));
+		if (!p)
+			return NULL;
+		x->v = p;
+		x->cap = nc;
+	}
+	memset(&x->v[x->n], 0, sizeof(x->v[0]));
+	return &x->v[x->n++];
+}
+
+static void idx_free(struct idx *x)
+{
+	for (size_t i = 0; i < x->n; i++)
+		free(x->v[i].requires);
+	free(x->v);
+	free(x->slots);
+}
+
+/* One line per task: ino prio created id assignee requires ("-" = none). */
+static void idx_load(struct idx *x, spool *sp)
+{
+	char *buf = NULL, *line, *save = NULL;
+
+	if (spool_fs_read(&buf, NULL, sp, IDX_PATH, 64u << 20) < 0 ||
+	    strncmp(buf, IDX_MAGIC, strlen(IDX_MAGIC)) != 0) {
+		free(buf);
+		spool_error_clear();
+		return;
+	}
+	for (line = strtok_r(buf + strlen(IDX_MAGIC), "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char id[80], created[40], assignee[80], req[1024];
+		unsigned long long ino;
+		unsigned prio;
+		struct rec *r;
+		if (sscanf(line, "%llu %u %39s %79s %79s %1023s", &ino, &prio,
+			   created, id, assignee, req) != 6 ||
+		    !spool_id_valid(id) || !(r = idx_push(x)))
+			continue;
+		r->ino = ino;
+		r->prio = (uint8_t)prio;
+		snprintf(r->id, sizeof(r->id), "%s", id);
+		snprintf(r->created, sizeof(r->created), "%s", created);
+		if (strcmp(assignee, "-") != 0)
+			snprintf(r->assignee, sizeof(r->assignee), "%s",
+				 assignee);
+		if (strcmp(req, "-") != 0)
+			r->requires = strdup(req);
+	}
+	free(buf);
+	idx_rehash(x);
+}
+
+static void idx_save(struct idx *x, spool *sp)
+{
+	size_t cap = 64 + x->n * 160, len = 0;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return;
+	len += (size_t)snprintf(buf, cap, "%s", IDX_MAGIC);
+	for (size_t i = 0; i < x->n; i++) {
+		struct rec *r = &x->v[i];
+		size_t need = 128 + strlen(r->requires ? r->requires : "");
+		if (!r->used)
+			continue;
+		if (len + need >= cap) {
+			char *p = realloc(buf, cap = cap * 2 + need);
+			if (!p)
+				break;
+			buf = p;
+		}
+		len += (size_t)snprintf(buf + len, cap - len,
+			"%llu %u %s %s %s %s\n", (unsigned long long)r->ino,
+			r->prio, r->created[0] ? r->created : "-", r->id,
+			r->assignee[0] ? r->assignee : "-",
+			r->requires ? r->requires : "-");
+	}
+	mkdirat(spool_rootfd(sp), ".spool/run", 0777);
+	/* A cache: losing it costs one slow pick, so no fsync dance. */
+	if (spool_fs_write(sp, IDX_PATH, buf, len, false) < 0)
+		spool_error_clear();
+	free(buf);
+}
+
+/* Fills r from the task file. */
+static int rec_read(struct rec *r, spool *sp, const char *id, uint64_t ino)
+{
+	spool_loc ready = { .state = SPOOL_STATE_READY };
+	json_t *task = NULL, *req;
+	const char *s;
+	size_t i, len = 0;
+	json_t *v;
+
+	if (spool_task_load(&task, sp, &ready, id) < 0)
+		return -1;
+	free(r->requires);
+	memset(r, 0, sizeof(*r));
+	r->ino = ino;
+	r->prio = (uint8_t)spool_task_priority(task);
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	s = spool_task_str(task, "created");
+	/* sortable and free of spaces, or "-" */
+	snprintf(r->created, sizeof(r->created), "%s",
+		 s && !strpbrk(s, " \n") ? s : "-");
+	if ((s = spool_task_str(task, "assignee")))
+		snprintf(r->assignee, sizeof(r->assignee), "%s", s);
+	req = json_object_get(task, "requires");
+	if (json_array_size(req) > 0) {
+		r->requires = calloc(1, 1024);
+		json_array_foreach(req, i, v)
+			if (r->requires && len + 70 < 1024)
+				len += (size_t)snprintf(r->requires + len,
+					1024 - len, "%s%s", i ? "," : "",
+					json_string_value(v));
+	}
+	json_decref(task);
+	return 0;
+}
+
+static bool capable(json_t *agent, const char *requires)
+{
+	json_t *caps = json_object_get(agent, "capabilities");
+	char *copy, *tok, *save = NULL;
+	bool ok = true;
+
+	if (!requires)
+		return true;
+	if (!(copy = strdup(requires)))
+		return false;
+	for (tok = strtok_r(copy, ",", &save); tok && ok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		size_t i;
+		json_t *c;
+		bool has = false;
+		json_array_foreach(caps, i, c)
+			has |= json_is_string(c) &&
+			       strcmp(json_string_value(c), tok) == 0;
+		ok = has;
+	}
+	free(copy);
+	return ok;
+}
+
+/* true if a should be taken before b, for agent */
+static bool better(const struct rec *a, const struct rec *b)
 {
 	int c;
 
-	if (a->mine != b->mine)
-		return a->mine > b->mine;
+	if (!!a->assignee[0] != !!b->assignee[0])
+		return a->assignee[0];
 	if (a->prio != b->prio)
 		return a->prio > b->prio;
 	if ((c = strcmp(a->created, b->created)) != 0)
 		return c < 0;
-	return strcmp(a->e->id, b->e->id) < 0;
+	if (strlen(a->id) != strlen(b->id))
+		return strlen(a->id) < strlen(b->id);
+	return strcmp(a->id, b->id) < 0;
+}
+
+/* Reads ready/ and brings the index up to date. */
+static int idx_refresh(struct idx *x, spool *sp)
+{
+	char id[SPOOL_ID_MAX + 1];
+	struct dirent *de;
+	size_t seen = 0;
+	DIR *d;
+	int fd;
+
+	fd = openat(spool_rootfd(sp), "ready", O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return spool_error_sys(SPOOL_ERROR, "cannot read 'ready'");
+	}
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		struct rec *r;
+		if (de->d_name[0] == '.' || n < 6 || n - 5 > SPOOL_ID_MAX ||
+		    strcmp(de->d_name + n - 5, ".json") != 0)
+			continue;
+		memcpy(id, de->d_name, n - 5);
+		id[n - 5] = '\0';
+		if (!spool_id_valid(id))
+			continue;
+		r = idx_find(x, id);
+		if (!r || r->ino != de->d_ino) {
+			struct rec fresh = { 0 };
+			if (rec_read(&fresh, sp, id, de->d_ino) < 0)
+				continue;	/* reconcile's business */
+			if (!r) {
+				if (!(r = idx_push(x)))
+					break;
+				*r = fresh;
+				if (x->n * 2 > x->nslots)
+					idx_rehash(x);
+				else {
+					size_t i = hash(id) & (x->nslots - 1);
+					while (x->slots[i])
+						i = (i + 1) & (x->nslots - 1);
+					x->slots[i] = x->n;
+				}
+			} else {
+				free(r->requires);
+				*r = fresh;
+			}
+			x->dirty = true;
+		}
+		r->used = true;
+		seen++;
+	}
+	closedir(d);
+	spool_error_clear();
+	if (seen != x->n)
+		x->dirty = true;	/* some left ready/ */
+	return 0;
 }
 
 int spool_select(spool_entry *out, spool *sp, const char *agent,
 		 json_t *agentobj)
 {
-	spool_entry *list = NULL;
-	struct cand best = { 0 }, cur;
-	size_t n = 0;
+	struct idx x = { 0 };
+	struct rec *best = NULL;
 	int rc;
 
-	if ((rc = spool_list(&list, &n, sp, SPOOL_STATE_READY, NULL)) < 0)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		json_t *task = NULL;
-		const char *assignee, *created;
-		if (spool_task_load(&task, sp, &list[i].loc, list[i].id) < 0)
-			continue;	/* reconcile deals with bad files */
-		assignee = spool_task_str(task, "assignee");
-		if ((assignee && strcmp(assignee, agent) != 0) ||
-		    !spool_agent_capable(agentobj, task)) {
-			json_decref(task);
+	idx_load(&x, sp);
+	if ((rc = idx_refresh(&x, sp)) < 0)
+		goto out;
+	for (size_t i = 0; i < x.n; i++) {
+		struct rec *r = &x.v[i];
+		if (!r->used || (r->assignee[0] &&
+				 strcmp(r->assignee, agent) != 0) ||
+		    !capable(agentobj, r->requires))
 			continue;
-		}
-		cur.mine = assignee != NULL;
-		cur.prio = (int)spool_task_priority(task);
-		created = spool_task_str(task, "created");
-		snprintf(cur.created, sizeof(cur.created), "%s",
-			 created ? created : "");
-		cur.e = &list[i];
-		if (!best.e || better(&cur, &best))
-			best = cur;
-		json_decref(task);
+		if (!best || better(r, best))
+			best = r;
 	}
-	spool_error_clear();
-	if (best.e)
-		*out = *best.e;
-	free(list);
-	if (!best.e)
-		return spool_error_set(SPOOL_ENOWORK, "nothing to claim for "
-				       "'%s'", agent);
-	return 0;
+	if (best) {
+		snprintf(out->id, sizeof(out->id), "%s", best->id);
+		out->loc.state = SPOOL_STATE_READY;
+		out->loc.agent[0] = '\0';
+	} else {
+		rc = spool_error_set(SPOOL_ENOWORK, "nothing to claim for "
+				     "'%s'", agent);
+	}
+	if (x.dirty)
+		idx_save(&x, sp);
+out:
+	idx_free(&x);
+	return rc;
 }

@@ -36,8 +36,8 @@ field() {
 # A clean tree (tasks on disk as at HEAD) and a clean repository.
 tree_matches_head() {
 	local disk head
-	disk=$(cd "$SPOOL_DIR" && find new blocked ready claimed review done failed cancelled quarantine deliverables agents modules -type f ! -name .gitkeep | sort)
-	head=$(git -C "$SPOOL_DIR" ls-tree -r --name-only HEAD -- new blocked ready claimed review done failed cancelled quarantine deliverables agents modules | grep -v '/\.gitkeep$' | sort)
+	disk=$(cd "$SPOOL_DIR" && find new blocked ready claimed review done failed cancelled quarantine deliverables agents modules -type f ! -name '.*' | sort)
+	head=$(git -C "$SPOOL_DIR" ls-tree -r --name-only HEAD -- new blocked ready claimed review done failed cancelled quarantine deliverables agents modules | grep -v '/\.[^/]*$' | sort)
 	[ "$disk" = "$head" ] || { diff <(echo "$head") <(echo "$disk") | sed 's/^/# /'; return 1; }
 }
 # recorded DESC ID FROM TO AGENT VERB [ATTEMPT]: HEAD records that move,

@@ -259,7 +259,7 @@ static int cmd_hydrate(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	}
 	for (size_t i = 0; mode == MODE_APPLY && !conflicts && i < n && rc == 0;
 	     i++)
-		rc = spool_hydrate_apply(&jobs[i].done, jobs[i].plan);
+		rc = spool_hydrate_apply(&jobs[i].done, m, jobs[i].plan);
 	exit = report(self, jobs, n, mode, json, quiet, rc, conflicts);
 out:
 	for (size_t i = 0; i < n; i++)

@@ -59,6 +59,7 @@ struct spool_manifest {
 	size_t ncache;
 	spool_skill_res *res;	/* the last resolve's result */
 	size_t nres;
+	struct strlist made_target, made_path; /* links made, to share */
 };
 
 static const char *const default_targets[] = { ".agents/skills",
@@ -264,6 +265,8 @@ void spool_manifest_free(spool_manifest *m)
 	}
 	free(m->cache);
 	free(m->res);
+	list_clear(&m->made_target);
+	list_clear(&m->made_path);
 	free(m);
 }
 
@@ -1149,6 +1152,8 @@ static int mkdirs(const char *path)
 	if (n >= sizeof(buf))
 		return spool_error_set(SPOOL_EINVALID, "path too long: '%s'",
 				       path);
+	if (mkdir(path, 0777) == 0 || errno == EEXIST)
+		return 0;
 	memcpy(buf, path, n + 1);
 	for (char *s = buf + 1; *s; s++) {
 		if (*s != '/')
@@ -1164,6 +1169,43 @@ static int mkdirs(const char *path)
 	return 0;
 }
 
+/*
+ * Makes path a symlink to target. A link to the same target made earlier
+ * in this run is hard-linked instead (a symlink inode shared by several
+ * names, each a symlink in its own right), which spares allocating an
+ * inode per link; if that fails or the source changed meanwhile, a new
+ * symlink is made.
+ */
+static int make_link(spool_manifest *m, const char *target, const char *path)
+{
+	char cur[PATH_MAX];
+	size_t i;
+
+	for (i = m->made_target.n; i-- > 0;)
+		if (strcmp(m->made_target.v[i], target) == 0)
+			break;
+	if (i != (size_t)-1 &&
+	    linkat(AT_FDCWD, m->made_path.v[i], AT_FDCWD, path, 0) == 0) {
+		ssize_t n = readlink(path, cur, sizeof(cur) - 1);
+
+		if (n >= 0 && (cur[n] = '\0', strcmp(cur, target) == 0))
+			return 0;
+		unlink(path);
+	} else if (i != (size_t)-1 && errno == EEXIST) {
+		return -1;
+	}
+	if (symlink(target, path) < 0)
+		return -1;
+	if (list_push(&m->made_target, target) < 0 ||
+	    list_push(&m->made_path, path) < 0) {
+		if (m->made_target.n > m->made_path.n)
+			free(m->made_target.v[--m->made_target.n]);
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
 /* Is path still the link it was planned as? */
 static int still(const char *path, const char *was)
 {
@@ -1176,7 +1218,8 @@ static int still(const char *path, const char *was)
 	return 0;
 }
 
-static int relink(const char *path, const char *target, const char *was)
+static int relink(spool_manifest *m, const char *path, const char *target,
+		  const char *was)
 {
 	char tmp[PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -1185,7 +1228,7 @@ static int relink(const char *path, const char *target, const char *was)
 	snprintf(tmp, sizeof(tmp), "%.*s/" TMP_PREFIX "%ld-%s",
 		 (int)(slash - path), path, (long)getpid(), slash + 1);
 	unlink(tmp);
-	if (symlink(target, tmp) < 0)
+	if (make_link(m, target, tmp) < 0)
 		return spool_error_sys(SPOOL_ERROR, "cannot create link '%s'",
 				       tmp);
 	if ((rc = still(path, was)) < 0 || rename(tmp, path) < 0) {
@@ -1195,10 +1238,22 @@ static int relink(const char *path, const char *target, const char *was)
 		unlink(tmp);
 		return rc;
 	}
+	unlink(tmp);	/* left only if it already was path's inode */
+	/* The link to share is now at path, not at the temporary name. */
+	for (size_t i = 0; i < m->made_path.n; i++)
+		if (strcmp(m->made_path.v[i], tmp) == 0) {
+			char *p = xstrdup(path);
+
+			if (!p)
+				return SPOOL_ERROR;
+			free(m->made_path.v[i]);
+			m->made_path.v[i] = p;
+		}
 	return 0;
 }
 
-int spool_hydrate_apply(size_t *done, const spool_hy_plan *plan)
+int spool_hydrate_apply(size_t *done, spool_manifest *m,
+			const spool_hy_plan *plan)
 {
 	int rc = 0;
 
@@ -1216,7 +1271,7 @@ int spool_hydrate_apply(size_t *done, const spool_hy_plan *plan)
 			rc = mkdirs(c->path);
 			break;
 		case SPOOL_HY_LINK:
-			if (symlink(c->target, c->path) < 0)
+			if (make_link(m, c->target, c->path) < 0)
 				rc = errno == EEXIST
 					? spool_error_set(SPOOL_ERACE, "'%s' "
 						"appeared while hydrating; run "
@@ -1225,7 +1280,7 @@ int spool_hydrate_apply(size_t *done, const spool_hy_plan *plan)
 						"create link '%s'", c->path);
 			break;
 		case SPOOL_HY_RELINK:
-			rc = relink(c->path, c->target, c->was);
+			rc = relink(m, c->path, c->target, c->was);
 			break;
 		case SPOOL_HY_UNLINK:
 			if ((rc = still(c->path, c->was)) == 0 &&

@@ -178,8 +178,12 @@ int spool_hydrate_plan(spool_hy_plan **out, spool_manifest *m,
  * Carries out a plan without conflicts: directories, then links (new
  * ones created, replaced ones renamed over from a temporary name), then
  * removals. *done counts the changes made. Stops at the first failure.
+ * The first link to a skill made through m is a new symlink; later ones
+ * are hard links of it (the same symlink inode: no inode to allocate),
+ * or new symlinks where a hard link is refused (another filesystem).
  */
-int spool_hydrate_apply(size_t *done, const spool_hy_plan *plan);
+int spool_hydrate_apply(size_t *done, spool_manifest *m,
+			const spool_hy_plan *plan);
 void spool_hy_plan_free(spool_hy_plan *p);
 
 /* ---- skill packs (pack.c) ---------------------------------------------- */

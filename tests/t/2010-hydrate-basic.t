@@ -58,6 +58,28 @@ spool hydrate --check --json --manifest m.json --project web ws >out
 ok $? "--check --json in sync exits 0"
 is "$(jq -r '.workspaces[0].up_to_date' out)" true "--json: up_to_date"
 
+# Links to the same skill made in one run share one symlink inode (hard
+# links of the symlink); each name is still a symlink to the skill.
+mkdir -p h1 h2
+spool hydrate -q --manifest m.json --project web h1 h2
+is "$(stat -c '%h %F' h2/.claude/skills/alpha)" "4 symbolic link" "one run's links to a skill share an inode"
+is "$(link_of h2/.claude/skills/alpha)" "$T/roots/a/alpha" "and each is a link to the skill"
+mkskill roots/b alpha
+manifest mb.json '{"roots": ["roots/b", "roots/a"], "global_defaults": ["alpha"],
+  "shared_integrations": ["beta"], "project_defaults": {"web": ["gamma"]}}'
+spool hydrate -q --manifest mb.json --project web h1
+is "$(link_of h1/.agents/skills/alpha) $(link_of h2/.agents/skills/alpha)" \
+	"$T/roots/b/alpha $T/roots/a/alpha" "replacing one name leaves the others"
+if [ -d /dev/shm ] && [ "$(stat -c %d /dev/shm)" != "$(stat -c %d "$T")" ]; then
+	X=$(mktemp -d /dev/shm/spool-test.XXXXXX)
+	spool hydrate -q --manifest m.json --project web h2 "$X" 2>err
+	ok $? "workspaces on two filesystems"
+	is "$(link_of "$X/.agents/skills/beta")" "$T/roots/a/beta" "get links on each"
+	rm -rf "$X"
+else
+	ok 0 "# SKIP no second filesystem"; ok 0 "# SKIP no second filesystem"
+fi
+
 # Usage errors.
 fails 2 "no workspace is a usage error" -- spool hydrate --manifest m.json
 fails 2 "--check with --dry-run is a usage error" -- spool hydrate --check --dry-run --manifest m.json ws

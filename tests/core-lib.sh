@@ -36,9 +36,9 @@ field() {
 # A clean tree (tasks on disk as at HEAD) and a clean repository.
 tree_matches_head() {
 	local disk head
-	disk=$(cd "$SPOOL_DIR" && find new blocked ready claimed review done failed cancelled quarantine deliverables agents modules -type f ! -name '.*' | sort)
+	disk=$(cd "$SPOOL_DIR" && find new blocked ready claimed review done failed cancelled quarantine deliverables agents modules \( -type f -o -type l \) ! -name '.*' | sort)
 	head=$(git -C "$SPOOL_DIR" ls-tree -r --name-only HEAD -- new blocked ready claimed review done failed cancelled quarantine deliverables agents modules | grep -v '/\.[^/]*$' | sort)
-	[ "$disk" = "$head" ] || { diff <(echo "$head") <(echo "$disk") | sed 's/^/# /'; return 1; }
+	[ "$disk" = "$head" ] || { diff <(echo "$head") <(echo "$disk") | head -n 20 | sed 's/^/# /'; return 1; }
 }
 # recorded DESC ID FROM TO AGENT VERB [ATTEMPT]: HEAD records that move,
 # authored by AGENT, with the trailers; and HEAD's tree has ID in TO.

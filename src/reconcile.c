@@ -248,6 +248,64 @@ static int revert_and_restore(struct rec_ctx *x, const char *id,
 	return spool_commit_transition(x->c, &t);
 }
 
+/* States whose files only the spool rewrites (in the same commit as the
+ * move): there a task's content must equal HEAD's. */
+static bool fixed_state(spool_state s)
+{
+	return s == SPOOL_STATE_BLOCKED || s == SPOOL_STATE_READY ||
+	       s == SPOOL_STATE_REVIEW || spool_state_terminal(s);
+}
+
+/* A task edited in place where the protocol forbids it: the committed
+ * content goes back, the edited version is kept aside in quarantine/. */
+static int check_edit(struct rec_ctx *x, const spool_map_entry *e)
+{
+	const spool_loc *loc = &x->map->dirs[e->head];
+	git_tree *base = spool_commit_base(x->c);
+	git_tree_entry *te = NULL;
+	spool_transition t;
+	char path[PATH_MAX], abs[PATH_MAX], why[512], dir[128];
+	git_oid disk;
+	char *buf = NULL;
+	size_t len;
+	bool same;
+	int rc;
+
+	if (!base || !fixed_state(loc->state))
+		return 0;
+	spool_loc_path(path, sizeof(path), loc, e->id);
+	if (git_tree_entry_bypath(&te, base, path) < 0)
+		return 0;
+	snprintf(abs, sizeof(abs), "%s/%s", spool_root(x->sp), path);
+	if (git_odb_hashfile(&disk, abs, GIT_OBJECT_BLOB) < 0) {
+		git_tree_entry_free(te);
+		return 0;	/* moved meanwhile: the next pass sees where */
+	}
+	same = git_oid_equal(&disk, git_tree_entry_id(te));
+	git_tree_entry_free(te);
+	if (same)
+		return 0;
+	spool_loc_format(dir, sizeof(dir), loc);
+	snprintf(why, sizeof(why), "'%s' was edited in place; a task in %s/ "
+		 "changes only by moving it (the edit is kept in quarantine/)",
+		 path, dir);
+	if ((rc = keep_aside(x, loc, e->id, why)) < 0 ||
+	    (rc = spool_head_read(&buf, &len, x->sp, path)) < 0)
+		return rc;
+	rc = spool_fs_rewrite(x->sp, path, buf, len);
+	free(buf);
+	if (rc == SPOOL_ENOTFOUND) {
+		spool_error_clear();
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	spool_transition_init(&t, e->id, loc, loc, "revert", "operator");
+	snprintf(t.note, sizeof(t.note), "violation: %s", why);
+	x->st->reverted++;
+	return spool_commit_transition(x->c, &t);
+}
+
 /* A task that is on disk but was never recorded. */
 static int adopt(struct rec_ctx *x, const char *id, const spool_loc *loc)
 {
@@ -370,6 +428,10 @@ static int reconcile_entry(struct rec_ctx *x, spool_map_entry *e)
 {
 	const spool_loc *head = e->head >= 0 ? &x->map->dirs[e->head] : NULL;
 
+	if (!needs_work(e))
+		return x->content ? check_edit(x, e) : 0;
+	if (e->ndisk == 0 && !head)
+		return 0;	/* named by an event, gone everywhere */
 	if (e->ndisk == 0)
 		return restore(x, e->id, head, "deleted; restored from git");
 	if (e->ndisk > 1)
@@ -519,6 +581,270 @@ static int file_new(struct rec_ctx *x, struct path_list *paths)
 	return rc;
 }
 
+/* ---- a pass limited to what events named ------------------------------ */
+
+static bool task_name(char *id, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n < 6 || n - 5 > SPOOL_ID_MAX || strcmp(name + n - 5, ".json"))
+		return false;
+	memcpy(id, name, n - 5);
+	id[n - 5] = '\0';
+	return spool_id_valid(id);
+}
+
+/* Every directory a task can be in, on disk or at HEAD, with its tree. */
+struct dirset {
+	git_tree **trees;	/* by map dir index; NULL where absent */
+	size_t n;
+};
+
+static int add_dir(struct rec_ctx *x, struct dirset *ds, const spool_loc *loc)
+{
+	git_tree *base = spool_commit_base(x->c);
+	git_tree_entry *te = NULL;
+	char dir[128];
+	int i;
+
+	if ((i = spool_map_dir(x->map, loc)) < 0)
+		return i;
+	if ((size_t)i < ds->n)
+		return 0;
+	{
+		git_tree **p = realloc(ds->trees, (i + 1) * sizeof(*p));
+		if (!p)
+			return spool_error_set(SPOOL_ERROR, "out of memory");
+		ds->trees = p;
+		ds->trees[i] = NULL;
+		ds->n = (size_t)i + 1;
+	}
+	spool_loc_format(dir, sizeof(dir), loc);
+	if (base && git_tree_entry_bypath(&te, base, dir) == 0) {
+		if (git_tree_entry_type(te) == GIT_OBJECT_TREE &&
+		    git_tree_lookup(&ds->trees[i], x->sp->repo,
+				    git_tree_entry_id(te)) < 0)
+			ds->trees[i] = NULL;
+		git_tree_entry_free(te);
+	}
+	return 0;
+}
+
+static int collect_dirs(struct rec_ctx *x, struct dirset *ds)
+{
+	git_tree *base = spool_commit_base(x->c), *claimed = NULL;
+	git_tree_entry *te = NULL;
+	spool_loc loc;
+	struct dirent *de;
+	DIR *d;
+	int fd, rc = 0;
+
+	for (int s = 0; s < SPOOL_STATE_COUNT && rc == 0; s++) {
+		memset(&loc, 0, sizeof(loc));
+		loc.state = (spool_state)s;
+		if (s != SPOOL_STATE_NEW && s != SPOOL_STATE_QUARANTINE &&
+		    s != SPOOL_STATE_CLAIMED)
+			rc = add_dir(x, ds, &loc);
+	}
+	loc.state = SPOOL_STATE_CLAIMED;
+	fd = openat(spool_rootfd(x->sp), "claimed",
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && (d = fdopendir(fd))) {
+		while (rc == 0 && (de = readdir(d)))
+			if (spool_name_valid(de->d_name) &&
+			    (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)) {
+				snprintf(loc.agent, sizeof(loc.agent), "%s",
+					 de->d_name);
+				rc = add_dir(x, ds, &loc);
+			}
+		closedir(d);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	if (rc == 0 && base &&
+	    git_tree_entry_bypath(&te, base, "claimed") == 0 &&
+	    git_tree_entry_type(te) == GIT_OBJECT_TREE &&
+	    git_tree_lookup(&claimed, x->sp->repo, git_tree_entry_id(te)) == 0) {
+		for (size_t i = 0; i < git_tree_entrycount(claimed) && rc == 0;
+		     i++) {
+			const git_tree_entry *e =
+				git_tree_entry_byindex(claimed, i);
+			if (git_tree_entry_type(e) != GIT_OBJECT_TREE ||
+			    !spool_name_valid(git_tree_entry_name(e)))
+				continue;
+			snprintf(loc.agent, sizeof(loc.agent), "%s",
+				 git_tree_entry_name(e));
+			rc = add_dir(x, ds, &loc);
+		}
+	}
+	git_tree_free(claimed);
+	git_tree_entry_free(te);
+	return rc;
+}
+
+static void dirset_free(struct dirset *ds)
+{
+	for (size_t i = 0; i < ds->n; i++)
+		git_tree_free(ds->trees[i]);
+	free(ds->trees);
+}
+
+static int name_path(struct rec_ctx *x, struct dirset *ds, const char *path,
+		     struct path_list *odd, bool *fresh, int depth);
+
+/* A state directory named by an event (created, deleted, moved): every
+ * name in it, on disk and at HEAD. */
+static int expand_dir(struct rec_ctx *x, struct dirset *ds, const char *dir,
+		      int dirindex, struct path_list *odd, bool *fresh,
+		      int depth)
+{
+	char child[PATH_MAX];
+	struct dirent *de;
+	git_tree *t = NULL;
+	git_tree_entry *te = NULL;
+	DIR *d;
+	int fd, rc = 0;
+
+	fd = openat(spool_rootfd(x->sp), dir,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && (d = fdopendir(fd))) {
+		while (rc == 0 && (de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(child, sizeof(child), "%s/%s", dir,
+				 de->d_name);
+			rc = name_path(x, ds, child, odd, fresh, depth + 1);
+		}
+		closedir(d);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	if (dirindex >= 0) {
+		t = ds->trees[dirindex];
+	} else if (spool_commit_base(x->c) &&
+		   git_tree_entry_bypath(&te, spool_commit_base(x->c),
+					 dir) == 0 &&
+		   git_tree_entry_type(te) == GIT_OBJECT_TREE &&
+		   git_tree_lookup(&t, x->sp->repo, git_tree_entry_id(te)) < 0) {
+		t = NULL;
+	}
+	for (size_t i = 0; t && i < git_tree_entrycount(t) && rc == 0; i++) {
+		snprintf(child, sizeof(child), "%s/%s", dir,
+			 git_tree_entry_name(git_tree_entry_byindex(t, i)));
+		rc = name_path(x, ds, child, odd, fresh, depth + 1);
+	}
+	if (dirindex < 0)
+		git_tree_free(t);
+	git_tree_entry_free(te);
+	return rc;
+}
+
+static int name_path(struct rec_ctx *x, struct dirset *ds, const char *path,
+		     struct path_list *odd, bool *fresh, int depth)
+{
+	char dir[PATH_MAX], id[SPOOL_ID_MAX + 1];
+	const char *slash = strrchr(path, '/'), *name;
+	spool_map_entry *e;
+	spool_loc loc;
+	struct stat st;
+	bool exists;
+	int rc;
+
+	if (depth > 2)
+		return 0;
+	if (strncmp(path, "new", 3) == 0 && (!path[3] || path[3] == '/')) {
+		*fresh = true;
+		return 0;
+	}
+	exists = fstatat(spool_rootfd(x->sp), path, &st,
+			 AT_SYMLINK_NOFOLLOW) == 0;
+	if (strcmp(path, "claimed") == 0)
+		return expand_dir(x, ds, path, -1, odd, fresh, depth);
+	if (spool_loc_parse(&loc, path) == 0) {
+		if (loc.state == SPOOL_STATE_QUARANTINE)
+			return 0;
+		if (exists && !S_ISDIR(st.st_mode)) {
+			if (slash && slash[1] != '.')
+				return collect_odd(odd, &(spool_loc){ .state =
+					SPOOL_STATE_CLAIMED }, slash + 1);
+			return 0;
+		}
+		rc = spool_map_dir(x->map, &loc);
+		return expand_dir(x, ds, path, rc >= 0 && (size_t)rc < ds->n
+				  ? rc : -1, odd, fresh, depth);
+	}
+	spool_error_clear();
+	if (!slash || (size_t)(slash - path) >= sizeof(dir))
+		return 0;	/* not inside a state directory */
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	name = slash + 1;
+	if (name[0] == '.' || strcmp(dir, "claimed") == 0)
+		return 0;	/* a stray file in claimed/: handled above */
+	if (spool_loc_parse(&loc, dir) < 0 ||
+	    loc.state == SPOOL_STATE_QUARANTINE ||
+	    loc.state == SPOOL_STATE_NEW) {
+		spool_error_clear();
+		return 0;
+	}
+	if (task_name(id, name))
+		return spool_map_get(&e, x->map, id);
+	return exists ? collect_odd(odd, &loc, name) : 0;
+}
+
+/* Where each named task is, on disk and at HEAD. */
+static int locate_named(struct rec_ctx *x, struct dirset *ds,
+			struct path_list *odd)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int rc = 0;
+
+	for (size_t i = 0; i < x->map->cap && rc == 0; i++) {
+		spool_map_entry *e = &x->map->slots[i];
+		char name[SPOOL_ID_MAX + 8];
+		if (!e->id[0])
+			continue;
+		snprintf(name, sizeof(name), "%s.json", e->id);
+		for (size_t k = 0; k < ds->n && rc == 0; k++) {
+			spool_loc_path(path, sizeof(path), &x->map->dirs[k],
+				       e->id);
+			if (ds->trees[k] &&
+			    git_tree_entry_byname(ds->trees[k], name))
+				e->head = (int16_t)k;
+			if (fstatat(spool_rootfd(x->sp), path, &st,
+				    AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			if (!S_ISREG(st.st_mode)) {
+				rc = collect_odd(odd, &x->map->dirs[k], name);
+				continue;
+			}
+			if (e->ndisk < SPOOL_MAP_COPIES)
+				e->disk[e->ndisk] = (int16_t)k;
+			if (e->ndisk < UINT8_MAX)
+				e->ndisk++;
+		}
+	}
+	return rc;
+}
+
+static int map_named(struct rec_ctx *x, const spool_reconcile_opts *o,
+		     struct path_list *odd, bool *fresh)
+{
+	struct dirset ds = { 0 };
+	int rc;
+
+	if ((rc = collect_dirs(x, &ds)) < 0)
+		goto out;
+	for (size_t i = 0; i < o->npaths && rc == 0; i++)
+		rc = name_path(x, &ds, o->paths[i], odd, fresh, 0);
+	if (rc == 0)
+		rc = locate_named(x, &ds, odd);
+out:
+	dirset_free(&ds);
+	return rc;
+}
+
 /* ---- the whole pass ---------------------------------------------------- */
 
 /* Few changes get a commit each, so each has its author; a burst shares
@@ -536,11 +862,16 @@ static int flush(struct rec_ctx *x, bool reopen)
 	return rc;
 }
 
-static int reconcile(spool_reconcile_stats *stats, spool *sp, bool full)
+int spool_reconcile_ex(spool_reconcile_stats *stats, spool *sp,
+		       const spool_reconcile_opts *opts)
 {
+	static const spool_reconcile_opts whole = { 0 };
+	const spool_reconcile_opts *o = opts ? opts : &whole;
 	spool_reconcile_stats local = { 0 };
 	struct path_list odd = { 0 }, fresh = { 0 };
-	struct rec_ctx x = { .sp = sp, .st = stats ? stats : &local };
+	struct rec_ctx x = { .sp = sp, .st = stats ? stats : &local,
+			     .content = o->check_content };
+	bool named = o->paths != NULL, want_new = !named;
 	size_t work = 0;
 	bool single;
 	int rc;
@@ -549,38 +880,51 @@ static int reconcile(spool_reconcile_stats *stats, spool *sp, bool full)
 	if ((rc = spool_commit_new(&x.c, sp)) < 0 ||
 	    (rc = spool_map_new(&x.map)) < 0)
 		goto out;
-	if (spool_commit_base(x.c) &&
-	    (rc = spool_map_add_head(x.map, sp->repo,
-				     spool_commit_base(x.c))) < 0)
-		goto out;
-	if ((rc = spool_map_add_disk(x.map, sp, collect_odd, &odd)) < 0 ||
-	    (rc = list_new(&fresh, sp)) < 0)
+	if (named) {
+		if ((rc = map_named(&x, o, &odd, &want_new)) < 0)
+			goto out;
+	} else {
+		if (spool_commit_base(x.c) &&
+		    (rc = spool_map_add_head(x.map, sp->repo,
+					     spool_commit_base(x.c))) < 0)
+			goto out;
+		if ((rc = spool_map_add_disk(x.map, sp, collect_odd,
+					     &odd)) < 0)
+			goto out;
+	}
+	if (want_new && (rc = list_new(&fresh, sp)) < 0)
 		goto out;
 	for (size_t i = 0; i < x.map->cap; i++)
 		work += x.map->slots[i].id[0] && needs_work(&x.map->slots[i]);
-	single = work + odd.n + fresh.n <= SINGLE_COMMIT_MAX;
+	single = !o->batch && work + odd.n + fresh.n <= SINGLE_COMMIT_MAX;
 	for (size_t i = 0; i < odd.n && rc == 0; i++) {
 		char why[PATH_MAX + 128];
 		snprintf(why, sizeof(why), "'%s' is not a task file (a task is "
 			 "a regular file named ID.json)", odd.v[i]);
 		x.st->quarantined++;
 		rc = spool_quarantine(x.c, sp, odd.v[i], why, "spool");
+		if (rc == SPOOL_ENOTFOUND) {
+			rc = 0;	/* gone meanwhile */
+			spool_error_clear();
+		}
 		if (rc == 0 && single)
 			rc = flush(&x, true);
 	}
 	for (size_t i = 0; i < x.map->cap && rc == 0; i++) {
 		spool_map_entry *e = &x.map->slots[i];
-		if (!e->id[0] || !needs_work(e))
+		size_t before;
+		if (!e->id[0] || (!needs_work(e) && !x.content))
 			continue;
+		before = spool_commit_count(x.c);
 		rc = reconcile_entry(&x, e);
-		if (rc == 0 && single)
+		if (rc == 0 && single && spool_commit_count(x.c) > before)
 			rc = flush(&x, true);
 	}
 	if (rc == 0)
 		rc = file_new(&x, &fresh);
 	if (rc == 0 && single)
 		rc = flush(&x, true);
-	if (rc == 0 && (x.terminal || full))
+	if (rc == 0 && (x.terminal || o->advance))
 		rc = spool_advance(sp, x.c, &x.st->released);
 	if (rc == 0)
 		rc = flush(&x, false);
@@ -594,16 +938,17 @@ out:
 
 int spool_reconcile(spool_reconcile_stats *stats, spool *sp)
 {
-	return reconcile(stats, sp, false);
+	return spool_reconcile_ex(stats, sp, NULL);
 }
 
 int spool_reconcile_locked(spool_reconcile_stats *stats, spool *sp)
 {
+	spool_reconcile_opts o = { .advance = true };
 	int rc;
 
 	if ((rc = spool_lock(sp, -1)) < 0)
 		return rc;
-	rc = reconcile(stats, sp, true);
+	rc = spool_reconcile_ex(stats, sp, &o);
 	spool_unlock(sp);
 	return rc;
 }

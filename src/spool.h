@@ -302,6 +302,28 @@ typedef struct {
  * Caller holds the lock. */
 int spool_reconcile(spool_reconcile_stats *stats, spool *sp);
 
+/* What a reconcile looks at, and how it records. */
+typedef struct {
+	/* Paths (relative to the root) named by filesystem events: only the
+	 * tasks they name are compared, plus new/ when it is named; a state
+	 * directory stands for everything in it. NULL: the whole tree. */
+	const char *const *paths;
+	size_t npaths;
+	/* Tasks edited in place in blocked/, ready/, review/ or a finished
+	 * state get their committed content back; the edit is kept in
+	 * quarantine/. */
+	bool check_content;
+	/* One commit for everything, however few the changes. */
+	bool batch;
+	/* Re-check every blocked task, even if nothing finished. */
+	bool advance;
+} spool_reconcile_opts;
+
+/* spool_reconcile with options (NULL: as spool_reconcile). Caller holds
+ * the lock. */
+int spool_reconcile_ex(spool_reconcile_stats *stats, spool *sp,
+		       const spool_reconcile_opts *opts);
+
 /* Lock + reconcile + unlock; also re-checks every blocked task. */
 int spool_reconcile_locked(spool_reconcile_stats *stats, spool *sp);
 

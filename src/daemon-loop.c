@@ -1,0 +1,495 @@
+/*
+ * The event loop: one epoll over inotify, signals (signalfd), the
+ * deadline timer (timerfd) and the output of hooks and checks. Events are
+ * drained, then one locked batch reconciles every path they named, so a
+ * burst shares its commits; the history since the last batch is then
+ * read back to run hooks, once per transition, whoever made it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+#define JOURNAL_PATH ".spool/run/journal"
+/* Batches closer together than this are a burst: one commit each. */
+#define BUSY_MS 20
+/* A batch naming more paths than this reconciles the whole tree. */
+#define PATHS_MAX 20000
+#define PACK_CHECK_MS 1000
+
+/* ---- the history since the last batch ---------------------------------- */
+
+static int on_journal(void *data, const spool_transition *t)
+{
+	struct daemon *d = data;
+	char path[PATH_MAX];
+
+	d->transitions++;
+	DEBUG("recorded %s %s %s -> %s", t->verb, t->id,
+	      spool_state_name(t->from.state), spool_state_name(t->to.state));
+	if (t->from.state != SPOOL_STATE_NONE) {
+		spool_loc_path(path, sizeof(path), &t->from, t->id);
+		daemon_track_path(d, path);
+	}
+	if (t->to.state != SPOOL_STATE_NONE) {
+		spool_loc_path(path, sizeof(path), &t->to, t->id);
+		daemon_track_path(d, path);
+	}
+	if (t->to.state == SPOOL_STATE_REVIEW &&
+	    strcmp(t->verb, "revert") != 0)
+		daemon_check_start(d, t->id);
+	daemon_hook(d, t);
+	return 0;
+}
+
+static void journal_save(struct daemon *d)
+{
+	char hex[GIT_OID_HEXSZ + 2];
+	int fd;
+
+	git_oid_tostr(hex, sizeof(hex), &d->journal);
+	strcat(hex, "\n");
+	fd = openat(spool_rootfd(d->sp), JOURNAL_PATH,
+		    O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (pwrite(fd, hex, strlen(hex), 0) < 0)
+		WARN("cannot write '%s': %s", JOURNAL_PATH, strerror(errno));
+	close(fd);
+}
+
+/* Reads the transitions committed since the last look (under the lock). */
+static void journal_sync(struct daemon *d)
+{
+	git_oid head;
+
+	if (spool_journal_since(&head, d->sp, &d->journal, 1000000,
+				on_journal, d) < 0) {
+		ERROR("cannot read the history: %s", spool_error_message());
+		return;
+	}
+	if (!git_oid_equal(&head, &d->journal)) {
+		d->journal = head;
+		journal_save(d);
+	}
+}
+
+static void journal_load(struct daemon *d)
+{
+	char *s = NULL;
+
+	if (spool_fs_read(&s, NULL, d->sp, JOURNAL_PATH, 128) == 0 &&
+	    git_oid_fromstrn(&d->journal, s, GIT_OID_HEXSZ) == 0) {
+		free(s);
+		return;
+	}
+	free(s);
+	spool_error_clear();
+	/* First start: the past is not replayed. */
+	git_repository *repo;
+	if (spool_repo(&repo, d->sp) == 0)
+		git_reference_name_to_id(&d->journal, repo, "HEAD");
+}
+
+/* ---- acceptance checks ------------------------------------------------- */
+
+static void check_done(void *data, struct child *ch, int status,
+		       bool timed_out, const char *output)
+{
+	struct daemon *d = data;
+	bool passed = !timed_out && WIFEXITED(status) &&
+		      WEXITSTATUS(status) == 0;
+	char *out = NULL;
+	bool moved;
+
+	d->checks_running--;
+	if (timed_out) {
+		size_t n = strlen(output) + 64;
+		if ((out = malloc(n)))
+			snprintf(out, n, "%s(killed after its timeout)\n",
+				 output);
+	}
+	if (spool_lock(d->sp, -1) < 0) {
+		ERROR("check %s %s: %s", ch->name, ch->arg,
+		      spool_error_message());
+		free(out);
+		return;
+	}
+	if (spool_check_verdict(&moved, d->sp, ch->arg, ch->name, passed,
+				out ? out : output) < 0)
+		ERROR("check %s %s: %s", ch->name, ch->arg,
+		      spool_error_message());
+	else if (moved)
+		INFO("check %s %s: %s", ch->name, ch->arg,
+		     passed ? "passed, done" : "failed, back to its agent");
+	journal_sync(d);
+	spool_unlock(d->sp);
+	free(out);
+}
+
+void daemon_check_start(struct daemon *d, const char *id)
+{
+	spool_loc review = { .state = SPOOL_STATE_REVIEW };
+	char **argv = NULL, *env[4] = { 0 }, dpath[PATH_MAX], label[256];
+	const char *name;
+	json_t *task = NULL, *cmd;
+	long timeout;
+	size_t i, n;
+
+	for (i = 0; i < d->kids.n; i++)
+		if (d->kids.v[i]->name && d->kids.v[i]->arg &&
+		    strcmp(d->kids.v[i]->arg, id) == 0)
+			return;		/* already running */
+	if (spool_task_load(&task, d->sp, &review, id) < 0) {
+		spool_error_clear();
+		return;
+	}
+	if (spool_check_lookup(&name, &cmd, &timeout, d->sp, task) < 0) {
+		if (spool_error_code() != SPOOL_ENOTFOUND)
+			WARN("task %s: %s", id, spool_error_message());
+		spool_error_clear();
+		json_decref(task);
+		return;
+	}
+	n = json_array_size(cmd);
+	if (!(argv = calloc(n + 1, sizeof(*argv))))
+		goto out;
+	for (i = 0; i < n; i++)
+		argv[i] = (char *)json_string_value(json_array_get(cmd, i));
+	snprintf(dpath, sizeof(dpath), "%s/deliverables/%s",
+		 spool_root(d->sp), id);
+	if (asprintf(&env[0], "SPOOL_TASK=%s", id) < 0 ||
+	    asprintf(&env[1], "SPOOL_DIR=%s", spool_root(d->sp)) < 0 ||
+	    asprintf(&env[2], "SPOOL_DELIVERABLES=%s", dpath) < 0)
+		goto out;
+	snprintf(label, sizeof(label), "check %s %s", name, id);
+	if (child_start(&d->kids, argv, env, spool_root(d->sp), timeout,
+			label, check_done, d, id, name) < 0)
+		ERROR("%s: %s", label, spool_error_message());
+	else
+		d->checks_running++;
+out:
+	/* The child has its own copies; ours go. */
+	for (i = 0; i < 3; i++)
+		free(env[i]);
+	free(argv);
+	json_decref(task);
+}
+
+/* ---- packing ----------------------------------------------------------- */
+
+static void packer_done(void *data, pid_t pid, int status)
+{
+	struct daemon *d = data;
+
+	if (pid != d->packer)
+		return;
+	d->packer = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		INFO("packed the history");
+	else
+		WARN("packing failed (status %d)", status);
+}
+
+static void maybe_pack(struct daemon *d)
+{
+	static int64_t last;
+	int64_t now = spool_now_ms();
+	size_t loose;
+	pid_t pid;
+
+	if (d->packer || now - last < PACK_CHECK_MS)
+		return;
+	last = now;
+	if ((loose = spool_loose_estimate(d->sp)) < d->pack_threshold)
+		return;
+	DEBUG("about %zu loose objects: packing", loose);
+	pid = fork();
+	if (pid < 0) {
+		WARN("cannot fork the packer: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		/* A fresh handle: nothing shared with the loop but files. */
+		spool *sp = NULL;
+		size_t packed;
+		sigset_t all;
+		sigfillset(&all);
+		sigprocmask(SIG_UNBLOCK, &all, NULL);
+		close(d->lockfd);	/* the daemon's lock dies with it */
+		if (spool_open(&sp, spool_root(d->sp)) < 0 ||
+		    spool_pack(&packed, sp) < 0) {
+			dprintf(2, "spoold: packer: %s\n",
+				spool_error_message());
+			_exit(1);
+		}
+		_exit(0);
+	}
+	d->packer = pid;
+}
+
+/* ---- batches ----------------------------------------------------------- */
+
+static void remove_stale_git_locks(struct daemon *d)
+{
+	git_repository *repo;
+	char path[PATH_MAX];
+	const char *names[] = { "HEAD.lock", "packed-refs.lock", "index.lock",
+				"refs/heads/main.lock", "refs/heads/master.lock" };
+
+	if (spool_repo(&repo, d->sp) < 0)
+		return;
+	/* Under the spool lock no git writer can be running: a lock file
+	 * is what a killed writer left. */
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		snprintf(path, sizeof(path), "%s%s", git_repository_path(repo),
+			 names[i]);
+		if (unlink(path) == 0)
+			WARN("removed a stale git lock '%s'", names[i]);
+	}
+}
+
+static int full_reconcile(struct daemon *d, const char *why)
+{
+	spool_reconcile_opts o = { .check_content = true, .batch = true,
+				   .advance = true };
+	spool_reconcile_stats st;
+	int rc;
+
+	INFO("reconciling the whole tree (%s)", why);
+	if ((rc = spool_reconcile_ex(&st, d->sp, &o)) < 0)
+		return rc;
+	INFO("filed %zu, quarantined %zu, recorded %zu, reverted %zu, "
+	     "restored %zu, duplicates %zu, released %zu", st.filed,
+	     st.quarantined, st.recorded, st.reverted, st.restored,
+	     st.duplicates, st.released);
+	return 0;
+}
+
+static void batch(struct daemon *d, bool timer)
+{
+	struct watcher *wt = &d->wt;
+	int64_t now = spool_now_ms();
+	bool full = wt->overflow || wt->dirty.n > PATHS_MAX;
+	int rc = 0;
+
+	if (wt->later.n && (timer || full) && wt->later_due <= now) {
+		for (size_t i = 0; i < wt->later.n; i++)
+			pathset_add(&wt->dirty, wt->later.v[i]);
+		pathset_clear(&wt->later);
+	}
+	if (spool_lock(d->sp, -1) < 0) {
+		ERROR("%s", spool_error_message());
+		return;
+	}
+	if (full) {
+		if (wt->overflow)
+			WARN("the inotify queue overflowed");
+		wt->overflow = false;
+		pathset_clear(&wt->dirty);
+		watch_all(wt, d->sp);
+		rc = full_reconcile(d, "after an overflow");
+		daemon_track_all(d);
+	} else if (wt->dirty.n) {
+		spool_reconcile_opts o = {
+			.paths = (const char *const *)wt->dirty.v,
+			.npaths = wt->dirty.n,
+			.check_content = true,
+			.batch = now - d->last_commit_ms < BUSY_MS,
+		};
+		spool_reconcile_stats st;
+		DEBUG("batch of %zu paths", wt->dirty.n);
+		rc = spool_reconcile_ex(&st, d->sp, &o);
+		if (rc == 0 && (st.reverted || st.restored || st.quarantined ||
+				st.duplicates))
+			INFO("policed: reverted %zu, restored %zu, "
+			     "quarantined %zu, duplicates %zu", st.reverted,
+			     st.restored, st.quarantined, st.duplicates);
+	}
+	if (rc < 0)
+		ERROR("reconcile: %s", spool_error_message());
+	if (timer)
+		daemon_timers_fire(d);
+	journal_sync(d);
+	spool_unlock(d->sp);
+	for (size_t i = 0; i < wt->dirty.n; i++)
+		daemon_track_path(d, wt->dirty.v[i]);
+	pathset_clear(&wt->dirty);
+	d->batches++;
+	d->last_commit_ms = spool_now_ms();
+	maybe_pack(d);
+}
+
+/* ---- the loop ---------------------------------------------------------- */
+
+static int setup(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->timerfd = timerfd_create(CLOCK_REALTIME,
+				    TFD_NONBLOCK | TFD_CLOEXEC);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->sigfd < 0 || d->timerfd < 0 || d->epfd < 0)
+		return spool_error_sys(SPOOL_ERROR, "cannot set up the loop");
+	if (watch_open(&d->wt, d->sp) < 0)
+		return SPOOL_ERROR;
+	d->kids.epfd = d->epfd;
+	d->kids.orphan = packer_done;
+	d->kids.orphan_data = d;
+	ev.data.fd = d->wt.fd;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->wt.fd, &ev);
+	ev.data.fd = d->sigfd;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sigfd, &ev);
+	ev.data.fd = d->timerfd;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->timerfd, &ev);
+	return 0;
+}
+
+static void on_signals(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			if (!d->stop)
+				INFO("signal %d: finishing the batch, then "
+				     "stopping", (int)si.ssi_signo);
+			d->stop = true;
+			break;
+		case SIGHUP:
+			d->reload = true;
+			break;
+		case SIGCHLD:
+			child_reap(&d->kids);
+			break;
+		}
+	}
+}
+
+static void reload(struct daemon *d)
+{
+	d->reload = false;
+	if (spool_config_reload(d->sp) < 0) {
+		ERROR("keeping the old config: %s", spool_error_message());
+		return;
+	}
+	d->hook_timeout = spool_config_long(d->sp, "hook_timeout_seconds", 10);
+	d->pack_threshold = (size_t)spool_config_long(d->sp,
+		"pack_loose_objects", 4096);
+	INFO("reloaded .spool/config.json");
+	if (spool_lock(d->sp, -1) == 0) {
+		daemon_track_all(d);	/* leases and backoffs may differ */
+		spool_unlock(d->sp);
+	}
+}
+
+int daemon_run(struct daemon *d, int ready_fd)
+{
+	struct epoll_event evs[32];
+	int rc;
+
+	d->hook_timeout = spool_config_long(d->sp, "hook_timeout_seconds", 10);
+	d->pack_threshold = (size_t)spool_config_long(d->sp,
+		"pack_loose_objects", 4096);
+	if ((rc = setup(d)) < 0)
+		return rc;
+	/* Watch first, then look: nothing falls between. */
+	watch_all(&d->wt, d->sp);
+	pathset_clear(&d->wt.dirty);
+	if ((rc = spool_lock(d->sp, -1)) < 0)
+		return rc;
+	remove_stale_git_locks(d);
+	journal_load(d);
+	rc = full_reconcile(d, "start");
+	if (rc == 0) {
+		journal_sync(d);
+		daemon_track_all(d);
+	}
+	spool_unlock(d->sp);
+	if (rc < 0)
+		return rc;
+	INFO("watching %s (%zu directories)", spool_root(d->sp), d->wt.n);
+	if (ready_fd >= 0) {
+		if (write(ready_fd, "", 1) < 0) {
+			/* the parent is gone; carry on */
+		}
+		close(ready_fd);
+	}
+	daemon_timers_arm(d);
+	while (!d->stop) {
+		bool timer = false;
+		int n = epoll_wait(d->epfd, evs, 32, -1);
+		if (n < 0 && errno != EINTR)
+			return spool_error_sys(SPOOL_ERROR, "epoll_wait");
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			if (fd == d->wt.fd) {
+				if (watch_drain(&d->wt, d->sp) < 0)
+					ERROR("%s", spool_error_message());
+			} else if (fd == d->sigfd) {
+				on_signals(d);
+			} else if (fd == d->timerfd) {
+				uint64_t ticks;
+				if (read(d->timerfd, &ticks, sizeof(ticks)) < 0) {
+					/* spurious */
+				}
+				timer = true;
+			} else {
+				child_read(&d->kids, fd);
+			}
+		}
+		/* What the loop just read may be followed closely by more. */
+		if (d->wt.dirty.n && watch_drain(&d->wt, d->sp) < 0)
+			ERROR("%s", spool_error_message());
+		if (d->reload)
+			reload(d);
+		if (timer)
+			child_expire(&d->kids, spool_now_ms());
+		if (d->wt.overflow || d->wt.dirty.n || timer)
+			batch(d, timer);
+		daemon_hooks_pump(d);
+		daemon_timers_arm(d);
+	}
+	INFO("stopping after %zu batches, %zu transitions", d->batches,
+	     d->transitions);
+	return 0;
+}
+
+void daemon_free(struct daemon *d)
+{
+	child_kill_all(&d->kids);
+	daemon_hooks_free();
+	if (d->packer) {
+		int status;
+		waitpid(d->packer, &status, 0);
+	}
+	watch_close(&d->wt);
+	dl_free(&d->dl);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	if (d->timerfd >= 0)
+		close(d->timerfd);
+	if (d->epfd >= 0)
+		close(d->epfd);
+}

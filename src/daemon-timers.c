@@ -1,0 +1,337 @@
+/*
+ * Deadlines: leases on claimed tasks, retries of failed tasks. They are
+ * learnt from events and from the history (never by scanning in a loop),
+ * kept by task, and the one timerfd is set to the earliest. An idle spool
+ * wakes the daemon only when a deadline is really due.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+/* ---- the table --------------------------------------------------------- */
+
+static uint32_t key(int kind, const char *id)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)kind;
+
+	while (*id)
+		h = (h ^ (unsigned char)*id++) * 16777619u;
+	return h;
+}
+
+static int32_t *chain_of(struct deadlines *d, int kind, const char *id)
+{
+	return &d->buckets[key(kind, id) & (d->nbuckets - 1)];
+}
+
+static int32_t find(struct deadlines *d, int kind, const char *id)
+{
+	if (!d->nbuckets)
+		return -1;
+	for (int32_t i = *chain_of(d, kind, id); i >= 0; i = d->v[i].next)
+		if (d->v[i].kind == kind && strcmp(d->v[i].id, id) == 0)
+			return i;
+	return -1;
+}
+
+static void rebuild(struct deadlines *d, size_t nb)
+{
+	int32_t *b = malloc(nb * sizeof(*b));
+
+	if (!b)
+		return;
+	free(d->buckets);
+	d->buckets = b;
+	d->nbuckets = nb;
+	for (size_t i = 0; i < nb; i++)
+		b[i] = -1;
+	for (size_t i = 0; i < d->n; i++) {
+		int32_t *c = chain_of(d, d->v[i].kind, d->v[i].id);
+		d->v[i].next = *c;
+		*c = (int32_t)i;
+	}
+}
+
+void dl_set(struct deadlines *d, int kind, const char *id,
+	    const spool_loc *loc, int64_t due)
+{
+	int32_t i = find(d, kind, id);
+	int32_t *c;
+
+	if (i >= 0) {
+		d->v[i].due = due;
+		d->v[i].loc = *loc;
+		return;
+	}
+	if (d->n == d->cap) {
+		size_t nc = d->cap ? d->cap * 2 : 64;
+		struct deadline *v = realloc(d->v, nc * sizeof(*v));
+		if (!v)
+			return;
+		d->v = v;
+		d->cap = nc;
+	}
+	if ((d->n + 1) * 2 > d->nbuckets)
+		rebuild(d, d->nbuckets ? d->nbuckets * 2 : 64);
+	if (!d->nbuckets)
+		return;
+	i = (int32_t)d->n++;
+	memset(&d->v[i], 0, sizeof(d->v[i]));
+	snprintf(d->v[i].id, sizeof(d->v[i].id), "%s", id);
+	d->v[i].loc = *loc;
+	d->v[i].kind = kind;
+	d->v[i].due = due;
+	c = chain_of(d, kind, id);
+	d->v[i].next = *c;
+	*c = i;
+}
+
+static void unlink_index(struct deadlines *d, int32_t i)
+{
+	int32_t *p = chain_of(d, d->v[i].kind, d->v[i].id);
+
+	while (*p != i)
+		p = &d->v[*p].next;
+	*p = d->v[i].next;
+}
+
+void dl_drop(struct deadlines *d, int kind, const char *id)
+{
+	int32_t i = find(d, kind, id), last;
+
+	if (i < 0)
+		return;
+	unlink_index(d, i);
+	last = (int32_t)d->n - 1;
+	if (i != last) {
+		/* The last one takes the free place. */
+		unlink_index(d, last);
+		d->v[i] = d->v[last];
+		int32_t *c = chain_of(d, d->v[i].kind, d->v[i].id);
+		d->v[i].next = *c;
+		*c = i;
+	}
+	d->n--;
+	if (d->n == 0 && d->cap > 4096) {
+		dl_free(d);	/* a burst is over: give the memory back */
+	}
+}
+
+int64_t dl_next(const struct deadlines *d)
+{
+	int64_t next = 0;
+
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].due && (!next || d->v[i].due < next))
+			next = d->v[i].due;
+	return next;
+}
+
+void dl_free(struct deadlines *d)
+{
+	free(d->v);
+	free(d->buckets);
+	memset(d, 0, sizeof(*d));
+}
+
+/* ---- learning deadlines ------------------------------------------------ */
+
+static bool task_file(char *id, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n < 6 || n - 5 > SPOOL_ID_MAX || strcmp(name + n - 5, ".json"))
+		return false;
+	memcpy(id, name, n - 5);
+	id[n - 5] = '\0';
+	return spool_id_valid(id);
+}
+
+static int64_t later_of(const struct stat *st)
+{
+	int64_t m = (int64_t)st->st_mtim.tv_sec * 1000 +
+		    st->st_mtim.tv_nsec / 1000000;
+	int64_t c = (int64_t)st->st_ctim.tv_sec * 1000 +
+		    st->st_ctim.tv_nsec / 1000000;
+
+	return m > c ? m : c;
+}
+
+/* What a task at loc means for the deadlines: a claimed one has a lease,
+ * a failed one with attempts left a retry; anywhere else, neither. */
+static void track(struct daemon *d, const char *id, const spool_loc *loc)
+{
+	char path[PATH_MAX];
+	json_t *task = NULL;
+	struct stat st;
+	long attempt;
+
+	spool_loc_path(path, sizeof(path), loc, id);
+	if (fstatat(spool_rootfd(d->sp), path, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode)) {
+		/* Gone from here: a deadline kept for this place lapses. */
+		int32_t i = find(&d->dl, loc->state == SPOOL_STATE_FAILED
+				 ? DL_RETRY : DL_LEASE, id);
+		if (i >= 0 && d->dl.v[i].loc.state == loc->state &&
+		    strcmp(d->dl.v[i].loc.agent, loc->agent) == 0)
+			dl_drop(&d->dl, d->dl.v[i].kind, id);
+		return;
+	}
+	if (loc->state == SPOOL_STATE_CLAIMED) {
+		if (spool_task_load(&task, d->sp, loc, id) < 0) {
+			spool_error_clear();
+			return;
+		}
+		dl_set(&d->dl, DL_LEASE, id, loc, later_of(&st) +
+		       (int64_t)spool_lease_seconds(d->sp, task) * 1000);
+		dl_drop(&d->dl, DL_RETRY, id);
+	} else if (loc->state == SPOOL_STATE_FAILED) {
+		if (spool_task_load(&task, d->sp, loc, id) < 0) {
+			spool_error_clear();
+			return;
+		}
+		attempt = spool_task_int(task, "attempt", 1);
+		dl_drop(&d->dl, DL_LEASE, id);
+		if (attempt < spool_task_max_attempts(d->sp, task))
+			dl_set(&d->dl, DL_RETRY, id, loc,
+			       (int64_t)st.st_ctim.tv_sec * 1000 +
+			       st.st_ctim.tv_nsec / 1000000 +
+			       (int64_t)spool_retry_backoff(d->sp, attempt)
+			       * 1000);
+		else
+			dl_drop(&d->dl, DL_RETRY, id);
+	} else {
+		dl_drop(&d->dl, DL_LEASE, id);
+		dl_drop(&d->dl, DL_RETRY, id);
+	}
+	json_decref(task);
+}
+
+void daemon_track_path(struct daemon *d, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX], id[SPOOL_ID_MAX + 1];
+	spool_loc loc;
+
+	if (!slash || (size_t)(slash - path) >= sizeof(dir) ||
+	    !task_file(id, slash + 1))
+		return;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	if (spool_loc_parse(&loc, dir) < 0) {
+		spool_error_clear();
+		return;
+	}
+	if (loc.state == SPOOL_STATE_CLAIMED ||
+	    loc.state == SPOOL_STATE_FAILED)
+		track(d, id, &loc);
+}
+
+static void scan_dir(struct daemon *d, const spool_loc *loc)
+{
+	char dir[128], id[SPOOL_ID_MAX + 1];
+	struct dirent *de;
+	DIR *dp;
+	int fd;
+
+	spool_loc_format(dir, sizeof(dir), loc);
+	fd = openat(spool_rootfd(d->sp), dir,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(dp = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(dp))) {
+		if (loc->state == SPOOL_STATE_CLAIMED && !loc->agent[0]) {
+			spool_loc sub = *loc;
+			if (!spool_name_valid(de->d_name))
+				continue;
+			snprintf(sub.agent, sizeof(sub.agent), "%s",
+				 de->d_name);
+			scan_dir(d, &sub);
+		} else if (task_file(id, de->d_name)) {
+			if (loc->state == SPOOL_STATE_REVIEW)
+				daemon_check_start(d, id);
+			else
+				track(d, id, loc);
+		}
+	}
+	closedir(dp);
+}
+
+void daemon_track_all(struct daemon *d)
+{
+	spool_loc claimed = { .state = SPOOL_STATE_CLAIMED };
+	spool_loc failed = { .state = SPOOL_STATE_FAILED };
+	spool_loc review = { .state = SPOOL_STATE_REVIEW };
+
+	dl_free(&d->dl);
+	scan_dir(d, &claimed);
+	scan_dir(d, &failed);
+	scan_dir(d, &review);
+}
+
+/* ---- acting on them ---------------------------------------------------- */
+
+void daemon_timers_fire(struct daemon *d)
+{
+	int64_t now = spool_now_ms();
+	size_t i = 0;
+
+	/* Each action may drop entries: walk by index, re-reading n. */
+	while (i < d->dl.n) {
+		struct deadline e = d->dl.v[i];
+		bool moved = false;
+		int64_t due = 0;
+		int rc;
+		if (!e.due || e.due > now) {
+			i++;
+			continue;
+		}
+		if (e.kind == DL_LEASE)
+			rc = spool_lease_check(&moved, &due, d->sp, e.id,
+					       &e.loc, now);
+		else
+			rc = spool_retry_check(&moved, &due, d->sp, e.id, now);
+		if (rc < 0)
+			ERROR("%s %s: %s", e.kind == DL_LEASE ? "lease" :
+			      "retry", e.id, spool_error_message());
+		if (moved)
+			INFO("%s %s", e.kind == DL_LEASE ? "lease expired:" :
+			     "retry:", e.id);
+		if (rc < 0 || moved || !due) {
+			dl_drop(&d->dl, e.kind, e.id);
+			continue;	/* the slot now holds another entry */
+		}
+		dl_set(&d->dl, e.kind, e.id, &e.loc, due);
+		i++;
+	}
+}
+
+void daemon_timers_arm(struct daemon *d)
+{
+	struct itimerspec its = { 0 };
+	int64_t next = dl_next(&d->dl), c = child_next_deadline(&d->kids);
+
+	if (c && (!next || c < next))
+		next = c;
+	if (d->wt.later.n && (!next || d->wt.later_due < next))
+		next = d->wt.later_due;
+	if (next) {
+		if (next < 1)
+			next = 1;
+		its.it_value.tv_sec = next / 1000;
+		its.it_value.tv_nsec = (next % 1000) * 1000000;
+	}
+	timerfd_settime(d->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}

@@ -1,0 +1,168 @@
+/* spoold's parts: options and logging (spoold.c), the event loop
+ * (daemon-loop.c), inotify watches (daemon-watch.c), child processes for
+ * hooks and checks (daemon-hooks.c), deadlines (daemon-timers.c). */
+#ifndef SPOOL_DAEMON_H
+#define SPOOL_DAEMON_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lease.h"
+
+enum { LOG_DEBUG_ = 0, LOG_INFO_, LOG_WARN_, LOG_ERROR_ };
+
+extern int daemon_log_level;
+void dlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define DEBUG(...) do { if (daemon_log_level <= LOG_DEBUG_) dlog(LOG_DEBUG_, __VA_ARGS__); } while (0)
+#define INFO(...) dlog(LOG_INFO_, __VA_ARGS__)
+#define WARN(...) dlog(LOG_WARN_, __VA_ARGS__)
+#define ERROR(...) dlog(LOG_ERROR_, __VA_ARGS__)
+
+/* ---- watches ----------------------------------------------------------- */
+
+/* A set of paths (relative to the root) named by events since the last
+ * batch; deduplicated. */
+struct pathset {
+	char **v;
+	size_t n, cap;
+	char **slots;		/* open addressing over v's strings */
+	size_t nslots;
+};
+int pathset_add(struct pathset *s, const char *path);
+void pathset_clear(struct pathset *s);
+void pathset_free(struct pathset *s);
+
+struct watch {
+	int wd;
+	char *path;		/* "" for the root, "ready", "claimed/bob" */
+};
+
+struct watcher {
+	int fd;			/* inotify */
+	struct watch *w;
+	size_t n, cap;
+	bool overflow;		/* the queue overflowed: reconcile all */
+	struct pathset dirty;	/* paths to reconcile */
+	struct pathset later;	/* files created, maybe not written yet */
+	int64_t later_due;
+	size_t events;
+};
+
+int watch_open(struct watcher *wt, spool *sp);
+void watch_close(struct watcher *wt);
+/* Reads every queued event; fills dirty (and later). */
+int watch_drain(struct watcher *wt, spool *sp);
+/* Watches every state directory (again): after start and overflow. */
+int watch_all(struct watcher *wt, spool *sp);
+
+/* ---- children: hooks and checks ----------------------------------------- */
+
+struct child;
+typedef void (*child_done_fn)(void *data, struct child *ch, int status,
+			      bool timed_out, const char *output);
+
+struct child {
+	pid_t pid;
+	int outfd;		/* stdout+stderr, non-blocking */
+	int64_t deadline;	/* ms; killed after */
+	char *label;		/* "hook on-ready T-1" */
+	char *out;		/* collected output (capped) */
+	size_t outlen;
+	bool killed;
+	child_done_fn done;
+	void *data;
+	char *arg;		/* the caller's: a task id */
+	char *name;		/* the caller's: a check name */
+};
+
+struct children {
+	struct child **v;
+	size_t n, cap;
+	int epfd;
+	/* A process that is not one of these ended (the packer). */
+	void (*orphan)(void *data, pid_t pid, int status);
+	void *orphan_data;
+};
+
+/* Starts argv with env (NULL-terminated "K=V" added to ours) in dir. */
+int child_start(struct children *cs, char *const argv[], char *const env[],
+		const char *dir, long timeout_s, const char *label,
+		child_done_fn done, void *data, const char *arg,
+		const char *name);
+/* Reads output from the child owning fd; false if not one of ours. */
+bool child_read(struct children *cs, int fd);
+/* Reaps finished children and calls their done functions. */
+void child_reap(struct children *cs);
+/* Kills children past their deadline. */
+void child_expire(struct children *cs, int64_t now);
+int64_t child_next_deadline(struct children *cs);
+void child_kill_all(struct children *cs);
+
+/* ---- deadlines --------------------------------------------------------- */
+
+enum { DL_LEASE = 1, DL_RETRY = 2 };
+
+struct deadline {
+	char id[SPOOL_ID_MAX + 1];
+	spool_loc loc;
+	int kind;
+	int64_t due;
+	int32_t next;		/* hash chain */
+};
+
+/* Deadlines by (kind, id), with the earliest found by a scan: one per
+ * claimed or failed task, so thousands at most. */
+struct deadlines {
+	struct deadline *v;
+	size_t n, cap;
+	int32_t *buckets;
+	size_t nbuckets;
+};
+
+void dl_set(struct deadlines *d, int kind, const char *id,
+	    const spool_loc *loc, int64_t due);
+void dl_drop(struct deadlines *d, int kind, const char *id);
+int64_t dl_next(const struct deadlines *d);
+void dl_free(struct deadlines *d);
+
+/* ---- the daemon -------------------------------------------------------- */
+
+struct daemon {
+	spool *sp;
+	struct watcher wt;
+	struct children kids;
+	struct deadlines dl;
+	int epfd, sigfd, timerfd;
+	bool stop, reload;
+	git_oid journal;	/* the last commit whose transitions were seen */
+	int64_t last_commit_ms;	/* for batching under load */
+	size_t batches, transitions;
+	pid_t packer;
+	size_t pack_threshold;
+	long hook_timeout;
+	size_t checks_running;
+	int lockfd;		/* .spool/run/daemon.pid, held while running */
+};
+
+int daemon_run(struct daemon *d, int ready_fd);
+void daemon_free(struct daemon *d);
+
+/* Runs .spool/hooks/on-EVENT for a transition, if there is one. */
+void daemon_hook(struct daemon *d, const spool_transition *t);
+/* Starts queued hooks while fewer than the limit run. */
+void daemon_hooks_pump(struct daemon *d);
+void daemon_hooks_free(void);
+
+/* Hooks and checks for one recorded transition. */
+void daemon_on_transition(struct daemon *d, const spool_transition *t);
+/* Refreshes deadlines for a task path named by an event. */
+void daemon_track_path(struct daemon *d, const char *path);
+/* Scans claimed/, failed/ and review/ after start or overflow. */
+void daemon_track_all(struct daemon *d);
+/* Acts on deadlines that have passed (under the lock). */
+void daemon_timers_fire(struct daemon *d);
+void daemon_timers_arm(struct daemon *d);
+/* Starts the check of a task in review/, if it has one. */
+void daemon_check_start(struct daemon *d, const char *id);
+
+#endif

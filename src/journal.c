@@ -1,0 +1,134 @@
+/*
+ * The history read back: the transitions recorded in commits, from their
+ * Spool-* trailers. The daemon runs hooks from here, so a transition made
+ * by spool(1), by the daemon itself or while the daemon was down wakes
+ * agents the same way, once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lease.h"
+
+static bool trailer(const char *line, size_t len, const char *key,
+		    char *out, size_t outlen)
+{
+	size_t k = strlen(key);
+
+	if (len <= k + 2 || strncmp(line, key, k) != 0 || line[k] != ':' ||
+	    line[k + 1] != ' ')
+		return false;
+	len -= k + 2;
+	if (len >= outlen)
+		len = outlen - 1;
+	memcpy(out, line + k + 2, len);
+	out[len] = '\0';
+	return true;
+}
+
+static void parse_loc(spool_loc *loc, const char *s)
+{
+	if (spool_loc_parse(loc, s) < 0) {
+		memset(loc, 0, sizeof(*loc));
+		loc->state = SPOOL_STATE_NONE;
+		spool_error_clear();
+	}
+}
+
+int spool_journal_parse(const char *msg, spool_journal_fn fn, void *data)
+{
+	spool_transition t;
+	bool open = false;
+	char val[256];
+	int rc = 0;
+
+	memset(&t, 0, sizeof(t));
+	for (const char *p = msg; *p && rc == 0;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		if (trailer(p, len, "Spool-Task", val, sizeof(val))) {
+			if (open)
+				rc = fn(data, &t);
+			memset(&t, 0, sizeof(t));
+			t.from.state = t.to.state = SPOOL_STATE_NONE;
+			snprintf(t.id, sizeof(t.id), "%s", val);
+			open = true;
+		} else if (open && trailer(p, len, "Spool-From", val,
+					   sizeof(val))) {
+			parse_loc(&t.from, val);
+		} else if (open && trailer(p, len, "Spool-To", val,
+					   sizeof(val))) {
+			parse_loc(&t.to, val);
+		} else if (open && trailer(p, len, "Spool-Agent", val,
+					   sizeof(val))) {
+			snprintf(t.actor, sizeof(t.actor), "%s", val);
+		} else if (open && trailer(p, len, "Spool-Verb", val,
+					   sizeof(val))) {
+			snprintf(t.verb, sizeof(t.verb), "%s", val);
+		} else if (open && trailer(p, len, "Spool-Attempt", val,
+					   sizeof(val))) {
+			t.attempt = strtol(val, NULL, 10);
+		} else if (open && trailer(p, len, "Spool-Note", val,
+					   sizeof(val))) {
+			snprintf(t.note, sizeof(t.note), "%s", val);
+		}
+		p = nl ? nl + 1 : p + len;
+	}
+	if (rc == 0 && open)
+		rc = fn(data, &t);
+	return rc;
+}
+
+int spool_journal_since(git_oid *head, spool *sp, const git_oid *since,
+			size_t max, spool_journal_fn fn, void *data)
+{
+	git_repository *repo;
+	git_revwalk *walk = NULL;
+	git_oid *ids = NULL, id;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if ((rc = spool_repo(&repo, sp)) < 0)
+		return rc;
+	if (git_reference_name_to_id(head, repo, "HEAD") < 0)
+		return spool_error_git("cannot read HEAD");
+	if (!since || git_oid_is_zero(since) || git_oid_equal(since, head))
+		return 0;
+	if (git_revwalk_new(&walk, repo) < 0)
+		return spool_error_git("cannot walk the history");
+	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL);
+	if (git_revwalk_push(walk, head) < 0 ||
+	    git_revwalk_hide(walk, since) < 0) {
+		git_revwalk_free(walk);
+		git_error_clear();
+		return 0;	/* an unknown commit: history was rewritten */
+	}
+	/* Newest first; keep the newest max, then replay oldest first. */
+	while (n < max && git_revwalk_next(&id, walk) == 0) {
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			git_oid *p = realloc(ids, nc * sizeof(*p));
+			if (!p) {
+				rc = spool_error_set(SPOOL_ERROR,
+						     "out of memory");
+				goto out;
+			}
+			ids = p;
+			cap = nc;
+		}
+		ids[n++] = id;
+	}
+	while (n-- > 0 && rc == 0) {
+		git_commit *commit = NULL;
+		if (git_commit_lookup(&commit, repo, &ids[n]) < 0) {
+			rc = spool_error_git("cannot read a commit");
+			break;
+		}
+		rc = spool_journal_parse(git_commit_message(commit), fn, data);
+		git_commit_free(commit);
+	}
+out:
+	free(ids);
+	git_revwalk_free(walk);
+	return rc;
+}

@@ -1,0 +1,92 @@
+/*
+ * What moves work on without an agent: leases on claimed tasks, retries of
+ * failed tasks, named acceptance checks; and reading transitions back from
+ * the history, and packing it. Shared by spoold and the library's users;
+ * nothing here prints or waits.
+ */
+#ifndef SPOOL_LEASE_H
+#define SPOOL_LEASE_H
+
+#include <stdint.h>
+
+#include "spool-int.h"
+
+/* Milliseconds since the epoch, as file times are kept. */
+int64_t spool_now_ms(void);
+
+/* A positive integer from .spool/config.json, or dflt. */
+long spool_config_long(const spool *sp, const char *key, long dflt);
+
+/* The task's lease in seconds: its "lease" field, else lease_seconds. */
+long spool_lease_seconds(const spool *sp, json_t *task);
+long spool_task_max_attempts(const spool *sp, json_t *task);
+
+/* Seconds to wait before retrying a task whose attempt n failed:
+ * retry_backoff_seconds[n-1], the last entry repeating; 0 when unset. */
+long spool_retry_backoff(const spool *sp, long attempt);
+
+/*
+ * Leases. The claimed file's mtime is the heartbeat. If the task is still
+ * at loc and mtime + lease has passed, it goes back to ready/ with attempt
+ * + 1, or to failed/ after its last attempt (*moved = true). Otherwise
+ * *due gets the deadline (0 if the task is gone). Caller holds the lock.
+ */
+int spool_lease_check(bool *moved, int64_t *due, spool *sp, const char *id,
+		      const spool_loc *loc, int64_t now);
+
+/*
+ * Retries. A failed task with attempts left goes back to ready/ once its
+ * backoff has passed since it failed (the file's ctime). *due as above;
+ * 0 when it will never be retried. Caller holds the lock.
+ */
+int spool_retry_check(bool *moved, int64_t *due, spool *sp, const char *id,
+		      int64_t now);
+
+/*
+ * Acceptance checks. A task's "acceptance" may be an object with
+ * "check": NAME; the command is .spool/config.json "checks": {NAME:
+ * {"command": [argv...], "timeout": S}} and never comes from a task file.
+ * Returns 0 with the check's argv (borrowed) and timeout, or
+ * SPOOL_ENOTFOUND if the task has none (or waits for its plan's review).
+ */
+int spool_check_lookup(const char **name, json_t **argv, long *timeout_s,
+		       spool *sp, json_t *task);
+
+/*
+ * Applies a check's verdict to a task still in review/: pass -> done
+ * (approved by 'spool'); fail -> back to the agent who submitted it (or
+ * ready/) with the output as feedback. *moved is false if the task is no
+ * longer in review/. Caller holds the lock.
+ */
+int spool_check_verdict(bool *moved, spool *sp, const char *id,
+			const char *name, bool passed, const char *output);
+
+/* ---- the history, read back ------------------------------------------- */
+
+typedef int (*spool_journal_fn)(void *data, const spool_transition *t);
+
+/*
+ * Calls fn for every transition recorded in commits after since, up to
+ * HEAD, oldest first; head gets HEAD. since NULL or unknown: fn is not
+ * called. At most max commits are read (the newest ones).
+ */
+int spool_journal_since(git_oid *head, spool *sp, const git_oid *since,
+			size_t max, spool_journal_fn fn, void *data);
+
+/* Parses the Spool-* trailers of one commit message. */
+int spool_journal_parse(const char *msg, spool_journal_fn fn, void *data);
+
+/* ---- packing ----------------------------------------------------------- */
+
+/* An estimate of the loose objects in the repository (from a sample). */
+size_t spool_loose_estimate(spool *sp);
+
+/*
+ * Packs the objects reachable from HEAD and not from the commit named in
+ * .spool/run/packed into one pack with deltas (libgit2's packbuilder),
+ * then deletes the loose copies it holds. Needs no lock: a concurrent
+ * writer's new objects stay loose until the next time.
+ */
+int spool_pack(size_t *packed, spool *sp);
+
+#endif

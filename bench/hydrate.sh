@@ -107,9 +107,14 @@ for r in $(seq "$RUNS"); do
 done
 
 [ -z "${BENCH_DEBUG:-}" ] || declare -p H S >&2
-echo "Hydrate: $SKILLS skills from 3 roots into $WORKSPACES workspaces" \
-	"($((SKILLS * WORKSPACES)) links; removal drops $DROP skills)," \
-	"median of $RUNS runs (stow: $STOW_RUNS), $(stow --version | head -1)"
+echo "## Hydrate"
+echo
+echo "\`bench/hydrate.sh $RUNS $STOW_RUNS\`: $SKILLS skills from 3 roots into" \
+	"$WORKSPACES workspaces, one target each ($((SKILLS * WORKSPACES)) links);" \
+	"removal drops $DROP skills from the set. \`spool hydrate --all\` (one" \
+	"process, median of $RUNS) against $(stow --version | sed 's/^stow (GNU Stow) version/GNU Stow/')" \
+	"with one package per skill, one call per workspace and root" \
+	"($((WORKSPACES * 3)) calls a phase; median of $STOW_RUNS), on the same filesystem."
 echo
 printf '| %-14s | %14s | %14s | %8s |\n' phase "spool hydrate" "GNU Stow" ratio
 printf '|%s|%s|%s|%s|\n' "----------------" "---------------:" "---------------:" "---------:"

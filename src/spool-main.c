@@ -12,6 +12,7 @@ extern const struct cmd_entry cmd_init_entry, cmd_agent_entry,
 	cmd_approve_entry, cmd_reject_entry, cmd_retry_entry,
 	cmd_cancel_entry, cmd_reconcile_entry, cmd_help_entry;
 extern const struct cmd_entry cmd_hydrate_entry, cmd_skills_entry;
+extern const struct cmd_entry cmd_daemon_entry;
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_init_entry,
@@ -31,6 +32,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_retry_entry,
 	&cmd_cancel_entry,
 	&cmd_reconcile_entry,
+	&cmd_daemon_entry,
 	&cmd_hydrate_entry,
 	&cmd_skills_entry,
 	&cmd_help_entry,

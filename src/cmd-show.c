@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "operator-int.h"
 
 static json_t *deliverables(spool *sp, const char *id)
 {
@@ -28,6 +29,39 @@ static json_t *deliverables(spool *sp, const char *id)
 			json_array_append_new(arr, json_string(de->d_name));
 	closedir(d);
 	return arr;
+}
+
+/* A task no longer in the tree: from its archive. */
+static int show_archived(const struct cmd_entry *self, spool *sp,
+			 const char *id, bool json)
+{
+	spool_archived a;
+	json_t *task = NULL, *files = NULL;
+	int rc;
+
+	if ((rc = spool_archive_find(&a, &task, &files, sp, id)) < 0)
+		return cmd_fail(self, rc);
+	if (json) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:O, s:O}", "id", id,
+			"state", spool_state_name(a.state), "archive",
+			a.archive, "deliverables", files, "task", task);
+		cmd_print_json(o);
+		json_decref(o);
+	} else {
+		char *s = json_dumps(task, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		size_t i;
+		json_t *f;
+		printf("%s  %s  (archived in %s)\n", id,
+		       spool_state_name(a.state), a.archive);
+		json_array_foreach(files, i, f)
+			printf("deliverable: deliverables/%s/%s (in the "
+			       "archive)\n", id, json_string_value(f));
+		printf("%s\n", s ? s : "");
+		free(s);
+	}
+	json_decref(files);
+	json_decref(task);
+	return EXIT_OK;
 }
 
 static int cmd_show_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
@@ -55,8 +89,10 @@ static int cmd_show_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		return cmd_usage(self);
 	if ((rc = cmd_open(self, ctx)) != 0)
 		return rc;
-	if ((rc = spool_task_find(&loc, ctx->sp, argv[optind])) < 0 &&
-	    rc != SPOOL_EEXISTS)
+	if ((rc = spool_task_find(&loc, ctx->sp, argv[optind])) ==
+	    SPOOL_ENOTFOUND)
+		return show_archived(self, ctx->sp, argv[optind], json);
+	if (rc < 0 && rc != SPOOL_EEXISTS)
 		return cmd_fail(self, rc);
 	if ((rc = spool_task_load(&task, ctx->sp, &loc, argv[optind])) < 0)
 		return cmd_fail(self, rc);

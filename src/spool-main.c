@@ -13,6 +13,9 @@ extern const struct cmd_entry cmd_init_entry, cmd_agent_entry,
 	cmd_cancel_entry, cmd_reconcile_entry, cmd_help_entry;
 extern const struct cmd_entry cmd_hydrate_entry, cmd_skills_entry;
 extern const struct cmd_entry cmd_daemon_entry;
+extern const struct cmd_entry cmd_log_entry, cmd_events_entry,
+	cmd_wait_entry, cmd_diagnose_entry, cmd_status_entry,
+	cmd_export_entry, cmd_archive_entry;
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_init_entry,
@@ -33,6 +36,13 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_cancel_entry,
 	&cmd_reconcile_entry,
 	&cmd_daemon_entry,
+	&cmd_status_entry,
+	&cmd_log_entry,
+	&cmd_events_entry,
+	&cmd_wait_entry,
+	&cmd_diagnose_entry,
+	&cmd_export_entry,
+	&cmd_archive_entry,
 	&cmd_hydrate_entry,
 	&cmd_skills_entry,
 	&cmd_help_entry,

@@ -1,0 +1,427 @@
+/* spool status: the spool at a glance; --watch keeps it on screen. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "operator-int.h"
+
+/* The oldest file in ready/ by ctime: a rename sets it, so it is when the
+ * task last arrived there (or was last rewritten). */
+static void oldest_ready(json_t *o, spool *sp)
+{
+	char oldest[NAME_MAX + 1] = "";
+	time_t best = 0;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd;
+
+	fd = openat(spool_rootfd(sp), "ready", O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len < 6 ||
+		    strcmp(de->d_name + len - 5, ".json") != 0 ||
+		    fstatat(dirfd(d), de->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (!oldest[0] || st.st_ctime < best) {
+			best = st.st_ctime;
+			snprintf(oldest, sizeof(oldest), "%.*s", (int)len - 5,
+				 de->d_name);
+		}
+	}
+	closedir(d);
+	if (oldest[0])
+		json_object_set_new(o, "oldest_ready", json_pack("{s:s, s:I}",
+			"id", oldest, "waiting_seconds",
+			(json_int_t)(time(NULL) - best)));
+}
+
+/* Claimed tasks per agent, and leases that expire within soon seconds. */
+static void agents_and_leases(json_t *o, spool *sp, long soon)
+{
+	json_t *agents = json_object(), *leases = json_array();
+	char **names = NULL, **reg = NULL;
+	size_t n = 0, nreg = 0;
+
+	spool_registry_names(&reg, &nreg, sp, "agents");
+	for (size_t i = 0; i < nreg; i++)
+		json_object_set_new(agents, reg[i], json_integer(0));
+	spool_registry_names(&names, &n, sp, "claimed");
+	for (size_t i = 0; i < n; i++) {
+		spool_entry *list = NULL;
+		size_t k = 0;
+		if (spool_list(&list, &k, sp, SPOOL_STATE_CLAIMED,
+			       names[i]) < 0)
+			continue;
+		json_object_set_new(agents, names[i],
+				    json_integer((json_int_t)k));
+		for (size_t j = 0; j < k; j++) {
+			json_t *task = NULL;
+			long left;
+			if (spool_task_load(&task, sp, &list[j].loc,
+					    list[j].id) < 0) {
+				spool_error_clear();
+				continue;
+			}
+			if (spool_lease_left(&left, sp, &list[j].loc,
+					     list[j].id, task) == 0 &&
+			    left <= soon)
+				json_array_append_new(leases, json_pack(
+					"{s:s, s:s, s:I}", "id", list[j].id,
+					"agent", names[i], "left_seconds",
+					(json_int_t)left));
+			json_decref(task);
+		}
+		free(list);
+	}
+	spool_error_clear();
+	spool_names_free(names, n);
+	spool_names_free(reg, nreg);
+	json_object_set_new(o, "agents", agents);
+	json_object_set_new(o, "leases_expiring", leases);
+}
+
+static void last_commit(json_t *o, spool *sp)
+{
+	git_repository *repo;
+	git_commit *c = NULL;
+	git_oid id;
+	char hex[GIT_OID_HEXSZ + 1];
+	const char *msg;
+
+	if (spool_repo(&repo, sp) < 0 ||
+	    git_reference_name_to_id(&id, repo, "HEAD") < 0 ||
+	    git_commit_lookup(&c, repo, &id) < 0) {
+		spool_error_clear();
+		return;
+	}
+	git_oid_tostr(hex, sizeof(hex), &id);
+	msg = git_commit_summary(c);
+	json_object_set_new(o, "last_commit", json_pack("{s:s, s:s, s:s, s:I}",
+		"commit", hex, "subject", msg ? msg : "", "author",
+		git_commit_author(c)->name, "age_seconds",
+		(json_int_t)(time(NULL) - git_commit_time(c))));
+	git_commit_free(c);
+}
+
+/* Archived tasks: lines of the archive/ .tsv files, less their header lines. */
+static void archived(json_t *o, spool *sp)
+{
+	struct dirent *de;
+	size_t tasks = 0, files = 0;
+	DIR *d;
+	int fd = openat(spool_rootfd(sp), "archive", O_RDONLY | O_DIRECTORY |
+			O_CLOEXEC);
+
+	if (fd >= 0 && (d = fdopendir(fd))) {
+		while ((de = readdir(d))) {
+			size_t len = strlen(de->d_name), blen;
+			char path[PATH_MAX], *buf = NULL;
+			if (len < 5 || strcmp(de->d_name + len - 4, ".tsv"))
+				continue;
+			snprintf(path, sizeof(path), "archive/%s", de->d_name);
+			if (spool_fs_read(&buf, &blen, sp, path, 1 << 28) < 0)
+				continue;
+			files++;
+			for (char *p = buf; (p = memchr(p, '\n',
+					(size_t)(buf + blen - p))); p++)
+				tasks++;
+			if (tasks)
+				tasks--;	/* the header */
+			free(buf);
+		}
+		closedir(d);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	spool_error_clear();
+	json_object_set_new(o, "archived", json_pack("{s:I, s:I}", "tasks",
+		(json_int_t)tasks, "archives", (json_int_t)files));
+}
+
+static json_t *gather(spool *sp, long soon)
+{
+	json_t *o = json_object(), *counts = json_object(), *daemon;
+	size_t moves = 0, waiting = 0, total = 0;
+	long pid = 0;
+	bool running;
+
+	for (int s = 0; s < SPOOL_STATE_COUNT; s++) {
+		size_t n = 0;
+		if (s == SPOOL_STATE_CLAIMED) {
+			char **names = NULL, dir[128];
+			size_t k = 0;
+			spool_registry_names(&names, &k, sp, "claimed");
+			for (size_t i = 0; i < k; i++) {
+				snprintf(dir, sizeof(dir), "claimed/%s",
+					 names[i]);
+				n += spool_dir_count(sp, dir);
+			}
+			spool_names_free(names, k);
+		} else {
+			n = spool_dir_count(sp, spool_state_name(s));
+		}
+		if (s == SPOOL_STATE_NEW || s == SPOOL_STATE_QUARANTINE) {
+			/* any file there counts, not only *.json */
+			n = 0;
+			DIR *d;
+			struct dirent *de;
+			int fd = openat(spool_rootfd(sp), spool_state_name(s),
+					O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd >= 0 && (d = fdopendir(fd))) {
+				while ((de = readdir(d)))
+					if (de->d_name[0] != '.' &&
+					    !strstr(de->d_name, ".reason"))
+						n++;
+				closedir(d);
+			} else if (fd >= 0) {
+				close(fd);
+			}
+		}
+		json_object_set_new(counts, spool_state_name(s),
+				    json_integer((json_int_t)n));
+		total += n;
+	}
+	json_object_set_new(o, "root", json_string(spool_root(sp)));
+	json_object_set_new(o, "counts", counts);
+	json_object_set_new(o, "total", json_integer((json_int_t)total));
+	archived(o, sp);
+	agents_and_leases(o, sp, soon);
+	oldest_ready(o, sp);
+	running = spool_daemon_running(sp, &pid);
+	if (spool_untracked(&moves, &waiting, sp) < 0)
+		spool_error_clear();
+	daemon = json_pack("{s:b, s:I, s:I}", "running", running,
+			   "unrecorded_moves", (json_int_t)moves,
+			   "waiting_in_new", (json_int_t)waiting);
+	if (running)
+		json_object_set_new(daemon, "pid", json_integer(pid));
+	json_object_set_new(o, "daemon", daemon);
+	last_commit(o, sp);
+	return o;
+}
+
+static long jint(json_t *o, const char *path1, const char *path2)
+{
+	json_t *v = json_object_get(o, path1);
+
+	if (path2)
+		v = json_object_get(v, path2);
+	return (long)json_integer_value(v);
+}
+
+static void render(FILE *fp, json_t *o)
+{
+	json_t *counts = json_object_get(o, "counts"), *v, *d;
+	const char *k;
+	char dur[32];
+	size_t i, shown = 0;
+
+	fprintf(fp, "spool %s\n", json_string_value(json_object_get(o,
+								     "root")));
+	fprintf(fp, "tasks:");
+	json_object_foreach(counts, k, v)
+		fprintf(fp, "  %s %lld", k, (long long)json_integer_value(v));
+	fprintf(fp, "  (archived %ld)\n", jint(o, "archived", "tasks"));
+	fprintf(fp, "agents:");
+	json_object_foreach(json_object_get(o, "agents"), k, v) {
+		fprintf(fp, "%s %s %lld", shown++ ? "," : "", k,
+			(long long)json_integer_value(v));
+	}
+	fprintf(fp, "%s\n", shown ? " claimed" : " none registered");
+	if ((v = json_object_get(o, "oldest_ready"))) {
+		spool_duration_format(dur, sizeof(dur),
+				      jint(v, "waiting_seconds", NULL));
+		fprintf(fp, "oldest ready: %s, waiting %s\n",
+			json_string_value(json_object_get(v, "id")), dur);
+	}
+	v = json_object_get(o, "leases_expiring");
+	if (json_array_size(v)) {
+		fprintf(fp, "leases expiring:");
+		json_array_foreach(v, i, d) {
+			long left = jint(d, "left_seconds", NULL);
+			spool_duration_format(dur, sizeof(dur),
+					      left < 0 ? -left : left);
+			fprintf(fp, "%s %s (%s) %s %s", i ? "," : "",
+				json_string_value(json_object_get(d, "id")),
+				json_string_value(json_object_get(d, "agent")),
+				left < 0 ? "expired" : "in", dur);
+			if (left < 0)
+				fprintf(fp, " ago");
+		}
+		fprintf(fp, "\n");
+	}
+	d = json_object_get(o, "daemon");
+	if (json_is_true(json_object_get(d, "running")))
+		fprintf(fp, "daemon: running (pid %ld)", jint(d, "pid", NULL));
+	else
+		fprintf(fp, "daemon: not running");
+	fprintf(fp, "; behind by %ld unrecorded moves, %ld files in new/\n",
+		jint(d, "unrecorded_moves", NULL),
+		jint(d, "waiting_in_new", NULL));
+	if ((v = json_object_get(o, "last_commit"))) {
+		spool_duration_format(dur, sizeof(dur),
+				      jint(v, "age_seconds", NULL));
+		fprintf(fp, "last commit: %.7s %s ago by %s: %s\n",
+			json_string_value(json_object_get(v, "commit")), dur,
+			json_string_value(json_object_get(v, "author")),
+			json_string_value(json_object_get(v, "subject")));
+	}
+}
+
+static void watch_all(int fd, spool *sp)
+{
+	char path[PATH_MAX];
+	git_repository *repo;
+	char **names = NULL;
+	size_t n = 0;
+	uint32_t mask = IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
+			IN_CLOSE_WRITE | IN_ATTRIB;
+
+	for (int s = 0; s < SPOOL_STATE_COUNT; s++) {
+		snprintf(path, sizeof(path), "%s/%s", spool_root(sp),
+			 spool_state_name(s));
+		inotify_add_watch(fd, path, mask);
+	}
+	spool_registry_names(&names, &n, sp, "claimed");
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/claimed/%s", spool_root(sp),
+			 names[i]);
+		inotify_add_watch(fd, path, mask);
+	}
+	spool_names_free(names, n);
+	if (spool_repo(&repo, sp) == 0) {
+		snprintf(path, sizeof(path), "%srefs/heads",
+			 git_repository_path(repo));
+		inotify_add_watch(fd, path, IN_MOVED_TO | IN_CREATE);
+	}
+	snprintf(path, sizeof(path), "%s/.spool/run", spool_root(sp));
+	inotify_add_watch(fd, path, IN_CLOSE_WRITE | IN_CREATE | IN_DELETE);
+	spool_error_clear();
+}
+
+/* Redraws on every change (after a short settle, so a burst of moves is
+ * one redraw) and every interval seconds, for the ages. */
+static int watch(spool *sp, long soon, long interval, bool json)
+{
+	bool tty = isatty(STDOUT_FILENO);
+	int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+
+	if (fd < 0)
+		return spool_error_sys(SPOOL_ERROR, "cannot start inotify");
+	for (;;) {
+		char buf[4096] __attribute__((aligned(8)));
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		json_t *o;
+		watch_all(fd, sp);
+		o = gather(sp, soon);
+		if (json) {
+			cmd_print_json(o);
+		} else {
+			if (tty)
+				fputs("\033[H\033[2J", stdout);
+			render(stdout, o);
+			if (!tty)
+				fputs("\n", stdout);
+		}
+		json_decref(o);
+		if (fflush(stdout) == EOF || ferror(stdout))
+			break;
+		if (poll(&p, 1, (int)(interval * 1000)) < 0 && errno != EINTR)
+			break;
+		if (p.revents & POLLIN) {
+			/* let a burst settle, then take it all */
+			poll(NULL, 0, 100);
+			while (read(fd, buf, sizeof(buf)) > 0)
+				;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+static int cmd_status_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
+			   int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "watch", no_argument, NULL, 'w' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "soon", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	bool json = false, live = false;
+	long interval = 5, soon = 300;
+	json_t *o;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "jwi:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'w': live = true; break;
+		case 'i':
+		case 's':
+			if (spool_duration_parse(c == 'i' ? &interval : &soon,
+						 optarg) < 0) {
+				fprintf(stderr, "spool: status: %s\n",
+					spool_error_message());
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
+		default: return cmd_usage(self);
+		}
+	}
+	if (optind != argc)
+		return cmd_usage(self);
+	if (interval < 1)
+		interval = 1;
+	if ((rc = cmd_open(self, ctx)) != 0)
+		return rc;
+	if (live) {
+		if ((rc = watch(ctx->sp, soon, interval, json)) < 0)
+			return cmd_fail(self, rc);
+		return EXIT_OK;
+	}
+	o = gather(ctx->sp, soon);
+	if (json)
+		cmd_print_json(o);
+	else
+		render(stdout, o);
+	json_decref(o);
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_status_entry = {
+	.name = "status",
+	.usage = "[--json] [--watch [--interval SECONDS]] [--soon SECONDS]",
+	.summary = "counts per state and agent, leases, daemon, last commit",
+	.help = "Counts per state (and archived), claimed tasks per agent, the "
+		"oldest ready task\n(by the time its file arrived in ready/), "
+		"leases expiring within --soon (300s)\nor already expired, "
+		"whether the daemon runs and how far git is behind the disk\n"
+		"(moves not recorded yet, files waiting in new/), and the last "
+		"commit.\n--watch redraws on every change (inotify) and every "
+		"--interval (5s) for the\nages; with --json it prints one "
+		"object per redraw. Stop it with Ctrl-C.\n",
+	.exec = cmd_status_exec,
+};

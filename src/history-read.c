@@ -1,0 +1,706 @@
+/*
+ * Reading history back: the Spool-* trailers history.c writes, walked with
+ * libgit2's revwalk. A task's story is found through a small index of
+ * "<commit> <time> <id>" lines (.spool/run/history-index), kept in step
+ * with HEAD by walking only the commits it has not seen, so `spool log ID`
+ * reads a handful of commits however long the history is.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "operator-int.h"
+
+/* ---- trailers ---------------------------------------------------------- */
+
+static const char *field(const char *line, const char *key)
+{
+	size_t n = strlen(key);
+
+	return strncmp(line, key, n) == 0 ? line + n : NULL;
+}
+
+static void copy(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src);
+}
+
+int spool_trailers_parse(spool_tgroup **out, size_t *n, char **notebuf,
+			 const char *msg)
+{
+	size_t len = strlen(msg), cap = 0, ng = 0, start = 0;
+	spool_tgroup *gs = NULL, *g = NULL;
+	char *buf, *line, *next, *subj_end;
+	bool have_note = false;
+
+	*out = NULL;
+	*n = 0;
+	*notebuf = NULL;
+	while (len && msg[len - 1] == '\n')
+		len--;
+	/* The trailers are the last paragraph. */
+	for (size_t i = len; i >= 2; i--)
+		if (msg[i - 1] == '\n' && msg[i - 2] == '\n') {
+			start = i;
+			break;
+		}
+	if (start == 0 || strncmp(msg + start, "Spool-Task: ", 12) != 0)
+		return 0;
+	if (!(buf = malloc(len + 1)))
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	memcpy(buf, msg, len);
+	buf[len] = '\0';
+	for (line = buf + start; line && *line; line = next) {
+		const char *v;
+		if ((next = strchr(line, '\n')))
+			*next++ = '\0';
+		if ((v = field(line, "Spool-Task: "))) {
+			if (ng == cap) {
+				size_t nc = cap ? cap * 2 : 4;
+				spool_tgroup *p = realloc(gs, nc * sizeof(*p));
+				if (!p) {
+					free(gs);
+					free(buf);
+					return spool_error_set(SPOOL_ERROR,
+							       "out of memory");
+				}
+				gs = p;
+				cap = nc;
+			}
+			g = &gs[ng++];
+			memset(g, 0, sizeof(*g));
+			g->note = "";
+			g->attempt = 1;
+			copy(g->id, sizeof(g->id), v);
+		} else if (!g) {
+			continue;
+		} else if ((v = field(line, "Spool-From: "))) {
+			copy(g->from, sizeof(g->from), v);
+		} else if ((v = field(line, "Spool-To: "))) {
+			copy(g->to, sizeof(g->to), v);
+		} else if ((v = field(line, "Spool-Agent: "))) {
+			copy(g->actor, sizeof(g->actor), v);
+		} else if ((v = field(line, "Spool-Verb: "))) {
+			copy(g->verb, sizeof(g->verb), v);
+		} else if ((v = field(line, "Spool-Attempt: "))) {
+			g->attempt = strtol(v, NULL, 10);
+		} else if ((v = field(line, "Spool-Note: "))) {
+			g->note = v;
+			have_note = true;
+		}
+	}
+	/* One transition: its note is the body between subject and trailers. */
+	subj_end = strstr(buf, "\n\n");
+	if (ng == 1 && !have_note && subj_end && subj_end + 2 < buf + start) {
+		char *body = subj_end + 2, *end = buf + start - 2;
+		*end = '\0';
+		if (body < end)
+			gs[0].note = body;
+	}
+	*out = gs;
+	*n = ng;
+	*notebuf = buf;
+	return 0;
+}
+
+/* ---- emitting the groups of a commit ----------------------------------- */
+
+/* Calls fn for the groups of c from skip on (only id's, if id). */
+static int emit_commit(spool *sp, git_commit *c, const char *id, size_t skip,
+		       spool_event_fn fn, void *data)
+{
+	const git_signature *a = git_commit_author(c);
+	spool_tgroup *gs = NULL;
+	char *notes = NULL;
+	spool_event ev;
+	size_t n = 0;
+	int rc;
+
+	(void)sp;
+	if ((rc = spool_trailers_parse(&gs, &n, &notes,
+				       git_commit_message(c))) < 0)
+		return rc;
+	memset(&ev, 0, sizeof(ev));
+	ev.commit = c;
+	git_oid_tostr(ev.hex, sizeof(ev.hex), git_commit_id(c));
+	ev.time = a ? a->when.time : git_commit_time(c);
+	ev.offset = a ? a->when.offset : git_commit_time_offset(c);
+	ev.author = a && a->name ? a->name : "";
+	ev.count = n;
+	for (size_t i = skip; i < n && rc == 0; i++) {
+		if (id && strcmp(gs[i].id, id) != 0)
+			continue;
+		ev.g = &gs[i];
+		ev.index = i;
+		rc = fn(data, &ev);
+	}
+	free(gs);
+	free(notes);
+	return rc;
+}
+
+void spool_event_cursor(char *buf, size_t len, const spool_event *ev)
+{
+	if (ev->index + 1 >= ev->count)
+		snprintf(buf, len, "%s", ev->hex);
+	else
+		snprintf(buf, len, "%s:%zu", ev->hex, ev->index + 1);
+}
+
+void spool_event_deliverables(char *hex, size_t len, spool *sp,
+			      const spool_event *ev)
+{
+	git_tree *tree = NULL;
+	git_tree_entry *e = NULL;
+	char path[PATH_MAX];
+
+	(void)sp;
+	hex[0] = '\0';
+	snprintf(path, sizeof(path), "deliverables/%s", ev->g->id);
+	if (git_commit_tree(&tree, ev->commit) == 0 &&
+	    git_tree_entry_bypath(&e, tree, path) == 0)
+		git_oid_tostr(hex, len, git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+}
+
+json_t *spool_event_json(spool *sp, const spool_event *ev)
+{
+	const spool_tgroup *g = ev->g;
+	char cursor[GIT_OID_HEXSZ + 24], when[32], deliv[GIT_OID_HEXSZ + 1];
+	time_t t = (time_t)ev->time;
+	spool_state to = spool_state_parse(g->to);
+	struct tm tm;
+	json_t *o;
+
+	spool_event_cursor(cursor, sizeof(cursor), ev);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
+		      "cursor", cursor, "commit", ev->hex, "time", when,
+		      "id", g->id, "verb", g->verb, "from", g->from,
+		      "to", g->to, "actor", g->actor,
+		      "attempt", (json_int_t)g->attempt);
+	if (!o)
+		return NULL;
+	if (g->note[0]) {
+		json_object_set_new(o, "note", json_string(g->note));
+		if (strncmp(g->note, "feedback: ", 10) == 0)
+			json_object_set_new(o, "feedback",
+					    json_string(g->note + 10));
+	}
+	if (to == SPOOL_STATE_REVIEW || to == SPOOL_STATE_DONE) {
+		spool_event_deliverables(deliv, sizeof(deliv), sp, ev);
+		json_object_set_new(o, "deliverables",
+				    deliv[0] ? json_string(deliv) : json_null());
+	}
+	return o;
+}
+
+/* ---- the index --------------------------------------------------------- */
+
+#define INDEX_PATH ".spool/run/history-index"
+#define HDR_LEN 100
+
+struct spool_hindex {
+	int fd;
+	char *map;	/* mmap'd file, or malloc'd when read-only */
+	size_t len;
+	bool mapped;
+};
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static int buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t nc = b->cap ? b->cap * 2 : 65536;
+		char *p;
+		while (nc < b->len + n + 1)
+			nc *= 2;
+		if (!(p = realloc(b->p, nc)))
+			return spool_error_set(SPOOL_ERROR, "out of memory");
+		b->p = p;
+		b->cap = nc;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+/* Appends the index lines of the commits in HEAD not in tip. */
+static int index_walk(struct buf *b, git_repository *repo,
+		      const git_oid *head, const git_oid *tip)
+{
+	git_revwalk *w = NULL;
+	git_oid oid;
+	int rc = 0, err;
+
+	if (git_revwalk_new(&w, repo) < 0 ||
+	    git_revwalk_sorting(w, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE) < 0 ||
+	    git_revwalk_push(w, head) < 0 ||
+	    (tip && git_revwalk_hide(w, tip) < 0)) {
+		git_revwalk_free(w);
+		return spool_error_git("cannot walk the history");
+	}
+	while (rc == 0 && (err = git_revwalk_next(&oid, w)) == 0) {
+		git_commit *c = NULL;
+		spool_tgroup *gs = NULL;
+		char *notes = NULL, hex[GIT_OID_HEXSZ + 1], line[256];
+		const char *msg;
+		size_t n = 0;
+		if (git_commit_lookup(&c, repo, &oid) < 0) {
+			rc = spool_error_git("cannot read a commit");
+			break;
+		}
+		msg = git_commit_message(c);
+		if (msg && strstr(msg, "\nSpool-Task: ") &&
+		    (rc = spool_trailers_parse(&gs, &n, &notes, msg)) == 0) {
+			git_oid_tostr(hex, sizeof(hex), &oid);
+			for (size_t i = 0; i < n && rc == 0; i++) {
+				int k = snprintf(line, sizeof(line),
+					"%s %lld %s\n", hex,
+					(long long)git_commit_time(c), gs[i].id);
+				rc = buf_add(b, line, (size_t)k);
+			}
+		}
+		free(gs);
+		free(notes);
+		git_commit_free(c);
+	}
+	if (rc == 0 && err != GIT_ITEROVER)
+		rc = spool_error_git("cannot walk the history");
+	git_revwalk_free(w);
+	return rc;
+}
+
+static void header(char *h, const git_oid *tip, size_t len)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+
+	git_oid_tostr(hex, sizeof(hex), tip);
+	memset(h, ' ', HDR_LEN);
+	snprintf(h, HDR_LEN, "spool-history-index 1 %s %zu", hex, len);
+	h[strlen(h)] = ' ';
+	h[HDR_LEN - 1] = '\n';
+}
+
+static bool parse_header(git_oid *tip, size_t *len, const char *h)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+	unsigned long long n;
+
+	if (sscanf(h, "spool-history-index 1 %40s %llu", hex, &n) != 2 ||
+	    git_oid_fromstr(tip, hex) < 0 || n < HDR_LEN)
+		return false;
+	*len = (size_t)n;
+	return true;
+}
+
+void spool_hindex_free(spool_hindex *h)
+{
+	if (!h)
+		return;
+	if (h->mapped)
+		munmap(h->map, h->len);
+	else
+		free(h->map);
+	if (h->fd >= 0)
+		close(h->fd);	/* and the lock with it */
+	free(h);
+}
+
+int spool_hindex_open(spool_hindex **out, spool *sp)
+{
+	git_repository *repo;
+	git_oid head, tip;
+	spool_hindex *h;
+	struct buf add = { 0 };
+	char hdr[HDR_LEN + 1];
+	size_t len = HDR_LEN;
+	bool writable = true, have_tip = false, have_head;
+	struct stat st;
+	int rc;
+
+	*out = NULL;
+	if ((rc = spool_repo(&repo, sp)) < 0)
+		return rc;
+	if (!(h = calloc(1, sizeof(*h))))
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	mkdirat(spool_rootfd(sp), ".spool/run", 0777);
+	h->fd = openat(spool_rootfd(sp), INDEX_PATH,
+		       O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (h->fd < 0) {
+		writable = false;
+		h->fd = openat(spool_rootfd(sp), INDEX_PATH,
+			       O_RDONLY | O_CLOEXEC);
+	}
+	if (h->fd >= 0)
+		while (flock(h->fd, writable ? LOCK_EX : LOCK_SH) < 0 &&
+		       errno == EINTR)
+			;
+	have_head = git_reference_name_to_id(&head, repo, "HEAD") == 0;
+	if (h->fd >= 0 && fstat(h->fd, &st) == 0 &&
+	    pread(h->fd, hdr, HDR_LEN, 0) == HDR_LEN) {
+		hdr[HDR_LEN] = '\0';
+		have_tip = parse_header(&tip, &len, hdr) &&
+			   (size_t)st.st_size >= len;
+	}
+	if (!have_tip)
+		len = HDR_LEN;
+	/* A tip that HEAD does not descend from: history was rewritten. */
+	if (have_tip && have_head && !git_oid_equal(&tip, &head) &&
+	    git_graph_descendant_of(repo, &head, &tip) != 1) {
+		have_tip = false;
+		len = HDR_LEN;
+	}
+	if (have_tip && !have_head) {
+		have_tip = false;
+		len = HDR_LEN;
+	}
+	if (have_head && !(have_tip && git_oid_equal(&tip, &head)) &&
+	    (rc = index_walk(&add, repo, &head, have_tip ? &tip : NULL)) < 0)
+		goto fail;
+	if (writable && (!have_tip || !have_head ||
+			 !git_oid_equal(&tip, &head))) {
+		git_oid zero;
+		memset(&zero, 0, sizeof(zero));
+		header(hdr, have_head ? &head : &zero, len + add.len);
+		if (ftruncate(h->fd, (off_t)len) < 0 ||
+		    (add.len && pwrite(h->fd, add.p, add.len, (off_t)len) !=
+		     (ssize_t)add.len) ||
+		    fdatasync(h->fd) < 0 ||
+		    pwrite(h->fd, hdr, HDR_LEN, 0) != HDR_LEN) {
+			rc = spool_error_sys(SPOOL_ERROR, "cannot write '%s'",
+					     INDEX_PATH);
+			goto fail;
+		}
+	}
+	if (writable) {
+		flock(h->fd, LOCK_SH);	/* others may read, not rewrite */
+		h->len = len + add.len;
+		h->map = mmap(NULL, h->len, PROT_READ, MAP_SHARED, h->fd, 0);
+		if (h->map == MAP_FAILED) {
+			h->map = NULL;
+			rc = spool_error_sys(SPOOL_ERROR, "cannot map '%s'",
+					     INDEX_PATH);
+			goto fail;
+		}
+		h->mapped = true;
+		free(add.p);
+	} else {
+		/* Someone else's spool, read-only: keep it in memory. */
+		struct buf all = { 0 };
+		char *old = NULL;
+		if (have_tip && (old = malloc(len)) &&
+		    pread(h->fd, old, len, 0) == (ssize_t)len) {
+			rc = buf_add(&all, old, len);
+		} else {
+			memset(hdr, ' ', HDR_LEN);
+			hdr[HDR_LEN - 1] = '\n';
+			rc = buf_add(&all, hdr, HDR_LEN);
+		}
+		free(old);
+		if (rc == 0 && add.len)
+			rc = buf_add(&all, add.p, add.len);
+		free(add.p);
+		if (rc < 0) {
+			free(all.p);
+			spool_hindex_free(h);
+			return rc;
+		}
+		h->map = all.p;
+		h->len = all.len;
+	}
+	*out = h;
+	return 0;
+fail:
+	free(add.p);
+	spool_hindex_free(h);
+	return rc;
+}
+
+int spool_hindex_foreach(spool_hindex *h,
+			 int (*fn)(void *data, const char *hex, int64_t time,
+				   const char *id, size_t idlen),
+			 void *data)
+{
+	const char *p = h->map + HDR_LEN, *end = h->map + h->len;
+	int rc = 0;
+
+	while (p < end && rc == 0) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *sp1, *sp2;
+		if (!nl)
+			break;
+		sp1 = memchr(p, ' ', (size_t)(nl - p));
+		sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(nl - sp1 - 1)) : NULL;
+		if (sp1 && sp2 && sp1 - p == GIT_OID_HEXSZ)
+			rc = fn(data, p, strtoll(sp1 + 1, NULL, 10), sp2 + 1,
+				(size_t)(nl - sp2 - 1));
+		p = nl + 1;
+	}
+	return rc > 0 ? 0 : rc;
+}
+
+/* Calls fn for each index line of id, oldest first. */
+static int index_find(spool_hindex *h, const char *id,
+		      int (*fn)(void *data, const char *line, int64_t time),
+		      void *data)
+{
+	char pat[SPOOL_ID_MAX + 3];
+	const char *p = h->map + HDR_LEN, *end = h->map + h->len, *m;
+	size_t n = (size_t)snprintf(pat, sizeof(pat), " %s\n", id);
+	int rc = 0;
+
+	while (rc == 0 && p < end &&
+	       (m = memmem(p, (size_t)(end - p), pat, n))) {
+		const char *line = m;
+		while (line > h->map + HDR_LEN && line[-1] != '\n')
+			line--;
+		if (m - line > GIT_OID_HEXSZ + 1)
+			rc = fn(data, line, strtoll(line + GIT_OID_HEXSZ + 1,
+						    NULL, 10));
+		p = m + n;
+	}
+	return rc;
+}
+
+static int last_fn(void *data, const char *line, int64_t time)
+{
+	(void)line;
+	*(int64_t *)data = time;
+	return 0;
+}
+
+int64_t spool_hindex_last(spool_hindex *h, const char *id)
+{
+	int64_t t = 0;
+
+	index_find(h, id, last_fn, &t);
+	return t;
+}
+
+struct oids {
+	git_oid *v;
+	size_t n, cap;
+};
+
+static int oids_add(struct oids *o, const git_oid *id)
+{
+	if (o->n && git_oid_equal(&o->v[o->n - 1], id))
+		return 0;
+	if (o->n == o->cap) {
+		size_t nc = o->cap ? o->cap * 2 : 16;
+		git_oid *p = realloc(o->v, nc * sizeof(*p));
+		if (!p)
+			return spool_error_set(SPOOL_ERROR, "out of memory");
+		o->v = p;
+		o->cap = nc;
+	}
+	o->v[o->n++] = *id;
+	return 0;
+}
+
+static int collect_fn(void *data, const char *line, int64_t time)
+{
+	git_oid id;
+
+	(void)time;
+	if (git_oid_fromstrn(&id, line, GIT_OID_HEXSZ) < 0)
+		return 0;
+	return oids_add(data, &id);
+}
+
+int spool_history_task(spool *sp, const char *id, spool_event_fn fn,
+		       void *data)
+{
+	git_repository *repo;
+	spool_hindex *h = NULL;
+	struct oids o = { 0 };
+	int rc;
+
+	if ((rc = spool_repo(&repo, sp)) < 0 ||
+	    (rc = spool_hindex_open(&h, sp)) < 0)
+		return rc;
+	rc = index_find(h, id, collect_fn, &o);
+	spool_hindex_free(h);
+	for (size_t i = 0; i < o.n && rc == 0; i++) {
+		git_commit *c = NULL;
+		if (git_commit_lookup(&c, repo, &o.v[i]) < 0) {
+			rc = spool_error_git("cannot read a commit");
+			break;
+		}
+		rc = emit_commit(sp, c, id, 0, fn, data);
+		git_commit_free(c);
+	}
+	free(o.v);
+	return rc;
+}
+
+/* ---- walks ------------------------------------------------------------- */
+
+static int walk_new(git_revwalk **w, git_repository *repo, unsigned sort)
+{
+	if (git_revwalk_new(w, repo) < 0 || git_revwalk_sorting(*w, sort) < 0)
+		return spool_error_git("cannot walk the history");
+	if (git_revwalk_push_head(*w) < 0) {
+		git_revwalk_free(*w);
+		*w = NULL;
+		spool_error_clear();
+		return 1;	/* no commit yet */
+	}
+	return 0;
+}
+
+int spool_history_since(spool *sp, const char *cursor, spool_event_fn fn,
+			void *data)
+{
+	git_repository *repo;
+	git_revwalk *w = NULL;
+	git_commit *from = NULL;
+	git_oid oid;
+	size_t skip = 0;
+	bool partial = false;
+	int rc, err;
+
+	if ((rc = spool_repo(&repo, sp)) < 0)
+		return rc;
+	if (cursor && *cursor) {
+		char spec[128];
+		const char *colon = strchr(cursor, ':');
+		git_object *obj = NULL;
+		size_t n = colon ? (size_t)(colon - cursor) : strlen(cursor);
+		if (n >= sizeof(spec))
+			n = sizeof(spec) - 1;
+		memcpy(spec, cursor, n);
+		spec[n] = '\0';
+		if (colon) {
+			char *end;
+			skip = strtoul(colon + 1, &end, 10);
+			partial = *end == '\0' && colon[1];
+		}
+		if ((colon && !partial) ||
+		    git_revparse_single(&obj, repo, spec) < 0 ||
+		    git_object_peel((git_object **)&from, obj,
+				    GIT_OBJECT_COMMIT) < 0) {
+			git_object_free(obj);
+			return spool_error_set(SPOOL_EINVALID, "'%s' is not a "
+				"cursor (a commit id, or COMMIT:N, as events "
+				"print)", cursor);
+		}
+		git_object_free(obj);
+	}
+	if ((rc = walk_new(&w, repo, GIT_SORT_TOPOLOGICAL |
+			   GIT_SORT_REVERSE)) != 0) {
+		git_commit_free(from);
+		return rc < 0 ? rc : 0;
+	}
+	if (from) {
+		if (!partial) {
+			err = git_revwalk_hide(w, git_commit_id(from));
+		} else {
+			err = 0;
+			for (unsigned i = 0; i < git_commit_parentcount(from) &&
+			     err == 0; i++)
+				err = git_revwalk_hide(w,
+					git_commit_parent_id(from, i));
+		}
+		if (err < 0) {
+			rc = spool_error_git("cannot walk from the cursor");
+			goto out;
+		}
+	}
+	while (rc == 0 && (err = git_revwalk_next(&oid, w)) == 0) {
+		git_commit *c = NULL;
+		if (git_commit_lookup(&c, repo, &oid) < 0) {
+			rc = spool_error_git("cannot read a commit");
+			break;
+		}
+		rc = emit_commit(sp, c, NULL,
+				 partial && git_oid_equal(&oid,
+					git_commit_id(from)) ? skip : 0,
+				 fn, data);
+		git_commit_free(c);
+	}
+	if (rc == 0 && err != GIT_ITEROVER)
+		rc = spool_error_git("cannot walk the history");
+out:
+	git_revwalk_free(w);
+	git_commit_free(from);
+	return rc;
+}
+
+static size_t count_groups(const char *msg)
+{
+	spool_tgroup *gs = NULL;
+	char *notes = NULL;
+	size_t n = 0;
+
+	if (!strstr(msg, "\nSpool-Task: ") ||
+	    spool_trailers_parse(&gs, &n, &notes, msg) < 0)
+		return 0;
+	free(gs);
+	free(notes);
+	return n;
+}
+
+int spool_history_last(spool *sp, size_t want, spool_event_fn fn, void *data)
+{
+	git_repository *repo;
+	git_revwalk *w = NULL;
+	struct oids o = { 0 };
+	size_t have = 0, first_skip = 0;
+	git_oid oid;
+	int rc, err = 0;
+
+	if (want == 0)
+		return spool_history_since(sp, NULL, fn, data);
+	if ((rc = spool_repo(&repo, sp)) < 0)
+		return rc;
+	if ((rc = walk_new(&w, repo, GIT_SORT_TOPOLOGICAL)) != 0)
+		return rc < 0 ? rc : 0;
+	while (have < want && (err = git_revwalk_next(&oid, w)) == 0) {
+		git_commit *c = NULL;
+		size_t n;
+		if (git_commit_lookup(&c, repo, &oid) < 0) {
+			rc = spool_error_git("cannot read a commit");
+			break;
+		}
+		n = count_groups(git_commit_message(c));
+		git_commit_free(c);
+		if (n == 0)
+			continue;
+		if ((rc = oids_add(&o, &oid)) < 0)
+			break;
+		first_skip = have + n > want ? have + n - want : 0;
+		have += n;
+	}
+	git_revwalk_free(w);
+	if (rc == 0 && err < 0 && err != GIT_ITEROVER)
+		rc = spool_error_git("cannot walk the history");
+	for (size_t i = o.n; i-- > 0 && rc == 0;) {
+		git_commit *c = NULL;
+		if (git_commit_lookup(&c, repo, &o.v[i]) < 0) {
+			rc = spool_error_git("cannot read a commit");
+			break;
+		}
+		rc = emit_commit(sp, c, NULL, i == o.n - 1 ? first_skip : 0,
+				 fn, data);
+		git_commit_free(c);
+	}
+	free(o.v);
+	return rc;
+}

@@ -1,0 +1,184 @@
+/*
+ * Looking at a spool without changing it: whether the daemon runs, how
+ * long a lease has left, how far git is behind the disk.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "operator-int.h"
+#include "snapshot.h"
+
+bool spool_daemon_running(spool *sp, long *pid)
+{
+	char buf[32];
+	ssize_t n;
+	bool running;
+	int fd;
+
+	if (pid)
+		*pid = 0;
+	fd = openat(spool_rootfd(sp), ".spool/run/daemon.pid",
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	/* The daemon holds an exclusive flock as long as it lives: if we
+	 * can take one, nobody does. */
+	running = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	if (running && pid && (n = pread(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+		buf[n] = '\0';
+		*pid = strtol(buf, NULL, 10);
+	}
+	close(fd);
+	return running;
+}
+
+long spool_task_lease(spool *sp, json_t *task)
+{
+	long l = spool_task_int(task, "lease", 0);
+
+	return l > 0 ? l : spool_config_lease(sp);
+}
+
+int spool_lease_left(long *left, spool *sp, const spool_loc *loc,
+		     const char *id, json_t *task)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	spool_loc_path(path, sizeof(path), loc, id);
+	if (fstatat(spool_rootfd(sp), path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return spool_error_sys(errno == ENOENT ? SPOOL_ENOTFOUND
+						       : SPOOL_ERROR,
+				       "cannot stat '%s'", path);
+	/* From the last touch or the claim itself (a rename keeps the mtime
+	 * and sets the ctime), whichever is later, as spoold counts it. */
+	*left = (long)((st.st_mtime > st.st_ctime ? st.st_mtime : st.st_ctime)
+		       + spool_task_lease(sp, task) - time(NULL));
+	return 0;
+}
+
+int spool_untracked(size_t *moves, size_t *waiting, spool *sp)
+{
+	git_repository *repo;
+	git_commit *head = NULL;
+	git_tree *tree = NULL;
+	spool_map *m = NULL;
+	git_oid oid;
+	struct dirent *de;
+	DIR *d;
+	int fd, rc;
+
+	*moves = *waiting = 0;
+	if ((rc = spool_repo(&repo, sp)) < 0 || (rc = spool_map_new(&m)) < 0)
+		return rc;
+	if (git_reference_name_to_id(&oid, repo, "HEAD") == 0) {
+		if (git_commit_lookup(&head, repo, &oid) < 0 ||
+		    git_commit_tree(&tree, head) < 0) {
+			rc = spool_error_git("cannot read HEAD");
+			goto out;
+		}
+		if ((rc = spool_map_add_head(m, repo, tree)) < 0)
+			goto out;
+	}
+	if ((rc = spool_map_add_disk(m, sp, NULL, NULL)) < 0)
+		goto out;
+	for (size_t i = 0; i < m->cap; i++) {
+		spool_map_entry *e = &m->slots[i];
+		if (!e->id[0])
+			continue;
+		if (e->ndisk != 1 || e->head != e->disk[0])
+			(*moves)++;
+	}
+	fd = openat(spool_rootfd(sp), "new", O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+	if (fd >= 0 && (d = fdopendir(fd))) {
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.')
+				(*waiting)++;
+		closedir(d);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+out:
+	spool_map_free(m);
+	git_tree_free(tree);
+	git_commit_free(head);
+	return rc;
+}
+
+size_t spool_dir_count(spool *sp, const char *dir)
+{
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+	int fd;
+
+	fd = openat(spool_rootfd(sp), dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (de->d_name[0] != '.' && len > 5 &&
+		    strcmp(de->d_name + len - 5, ".json") == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+void spool_duration_format(char *buf, size_t len, long secs)
+{
+	const char *sign = secs < 0 ? "-" : "";
+
+	if (secs < 0)
+		secs = -secs;
+	if (secs < 60)
+		snprintf(buf, len, "%s%lds", sign, secs);
+	else if (secs < 3600)
+		snprintf(buf, len, "%s%ldm%02lds", sign, secs / 60, secs % 60);
+	else if (secs < 86400)
+		snprintf(buf, len, "%s%ldh%02ldm", sign, secs / 3600,
+			 secs % 3600 / 60);
+	else
+		snprintf(buf, len, "%s%ldd%02ldh", sign, secs / 86400,
+			 secs % 86400 / 3600);
+}
+
+int spool_duration_parse(long *out, const char *s)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (end == s || n < 0 || errno)
+		goto bad;
+	switch (*end) {
+	case '\0': case 's': break;
+	case 'm': n *= 60; break;
+	case 'h': n *= 3600; break;
+	case 'd': n *= 86400; break;
+	case 'w': n *= 7 * 86400; break;
+	default: goto bad;
+	}
+	if (*end && end[1])
+		goto bad;
+	*out = n;
+	return 0;
+bad:
+	return spool_error_set(SPOOL_EINVALID, "'%s' is not a duration "
+			       "(30s, 15m, 2h, 7d, 1w or seconds)", s);
+}

@@ -1,0 +1,142 @@
+/*
+ * What operators read: history from git (history-read.c), the state of a
+ * spool at a glance (inspect.c) and the archives of finished work
+ * (archive.c). Shared by spool(1)'s operator commands and spoold(8).
+ */
+#ifndef SPOOL_OPERATOR_INT_H
+#define SPOOL_OPERATOR_INT_H
+
+#include "spool-int.h"
+
+/* ---- history ----------------------------------------------------------- */
+
+/* One Spool-Task trailer group of a commit, as history.c wrote it. */
+typedef struct {
+	char id[SPOOL_ID_MAX + 1];
+	char from[SPOOL_NAME_MAX + 16];	/* "ready", "claimed/dev", "none" */
+	char to[SPOOL_NAME_MAX + 16];
+	char actor[SPOOL_NAME_MAX + 1];
+	char verb[32];
+	long attempt;
+	const char *note;	/* "" when none; valid during the callback */
+} spool_tgroup;
+
+/* One transition with the commit that recorded it. */
+typedef struct {
+	git_commit *commit;	/* borrowed, valid during the callback */
+	char hex[GIT_OID_HEXSZ + 1];
+	int64_t time;		/* author time */
+	int offset;		/* its time zone, minutes east of UTC */
+	const char *author;
+	const spool_tgroup *g;
+	size_t index, count;	/* this group's place among the commit's */
+} spool_event;
+
+/* Return > 0 to stop the walk (returned as is), < 0 for an error. */
+typedef int (*spool_event_fn)(void *data, const spool_event *ev);
+
+/*
+ * Parses the trailer block (the last paragraph) of a commit message into
+ * groups. For a commit of one transition the note is the paragraph
+ * between the subject and the trailers; *notebuf (malloc'd, caller
+ * frees) holds it. Returns the number of groups in *out (malloc'd).
+ */
+int spool_trailers_parse(spool_tgroup **out, size_t *n, char **notebuf,
+			 const char *msg);
+
+/* The history index (.spool/run/history-index): one line per recorded
+ * transition, "<commit> <time> <id>", brought up to date with HEAD on
+ * open. A cache only: it is rebuilt when missing or out of step. */
+typedef struct spool_hindex spool_hindex;
+
+int spool_hindex_open(spool_hindex **out, spool *sp);
+void spool_hindex_free(spool_hindex *h);
+/* Calls fn for each line in history order; stops early when fn > 0. */
+int spool_hindex_foreach(spool_hindex *h,
+			 int (*fn)(void *data, const char *hex, int64_t time,
+				   const char *id, size_t idlen),
+			 void *data);
+/* Time of the last transition of id, or 0 if none. */
+int64_t spool_hindex_last(spool_hindex *h, const char *id);
+
+/* Transitions of one task, oldest first (uses the index). */
+int spool_history_task(spool *sp, const char *id, spool_event_fn fn,
+		       void *data);
+/*
+ * Every transition after the cursor, oldest first. A cursor is a commit
+ * id ("after this commit") or "<commit>:<k>" ("after the first k
+ * transitions of this commit"); NULL or "" starts from the beginning.
+ */
+int spool_history_since(spool *sp, const char *cursor, spool_event_fn fn,
+			void *data);
+/* The last n transitions (all if n is 0), oldest first. */
+int spool_history_last(spool *sp, size_t n, spool_event_fn fn, void *data);
+/* The cursor after ev: "<commit>" for its commit's last group. */
+void spool_event_cursor(char *buf, size_t len, const spool_event *ev);
+/* The id of deliverables/ID at ev's commit ("" if absent). */
+void spool_event_deliverables(char *hex, size_t len, spool *sp,
+			      const spool_event *ev);
+/* A transition as the JSON the operator commands print. */
+json_t *spool_event_json(spool *sp, const spool_event *ev);
+
+/* ---- inspection -------------------------------------------------------- */
+
+/* Whether spoold runs: it holds a flock on .spool/run/daemon.pid. *pid is
+ * the pid written in the file (0 if unknown). */
+bool spool_daemon_running(spool *sp, long *pid);
+/* Lease of a claimed task: its "lease" field, else lease_seconds. */
+long spool_task_lease(spool *sp, json_t *task);
+/* Seconds left before the lease of a claimed task expires (negative when
+ * it has expired): the later of the file's mtime (the heartbeat) and
+ * ctime (the claim), plus the lease, less now. */
+int spool_lease_left(long *left, spool *sp, const spool_loc *loc,
+		     const char *id, json_t *task);
+/* Tasks whose place on disk differs from HEAD (moves not recorded yet),
+ * and files waiting in new/. */
+int spool_untracked(size_t *moves, size_t *waiting, spool *sp);
+/* Task files (*.json) in a directory relative to the root; 0 if absent. */
+size_t spool_dir_count(spool *sp, const char *dir);
+/* Human durations: "3d", "2h5m", "45s"; parse accepts 30s, 15m, 2h, 7d,
+ * 1w or plain seconds. */
+void spool_duration_format(char *buf, size_t len, long secs);
+int spool_duration_parse(long *out, const char *s);
+
+/* ---- archives ---------------------------------------------------------- */
+
+/* Where an archived task is. */
+typedef struct {
+	char archive[128];	/* "archive/2026-01-31.tar.gz" */
+	spool_state state;	/* done, failed, cancelled */
+	char commit[GIT_OID_HEXSZ + 1];	/* its last transition */
+} spool_archived;
+
+/*
+ * Finds an archived task. With task non-NULL, also reads its JSON from
+ * the archive; with files non-NULL, the names of its deliverables.
+ * SPOOL_ENOTFOUND if it is in no archive.
+ */
+int spool_archive_find(spool_archived *out, json_t **task, json_t **files,
+		       spool *sp, const char *id);
+
+typedef struct {
+	size_t tasks;		/* tasks archived */
+	size_t archives;	/* archive files written (one commit each) */
+	size_t kept;		/* finished but referenced by open work */
+	char last[128];		/* the last archive written */
+} spool_archive_stats;
+
+/*
+ * Moves finished tasks (done, failed, cancelled) whose last transition is
+ * older than older_than seconds, and their deliverables, into
+ * archive/YYYY-MM-DD[.N].tar.gz, with an index archive/...tsv, one commit
+ * per archive of at most SPOOL_ARCHIVE_MAX tasks. Takes the lock. With
+ * dry_run, only counts. The daemon calls this for the retention policy.
+ */
+#define SPOOL_ARCHIVE_MAX 10000
+int spool_archive_run(spool_archive_stats *st, spool *sp, long older_than,
+		      const char *actor, bool dry_run);
+/* The retention policy: config "retention": {"archive_after": "7d"}.
+ * 0 when none is set. */
+int spool_retention_after(long *secs, spool *sp);
+
+#endif

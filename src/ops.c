@@ -336,20 +336,16 @@ int spool_op_next(spool_entry *out, spool *sp, const char *agent)
 	return rc;
 }
 
-int spool_op_claim(spool_entry *out, spool *sp, const char *agent)
+/* Picks and renames until a pick is won; c records the claim (NULL when
+ * spoold runs: it records the rename like any agent's mv). */
+static int claim_loop(spool_entry *out, spool *sp, spool_commit *c,
+		      const char *agent, json_t *a)
 {
 	spool_loc to = { .state = SPOOL_STATE_CLAIMED };
 	spool_transition t;
-	spool_commit *c;
-	json_t *a = NULL, *task = NULL;
-	int rc, tries;
+	json_t *task = NULL;
+	int rc = 0, tries;
 
-	if ((rc = spool_agent_load(&a, sp, agent)) < 0)
-		return rc;
-	if ((rc = begin(&c, sp)) < 0) {
-		json_decref(a);
-		return rc;
-	}
 	snprintf(to.agent, sizeof(to.agent), "%s", agent);
 	/* A shell agent may take our pick with mv first: pick again. */
 	for (tries = 0; tries < 64; tries++) {
@@ -359,10 +355,12 @@ int spool_op_claim(spool_entry *out, spool *sp, const char *agent)
 		if (rc == 0)
 			rc = spool_rules_check(sp, task, out->id, &out->loc,
 					       &to);
-		if (rc == 0) {
+		if (rc == 0 && c) {
 			spool_transition_init(&t, out->id, &out->loc, &to,
 					      "claim", agent);
 			rc = spool_do_move(c, sp, task, &t, NULL);
+		} else if (rc == 0) {
+			rc = spool_move_task(sp, out->id, &out->loc, &to);
 		}
 		json_decref(task);
 		task = NULL;
@@ -371,6 +369,29 @@ int spool_op_claim(spool_entry *out, spool *sp, const char *agent)
 	}
 	if (rc == 0)
 		out->loc = to;
+	return rc;
+}
+
+int spool_op_claim(spool_entry *out, spool *sp, const char *agent)
+{
+	spool_commit *c;
+	json_t *a = NULL;
+	int rc;
+
+	if ((rc = spool_agent_load(&a, sp, agent)) < 0)
+		return rc;
+	/* The daemon is the one git writer while it runs: a claim is then
+	 * one rename, recorded by spoold within milliseconds. */
+	if (spool_daemon_running(sp, NULL)) {
+		rc = claim_loop(out, sp, NULL, agent, a);
+		json_decref(a);
+		return rc;
+	}
+	if ((rc = begin(&c, sp)) < 0) {
+		json_decref(a);
+		return rc;
+	}
+	rc = claim_loop(out, sp, c, agent, a);
 	json_decref(a);
 	return finish(sp, c, rc, false, agent);
 }

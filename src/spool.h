@@ -201,6 +201,10 @@ int spool_registry_names(char ***out, size_t *count, const spool *sp,
 			 const char *kind);
 void spool_names_free(char **names, size_t count);
 
+/* Whether spoold runs on this spool (it holds a flock on
+ * .spool/run/daemon.pid); *pid gets its pid when known. */
+bool spool_daemon_running(spool *sp, long *pid);
+
 /* ---- the lock ---------------------------------------------------------- */
 
 /* The one git writer lock (.spool/run/lock). wait_ms < 0 waits forever. */

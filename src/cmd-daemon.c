@@ -124,7 +124,9 @@ static int stop(const struct cmd_entry *self, spool *sp, long timeout_ms,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		long p2;
-		if (!running(sp, &p2))
+		/* The lock goes first, then the process. */
+		if (!running(sp, &p2) &&
+		    (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if ((now.tv_sec - t0.tv_sec) * 1000 +

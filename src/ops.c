@@ -331,7 +331,7 @@ int spool_op_next(spool_entry *out, spool *sp, const char *agent)
 
 	if ((rc = spool_agent_load(&a, sp, agent)) < 0)
 		return rc;
-	rc = spool_select(out, sp, agent, a);
+	rc = spool_select(out, sp, agent, a, false);
 	json_decref(a);
 	return rc;
 }
@@ -349,7 +349,7 @@ static int claim_loop(spool_entry *out, spool *sp, spool_commit *c,
 	snprintf(to.agent, sizeof(to.agent), "%s", agent);
 	/* A shell agent may take our pick with mv first: pick again. */
 	for (tries = 0; tries < 64; tries++) {
-		if ((rc = spool_select(out, sp, agent, a)) < 0)
+		if ((rc = spool_select(out, sp, agent, a, tries > 0)) < 0)
 			break;
 		rc = spool_task_load(&task, sp, &out->loc, out->id);
 		if (rc == 0)
@@ -367,8 +367,10 @@ static int claim_loop(spool_entry *out, spool *sp, spool_commit *c,
 		if (rc != SPOOL_ENOTFOUND)
 			break;
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		spool_select_taken(sp, out->id);
 		out->loc = to;
+	}
 	return rc;
 }
 

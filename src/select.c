@@ -17,12 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "spool-int.h"
 
 #define IDX_PATH ".spool/run/select.idx"
-#define IDX_MAGIC "SPIX1\n"
+#define IDX_MAGIC "SPIX2"
+/* How long the index may stand in for a read of ready/ when ready/ has
+ * not changed: a bound on how stale a pick can be. */
+#define IDX_TRUST_NS 1000000000LL
 
 struct rec {
 	uint64_t ino;
@@ -40,7 +44,43 @@ struct idx {
 	size_t *slots;		/* hash of ids -> index + 1 */
 	size_t nslots;
 	bool dirty;
+	long long mtime;	/* of ready/ when the index was last checked */
+	long long checked;	/* when that was (CLOCK_REALTIME, ns) */
 };
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static long long ready_mtime(spool *sp)
+{
+	struct stat st;
+
+	if (fstatat(spool_rootfd(sp), "ready", &st, 0) < 0)
+		return -1;
+	return st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
+/* Splits off the next space-separated word of *p. */
+static char *word(char **p)
+{
+	char *w = *p, *e;
+
+	if (!w || !*w)
+		return NULL;
+	e = strchr(w, ' ');
+	if (e) {
+		*e = '\0';
+		*p = e + 1;
+	} else {
+		*p = NULL;
+	}
+	return w;
+}
 
 static uint32_t hash(const char *s)
 {
@@ -103,69 +143,89 @@ static void idx_free(struct idx *x)
 	free(x->slots);
 }
 
-/* One line per task: ino prio created id assignee requires ("-" = none). */
+/*
+ * A text file: a header "SPIX2 MTIME CHECKED", then one line per task:
+ * "INO PRIO CREATED ID ASSIGNEE REQUIRES" ("-" for none).
+ */
 static void idx_load(struct idx *x, spool *sp)
 {
-	char *buf = NULL, *line, *save = NULL;
+	char *buf = NULL, *line, *next;
 
 	if (spool_fs_read(&buf, NULL, sp, IDX_PATH, 64u << 20) < 0 ||
-	    strncmp(buf, IDX_MAGIC, strlen(IDX_MAGIC)) != 0) {
+	    strncmp(buf, IDX_MAGIC " ", strlen(IDX_MAGIC) + 1) != 0) {
 		free(buf);
 		spool_error_clear();
 		return;
 	}
-	for (line = strtok_r(buf + strlen(IDX_MAGIC), "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char id[80], created[40], assignee[80], req[1024];
-		unsigned long long ino;
-		unsigned prio;
+	line = buf + strlen(IDX_MAGIC) + 1;
+	x->mtime = strtoll(line, &line, 10);
+	x->checked = strtoll(line, &line, 10);
+	for (line = strchr(line, '\n'); line; line = next) {
+		char *w[6], *p = ++line;
 		struct rec *r;
-		if (sscanf(line, "%llu %u %39s %79s %79s %1023s", &ino, &prio,
-			   created, id, assignee, req) != 6 ||
-		    !spool_id_valid(id) || !(r = idx_push(x)))
+		int k;
+		if ((next = strchr(line, '\n')))
+			*next = '\0';
+		for (k = 0; k < 6 && (w[k] = word(&p)); k++)
+			;
+		if (k < 6 || !spool_id_valid(w[3]) ||
+		    strlen(w[2]) >= sizeof(r->created) ||
+		    strlen(w[4]) > SPOOL_NAME_MAX || !(r = idx_push(x)))
 			continue;
-		r->ino = ino;
-		r->prio = (uint8_t)prio;
-		snprintf(r->id, sizeof(r->id), "%s", id);
-		snprintf(r->created, sizeof(r->created), "%s", created);
-		if (strcmp(assignee, "-") != 0)
-			snprintf(r->assignee, sizeof(r->assignee), "%s",
-				 assignee);
-		if (strcmp(req, "-") != 0)
-			r->requires = strdup(req);
+		r->ino = strtoull(w[0], NULL, 10);
+		r->prio = (uint8_t)(w[1][0] - '0');
+		strcpy(r->id, w[3]);
+		strcpy(r->created, w[2]);
+		if (strcmp(w[4], "-") != 0)
+			strcpy(r->assignee, w[4]);
+		if (strcmp(w[5], "-") != 0)
+			r->requires = strdup(w[5]);
+		r->used = true;
 	}
 	free(buf);
 	idx_rehash(x);
 }
 
+static void put(char **p, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(*p, s, n);
+	*p += n;
+}
+
 static void idx_save(struct idx *x, spool *sp)
 {
-	size_t cap = 64 + x->n * 160, len = 0;
-	char *buf = malloc(cap);
+	size_t cap = 128;
+	char *buf, *p;
 
-	if (!buf)
+	for (size_t i = 0; i < x->n; i++)
+		cap += 120 + (x->v[i].requires ? strlen(x->v[i].requires) : 0);
+	if (!(buf = malloc(cap)))
 		return;
-	len += (size_t)snprintf(buf, cap, "%s", IDX_MAGIC);
+	p = buf + snprintf(buf, cap, "%s %lld %lld\n", IDX_MAGIC, x->mtime,
+			   x->checked);
 	for (size_t i = 0; i < x->n; i++) {
 		struct rec *r = &x->v[i];
-		size_t need = 128 + strlen(r->requires ? r->requires : "");
+		char num[24];
 		if (!r->used)
 			continue;
-		if (len + need >= cap) {
-			char *p = realloc(buf, cap = cap * 2 + need);
-			if (!p)
-				break;
-			buf = p;
-		}
-		len += (size_t)snprintf(buf + len, cap - len,
-			"%llu %u %s %s %s %s\n", (unsigned long long)r->ino,
-			r->prio, r->created[0] ? r->created : "-", r->id,
-			r->assignee[0] ? r->assignee : "-",
-			r->requires ? r->requires : "-");
+		snprintf(num, sizeof(num), "%llu ", (unsigned long long)r->ino);
+		put(&p, num);
+		*p++ = (char)('0' + r->prio);
+		*p++ = ' ';
+		put(&p, r->created[0] ? r->created : "-");
+		*p++ = ' ';
+		put(&p, r->id);
+		*p++ = ' ';
+		put(&p, r->assignee[0] ? r->assignee : "-");
+		*p++ = ' ';
+		put(&p, r->requires ? r->requires : "-");
+		*p++ = '\n';
 	}
 	mkdirat(spool_rootfd(sp), ".spool/run", 0777);
 	/* A cache: losing it costs one slow pick, so no fsync dance. */
-	if (spool_fs_write(sp, IDX_PATH, buf, len, false) < 0)
+	if (spool_fs_write(sp, IDX_PATH, buf, (size_t)(p - buf), false) < 0)
 		spool_error_clear();
 	free(buf);
 }
@@ -254,6 +314,11 @@ static int idx_refresh(struct idx *x, spool *sp)
 	DIR *d;
 	int fd;
 
+	/* Stamp first: a change made while we read shows up next time. */
+	x->mtime = ready_mtime(sp);
+	x->checked = now_ns();
+	for (size_t i = 0; i < x->n; i++)
+		x->v[i].used = false;
 	fd = openat(spool_rootfd(sp), "ready", O_RDONLY | O_DIRECTORY |
 		    O_CLOEXEC);
 	if (fd < 0 || !(d = fdopendir(fd))) {
@@ -292,30 +357,50 @@ static int idx_refresh(struct idx *x, spool *sp)
 				free(r->requires);
 				*r = fresh;
 			}
-			x->dirty = true;
 		}
 		r->used = true;
 		seen++;
 	}
 	closedir(d);
 	spool_error_clear();
-	if (seen != x->n)
-		x->dirty = true;	/* some left ready/ */
+	x->dirty = true;
 	return 0;
 }
 
-int spool_select(spool_entry *out, spool *sp, const char *agent,
-		 json_t *agentobj)
+/* Trusted when ready/ has not changed since it was read, lately. */
+static bool idx_trusted(struct idx *x, spool *sp)
 {
-	struct idx x = { 0 };
-	struct rec *best = NULL;
-	int rc;
+	return x->n > 0 && x->mtime == ready_mtime(sp) &&
+	       now_ns() - x->checked < IDX_TRUST_NS;
+}
 
-	idx_load(&x, sp);
-	if ((rc = idx_refresh(&x, sp)) < 0)
-		goto out;
-	for (size_t i = 0; i < x.n; i++) {
-		struct rec *r = &x.v[i];
+void spool_select_free(spool *sp)
+{
+	struct idx *x = sp->select_idx;
+
+	if (x) {
+		idx_free(x);
+		free(x);
+	}
+	sp->select_idx = NULL;
+}
+
+int spool_select(spool_entry *out, spool *sp, const char *agent,
+		 json_t *agentobj, bool fresh)
+{
+	struct idx *x = sp->select_idx;
+	struct rec *best = NULL;
+	int rc = 0;
+
+	if (!x) {
+		if (!(x = sp->select_idx = calloc(1, sizeof(*x))))
+			return spool_error_set(SPOOL_ERROR, "out of memory");
+		idx_load(x, sp);
+	}
+	if ((fresh || !idx_trusted(x, sp)) && (rc = idx_refresh(x, sp)) < 0)
+		return rc;
+	for (size_t i = 0; i < x->n; i++) {
+		struct rec *r = &x->v[i];
 		if (!r->used || (r->assignee[0] &&
 				 strcmp(r->assignee, agent) != 0) ||
 		    !capable(agentobj, r->requires))
@@ -331,9 +416,26 @@ int spool_select(spool_entry *out, spool *sp, const char *agent,
 		rc = spool_error_set(SPOOL_ENOWORK, "nothing to claim for "
 				     "'%s'", agent);
 	}
-	if (x.dirty)
-		idx_save(&x, sp);
-out:
-	idx_free(&x);
+	if (x->dirty)
+		idx_save(x, sp);
+	x->dirty = false;
 	return rc;
+}
+
+/*
+ * After our own claim only our rename changed ready/ (a change by someone
+ * else in the same instant may hide behind it: the trust bound above
+ * limits how long, and a pick that is gone forces a fresh read).
+ */
+void spool_select_taken(spool *sp, const char *id)
+{
+	struct idx *x = sp->select_idx;
+	struct rec *r;
+
+	if (!x || !(r = idx_find(x, id)))
+		return;
+	r->used = false;
+	x->mtime = ready_mtime(sp);
+	x->checked = now_ns();
+	idx_save(x, sp);
 }

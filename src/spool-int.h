@@ -13,6 +13,7 @@ struct spool {
 	git_repository *repo;	/* opened on first use */
 	int lockfd;		/* -1 when not held */
 	int lock_depth;
+	void *select_idx;	/* select.c's index, loaded on first use */
 };
 
 /* Opens the repository (once) with a fast, low-compression object store. */
@@ -43,9 +44,13 @@ const char *spool_rules_verb(json_t *task, const spool_loc *from,
  * what it does to c. */
 int spool_advance(spool *sp, spool_commit *c, size_t *released);
 
-/* Selection cache for next/claim. */
+/* The task agent should take next (see select.c). fresh forces a read
+ * of ready/ instead of trusting the index. */
 int spool_select(spool_entry *out, spool *sp, const char *agent,
-		 json_t *agentobj);
+		 json_t *agentobj, bool fresh);
+/* After a claim of id: drops it from the index. */
+void spool_select_taken(spool *sp, const char *id);
+void spool_select_free(spool *sp);
 
 #define SPOOL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

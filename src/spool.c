@@ -97,6 +97,7 @@ void spool_free(spool *sp)
 		spool_unlock(sp);
 	if (sp->rootfd >= 0)
 		close(sp->rootfd);
+	spool_select_free(sp);
 	json_decref(sp->config);
 	git_repository_free(sp->repo);
 	free(sp->root);

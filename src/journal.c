@@ -35,7 +35,65 @@ static void parse_loc(spool_loc *loc, const char *s)
 	}
 }
 
+/* A commit of one transition keeps its note in the body, between the
+ * subject and the trailers. */
+static void body_note(char *out, size_t len, const char *msg)
+{
+	const char *start = strstr(msg, "\n\n"), *end;
+	size_t n;
+
+	out[0] = '\0';
+	if (!start || strncmp(start + 2, "Spool-", 6) == 0)
+		return;
+	start += 2;
+	end = strstr(start, "\n\nSpool-Task: ");
+	if (!end)
+		return;
+	n = (size_t)(end - start);
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, start, n);
+	out[n] = '\0';
+	for (char *p = out; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+}
+
+struct one {
+	spool_journal_fn fn;
+	void *data;
+	size_t n;
+	spool_transition first;
+};
+
+static int count(void *data, const spool_transition *t)
+{
+	struct one *o = data;
+
+	if (o->n++ == 0)
+		o->first = *t;
+	return 0;
+}
+
+static int parse(const char *msg, spool_journal_fn fn, void *data);
+
 int spool_journal_parse(const char *msg, spool_journal_fn fn, void *data)
+{
+	struct one o;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.fn = fn;
+	o.data = data;
+	rc = parse(msg, count, &o);
+	if (rc < 0 || o.n != 1)
+		return rc < 0 ? rc : parse(msg, fn, data);
+	if (!o.first.note[0])
+		body_note(o.first.note, sizeof(o.first.note), msg);
+	return fn(data, &o.first);
+}
+
+static int parse(const char *msg, spool_journal_fn fn, void *data)
 {
 	spool_transition t;
 	bool open = false;

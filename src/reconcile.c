@@ -368,6 +368,11 @@ static int drop_copy(struct rec_ctx *x, const char *id, const spool_loc *keep,
 
 	spool_loc_path(kp, sizeof(kp), keep, id);
 	spool_loc_path(cp, sizeof(cp), copy, id);
+	/* Seen in two places because it moved while the tree was read:
+	 * the one that is gone was no copy. */
+	if (faccessat(spool_rootfd(x->sp), cp, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno == ENOENT)
+		return spool_commit_path(x->c, cp);
 	x->st->duplicates++;
 	if (!same_content(x->sp, kp, cp))
 		return spool_quarantine(x->c, x->sp, cp, "a second copy of the "
@@ -432,8 +437,18 @@ static int reconcile_entry(struct rec_ctx *x, spool_map_entry *e)
 		return x->content ? check_edit(x, e) : 0;
 	if (e->ndisk == 0 && !head)
 		return 0;	/* named by an event, gone everywhere */
-	if (e->ndisk == 0)
+	if (e->ndisk == 0) {
+		spool_loc now;
+		/* Not seen because it moved while the tree was read: restoring
+		 * it would make a second, claimable copy. The next pass
+		 * records where it went. */
+		if (spool_task_find(&now, x->sp, e->id) != SPOOL_ENOTFOUND) {
+			spool_error_clear();
+			return 0;
+		}
+		spool_error_clear();
 		return restore(x, e->id, head, "deleted; restored from git");
+	}
 	if (e->ndisk > 1)
 		return resolve_copies(x, e);
 	if (!head)

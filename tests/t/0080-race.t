@@ -90,7 +90,7 @@ in_git c "spool claim race"
 is "$(git log --format=%s | grep -c '^claim T-[0-9]* by c[0-9]*$')" "$N" "one commit per spool claim"
 
 # ---- both at once: 8 mv racers and 8 spool claim racers ------------------
-N=${MIX_TASKS:-400}
+N=${MIX_TASKS:-200}
 make_tasks "$N" mix; ok $? "$N tasks filed for the mixed race"
 ls ready >"$T/list"
 t0=$(now)

@@ -173,11 +173,15 @@ int spool_file_task(char *idout, size_t idlen, bool *existed,
 			return spool_error_set(SPOOL_EEXISTS, "task id '%s' is"
 				" already in use; drop the id field to get a "
 				"fresh one", id);
-	} else if ((rc = spool_task_new_id(id, sizeof(id), sp)) < 0) {
-		return rc;
+		if ((rc = check_refs(sp, task, id, batch)) < 0)
+			return rc;
+	} else {
+		/* Checked before an id is spent on a task that is refused;
+		 * a fresh id cannot be among its own references. */
+		if ((rc = check_refs(sp, task, "", batch)) < 0 ||
+		    (rc = spool_task_new_id(id, sizeof(id), sp)) < 0)
+			return rc;
 	}
-	if ((rc = check_refs(sp, task, id, batch)) < 0)
-		return rc;
 	json_object_set_new(task, "id", json_string(id));
 	if (!json_object_get(task, "created")) {
 		spool_now_iso(now, sizeof(now));
@@ -233,6 +237,14 @@ int spool_file_task(char *idout, size_t idlen, bool *existed,
 	return 0;
 }
 
+/* One line of text whatever a refused name held. */
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 /* A name safe to keep in quarantine/: no slashes, newlines or dots first. */
 static void safe_name(char *out, size_t len, const char *name)
 {
@@ -255,6 +267,7 @@ int spool_quarantine(spool_commit *c, spool *sp, const char *path,
 {
 	const char *base = strrchr(path, '/');
 	char name[256], dst[PATH_MAX], rpath[PATH_MAX], text[1400];
+	char was[PATH_MAX];
 	spool_transition t;
 	spool_loc from = { .state = SPOOL_STATE_NEW };
 	spool_loc q = { .state = SPOOL_STATE_QUARANTINE };
@@ -269,8 +282,13 @@ int spool_quarantine(spool_commit *c, spool *sp, const char *path,
 	    (rc = spool_fs_move(sp, path, dst)) < 0)
 		return rc;
 	snprintf(rpath, sizeof(rpath), "%s.reason", dst);
-	snprintf(text, sizeof(text), "%s\nwas: %s\nfix the file and move it "
-		 "back to new/ to file it again\n", reason, path);
+	snprintf(text, sizeof(text), "%s", reason);
+	printable(text);
+	snprintf(was, sizeof(was), "%s", path);
+	printable(was);
+	snprintf(text + strlen(text), sizeof(text) - strlen(text),
+		 "\nwas: %s\nfix the file and move it back to new/ to file it "
+		 "again\n", was);
 	if ((rc = spool_fs_write(sp, rpath, text, strlen(text), false)) < 0)
 		return rc;
 	if (base && (size_t)(base - path) < sizeof(name)) {

@@ -347,8 +347,10 @@ static int claim_loop(spool_entry *out, spool *sp, spool_commit *c,
 	int rc = 0, tries;
 
 	snprintf(to.agent, sizeof(to.agent), "%s", agent);
-	/* A shell agent may take our pick with mv first: pick again. */
-	for (tries = 0; tries < 64; tries++) {
+	/* A shell agent may take our pick with mv first: pick again. Each
+	 * lost pick was taken by someone, so this ends with a claim or with
+	 * nothing left; a cap would fail a claimer that merely kept losing. */
+	for (tries = 0;; tries++) {
 		if ((rc = spool_select(out, sp, agent, a, tries > 0)) < 0)
 			break;
 		rc = spool_task_load(&task, sp, &out->loc, out->id);

@@ -139,11 +139,33 @@ static int revert_and_restore(struct rec_ctx *x, const char *id,
  * have made the claim, and its claimed/ directory changed since the last
  * commit, both steps are recorded; otherwise the move stays illegal.
  */
+/* When the branch last moved, to the nanosecond where the ref file
+ * tells (libgit2 rewrites it on every commit), else to the second. */
+static struct timespec last_commit_time(spool *sp, git_commit *head)
+{
+	struct timespec t = { .tv_sec = (time_t)git_commit_time(head) };
+	git_reference *ref = NULL;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (git_reference_lookup(&ref, sp->repo, "HEAD") == 0 &&
+	    git_reference_type(ref) == GIT_REFERENCE_SYMBOLIC) {
+		snprintf(path, sizeof(path), "%s%s",
+			 git_repository_path(sp->repo),
+			 git_reference_symbolic_target(ref));
+		if (stat(path, &st) == 0)
+			t = st.st_mtim;
+	}
+	git_reference_free(ref);
+	return t;
+}
+
 static int unseen_claim(struct rec_ctx *x, json_t *task, const char *id,
 			const spool_loc *from, const spool_loc *to)
 {
 	spool_loc mid = { .state = SPOOL_STATE_CLAIMED }, cand;
 	git_commit *head = spool_commit_parent(x->c);
+	struct timespec since;
 	spool_transition t1, t2;
 	char **agents = NULL;
 	size_t n = 0, found = 0;
@@ -156,12 +178,15 @@ static int unseen_claim(struct rec_ctx *x, json_t *task, const char *id,
 		return SPOOL_EILLEGAL;
 	if ((rc = spool_registry_names(&agents, &n, x->sp, "claimed")) < 0)
 		return rc;
+	since = last_commit_time(x->sp, head);
 	cand.state = SPOOL_STATE_CLAIMED;
 	for (size_t i = 0; i < n; i++) {
 		snprintf(cand.agent, sizeof(cand.agent), "%s", agents[i]);
 		spool_loc_format(dir, sizeof(dir), &cand);
 		if (fstatat(spool_rootfd(x->sp), dir, &st, 0) < 0 ||
-		    st.st_mtime < (time_t)git_commit_time(head) ||
+		    st.st_mtim.tv_sec < since.tv_sec ||
+		    (st.st_mtim.tv_sec == since.tv_sec &&
+		     st.st_mtim.tv_nsec < since.tv_nsec) ||
 		    spool_rules_check(x->sp, task, id, from, &cand) < 0)
 			continue;
 		if (found++ == 0)

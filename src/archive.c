@@ -395,31 +395,37 @@ static void keep_id(struct cset *s, json_t *v)
 		c->keep = true;
 }
 
-/* Finished tasks that open work still needs (dependencies, subtasks of
- * an open parent, a parent) stay in the tree: the spool finds them by
- * looking on disk. */
+/* Finished tasks that waiting work still needs (a dependency or a
+ * subtask of a task in blocked/ or new/) stay in the tree: the spool
+ * releases waiting work by finding them on disk. Work past blocked/ has
+ * already passed that gate. */
 static int mark_referenced(struct cset *s, spool *sp)
 {
-	spool_entry *open = NULL;
-	size_t n = 0;
-	int rc;
+	static const spool_state waiting[] = { SPOOL_STATE_NEW,
+					       SPOOL_STATE_BLOCKED };
 
-	if ((rc = spool_list(&open, &n, sp, SPOOL_STATE_NONE, NULL)) < 0)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		json_t *task = NULL, *v;
-		size_t k;
-		if (spool_state_terminal(open[i].loc.state) ||
-		    spool_task_load(&task, sp, &open[i].loc, open[i].id) < 0)
-			continue;
-		json_array_foreach(json_object_get(task, "depends_on"), k, v)
-			keep_id(s, v);
-		json_array_foreach(json_object_get(task, "children"), k, v)
-			keep_id(s, v);
-		keep_id(s, json_object_get(task, "parent"));
-		json_decref(task);
+	for (size_t w = 0; w < SPOOL_ARRAY_SIZE(waiting); w++) {
+		spool_entry *list = NULL;
+		size_t n = 0;
+		int rc;
+		if ((rc = spool_list(&list, &n, sp, waiting[w], NULL)) < 0)
+			return rc;
+		for (size_t i = 0; i < n; i++) {
+			json_t *task = NULL, *v;
+			size_t k;
+			if (spool_task_load(&task, sp, &list[i].loc,
+					    list[i].id) < 0)
+				continue;
+			json_array_foreach(json_object_get(task, "depends_on"),
+					   k, v)
+				keep_id(s, v);
+			json_array_foreach(json_object_get(task, "children"),
+					   k, v)
+				keep_id(s, v);
+			json_decref(task);
+		}
+		free(list);
 	}
-	free(open);
 	spool_error_clear();
 	return 0;
 }
@@ -672,7 +678,7 @@ int spool_retention_after(long *secs, spool *sp)
 	json_t *r = json_object_get(spool_config(sp), "retention");
 	json_t *v = json_object_get(r, "archive_after");
 
-	*secs = 0;
+	*secs = -1;
 	if (!v || json_is_null(v))
 		return 0;
 	if (json_is_integer(v) && json_integer_value(v) >= 0) {

@@ -44,7 +44,7 @@ static int cmd_archive_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	if (!age) {
 		if ((rc = spool_retention_after(&secs, ctx->sp)) < 0)
 			return cmd_fail(self, rc);
-		if (secs == 0)
+		if (secs < 0)
 			return cmd_error(self, "say how old with --older-than "
 				"7d, or set retention.archive_after in "
 				"'.spool/config.json'");
@@ -63,11 +63,11 @@ static int cmd_archive_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		json_decref(o);
 	} else if (dry) {
 		printf("would archive %zu tasks into %zu archives (%zu kept: "
-		       "open work depends on them)\n", st.tasks, st.archives,
+		       "blocked work waits for them)\n", st.tasks, st.archives,
 		       st.kept);
 	} else {
 		printf("archived %zu tasks into %zu archives%s%s (%zu kept: "
-		       "open work depends on them)\n", st.tasks, st.archives,
+		       "blocked work waits for them)\n", st.tasks, st.archives,
 		       st.last[0] ? ", the last " : "", st.last, st.kept);
 	}
 	return EXIT_OK;
@@ -82,7 +82,7 @@ const struct cmd_entry cmd_archive_entry = {
 		"tree with their deliverables, into\narchive/YYYY-MM-DD.tar.gz "
 		"(.2, .3 ... for more runs that day; at most 10,000\ntasks "
 		"each) with an index archive/YYYY-MM-DD.tsv; one commit per "
-		"archive.\nTasks that open work depends on are kept. 'spool "
+		"archive.\nTasks that blocked work waits for are kept. 'spool "
 		"show', 'log', 'wait' and\n'export' still find archived "
 		"tasks. Without --older-than, uses\nretention.archive_after "
 		"from '.spool/config.json' (as the daemon does).\n",

@@ -20,7 +20,7 @@
 static void oldest_ready(json_t *o, spool *sp)
 {
 	char oldest[NAME_MAX + 1] = "";
-	time_t best = 0;
+	struct timespec best = { 0, 0 };
 	struct dirent *de;
 	struct stat st;
 	DIR *d;
@@ -41,8 +41,10 @@ static void oldest_ready(json_t *o, spool *sp)
 		    fstatat(dirfd(d), de->d_name, &st,
 			    AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (!oldest[0] || st.st_ctime < best) {
-			best = st.st_ctime;
+		if (!oldest[0] || st.st_ctim.tv_sec < best.tv_sec ||
+		    (st.st_ctim.tv_sec == best.tv_sec &&
+		     st.st_ctim.tv_nsec < best.tv_nsec)) {
+			best = st.st_ctim;
 			snprintf(oldest, sizeof(oldest), "%.*s", (int)len - 5,
 				 de->d_name);
 		}
@@ -51,7 +53,7 @@ static void oldest_ready(json_t *o, spool *sp)
 	if (oldest[0])
 		json_object_set_new(o, "oldest_ready", json_pack("{s:s, s:I}",
 			"id", oldest, "waiting_seconds",
-			(json_int_t)(time(NULL) - best)));
+			(json_int_t)(time(NULL) - best.tv_sec)));
 }
 
 /* Claimed tasks per agent, and leases that expire within soon seconds. */

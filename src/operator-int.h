@@ -121,7 +121,7 @@ int spool_archive_find(spool_archived *out, json_t **task, json_t **files,
 typedef struct {
 	size_t tasks;		/* tasks archived */
 	size_t archives;	/* archive files written (one commit each) */
-	size_t kept;		/* finished but referenced by open work */
+	size_t kept;		/* finished, but blocked work waits for them */
 	char last[128];		/* the last archive written */
 } spool_archive_stats;
 
@@ -136,7 +136,7 @@ typedef struct {
 int spool_archive_run(spool_archive_stats *st, spool *sp, long older_than,
 		      const char *actor, bool dry_run);
 /* The retention policy: config "retention": {"archive_after": "7d"}.
- * 0 when none is set. */
+ * -1 when none is set. */
 int spool_retention_after(long *secs, spool *sp);
 
 #endif

@@ -26,7 +26,8 @@ static int cmd_reconcile_exec(const struct cmd_entry *self,
 		return cmd_usage(self);
 	if ((rc = cmd_open(self, ctx)) != 0)
 		return rc;
-	if ((rc = spool_reconcile_locked(&st, ctx->sp)) < 0)
+	if ((rc = spool_reconcile_locked(&st, ctx->sp)) < 0 ||
+	    (rc = spool_index_sync(ctx->sp)) < 0)
 		return cmd_fail(self, rc);
 	if (json) {
 		json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",

@@ -109,6 +109,8 @@ static int first_commit(const char *dir, const char *layout)
 		rc = spool_commit_subject(c, "init spool");
 	if (rc == 0)
 		rc = spool_commit_write(c, "spool");
+	if (rc == 0)
+		rc = spool_index_sync(sp);
 out:
 	spool_commit_free(c);
 	spool_free(sp);

@@ -41,6 +41,8 @@ static int finish(spool *sp, spool_commit *c, int rc, bool advance,
 			rc = spool_commit_write(c, "spool");
 		spool_commit_free(c);
 	}
+	if (rc == 0)
+		rc = spool_index_sync(sp);
 	spool_unlock(sp);
 	return rc;
 }

@@ -76,6 +76,8 @@ static int write_entry(spool *sp, const char *kind, const char *name,
 			goto out;
 	}
 	rc = spool_commit_write(c, actor);
+	if (rc == 0)
+		rc = spool_index_sync(sp);
 out:
 	spool_commit_free(c);
 	free(s);

@@ -241,6 +241,10 @@ int spool_commit_subject(spool_commit *c, const char *subject);
 int spool_commit_write(spool_commit *c, const char *actor);
 size_t spool_commit_count(const spool_commit *c);
 
+/* Makes .git/index match HEAD, so plain 'git status' and 'git diff' in
+ * the spool show what changed since the last commit. */
+int spool_index_sync(spool *sp);
+
 /* Reads a file as it is at HEAD. */
 int spool_head_read(char **out, size_t *len, spool *sp, const char *path);
 

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Plain git in a spool: after spool's commands, 'git status' shows nothing
+# to commit, and a raw move shows up as a change until it is recorded.
+. "$(dirname "$0")/../lib.sh"
+new_spool
+cd "$S" || exit 1
+is "$(git status --porcelain)" "" "clean after init"
+spool agent add ann >/dev/null
+spool add --title one >/dev/null
+is "$(git status --porcelain)" "" "clean after agent add and add"
+spool claim --agent ann >/dev/null
+is "$(git status --porcelain)" "" "clean after claim"
+mv claimed/ann/T-0001.json review/
+[ -n "$(git status --porcelain)" ]; ok $? "a raw mv shows in git status"
+spool reconcile >/dev/null
+is "$(git status --porcelain)" "" "clean once reconcile recorded it"
+git diff --quiet HEAD; ok $? "git diff HEAD is empty"
+done_testing

@@ -18,7 +18,8 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -Isrc \
             -DSPOOL_VERSION='"$(VERSION)"' -DSPOOL_SHAREDIR='"$(SHAREDIR)"' \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libarchive is loaded at run time, when first needed (src/larchive.h).
+LDLIBS   += $(shell pkg-config --libs $(filter-out libarchive,$(PKGS)) 2>/dev/null) -ldl
 
 # The library is every src/*.c that is not a front end.
 FRONT     = src/spool-main.c src/cli.c src/spoold.c

@@ -20,10 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 
 #include "operator-int.h"
+#include "larchive.h"
 
 #define ARCHIVE_DIR "archive"
 
@@ -171,6 +170,9 @@ int spool_archive_find(spool_archived *out, json_t **task, json_t **files,
 	size_t n = 0;
 	bool found = false;
 	int rc = 0;
+
+	if ((rc = spool_larchive_load()) < 0)
+		return rc;
 
 	if (task)
 		*task = NULL;
@@ -594,6 +596,9 @@ int spool_archive_run(spool_archive_stats *st, spool *sp, long older_than,
 	int64_t cutoff = (int64_t)time(NULL) - older_than;
 	size_t m = 0;
 	int rc;
+
+	if ((rc = spool_larchive_load()) < 0)
+		return rc;
 
 	if (!st)
 		st = &dummy;

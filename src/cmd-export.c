@@ -9,11 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 
 #include "cmd.h"
 #include "operator-int.h"
+#include "larchive.h"
 
 struct version {
 	git_oid tree;
@@ -188,6 +187,9 @@ static int cmd_export_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	time_t now = time(NULL);
 	struct tm tm;
 	int c, rc;
+
+	if ((rc = spool_larchive_load()) < 0)
+		return cmd_fail(self, rc);
 
 	while ((c = getopt_long(argc, argv, "o:jh", opts, NULL)) != -1) {
 		switch (c) {

@@ -15,10 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 
 #include "hydrate.h"
+#include "larchive.h"
 
 #define PACK_MAX_ENTRIES 10000
 #define PACK_MAX_BYTES (256L * 1024 * 1024)
@@ -181,6 +180,9 @@ int spool_skill_pack(const char *dir, const char *out_file)
 	spool_skill *s = NULL;
 	char tmp[PATH_MAX];
 	int rc;
+
+	if ((rc = spool_larchive_load()) < 0)
+		return rc;
 
 	if ((rc = spool_skill_load(&s, dir)) < 0)
 		return rc;
@@ -467,6 +469,9 @@ int spool_skill_install(char **name_out, const char *pack_file,
 	char name[SPOOL_SKILL_NAME_MAX + 2] = "", real[PATH_MAX];
 	struct stat st;
 	int rc;
+
+	if ((rc = spool_larchive_load()) < 0)
+		return rc;
 
 	*name_out = NULL;
 	/* Canonical, so that no link in the root's own path trips the

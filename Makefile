@@ -11,6 +11,7 @@ BINDIR    = $(PREFIX)/bin
 SBINDIR   = $(PREFIX)/sbin
 SHAREDIR  = $(PREFIX)/share/spool
 MANDIR    = $(PREFIX)/share/man
+COMPDIR   = $(PREFIX)/share/bash-completion/completions
 
 CC       ?= cc
 PKGS      = libgit2 jansson libarchive yaml-0.1
@@ -73,10 +74,20 @@ install: all
 	[ ! -f bin/spoold ] || install -m 755 bin/spoold $(DESTDIR)$(SBINDIR)/spoold
 	cp -R spool-layout $(DESTDIR)$(SHAREDIR)/layout
 	cp -R skills $(DESTDIR)$(SHAREDIR)/skills
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPDIR)
+	install -m 644 docs/man/spool.1 $(DESTDIR)$(MANDIR)/man1/spool.1
+	install -m 644 docs/man/spool.5 $(DESTDIR)$(MANDIR)/man5/spool.5
+	install -m 644 docs/man/spoold.8 $(DESTDIR)$(MANDIR)/man8/spoold.8
+	install -m 644 docs/spool.bash-completion $(DESTDIR)$(COMPDIR)/spool
+	ln -sf spool $(DESTDIR)$(COMPDIR)/spoold
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/spool $(DESTDIR)$(SBINDIR)/spoold
 	rm -rf $(DESTDIR)$(SHAREDIR)
+	rm -f $(DESTDIR)$(MANDIR)/man1/spool.1 $(DESTDIR)$(MANDIR)/man5/spool.5 \
+		$(DESTDIR)$(MANDIR)/man8/spoold.8 $(DESTDIR)$(COMPDIR)/spool \
+		$(DESTDIR)$(COMPDIR)/spoold
 
 clean:
 	rm -f src/*.o src/libspool.a bin/spool bin/spoold $(UNIT_BIN)

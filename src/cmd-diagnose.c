@@ -406,14 +406,8 @@ static int cmd_diagnose_exec(const struct cmd_entry *self,
 			      "'spool reconcile' keeps one");
 		rc = spool_task_load(&d.task, ctx->sp, &d.loc, d.id);
 	}
-	if (rc < 0) {
-		if (d.loc.state == SPOOL_STATE_QUARANTINE ||
-		    d.loc.state == SPOOL_STATE_NEW)
-			spool_error_set(rc, "'%s' is in %s and cannot be read: "
-				"%s", d.id, spool_state_name(d.loc.state),
-				spool_error_message());
+	if (rc < 0)
 		return cmd_fail(self, rc);
-	}
 	d.daemon = spool_daemon_running(ctx->sp, &d.pid);
 	d.facts = json_object();
 	spool_loc_format(where, sizeof(where), &d.loc);

@@ -1,9 +1,10 @@
 /*
  * Reading history back: the Spool-* trailers history.c writes, walked with
  * libgit2's revwalk. A task's story is found through a small index of
- * "<commit> <time> <id>" lines (.spool/run/history-index), kept in step
- * with HEAD by walking only the commits it has not seen, so `spool log ID`
- * reads a handful of commits however long the history is.
+ * "<commit> <time> <id>" lines (.spool/run/history/), kept in step
+ * with HEAD by walking only the commits it has not seen and split in
+ * buckets by id, so `spool log ID` reads a few hundred KB of index and a
+ * handful of commits however long the history is.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -207,25 +207,36 @@ json_t *spool_event_json(spool *sp, const spool_event *ev)
 
 /* ---- the index --------------------------------------------------------- */
 
-#define INDEX_PATH ".spool/run/history-index"
-#define HDR_LEN 100
-
-struct spool_hindex {
-	int fd;
-	char *map;	/* mmap'd file, or malloc'd when read-only */
-	size_t len;
-	bool mapped;
-};
+/*
+ * .spool/run/history/: "head" holds the commit the index is up to and the
+ * length of each of 256 buckets; bucket XX holds the lines of the tasks
+ * whose id hashes to XX, in history order. A task's lines are all in one
+ * bucket of a few hundred KB at most, read with one pread. Buckets are
+ * truncated to the recorded lengths before appending, so a crash in the
+ * middle of an update only costs the lines it was adding.
+ */
+#define INDEX_DIR ".spool/run/history"
+#define INDEX_HEAD INDEX_DIR "/head"
+#define NBUCKETS 256
+#define HEAD_LEN (64 + NBUCKETS * 11)
 
 struct buf {
 	char *p;
 	size_t len, cap;
 };
 
+struct spool_hindex {
+	int fd;			/* the head file, locked shared; -1 in memory */
+	int dirfd;
+	size_t len[NBUCKETS];
+	struct buf mem[NBUCKETS];	/* read-only spools: all in memory */
+	bool in_memory;
+};
+
 static int buf_add(struct buf *b, const char *s, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap * 2 : 65536;
+		size_t nc = b->cap ? b->cap * 2 : 4096;
 		char *p;
 		while (nc < b->len + n + 1)
 			nc *= 2;
@@ -240,8 +251,17 @@ static int buf_add(struct buf *b, const char *s, size_t n)
 	return 0;
 }
 
-/* Appends the index lines of the commits in HEAD not in tip. */
-static int index_walk(struct buf *b, git_repository *repo,
+static unsigned bucket_of(const char *id, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ (unsigned char)*id++) * 16777619u;
+	return (h ^ (h >> 16)) & (NBUCKETS - 1);
+}
+
+/* Adds the lines of the commits in HEAD not in tip, by bucket. */
+static int index_walk(struct buf *bs, git_repository *repo,
 		      const git_oid *head, const git_oid *tip)
 {
 	git_revwalk *w = NULL;
@@ -273,7 +293,8 @@ static int index_walk(struct buf *b, git_repository *repo,
 				int k = snprintf(line, sizeof(line),
 					"%s %lld %s\n", hex,
 					(long long)git_commit_time(c), gs[i].id);
-				rc = buf_add(b, line, (size_t)k);
+				rc = buf_add(&bs[bucket_of(gs[i].id,
+					strlen(gs[i].id))], line, (size_t)k);
 			}
 		}
 		free(gs);
@@ -286,26 +307,36 @@ static int index_walk(struct buf *b, git_repository *repo,
 	return rc;
 }
 
-static void header(char *h, const git_oid *tip, size_t len)
+static void head_format(char *h, const git_oid *tip, const size_t *len)
 {
 	char hex[GIT_OID_HEXSZ + 1];
+	size_t off;
 
 	git_oid_tostr(hex, sizeof(hex), tip);
-	memset(h, ' ', HDR_LEN);
-	snprintf(h, HDR_LEN, "spool-history-index 1 %s %zu", hex, len);
-	h[strlen(h)] = ' ';
-	h[HDR_LEN - 1] = '\n';
+	memset(h, ' ', HEAD_LEN);
+	off = (size_t)snprintf(h, HEAD_LEN, "spool-history-index 2 %s\n", hex);
+	for (int i = 0; i < NBUCKETS; i++)
+		off += (size_t)snprintf(h + off, HEAD_LEN - off, "%010zu\n",
+					len[i]);
+	h[off] = ' ';
+	h[HEAD_LEN - 1] = '\n';
 }
 
-static bool parse_header(git_oid *tip, size_t *len, const char *h)
+static bool head_parse(git_oid *tip, size_t *len, const char *h)
 {
 	char hex[GIT_OID_HEXSZ + 1];
-	unsigned long long n;
+	const char *p;
 
-	if (sscanf(h, "spool-history-index 1 %40s %llu", hex, &n) != 2 ||
-	    git_oid_fromstr(tip, hex) < 0 || n < HDR_LEN)
+	if (sscanf(h, "spool-history-index 2 %40s", hex) != 1 ||
+	    git_oid_fromstr(tip, hex) < 0 || !(p = strchr(h, '\n')))
 		return false;
-	*len = (size_t)n;
+	for (int i = 0; i < NBUCKETS; i++) {
+		char *end;
+		len[i] = strtoull(p + 1, &end, 10);
+		if (*end != '\n')
+			return false;
+		p = end;
+	}
 	return true;
 }
 
@@ -313,13 +344,43 @@ void spool_hindex_free(spool_hindex *h)
 {
 	if (!h)
 		return;
-	if (h->mapped)
-		munmap(h->map, h->len);
-	else
-		free(h->map);
+	for (int i = 0; i < NBUCKETS; i++)
+		free(h->mem[i].p);
+	if (h->dirfd >= 0)
+		close(h->dirfd);
 	if (h->fd >= 0)
 		close(h->fd);	/* and the lock with it */
 	free(h);
+}
+
+/* Writes what the walk found after the recorded lengths; then the head. */
+static int index_append(spool_hindex *h, struct buf *add, const git_oid *head)
+{
+	char name[8], hdr[HEAD_LEN];
+
+	for (int i = 0; i < NBUCKETS; i++) {
+		int fd;
+		if (!add[i].len)
+			continue;
+		snprintf(name, sizeof(name), "%02x", i);
+		fd = openat(h->dirfd, name, O_WRONLY | O_CREAT | O_CLOEXEC,
+			    0644);
+		if (fd < 0 || ftruncate(fd, (off_t)h->len[i]) < 0 ||
+		    pwrite(fd, add[i].p, add[i].len, (off_t)h->len[i]) !=
+		    (ssize_t)add[i].len || fdatasync(fd) < 0) {
+			if (fd >= 0)
+				close(fd);
+			return spool_error_sys(SPOOL_ERROR, "cannot write '"
+					       INDEX_DIR "/%s'", name);
+		}
+		close(fd);
+		h->len[i] += add[i].len;
+	}
+	head_format(hdr, head, h->len);
+	if (pwrite(h->fd, hdr, HEAD_LEN, 0) != HEAD_LEN)
+		return spool_error_sys(SPOOL_ERROR, "cannot write '"
+				       INDEX_HEAD "'");
+	return 0;
 }
 
 int spool_hindex_open(spool_hindex **out, spool *sp)
@@ -327,117 +388,124 @@ int spool_hindex_open(spool_hindex **out, spool *sp)
 	git_repository *repo;
 	git_oid head, tip;
 	spool_hindex *h;
-	struct buf add = { 0 };
-	char hdr[HDR_LEN + 1];
-	size_t len = HDR_LEN;
-	bool writable = true, have_tip = false, have_head;
-	struct stat st;
-	int rc;
+	struct buf add[NBUCKETS];
+	char hdr[HEAD_LEN + 1];
+	bool have_tip = false, have_head, current;
+	int rc = 0;
 
 	*out = NULL;
+	memset(add, 0, sizeof(add));
 	if ((rc = spool_repo(&repo, sp)) < 0)
 		return rc;
 	if (!(h = calloc(1, sizeof(*h))))
 		return spool_error_set(SPOOL_ERROR, "out of memory");
+	h->fd = h->dirfd = -1;
 	mkdirat(spool_rootfd(sp), ".spool/run", 0777);
-	h->fd = openat(spool_rootfd(sp), INDEX_PATH,
+	mkdirat(spool_rootfd(sp), INDEX_DIR, 0777);
+	h->fd = openat(spool_rootfd(sp), INDEX_HEAD,
 		       O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (h->fd < 0) {
-		writable = false;
-		h->fd = openat(spool_rootfd(sp), INDEX_PATH,
-			       O_RDONLY | O_CLOEXEC);
+	h->dirfd = openat(spool_rootfd(sp), INDEX_DIR,
+			  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (h->fd < 0 || h->dirfd < 0) {
+		/* Someone else's spool, read-only: build it in memory. */
+		h->in_memory = true;
+		if (h->fd >= 0)
+			close(h->fd);
+		h->fd = -1;
 	}
-	if (h->fd >= 0)
-		while (flock(h->fd, writable ? LOCK_EX : LOCK_SH) < 0 &&
-		       errno == EINTR)
-			;
 	have_head = git_reference_name_to_id(&head, repo, "HEAD") == 0;
-	if (h->fd >= 0 && fstat(h->fd, &st) == 0 &&
-	    pread(h->fd, hdr, HDR_LEN, 0) == HDR_LEN) {
-		hdr[HDR_LEN] = '\0';
-		have_tip = parse_header(&tip, &len, hdr) &&
-			   (size_t)st.st_size >= len;
+	spool_error_clear();
+	if (!h->in_memory) {
+		/* Shared first: the usual case is an index already current. */
+		while (flock(h->fd, LOCK_SH) < 0 && errno == EINTR)
+			;
+		for (int pass = 0; pass < 2; pass++) {
+			have_tip = pread(h->fd, hdr, HEAD_LEN, 0) == HEAD_LEN;
+			hdr[HEAD_LEN] = '\0';
+			have_tip = have_tip && head_parse(&tip, h->len, hdr);
+			current = have_tip && have_head &&
+				  git_oid_equal(&tip, &head);
+			if (current || pass == 1)
+				break;
+			while (flock(h->fd, LOCK_EX) < 0 && errno == EINTR)
+				;
+		}
+		if (current) {
+			*out = h;
+			return 0;
+		}
 	}
 	if (!have_tip)
-		len = HDR_LEN;
+		memset(h->len, 0, sizeof(h->len));
 	/* A tip that HEAD does not descend from: history was rewritten. */
-	if (have_tip && have_head && !git_oid_equal(&tip, &head) &&
-	    git_graph_descendant_of(repo, &head, &tip) != 1) {
+	if (have_tip && (!have_head ||
+			 git_graph_descendant_of(repo, &head, &tip) != 1)) {
 		have_tip = false;
-		len = HDR_LEN;
+		memset(h->len, 0, sizeof(h->len));
 	}
-	if (have_tip && !have_head) {
-		have_tip = false;
-		len = HDR_LEN;
-	}
-	if (have_head && !(have_tip && git_oid_equal(&tip, &head)) &&
-	    (rc = index_walk(&add, repo, &head, have_tip ? &tip : NULL)) < 0)
-		goto fail;
-	if (writable && (!have_tip || !have_head ||
-			 !git_oid_equal(&tip, &head))) {
+	spool_error_clear();
+	if (have_head &&
+	    (rc = index_walk(add, repo, &head, have_tip ? &tip : NULL)) < 0)
+		goto out;
+	if (h->in_memory) {
+		memcpy(h->mem, add, sizeof(add));
+		memset(add, 0, sizeof(add));
+		for (int i = 0; i < NBUCKETS; i++)
+			h->len[i] = h->mem[i].len;
+	} else {
 		git_oid zero;
 		memset(&zero, 0, sizeof(zero));
-		header(hdr, have_head ? &head : &zero, len + add.len);
-		if (ftruncate(h->fd, (off_t)len) < 0 ||
-		    (add.len && pwrite(h->fd, add.p, add.len, (off_t)len) !=
-		     (ssize_t)add.len) ||
-		    fdatasync(h->fd) < 0 ||
-		    pwrite(h->fd, hdr, HDR_LEN, 0) != HDR_LEN) {
-			rc = spool_error_sys(SPOOL_ERROR, "cannot write '%s'",
-					     INDEX_PATH);
-			goto fail;
-		}
-	}
-	if (writable) {
+		if ((rc = index_append(h, add, have_head ? &head
+							 : &zero)) < 0)
+			goto out;
 		flock(h->fd, LOCK_SH);	/* others may read, not rewrite */
-		h->len = len + add.len;
-		h->map = mmap(NULL, h->len, PROT_READ, MAP_SHARED, h->fd, 0);
-		if (h->map == MAP_FAILED) {
-			h->map = NULL;
-			rc = spool_error_sys(SPOOL_ERROR, "cannot map '%s'",
-					     INDEX_PATH);
-			goto fail;
-		}
-		h->mapped = true;
-		free(add.p);
-	} else {
-		/* Someone else's spool, read-only: keep it in memory. */
-		struct buf all = { 0 };
-		char *old = NULL;
-		if (have_tip && (old = malloc(len)) &&
-		    pread(h->fd, old, len, 0) == (ssize_t)len) {
-			rc = buf_add(&all, old, len);
-		} else {
-			memset(hdr, ' ', HDR_LEN);
-			hdr[HDR_LEN - 1] = '\n';
-			rc = buf_add(&all, hdr, HDR_LEN);
-		}
-		free(old);
-		if (rc == 0 && add.len)
-			rc = buf_add(&all, add.p, add.len);
-		free(add.p);
-		if (rc < 0) {
-			free(all.p);
-			spool_hindex_free(h);
-			return rc;
-		}
-		h->map = all.p;
-		h->len = all.len;
+	}
+out:
+	for (int i = 0; i < NBUCKETS; i++)
+		free(add[i].p);
+	if (rc < 0) {
+		spool_hindex_free(h);
+		return rc;
 	}
 	*out = h;
 	return 0;
-fail:
-	free(add.p);
-	spool_hindex_free(h);
-	return rc;
 }
 
-int spool_hindex_foreach(spool_hindex *h,
-			 int (*fn)(void *data, const char *hex, int64_t time,
-				   const char *id, size_t idlen),
-			 void *data)
+/* The bucket's recorded content (malloc'd unless in memory). */
+static const char *bucket_read(char **tofree, size_t *len, spool_hindex *h,
+			       unsigned b)
 {
-	const char *p = h->map + HDR_LEN, *end = h->map + h->len;
+	char name[8];
+	char *p;
+	int fd;
+
+	*tofree = NULL;
+	*len = h->len[b];
+	if (h->in_memory)
+		return h->mem[b].p ? h->mem[b].p : "";
+	if (!*len)
+		return "";
+	snprintf(name, sizeof(name), "%02x", b);
+	if ((fd = openat(h->dirfd, name, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	if (!(p = malloc(*len + 1)) ||
+	    pread(fd, p, *len, 0) != (ssize_t)*len) {
+		free(p);
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	p[*len] = '\0';
+	*tofree = p;
+	return p;
+}
+
+typedef int (*line_fn)(void *data, const char *hex, int64_t time,
+		       const char *id, size_t idlen);
+
+static int bucket_foreach(const char *p, size_t len, line_fn fn, void *data)
+{
+	const char *end = p + len;
 	int rc = 0;
 
 	while (p < end && rc == 0) {
@@ -452,6 +520,23 @@ int spool_hindex_foreach(spool_hindex *h,
 				(size_t)(nl - sp2 - 1));
 		p = nl + 1;
 	}
+	return rc;
+}
+
+int spool_hindex_foreach(spool_hindex *h, line_fn fn, void *data)
+{
+	int rc = 0;
+
+	for (unsigned b = 0; b < NBUCKETS && rc == 0; b++) {
+		char *tofree;
+		size_t len;
+		const char *p = bucket_read(&tofree, &len, h, b);
+		if (!p)
+			return spool_error_sys(SPOOL_ERROR, "cannot read the "
+					       "history index");
+		rc = bucket_foreach(p, len, fn, data);
+		free(tofree);
+	}
 	return rc > 0 ? 0 : rc;
 }
 
@@ -460,21 +545,30 @@ static int index_find(spool_hindex *h, const char *id,
 		      int (*fn)(void *data, const char *line, int64_t time),
 		      void *data)
 {
-	char pat[SPOOL_ID_MAX + 3];
-	const char *p = h->map + HDR_LEN, *end = h->map + h->len, *m;
-	size_t n = (size_t)snprintf(pat, sizeof(pat), " %s\n", id);
+	char pat[SPOOL_ID_MAX + 3], *tofree;
+	size_t idlen = strlen(id), n, len;
+	const char *base = bucket_read(&tofree, &len, h,
+				       bucket_of(id, idlen));
+	const char *p, *end, *m;
 	int rc = 0;
 
+	if (!base)
+		return spool_error_sys(SPOOL_ERROR, "cannot read the history "
+				       "index");
+	n = (size_t)snprintf(pat, sizeof(pat), " %s\n", id);
+	p = base;
+	end = base + len;
 	while (rc == 0 && p < end &&
 	       (m = memmem(p, (size_t)(end - p), pat, n))) {
 		const char *line = m;
-		while (line > h->map + HDR_LEN && line[-1] != '\n')
+		while (line > base && line[-1] != '\n')
 			line--;
 		if (m - line > GIT_OID_HEXSZ + 1)
 			rc = fn(data, line, strtoll(line + GIT_OID_HEXSZ + 1,
 						    NULL, 10));
 		p = m + n;
 	}
+	free(tofree);
 	return rc;
 }
 

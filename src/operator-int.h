@@ -44,14 +44,16 @@ typedef int (*spool_event_fn)(void *data, const spool_event *ev);
 int spool_trailers_parse(spool_tgroup **out, size_t *n, char **notebuf,
 			 const char *msg);
 
-/* The history index (.spool/run/history-index): one line per recorded
- * transition, "<commit> <time> <id>", brought up to date with HEAD on
- * open. A cache only: it is rebuilt when missing or out of step. */
+/* The history index (.spool/run/history/): one line per recorded
+ * transition, "<commit> <time> <id>", in 256 buckets by id, brought up to
+ * date with HEAD on open. A cache only: it is rebuilt when missing or out
+ * of step with HEAD. */
 typedef struct spool_hindex spool_hindex;
 
 int spool_hindex_open(spool_hindex **out, spool *sp);
 void spool_hindex_free(spool_hindex *h);
-/* Calls fn for each line in history order; stops early when fn > 0. */
+/* Calls fn for each line, bucket by bucket: the lines of one task come in
+ * history order. Stops early when fn returns > 0. */
 int spool_hindex_foreach(spool_hindex *h,
 			 int (*fn)(void *data, const char *hex, int64_t time,
 				   const char *id, size_t idlen),

@@ -61,7 +61,7 @@ done
 
 # the index is a cache: deleted, rebuilt; rewritten history, rebuilt
 spool log T-0001 --json >"$T/a"
-rm .spool/run/history-index
+rm -r .spool/run/history
 spool log T-0001 --json >"$T/b"
 cmp -s "$T/a" "$T/b"; ok $? "same story after the index is deleted"
 git update-ref refs/heads/main "$(git rev-parse HEAD~1)"

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,12 +319,20 @@ static void batch(struct daemon *d, bool timer)
 	}
 	if (rc < 0)
 		ERROR("reconcile: %s", spool_error_message());
+	int64_t t1 = spool_now_ms();
 	if (timer)
 		daemon_timers_fire(d);
 	journal_sync(d);
+	int64_t t2 = spool_now_ms();
 	spool_unlock(d->sp);
 	for (size_t i = 0; i < wt->dirty.n; i++)
 		daemon_track_path(d, wt->dirty.v[i]);
+	/* After a burst, give back what it needed: memory stays flat. */
+	if (full || wt->dirty.n > 1000)
+		malloc_trim(0);
+	DEBUG("batch: reconcile %lld ms, timers and history %lld ms, "
+	      "deadlines %lld ms", (long long)(t1 - now),
+	      (long long)(t2 - t1), (long long)(spool_now_ms() - t2));
 	pathset_clear(&wt->dirty);
 	d->batches++;
 	d->last_commit_ms = spool_now_ms();

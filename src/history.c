@@ -27,6 +27,8 @@ struct spool_commit {
 	git_tree *base;		/* HEAD's tree, or NULL before the first */
 	git_tree_update *ups;	/* one per path, the last change wins */
 	size_t nups, capups;
+	size_t *index;		/* hash of ups' paths: position + 1, or 0 */
+	size_t nindex;
 };
 
 /*
@@ -65,6 +67,7 @@ void spool_commit_free(spool_commit *c)
 	for (size_t i = 0; i < c->nups; i++)
 		free((char *)c->ups[i].path);
 	free(c->ups);
+	free(c->index);
 	git_tree_free(c->base);
 	git_commit_free(c->parent);
 	free(c->trans);
@@ -123,20 +126,64 @@ size_t spool_commit_count(const spool_commit *c)
 
 static bool in_base(spool_commit *c, const char *path);
 
+/* Finding a path among the updates by hash: a burst adds thousands. */
+static size_t path_hash(const char *s)
+{
+	size_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static int reindex(spool_commit *c)
+{
+	size_t n = 64;
+
+	while (n < (c->nups + 1) * 2)
+		n *= 2;
+	free(c->index);
+	if (!(c->index = calloc(n, sizeof(*c->index)))) {
+		c->nindex = 0;
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	}
+	c->nindex = n;
+	for (size_t i = 0; i < c->nups; i++) {
+		size_t k = path_hash(c->ups[i].path) & (n - 1);
+		while (c->index[k])
+			k = (k + 1) & (n - 1);
+		c->index[k] = i + 1;
+	}
+	return 0;
+}
+
+static git_tree_update *find_update(spool_commit *c, const char *path)
+{
+	if (!c->nindex)
+		return NULL;
+	for (size_t k = path_hash(path) & (c->nindex - 1); c->index[k];
+	     k = (k + 1) & (c->nindex - 1))
+		if (strcmp(c->ups[c->index[k] - 1].path, path) == 0)
+			return &c->ups[c->index[k] - 1];
+	return NULL;
+}
+
+static void drop_update(spool_commit *c, git_tree_update *u)
+{
+	free((char *)u->path);
+	*u = c->ups[--c->nups];
+	reindex(c);	/* rare: a path added and gone in one commit */
+}
+
 static int add_update(spool_commit *c, git_tree_update_t action,
 		      const git_oid *id, git_filemode_t mode, const char *path)
 {
-	git_tree_update *u = NULL;
+	git_tree_update *u = find_update(c, path);
+	bool added = false;
 
-	for (size_t i = c->nups; i-- > 0;)
-		if (strcmp(c->ups[i].path, path) == 0) {
-			u = &c->ups[i];
-			break;
-		}
 	if (u && action == GIT_TREE_UPDATE_REMOVE && !in_base(c, path)) {
 		/* added earlier in this commit and gone again */
-		free((char *)u->path);
-		*u = c->ups[--c->nups];
+		drop_update(c, u);
 		return 0;
 	}
 	if (u) {
@@ -148,6 +195,7 @@ static int add_update(spool_commit *c, git_tree_update_t action,
 			 sizeof(*c->ups)) < 0)
 			return SPOOL_ERROR;
 		u = &c->ups[c->nups++];
+		added = true;
 	}
 	memset(u, 0, sizeof(*u));
 	u->action = action;
@@ -156,7 +204,17 @@ static int add_update(spool_commit *c, git_tree_update_t action,
 	u->filemode = mode;
 	if (!(u->path = strdup(path))) {
 		*u = c->ups[--c->nups];
+		reindex(c);
 		return spool_error_set(SPOOL_ERROR, "out of memory");
+	}
+	if (added) {
+		size_t k;
+		if ((c->nups + 1) * 2 > c->nindex)
+			return reindex(c);
+		for (k = path_hash(path) & (c->nindex - 1); c->index[k];
+		     k = (k + 1) & (c->nindex - 1))
+			;
+		c->index[k] = c->nups;
 	}
 	return 0;
 }

@@ -33,5 +33,6 @@ until_ok 30 grep -q "reloaded" "$T/spoold.log"; ok $? "config reloaded"
 kill -TERM $vg
 wait $vg; rc=$?
 is "$rc" 0 "valgrind: no errors, no leaks (exit $rc)"
+grep -q "ERROR SUMMARY: 0 errors" "$T/vg.log"; ok $? "valgrind checked the run: 0 errors"
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$T/vg.log" | tail -40
 done_testing

@@ -1,0 +1,147 @@
+#!/bin/sh
+# spoold: mv -> commit latency when idle, sustained transitions per second
+# with 8 racing agents over 10,000 tasks, .git growth per transition after
+# the daemon packs, resident memory at 10,000 and 50,000 tasks; and the
+# baseline, one 'git add -A && git commit' per transition, in the same run.
+#   sh bench/daemon.sh [TASKS] [SAMPLES]       (defaults 10000, 200)
+# Idle latency is measured at 1,000 tasks and at TASKS.
+set -eu
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+PATH="$TOP/bin:$PATH"
+export SPOOL_LAYOUT="$TOP/spool-layout" GIT_CONFIG_NOSYSTEM=1 HOME="${TMPDIR:-/tmp}"
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@spool GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@spool
+N=${1:-10000}
+SAMPLES=${2:-200}
+W=$(mktemp -d "${TMPDIR:-/tmp}/spool-bench.XXXXXX")
+trap 'for s in "$W"/s*; do [ -d "$s" ] && spool -C "$s" daemon stop >/dev/null 2>&1; done; rm -rf "$W"' EXIT
+
+make_spool() {	# make_spool DIR N AGENTS...: N tasks in ready/, recorded
+	d=$1 n=$2; shift 2
+	spool init "$d" >/dev/null
+	for a in "$@"; do spool -C "$d" agent add "$a" >/dev/null; done
+	perl -e 'my ($d,$n)=@ARGV; for my $i (1..$n) { my $id=sprintf("T-%05d",$i);
+		open(my $f, ">", "$d/ready/$id.json") or die;
+		print $f "{\n  \"attempt\": 1,\n  \"id\": \"$id\",\n  \"title\": \"task $i\"\n}\n"; close $f; }' "$d" "$n"
+	spool -C "$d" reconcile >/dev/null
+	# pack the set-up so that only the benchmark's growth is measured
+	jq '.pack_loose_objects = 256' "$d/.spool/config.json" >"$d/c.tmp" && mv "$d/c.tmp" "$d/.spool/config.json"
+	git -C "$d" add .spool/config.json >/dev/null 2>&1 || true
+}
+rss() { awk '/VmRSS/ {print int($2/1024)}' "/proc/$1/status"; }
+hwm() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$1/status"; }
+gitsize() { du -sk "$1/.git" | cut -f1; }
+loose() { find "$1/.git/objects" -type f ! -path '*/pack/*' ! -path '*/info/*' | wc -l; }
+wait_packed() {	# until the daemon has packed (few loose objects), 60s at most
+	i=0
+	while [ "$(loose "$1")" -gt 300 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+}
+
+idle_latency() {	# idle_latency SPOOL SAMPLES TASKS: one mv, wait for the branch
+	perl -MTime::HiRes=time,sleep -e '
+	my ($d, $n, $tasks) = @ARGV; my @lat;
+	my $ref = "$d/.git/refs/heads/main";
+	sub head { open(my $f, "<", $ref) or return ""; my $h = <$f>; close $f; return $h // ""; }
+	for my $i (1..$n) {
+		my $id = sprintf("T-%05d", $i);
+		my $h0 = head();
+		my $t0 = time;
+		rename("$d/ready/$id.json", "$d/claimed/a1/$id.json") or die "$id: $!";
+		while (head() eq $h0) { sleep 0.0001; }
+		push @lat, (time - $t0) * 1000;
+		sleep 0.05;	# idle between transitions
+	}
+	@lat = sort { $a <=> $b } @lat;
+	printf("idle mv->commit latency at %d tasks: median %.2f ms, p99 %.2f ms, max %.2f ms (%d samples)\n",
+		$tasks, $lat[int(@lat / 2)], $lat[int(@lat * 0.99)], $lat[-1], scalar @lat);
+	' "$1" "$2" "$3"
+}
+
+echo "# spoold benchmark: $N tasks, $(nproc) cores, $(uname -r)"
+S0=$W/s0
+make_spool "$S0" 1000 a1
+spoold -C "$S0" --detach --log-level warn
+idle_latency "$S0" "$SAMPLES" 1000
+spool -C "$S0" daemon stop >/dev/null
+rm -rf "$S0"
+
+S=$W/s1
+make_spool "$S" "$N" a1 a2 a3 a4 a5 a6 a7 a8
+spoold -C "$S" --detach --log-level warn
+PID=$(cat "$S/.spool/run/daemon.pid")
+# Pack what the set-up wrote: the daemon packs on its own past the
+# threshold; one claim makes it look.
+mv "$S/ready/T-$(printf %05d "$N").json" "$S/claimed/a1/"
+sleep 1.5
+mv "$S/claimed/a1/T-$(printf %05d "$N").json" "$S/ready/"
+wait_packed "$S"
+sleep 1.2; wait_packed "$S"
+G0=$(gitsize "$S")
+
+idle_latency "$S" "$SAMPLES" "$N"
+
+# 2. Sustained: 8 agents race for every remaining ready task with mv.
+C0=$(git -C "$S" rev-list --count HEAD)
+T0=$(date +%s%N)
+for a in 1 2 3 4 5 6 7 8; do
+	perl -e 'my ($d, $a, $n, $from) = @ARGV; my $won = 0;
+		my @ids = map { sprintf("T-%05d", $_) } ($from..$n);
+		# each agent walks the list from its own offset, so they collide
+		my $off = int(@ids * ($a - 1) / 8);
+		for my $k (0..$#ids) { my $id = $ids[($k + $off) % @ids];
+			$won++ if rename("$d/ready/$id.json", "$d/claimed/a$a/$id.json"); }
+		open(my $f, ">", "$d/../won.$a") or die; print $f "$won\n";' "$S" "$a" "$N" "$((SAMPLES + 1))" &
+done
+wait
+T1=$(date +%s%N)
+want=$N
+while :; do
+	got=$(git -C "$S" ls-tree -r --name-only HEAD claimed | grep -c 'json$' || true)
+	[ "$got" -ge "$want" ] && break
+	sleep 0.005
+done
+T2=$(date +%s%N)
+won=$(cat "$W"/won.* | awk '{s += $1} END {print s}')
+moves=$((N - SAMPLES))
+C1=$(git -C "$S" rev-list --count HEAD)
+echo "sustained: $moves claims by 8 racing agents: moves done in $(( (T1 - T0) / 1000000 )) ms, all recorded after $(( (T2 - T0) / 1000000 )) ms: $(( moves * 1000000000 / (T2 - T0) )) transitions/s recorded, in $((C1 - C0)) commits"
+dup=$(git -C "$S" ls-tree -r --name-only HEAD | grep -o 'T-[0-9]*\.json' | sort | uniq -d | wc -l)
+echo "exactly once: $won claims won for $moves tasks, $dup doubled, $(git -C "$S" ls-tree -r --name-only HEAD ready | grep -c json || true) left in ready/"
+echo "daemon RSS at $N tasks: $(rss "$PID") MB (peak $(hwm "$PID") MB)"
+
+# 3. Growth of .git per transition after packing.
+sleep 1.2
+wait_packed "$S"
+G1=$(gitsize "$S")
+echo ".git growth after packing: $(( (G1 - G0) * 1024 / N )) bytes per transition ($N transitions, $((G1 - G0)) KB; loose objects left: $(loose "$S"))"
+spool -C "$S" daemon stop >/dev/null
+
+# 4. Memory at 50,000 tasks.
+S5=$W/s5
+make_spool "$S5" 50000 a1
+spoold -C "$S5" --detach --log-level warn
+P5=$(cat "$S5/.spool/run/daemon.pid")
+perl -e 'my ($d) = @ARGV; for my $i (1..2000) { my $id = sprintf("T-%05d", $i);
+	rename("$d/ready/$id.json", "$d/claimed/a1/$id.json"); }' "$S5"
+while [ "$(git -C "$S5" ls-tree --name-only HEAD claimed/a1/ | grep -c json || true)" -lt 2000 ]; do sleep 0.05; done
+echo "daemon RSS at 50000 tasks (after 2000 claims): $(rss "$P5") MB (peak $(hwm "$P5") MB)"
+spool -C "$S5" daemon stop >/dev/null
+rm -rf "$S5"
+
+# 5. Baseline: one 'git add -A && git commit' per transition, same spool.
+B=$W/sb
+make_spool "$B" "$N" a1
+git -C "$B" add -A >/dev/null 2>&1   # the index, once
+perl -MTime::HiRes=time -e '
+	my ($d, $n) = @ARGV; my @lat;
+	for my $i (1..$n) {
+		my $id = sprintf("T-%05d", $i);
+		my $t0 = time;
+		rename("$d/ready/$id.json", "$d/claimed/a1/$id.json") or die;
+		system("git -C $d add -A && git -C $d commit -q -m \"claim $id\" >/dev/null") == 0 or die;
+		push @lat, (time - $t0) * 1000;
+	}
+	@lat = sort { $a <=> $b } @lat;
+	my $s = 0; $s += $_ for @lat;
+	printf("baseline git add -A && git commit: median %.1f ms, p99 %.1f ms per transition: %.0f transitions/s (%d samples)\n",
+		$lat[int(@lat / 2)], $lat[int(@lat * 0.99)], 1000 * @lat / $s, scalar @lat);
+' "$B" 50

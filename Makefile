@@ -14,7 +14,7 @@ MANDIR    = $(PREFIX)/share/man
 COMPDIR   = $(PREFIX)/share/bash-completion/completions
 
 CC       ?= cc
-PKGS      = libgit2 jansson libarchive yaml-0.1
+PKGS      = libgit2 jansson libarchive yaml-0.1 zlib
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -Isrc \
             -DSPOOL_VERSION='"$(VERSION)"' -DSPOOL_SHAREDIR='"$(SHAREDIR)"' \

@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 
+#include <zlib.h>
+
 #include "operator-int.h"
 #include "larchive.h"
 
@@ -79,6 +81,7 @@ static bool index_lookup(spool_archived *out, const char *buf, size_t len,
 			 const char *id)
 {
 	char pat[SPOOL_ID_MAX + 3], state[32];
+	long long off = 0;
 	size_t n = (size_t)snprintf(pat, sizeof(pat), "\n%s\t", id);
 	const char *m = memmem(buf, len, pat, n), *p, *nl;
 
@@ -86,8 +89,10 @@ static bool index_lookup(spool_archived *out, const char *buf, size_t len,
 		return false;
 	p = m + n;
 	nl = memchr(p, '\n', (size_t)(buf + len - p));
-	if (!nl || sscanf(p, "%31[a-z]\t%40[0-9a-f]", state, out->commit) < 1)
+	if (!nl || sscanf(p, "%31[a-z]\t%40[0-9a-f]\t%lld", state, out->commit,
+			  &off) < 1)
 		return false;
+	out->offset = off > 0 ? off : 0;
 	out->state = spool_state_parse(state);
 	return out->state != SPOOL_STATE_NONE;
 }
@@ -109,6 +114,11 @@ static int read_archive(json_t **task, json_t **files, spool *sp,
 				id);
 	if ((fd = openat(spool_rootfd(sp), path, O_RDONLY | O_CLOEXEC)) < 0)
 		return spool_error_sys(SPOOL_ERROR, "cannot open '%s'", path);
+	/* Start at the gzip member the task's entries are in. */
+	if (a->offset && lseek(fd, (off_t)a->offset, SEEK_SET) < 0) {
+		close(fd);
+		return spool_error_sys(SPOOL_ERROR, "cannot seek in '%s'", path);
+	}
 	ar = archive_read_new();
 	archive_read_support_filter_gzip(ar);
 	archive_read_support_format_tar(ar);
@@ -143,7 +153,7 @@ static int read_archive(json_t **task, json_t **files, spool *sp,
 			rc = spool_task_parse(task, buf, (size_t)size, name,
 					      id);
 			free(buf);
-			if (rc < 0)
+			if (rc < 0 || !files)
 				break;
 		} else if (files && strncmp(name, dprefix, dlen) == 0 &&
 			   name[dlen] && archive_entry_filetype(e) != AE_IFDIR) {
@@ -461,6 +471,75 @@ static void archive_name(char *base, size_t len, spool *sp)
 	}
 }
 
+/*
+ * The archive is a gzip'd tar made of several gzip members, a new one
+ * every MEMBER_TASKS tasks (gzip and tar read it as one stream). The
+ * .tsv gives the offset of the member a task's entries begin in, so a
+ * lookup inflates a few hundred KB at most.
+ */
+#define MEMBER_TASKS 64
+
+struct gzw {
+	int fd;
+	bool open;
+	z_stream z;
+	long long out;		/* compressed bytes written */
+	unsigned char buf[65536];
+};
+
+static int gz_pump(struct gzw *g, int flush)
+{
+	int ret;
+
+	do {
+		size_t have;
+		g->z.next_out = g->buf;
+		g->z.avail_out = sizeof(g->buf);
+		ret = deflate(&g->z, flush);
+		if (ret == Z_STREAM_ERROR)
+			return -1;
+		have = sizeof(g->buf) - g->z.avail_out;
+		if (have && write(g->fd, g->buf, have) != (ssize_t)have)
+			return -1;
+		g->out += (long long)have;
+	} while (g->z.avail_out == 0 ||
+		 (flush == Z_FINISH && ret != Z_STREAM_END));
+	return 0;
+}
+
+static la_ssize_t gz_cb(struct archive *a, void *data, const void *buf,
+			size_t n)
+{
+	struct gzw *g = data;
+
+	(void)a;
+	if (!g->open) {
+		memset(&g->z, 0, sizeof(g->z));
+		if (deflateInit2(&g->z, 6, Z_DEFLATED, 15 + 16, 8,
+				 Z_DEFAULT_STRATEGY) != Z_OK)
+			return -1;
+		g->open = true;
+	}
+	g->z.next_in = (unsigned char *)(uintptr_t)buf;
+	g->z.avail_in = (uInt)n;
+	return gz_pump(g, Z_NO_FLUSH) < 0 ? -1 : (la_ssize_t)n;
+}
+
+/* Ends the current member; the next write starts a new one. */
+static int gz_end(struct gzw *g)
+{
+	int rc;
+
+	if (!g->open)
+		return 0;
+	g->z.next_in = NULL;
+	g->z.avail_in = 0;
+	rc = gz_pump(g, Z_FINISH);
+	deflateEnd(&g->z);
+	g->open = false;
+	return rc;
+}
+
 /* Writes one archive of cands[0..n), removes them, commits. */
 static int archive_chunk(spool_archive_stats *st, spool *sp,
 			 struct cand *cands, size_t n, const char *actor)
@@ -471,8 +550,11 @@ static int archive_chunk(spool_archive_stats *st, spool *sp,
 	spool_commit *c = NULL;
 	char *tsv = NULL;
 	size_t tsvlen = 0, tsvcap = 0;
+	struct gzw gz;
+	long long member = 0;
 	int fd = -1, rc = 0;
 
+	memset(&gz, 0, sizeof(gz));
 	archive_name(base, sizeof(base), sp);
 	snprintf(tarpath, sizeof(tarpath), "%s.tar.gz", base);
 	snprintf(tsvpath, sizeof(tsvpath), "%s.tsv", base);
@@ -484,10 +566,12 @@ static int archive_chunk(spool_archive_stats *st, spool *sp,
 		    O_CLOEXEC, 0644);
 	if (fd < 0)
 		return spool_error_sys(SPOOL_ERROR, "cannot create '%s'", tmp);
+	gz.fd = fd;
 	ar = archive_write_new();
-	if (!ar || archive_write_add_filter_gzip(ar) != ARCHIVE_OK ||
-	    archive_write_set_format_pax_restricted(ar) != ARCHIVE_OK ||
-	    archive_write_open_fd(ar, fd) != ARCHIVE_OK) {
+	if (!ar || archive_write_set_format_pax_restricted(ar) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(ar, 0) != ARCHIVE_OK ||
+	    archive_write_open2(ar, &gz, NULL, gz_cb, NULL, NULL) !=
+	    ARCHIVE_OK) {
 		rc = spool_error_set(SPOOL_ERROR, "cannot write '%s': %s", tmp,
 				     ar ? archive_error_string(ar) : "no memory");
 		goto out;
@@ -495,8 +579,8 @@ static int archive_chunk(spool_archive_stats *st, spool *sp,
 	/* The index: one line per task; '#' first so every line follows a
 	 * newline. */
 	{
-		const char *h = "# id\tstate\tlast commit\n";
-		tsvcap = 64 + n * (SPOOL_ID_MAX + GIT_OID_HEXSZ + 16);
+		const char *h = "# id\tstate\tlast commit\tgzip member\n";
+		tsvcap = 64 + n * (SPOOL_ID_MAX + GIT_OID_HEXSZ + 40);
 		if (!(tsv = malloc(tsvcap))) {
 			rc = spool_error_set(SPOOL_ERROR, "out of memory");
 			goto out;
@@ -505,19 +589,30 @@ static int archive_chunk(spool_archive_stats *st, spool *sp,
 	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		spool_loc loc = { .state = cands[i].state };
+		/* A new gzip member every MEMBER_TASKS tasks: finding one
+		 * task inflates one member, not the whole archive. */
+		if (i % MEMBER_TASKS == 0 && i > 0 &&
+		    (archive_write_finish_entry(ar) != ARCHIVE_OK ||
+		     gz_end(&gz) < 0)) {
+			rc = spool_error_sys(SPOOL_ERROR, "cannot write '%s'",
+					     tmp);
+			break;
+		}
+		if (i % MEMBER_TASKS == 0)
+			member = gz.out;	/* where the next member starts */
 		spool_loc_path(path, sizeof(path), &loc, cands[i].id);
+		tsvlen += (size_t)snprintf(tsv + tsvlen, tsvcap - tsvlen,
+					   "%s\t%s\t%s\t%lld\n", cands[i].id,
+					   spool_state_name(cands[i].state),
+					   cands[i].commit, member);
 		if ((rc = add_disk(ar, sp, path)) < 0)
 			break;
 		snprintf(path, sizeof(path), "deliverables/%s", cands[i].id);
 		rc = add_disk(ar, sp, path);
-		tsvlen += (size_t)snprintf(tsv + tsvlen, tsvcap - tsvlen,
-					   "%s\t%s\t%s\n", cands[i].id,
-					   spool_state_name(cands[i].state),
-					   cands[i].commit);
 	}
 	if (rc < 0)
 		goto out;
-	if (archive_write_close(ar) != ARCHIVE_OK) {
+	if (archive_write_close(ar) != ARCHIVE_OK || gz_end(&gz) < 0) {
 		rc = spool_error_set(SPOOL_ERROR, "cannot write '%s': %s", tmp,
 				     archive_error_string(ar));
 		goto out;
@@ -577,6 +672,8 @@ out:
 	spool_commit_free(c);
 	if (ar)
 		archive_write_free(ar);
+	if (gz.open)
+		deflateEnd(&gz.z);
 	if (fd >= 0) {
 		close(fd);
 		unlinkat(spool_rootfd(sp), tmp, 0);

@@ -77,12 +77,22 @@ static void agents_and_leases(json_t *o, spool *sp, long soon)
 				    json_integer((json_int_t)k));
 		for (size_t j = 0; j < k; j++) {
 			json_t *task = NULL;
+			char path[PATH_MAX], *buf = NULL;
+			size_t len;
 			long left;
-			if (spool_task_load(&task, sp, &list[j].loc,
-					    list[j].id) < 0) {
+			/* Parse only a task that sets its own lease. */
+			spool_loc_path(path, sizeof(path), &list[j].loc,
+				       list[j].id);
+			if (spool_fs_read(&buf, &len, sp, path,
+					  SPOOL_TASK_MAX_BYTES) < 0) {
 				spool_error_clear();
 				continue;
 			}
+			task = memmem(buf, len, "\"lease\"", 7)
+				? json_loadb(buf, len, 0, NULL) : json_object();
+			free(buf);
+			if (!task)
+				continue;
 			if (spool_lease_left(&left, sp, &list[j].loc,
 					     list[j].id, task) == 0 &&
 			    left <= soon)
@@ -162,45 +172,17 @@ static void archived(json_t *o, spool *sp)
 static json_t *gather(spool *sp, long soon)
 {
 	json_t *o = json_object(), *counts = json_object(), *daemon;
-	size_t moves = 0, waiting = 0, total = 0;
+	spool_survey_t sv;
+	size_t total = 0;
 	long pid = 0;
 	bool running;
 
+	if (spool_survey(&sv, sp) < 0)
+		spool_error_clear();
 	for (int s = 0; s < SPOOL_STATE_COUNT; s++) {
-		size_t n = 0;
-		if (s == SPOOL_STATE_CLAIMED) {
-			char **names = NULL, dir[128];
-			size_t k = 0;
-			spool_registry_names(&names, &k, sp, "claimed");
-			for (size_t i = 0; i < k; i++) {
-				snprintf(dir, sizeof(dir), "claimed/%s",
-					 names[i]);
-				n += spool_dir_count(sp, dir);
-			}
-			spool_names_free(names, k);
-		} else {
-			n = spool_dir_count(sp, spool_state_name(s));
-		}
-		if (s == SPOOL_STATE_NEW || s == SPOOL_STATE_QUARANTINE) {
-			/* any file there counts, not only *.json */
-			n = 0;
-			DIR *d;
-			struct dirent *de;
-			int fd = openat(spool_rootfd(sp), spool_state_name(s),
-					O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (fd >= 0 && (d = fdopendir(fd))) {
-				while ((de = readdir(d)))
-					if (de->d_name[0] != '.' &&
-					    !strstr(de->d_name, ".reason"))
-						n++;
-				closedir(d);
-			} else if (fd >= 0) {
-				close(fd);
-			}
-		}
 		json_object_set_new(counts, spool_state_name(s),
-				    json_integer((json_int_t)n));
-		total += n;
+				    json_integer((json_int_t)sv.counts[s]));
+		total += sv.counts[s];
 	}
 	json_object_set_new(o, "root", json_string(spool_root(sp)));
 	json_object_set_new(o, "counts", counts);
@@ -209,11 +191,9 @@ static json_t *gather(spool *sp, long soon)
 	agents_and_leases(o, sp, soon);
 	oldest_ready(o, sp);
 	running = spool_daemon_running(sp, &pid);
-	if (spool_untracked(&moves, &waiting, sp) < 0)
-		spool_error_clear();
 	daemon = json_pack("{s:b, s:I, s:I}", "running", running,
-			   "unrecorded_moves", (json_int_t)moves,
-			   "waiting_in_new", (json_int_t)waiting);
+			   "unrecorded_moves", (json_int_t)sv.moves,
+			   "waiting_in_new", (json_int_t)sv.waiting);
 	if (running)
 		json_object_set_new(daemon, "pid", json_integer(pid));
 	json_object_set_new(o, "daemon", daemon);

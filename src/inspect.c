@@ -66,18 +66,39 @@ int spool_lease_left(long *left, spool *sp, const spool_loc *loc,
 	return 0;
 }
 
-int spool_untracked(size_t *moves, size_t *waiting, spool *sp)
+static size_t count_names(spool *sp, const char *dir, bool skip_reasons)
+{
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+	int fd;
+
+	fd = openat(spool_rootfd(sp), dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' &&
+		    !(skip_reasons && strstr(de->d_name, ".reason")))
+			n++;
+	closedir(d);
+	return n;
+}
+
+int spool_survey(spool_survey_t *out, spool *sp)
 {
 	git_repository *repo;
 	git_commit *head = NULL;
 	git_tree *tree = NULL;
 	spool_map *m = NULL;
+	size_t *perdir = NULL;
 	git_oid oid;
-	struct dirent *de;
-	DIR *d;
-	int fd, rc;
+	int rc;
 
-	*moves = *waiting = 0;
+	memset(out, 0, sizeof(*out));
 	if ((rc = spool_repo(&repo, sp)) < 0 || (rc = spool_map_new(&m)) < 0)
 		return rc;
 	if (git_reference_name_to_id(&oid, repo, "HEAD") == 0) {
@@ -89,29 +110,52 @@ int spool_untracked(size_t *moves, size_t *waiting, spool *sp)
 		if ((rc = spool_map_add_head(m, repo, tree)) < 0)
 			goto out;
 	}
+	spool_error_clear();
 	if ((rc = spool_map_add_disk(m, sp, NULL, NULL)) < 0)
 		goto out;
+	if (!(perdir = calloc(m->ndirs + 1, sizeof(*perdir)))) {
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+		goto out;
+	}
 	for (size_t i = 0; i < m->cap; i++) {
 		spool_map_entry *e = &m->slots[i];
 		if (!e->id[0])
 			continue;
 		if (e->ndisk != 1 || e->head != e->disk[0])
-			(*moves)++;
+			out->moves++;
+		for (unsigned k = 0; k < e->ndisk && k < SPOOL_MAP_COPIES; k++)
+			perdir[e->disk[k]]++;
 	}
-	fd = openat(spool_rootfd(sp), "new", O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
-	if (fd >= 0 && (d = fdopendir(fd))) {
-		while ((de = readdir(d)))
-			if (de->d_name[0] != '.')
-				(*waiting)++;
-		closedir(d);
-	} else if (fd >= 0) {
-		close(fd);
+	for (size_t d = 0; d < m->ndirs; d++) {
+		const spool_loc *loc = &m->dirs[d];
+		out->counts[loc->state] += perdir[d];
+		if (loc->state == SPOOL_STATE_CLAIMED && loc->agent[0] &&
+		    out->nagents < SPOOL_ARRAY_SIZE(out->agents)) {
+			snprintf(out->agents[out->nagents].name,
+				 sizeof(out->agents[0].name), "%s", loc->agent);
+			out->agents[out->nagents++].claimed = perdir[d];
+		}
 	}
+	/* new/ and quarantine/ hold any name: count what is there. */
+	out->counts[SPOOL_STATE_NEW] = out->waiting = count_names(sp, "new",
+								  false);
+	out->counts[SPOOL_STATE_QUARANTINE] = count_names(sp, "quarantine",
+							  true);
 out:
+	free(perdir);
 	spool_map_free(m);
 	git_tree_free(tree);
 	git_commit_free(head);
+	return rc;
+}
+
+int spool_untracked(size_t *moves, size_t *waiting, spool *sp)
+{
+	spool_survey_t s;
+	int rc = spool_survey(&s, sp);
+
+	*moves = s.moves;
+	*waiting = s.waiting;
 	return rc;
 }
 

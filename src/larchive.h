@@ -51,6 +51,8 @@
 	X(archive_write_new) \
 	X(archive_write_open_fd) \
 	X(archive_write_open_filename) \
+	X(archive_write_open2) \
+	X(archive_write_set_bytes_per_block) \
 	X(archive_write_set_format_pax_restricted) \
 
 struct spool_larchive {
@@ -104,6 +106,8 @@ int spool_larchive_load(void);
 #define archive_write_new (spool_larchive_fn.archive_write_new)
 #define archive_write_open_fd (spool_larchive_fn.archive_write_open_fd)
 #define archive_write_open_filename (spool_larchive_fn.archive_write_open_filename)
+#define archive_write_open2 (spool_larchive_fn.archive_write_open2)
+#define archive_write_set_bytes_per_block (spool_larchive_fn.archive_write_set_bytes_per_block)
 #define archive_write_set_format_pax_restricted (spool_larchive_fn.archive_write_set_format_pax_restricted)
 #endif
 

@@ -98,6 +98,19 @@ int spool_lease_left(long *left, spool *sp, const spool_loc *loc,
 int spool_untracked(size_t *moves, size_t *waiting, spool *sp);
 /* Task files (*.json) in a directory relative to the root; 0 if absent. */
 size_t spool_dir_count(spool *sp, const char *dir);
+/* The tree in one pass: task files per state and per claimed/AGENT/
+ * (any file in new/ and quarantine/, less .reason files), and what
+ * spool_untracked says. */
+typedef struct {
+	size_t counts[SPOOL_STATE_COUNT];
+	struct {
+		char name[SPOOL_NAME_MAX + 1];
+		size_t claimed;
+	} agents[256];
+	size_t nagents;
+	size_t moves, waiting;
+} spool_survey_t;
+int spool_survey(spool_survey_t *out, spool *sp);
 /* Human durations: "3d", "2h5m", "45s"; parse accepts 30s, 15m, 2h, 7d,
  * 1w or plain seconds. */
 void spool_duration_format(char *buf, size_t len, long secs);
@@ -110,6 +123,7 @@ typedef struct {
 	char archive[128];	/* "archive/2026-01-31.tar.gz" */
 	spool_state state;	/* done, failed, cancelled */
 	char commit[GIT_OID_HEXSZ + 1];	/* its last transition */
+	long long offset;	/* of the gzip member its entries are in */
 } spool_archived;
 
 /*

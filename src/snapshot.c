@@ -92,7 +92,7 @@ static int grow(spool_map *m)
 
 int spool_map_get(spool_map_entry **out, spool_map *m, const char *id)
 {
-	size_t i;
+	size_t i, len;
 
 	if ((m->n + 1) * 4 > m->cap * 3 && grow(m) < 0)
 		return SPOOL_ERROR;
@@ -102,7 +102,10 @@ int spool_map_get(spool_map_entry **out, spool_map *m, const char *id)
 			*out = &m->slots[i];
 			return 0;
 		}
-	snprintf(m->slots[i].id, sizeof(m->slots[i].id), "%s", id);
+	/* memcpy, not snprintf: this runs once per task per scan */
+	len = strnlen(id, SPOOL_ID_MAX);
+	memcpy(m->slots[i].id, id, len);
+	m->slots[i].id[len] = '\0';
 	m->slots[i].head = -1;
 	m->n++;
 	*out = &m->slots[i];

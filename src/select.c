@@ -23,6 +23,9 @@
 #include "spool-int.h"
 
 #define IDX_PATH ".spool/run/select.idx"
+/* Claims since the index was written, one "ID MTIME CHECKED" line each:
+ * appending a line is much cheaper than rewriting the index per claim. */
+#define TAKEN_PATH ".spool/run/select.taken"
 #define IDX_MAGIC "SPIX2"
 /* How long the index may stand in for a read of ready/ when ready/ has
  * not changed: a bound on how stale a pick can be. */
@@ -143,6 +146,32 @@ static void idx_free(struct idx *x)
 	free(x->slots);
 }
 
+static struct rec *idx_find(struct idx *x, const char *id);
+
+static void taken_load(struct idx *x, spool *sp)
+{
+	char *buf = NULL, *line, *next, *p;
+
+	if (spool_fs_read(&buf, NULL, sp, TAKEN_PATH, 64u << 20) < 0) {
+		spool_error_clear();
+		return;
+	}
+	for (line = buf; line && *line; line = next) {
+		char *id;
+		struct rec *r;
+		if ((next = strchr(line, '\n')))
+			*next++ = '\0';
+		p = line;
+		if (!(id = word(&p)) || !p)
+			continue;
+		if ((r = idx_find(x, id)))
+			r->used = false;
+		x->mtime = strtoll(p, &p, 10);
+		x->checked = strtoll(p, NULL, 10);
+	}
+	free(buf);
+}
+
 /*
  * A text file: a header "SPIX2 MTIME CHECKED", then one line per task:
  * "INO PRIO CREATED ID ASSIGNEE REQUIRES" ("-" for none).
@@ -184,6 +213,7 @@ static void idx_load(struct idx *x, spool *sp)
 	}
 	free(buf);
 	idx_rehash(x);
+	taken_load(x, sp);
 }
 
 static void put(char **p, const char *s)
@@ -227,6 +257,9 @@ static void idx_save(struct idx *x, spool *sp)
 	/* A cache: losing it costs one slow pick, so no fsync dance. */
 	if (spool_fs_write(sp, IDX_PATH, buf, (size_t)(p - buf), false) < 0)
 		spool_error_clear();
+	/* A claim logged between the write and this unlink is forgotten:
+	 * its pick then fails to load and forces a fresh read. */
+	unlinkat(spool_rootfd(sp), TAKEN_PATH, 0);
 	free(buf);
 }
 
@@ -431,11 +464,21 @@ void spool_select_taken(spool *sp, const char *id)
 {
 	struct idx *x = sp->select_idx;
 	struct rec *r;
+	char line[160];
+	int fd;
 
 	if (!x || !(r = idx_find(x, id)))
 		return;
 	r->used = false;
 	x->mtime = ready_mtime(sp);
 	x->checked = now_ns();
-	idx_save(x, sp);
+	snprintf(line, sizeof(line), "%s %lld %lld\n", id, x->mtime,
+		 x->checked);
+	/* One short append is atomic among concurrent claimers. */
+	fd = openat(spool_rootfd(sp), TAKEN_PATH,
+		    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+		idx_save(x, sp);
+	if (fd >= 0)
+		close(fd);
 }

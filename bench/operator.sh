@@ -69,7 +69,7 @@ blocked_id=$(cd "$S/blocked" && find . -name '*.json' | head -1 | xargs basename
 t0=$(now)
 "$SPOOL" log "$archived_id" >/dev/null
 index_ms=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.0f", (b - a) / 1e6 }')
-index_mb=$(du -m "$S/.spool/run/history-index" | cut -f1)
+index_mb=$(du -sm "$S/.spool/run/history" | cut -f1)
 
 measure() {	# measure CMD...: median ms over RUNS, after one warm-up
 	"$@" >/dev/null
@@ -115,9 +115,10 @@ whole process.
 |------------------------------------|----------:|
 $(printf '%s\n' "${rows[@]}")
 
-The history index (.spool/run/history-index, $index_mb MB, a line per
-transition) was built from scratch by the first \`spool log\` in ${index_ms} ms;
-after that every command only reads the commits it has not seen.
+The history index (.spool/run/history/, $index_mb MB: a line per
+transition in 256 buckets by task id) was built from scratch by the first
+\`spool log\` in ${index_ms} ms; after that every command reads only the
+commits it has not seen, and one bucket per task.
 EOT
 if [ $fail -eq 0 ]; then
 	echo

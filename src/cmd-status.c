@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -16,23 +17,30 @@
 #include "operator-int.h"
 
 /* The oldest file in ready/ by ctime: a rename sets it, so it is when the
- * task last arrived there (or was last rewritten). */
-static void oldest_ready(json_t *o, spool *sp)
+ * task last arrived there (or was last rewritten). One stat per ready
+ * task: it runs in a thread beside the scan of the tree. */
+struct oldest {
+	spool *sp;
+	char id[NAME_MAX + 1];
+	struct timespec when;
+};
+
+static void *oldest_ready(void *data)
 {
-	char oldest[NAME_MAX + 1] = "";
-	struct timespec best = { 0, 0 };
+	struct oldest *o = data;
 	struct dirent *de;
 	struct stat st;
 	DIR *d;
 	int fd;
 
-	fd = openat(spool_rootfd(sp), "ready", O_RDONLY | O_DIRECTORY |
+	o->id[0] = '\0';
+	fd = openat(spool_rootfd(o->sp), "ready", O_RDONLY | O_DIRECTORY |
 		    O_CLOEXEC);
 	if (fd < 0)
-		return;
+		return NULL;
 	if (!(d = fdopendir(fd))) {
 		close(fd);
-		return;
+		return NULL;
 	}
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name);
@@ -41,19 +49,16 @@ static void oldest_ready(json_t *o, spool *sp)
 		    fstatat(dirfd(d), de->d_name, &st,
 			    AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (!oldest[0] || st.st_ctim.tv_sec < best.tv_sec ||
-		    (st.st_ctim.tv_sec == best.tv_sec &&
-		     st.st_ctim.tv_nsec < best.tv_nsec)) {
-			best = st.st_ctim;
-			snprintf(oldest, sizeof(oldest), "%.*s", (int)len - 5,
+		if (!o->id[0] || st.st_ctim.tv_sec < o->when.tv_sec ||
+		    (st.st_ctim.tv_sec == o->when.tv_sec &&
+		     st.st_ctim.tv_nsec < o->when.tv_nsec)) {
+			o->when = st.st_ctim;
+			snprintf(o->id, sizeof(o->id), "%.*s", (int)len - 5,
 				 de->d_name);
 		}
 	}
 	closedir(d);
-	if (oldest[0])
-		json_object_set_new(o, "oldest_ready", json_pack("{s:s, s:I}",
-			"id", oldest, "waiting_seconds",
-			(json_int_t)(time(NULL) - best.tv_sec)));
+	return NULL;
 }
 
 /* Claimed tasks per agent, and leases that expire within soon seconds. */
@@ -173,12 +178,23 @@ static json_t *gather(spool *sp, long soon)
 {
 	json_t *o = json_object(), *counts = json_object(), *daemon;
 	spool_survey_t sv;
+	struct oldest old = { .sp = sp };
 	size_t total = 0;
 	long pid = 0;
-	bool running;
+	bool running, threaded;
+	pthread_t th;
 
+	threaded = pthread_create(&th, NULL, oldest_ready, &old) == 0;
+	if (!threaded)
+		oldest_ready(&old);
 	if (spool_survey(&sv, sp) < 0)
 		spool_error_clear();
+	if (threaded)
+		pthread_join(th, NULL);
+	if (old.id[0])
+		json_object_set_new(o, "oldest_ready", json_pack("{s:s, s:I}",
+			"id", old.id, "waiting_seconds",
+			(json_int_t)(time(NULL) - old.when.tv_sec)));
 	for (int s = 0; s < SPOOL_STATE_COUNT; s++) {
 		json_object_set_new(counts, spool_state_name(s),
 				    json_integer((json_int_t)sv.counts[s]));
@@ -189,7 +205,6 @@ static json_t *gather(spool *sp, long soon)
 	json_object_set_new(o, "total", json_integer((json_int_t)total));
 	archived(o, sp);
 	agents_and_leases(o, sp, soon);
-	oldest_ready(o, sp);
 	running = spool_daemon_running(sp, &pid);
 	daemon = json_pack("{s:b, s:I, s:I}", "running", running,
 			   "unrecorded_moves", (json_int_t)sv.moves,

@@ -147,6 +147,76 @@ static int emit_commit(spool *sp, git_commit *c, const char *id, size_t skip,
 	return rc;
 }
 
+/*
+ * The groups of one task in a big commit (an archive run records 10,000
+ * transitions): found with memmem and parsed alone, not the whole block.
+ */
+static int emit_for_id(spool *sp, git_commit *c, const char *id,
+		       spool_event_fn fn, void *data)
+{
+	const char *msg = git_commit_message(c), *block = NULL, *p, *end;
+	const git_signature *a = git_commit_author(c);
+	size_t len = strlen(msg), idlen = strlen(id), total = 0;
+	size_t matches[64], nm = 0;
+	spool_event ev;
+	int rc = 0;
+
+	if (len < 16384)
+		return emit_commit(sp, c, id, 0, fn, data);
+	end = msg + len;
+	for (p = end; p > msg + 1; p--)
+		if (p[-1] == '\n' && p[-2] == '\n') {
+			block = p - 1;	/* keep the newline before */
+			break;
+		}
+	if (!block)
+		return 0;
+	for (p = block; (p = memmem(p, (size_t)(end - p), "\nSpool-Task: ",
+				    13)); p += 13) {
+		if (strncmp(p + 13, id, idlen) == 0 &&
+		    (p[13 + idlen] == '\n' || p[13 + idlen] == '\0') &&
+		    nm < SPOOL_ARRAY_SIZE(matches))
+			matches[nm++] = total;
+		total++;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.commit = c;
+	git_oid_tostr(ev.hex, sizeof(ev.hex), git_commit_id(c));
+	ev.time = a ? a->when.time : git_commit_time(c);
+	ev.offset = a ? a->when.offset : git_commit_time_offset(c);
+	ev.author = a && a->name ? a->name : "";
+	ev.count = total;
+	for (size_t k = 0; k < nm && rc == 0; k++) {
+		/* the matches[k]-th group, as a message of its own */
+		const char *g = block, *gend;
+		char *fake, *notes = NULL;
+		spool_tgroup *gs = NULL;
+		size_t n = 0;
+		for (size_t i = 0; i <= matches[k]; i++)
+			g = memmem(g + (i ? 13 : 0), (size_t)(end - g) -
+				   (i ? 13 : 0), "\nSpool-Task: ", 13);
+		gend = memmem(g + 13, (size_t)(end - g - 13), "\nSpool-Task: ",
+			      13);
+		if (!gend)
+			gend = end;
+		if (!(fake = malloc((size_t)(gend - g) + 8)))
+			return spool_error_set(SPOOL_ERROR, "out of memory");
+		memcpy(fake, "x\n", 2);
+		memcpy(fake + 2, g, (size_t)(gend - g));
+		fake[2 + (gend - g)] = '\0';
+		if ((rc = spool_trailers_parse(&gs, &n, &notes, fake)) == 0 &&
+		    n == 1) {
+			ev.g = &gs[0];
+			ev.index = matches[k];
+			rc = fn(data, &ev);
+		}
+		free(gs);
+		free(notes);
+		free(fake);
+	}
+	return rc;
+}
+
 void spool_event_cursor(char *buf, size_t len, const spool_event *ev)
 {
 	if (ev->index + 1 >= ev->count)
@@ -637,7 +707,7 @@ int spool_history_task(spool *sp, const char *id, spool_event_fn fn,
 			rc = spool_error_git("cannot read a commit");
 			break;
 		}
-		rc = emit_commit(sp, c, id, 0, fn, data);
+		rc = emit_for_id(sp, c, id, fn, data);
 		git_commit_free(c);
 	}
 	free(o.v);

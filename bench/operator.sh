@@ -111,8 +111,8 @@ their add, claim, submit and approve trailers, archived by the library's
 archive run). Median of $RUNS runs after one warm-up, wall clock of the
 whole process.
 
-| command                            |      time |
-|------------------------------------|----------:|
+| command                            |         time |
+|------------------------------------|-------------:|
 $(printf '%s\n' "${rows[@]}")
 
 The history index (.spool/run/history/, $index_mb MB: a line per

@@ -46,7 +46,7 @@ bin/spool: $(SPOOL_OBJ) src/libspool.a
 bin/spoold: $(SPOOLD_OBJ) src/libspool.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(LIB_OBJ) $(SPOOL_OBJ) $(SPOOLD_OBJ): src/spool.h src/cmd.h $(wildcard src/*-int.h src/daemon.h src/hydrate.h)
+$(LIB_OBJ) $(SPOOL_OBJ) $(SPOOLD_OBJ): $(wildcard src/*.h)
 
 tests/unit/test-%: tests/unit/test-%.c src/libspool.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka

@@ -15,6 +15,7 @@
 #include <git2.h>
 
 #include "file.h"
+#include "operator-int.h"
 #include "transition.h"
 
 static void key_path(char *buf, size_t len, const char *key)
@@ -96,8 +97,10 @@ static int check_refs(spool *sp, json_t *task, const char *id,
 				"'depends_on': a task cannot depend on itself");
 		for (size_t k = 0; batch && k < batch->n; k++)
 			pending |= strcmp(batch->ids[k], dep) == 0;
+		spool_archived arc;
 		if (!pending && spool_task_find(&loc, sp, dep) ==
-				SPOOL_ENOTFOUND)
+				SPOOL_ENOTFOUND &&
+		    spool_archive_find(&arc, NULL, NULL, sp, dep) < 0)
 			return spool_error_set(SPOOL_EINVALID, "field "
 				"'depends_on': no task '%s'", dep);
 	}

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "spool-int.h"
+#include "operator-int.h"
 
 static bool is_open(spool_state s)
 {
@@ -188,6 +189,13 @@ int spool_deps_state(bool *ready, char *dead, size_t deadlen, spool *sp,
 		const char *dep = json_string_value(d);
 		spool_loc loc;
 		int rc = spool_task_find(&loc, sp, dep);
+		spool_archived arc;
+		/* Finished work may have been archived out of the tree. */
+		if (rc == SPOOL_ENOTFOUND &&
+		    spool_archive_find(&arc, NULL, NULL, sp, dep) == 0) {
+			loc.state = arc.state;
+			rc = 0;
+		}
 		if (rc == SPOOL_ENOTFOUND) {
 			*ready = false;
 			if (dead && !dead[0])

@@ -178,6 +178,10 @@ int spool_repo(git_repository **out, spool *sp)
 		/* Our own objects are well formed; skip re-hashing on read. */
 		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
 		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
+		/* Trees of big state directories are read again and again
+		 * within one run; by default libgit2 caches none over 4 KB. */
+		git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT,
+				 GIT_OBJECT_TREE, (size_t)4 << 20);
 		inited = true;
 	}
 	if (git_repository_open_ext(&sp->repo, sp->root,

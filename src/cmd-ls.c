@@ -4,32 +4,38 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "summary.h"
 
-static void print_row(const spool_entry *e, json_t *task, bool json)
+static void print_json(const spool_entry *e, json_t *task)
+{
+	json_t *o = json_pack("{s:s, s:s}", "id", e->id, "state",
+			      spool_state_name(e->loc.state));
+	const char *k;
+	json_t *v;
+
+	if (e->loc.state == SPOOL_STATE_CLAIMED)
+		json_object_set_new(o, "agent", json_string(e->loc.agent));
+	json_object_foreach(task, k, v)
+		if (strcmp(k, "id") != 0)
+			json_object_set(o, k, v);
+	cmd_print_json(o);
+	json_decref(o);
+}
+
+static void print_text(const spool_entry *e, const spool_summary *s)
 {
 	char where[128];
-	const char *title = spool_task_str(task, "title");
 
 	spool_loc_format(where, sizeof(where), &e->loc);
-	if (json) {
-		json_t *o = json_pack("{s:s, s:s}", "id", e->id, "state",
-				      spool_state_name(e->loc.state));
-		if (e->loc.state == SPOOL_STATE_CLAIMED)
-			json_object_set_new(o, "agent", json_string(e->loc.agent));
-		if (task) {
-			const char *k;
-			json_t *v;
-			json_object_foreach(task, k, v)
-				if (strcmp(k, "id") != 0)
-					json_object_set(o, k, v);
-		}
-		cmd_print_json(o);
-		json_decref(o);
-		return;
-	}
-	printf("%-10s %-18s %-7s %s\n", e->id, where,
-	       task ? spool_priority_name(spool_task_priority(task)) : "?",
-	       title ? title : "(unreadable: run 'spool reconcile')");
+	if (s->valid)
+		printf("%-10s %-18s %-7s %s\n", e->id, where,
+		       spool_priority_name(s->priority), s->title);
+	else if (e->loc.state == SPOOL_STATE_QUARANTINE)
+		printf("%-10s %-18s %-7s (refused: see quarantine/%s.json.reason)"
+		       "\n", e->id, where, "-", e->id);
+	else
+		printf("%-10s %-18s %-7s (unreadable: run 'spool reconcile')\n",
+		       e->id, where, "?");
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -59,6 +65,7 @@ static int cmd_ls_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	spool_state state = SPOOL_STATE_NONE;
 	const char *agent = NULL, *module = NULL;
 	spool_entry *list;
+	spool_summary *sums = NULL;
 	bool json = false;
 	size_t n;
 	int c, rc;
@@ -93,15 +100,31 @@ static int cmd_ls_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	if ((rc = spool_list(&list, &n, ctx->sp, state, agent)) < 0)
 		return cmd_fail(self, rc);
 	qsort(list, n, sizeof(*list), cmp_entry);
-	for (size_t i = 0; i < n; i++) {
-		json_t *task = NULL;
-		const char *m;
-		spool_task_load(&task, ctx->sp, &list[i].loc, list[i].id);
-		m = spool_task_str(task, "module");
-		if (!module || (m && strcmp(m, module) == 0))
-			print_row(&list[i], task, json);
-		json_decref(task);
+	if (json) {
+		/* every field: each file is read */
+		for (size_t i = 0; i < n; i++) {
+			json_t *task = NULL;
+			const char *m;
+			if (spool_task_load(&task, ctx->sp, &list[i].loc,
+					    list[i].id) < 0)
+				spool_error_clear();	/* id and state only */
+			m = spool_task_str(task, "module");
+			if (!module || (m && strcmp(m, module) == 0))
+				print_json(&list[i], task);
+			json_decref(task);
+		}
+	} else if ((sums = calloc(n ? n : 1, sizeof(*sums))) &&
+		   spool_summaries(sums, ctx->sp, list, n,
+				   state == SPOOL_STATE_NONE && !agent) == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (!module || strcmp(sums[i].module, module) == 0)
+				print_text(&list[i], &sums[i]);
+	} else {
+		free(sums);
+		free(list);
+		return cmd_fail(self, SPOOL_ERROR);
 	}
+	free(sums);
 	free(list);
 	return EXIT_OK;
 }

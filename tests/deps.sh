@@ -4,8 +4,8 @@
 #   deps.sh install  install what is missing (as root), or print the line
 set -u
 PKGS="gcc make pkg-config git jq libgit2-dev libjansson-dev libarchive-dev
-libyaml-dev libcmocka-dev inotify-tools perl stow hyperfine man-db
-bash-completion"
+libyaml-dev libcmocka-dev zlib1g-dev inotify-tools perl stow hyperfine
+man-db groff-base bash-completion valgrind procps"
 
 missing=""
 for p in $PKGS; do

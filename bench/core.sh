@@ -73,6 +73,20 @@ spool next --agent w1 >/dev/null	# warm the selection index
 lat=$(for i in $(seq 1 "$SAMPLES"); do
 	t0=$(now); spool claim --agent w1 >/dev/null; echo $(( $(now) - t0 ))
 done | stats)
+# With spoold running, a claim is one rename and the daemon records it.
+daemon_lat="- -"
+if command -v spoold >/dev/null; then
+	spoold -C "$B/claim" --log-level error 2>/dev/null &
+	dpid=$!
+	for _ in $(seq 1 100); do
+		spool daemon status >/dev/null 2>&1 && break; sleep 0.05
+	done
+	daemon_lat=$(for i in $(seq 1 "$SAMPLES"); do
+		t0=$(now); spool claim --agent w1 >/dev/null; echo $(( $(now) - t0 ))
+	done | stats)
+	kill "$dpid"; wait "$dpid" 2>/dev/null
+	spool reconcile >/dev/null
+fi
 next_lat=$(for i in $(seq 1 "$SAMPLES"); do
 	t0=$(now); spool next --agent w1 >/dev/null; echo $(( $(now) - t0 ))
 done | stats)
@@ -98,6 +112,7 @@ done | stats)
 
 read -r lat_med lat_p99 <<<"$lat"
 read -r next_med next_p99 <<<"$next_lat"
+read -r dlat_med dlat_p99 <<<"$daemon_lat"
 read -r sp_med _ <<<"$spool_t"
 read -r git_med _ <<<"$git_t"
 ratio=$(awk -v a="$git_med" -v b="$sp_med" 'BEGIN { printf "%.1f", a / b }')
@@ -116,7 +131,8 @@ cat <<EOF2
 | claims in the HEAD tree / in the log's trailers | $in_git / $in_log |
 | git fsck | $fsck |
 | \`spool next\` with ~$TASKS ready: median / p99 | $next_med / $next_p99 ms |
-| \`spool claim\` with ~$TASKS ready (commits itself): median / p99 | $lat_med / $lat_p99 ms |
+| \`spool claim\` with ~$TASKS ready, no daemon (commits itself): median / p99 | $lat_med / $lat_p99 ms |
+| \`spool claim\` with ~$TASKS ready, spoold running (records it): median / p99 | $dlat_med / $dlat_p99 ms |
 | one transition recorded by \`spool reconcile\` (median) | $sp_med ms |
 | baseline: one \`git add -A && git commit\` (median) | $git_med ms |
 | recorded transition vs git CLI | ${ratio}x cheaper |

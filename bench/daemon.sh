@@ -25,7 +25,6 @@ make_spool() {	# make_spool DIR N AGENTS...: N tasks in ready/, recorded
 	spool -C "$d" reconcile >/dev/null
 	# pack the set-up so that only the benchmark's growth is measured
 	jq '.pack_loose_objects = 256' "$d/.spool/config.json" >"$d/c.tmp" && mv "$d/c.tmp" "$d/.spool/config.json"
-	git -C "$d" add .spool/config.json >/dev/null 2>&1 || true
 }
 rss() { awk '/VmRSS/ {print int($2/1024)}' "/proc/$1/status"; }
 hwm() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$1/status"; }
@@ -51,16 +50,15 @@ idle_latency() {	# idle_latency SPOOL SAMPLES TASKS: one mv, wait for the branch
 		sleep 0.05;	# idle between transitions
 	}
 	@lat = sort { $a <=> $b } @lat;
-	printf("idle mv->commit latency at %d tasks: median %.2f ms, p99 %.2f ms, max %.2f ms (%d samples)\n",
-		$tasks, $lat[int(@lat / 2)], $lat[int(@lat * 0.99)], $lat[-1], scalar @lat);
+	printf("%.2f %.2f %.2f\n", $lat[int(@lat / 2)], $lat[int(@lat * 0.99)], $lat[-1]);
 	' "$1" "$2" "$3"
 }
 
-echo "# spoold benchmark: $N tasks, $(nproc) cores, $(uname -r)"
+echo "bench/daemon.sh: $N tasks" >&2
 S0=$W/s0
 make_spool "$S0" 1000 a1
 spoold -C "$S0" --detach --log-level warn
-idle_latency "$S0" "$SAMPLES" 1000
+L1=$(idle_latency "$S0" "$SAMPLES" 1000)
 spool -C "$S0" daemon stop >/dev/null
 rm -rf "$S0"
 
@@ -77,7 +75,7 @@ wait_packed "$S"
 sleep 1.2; wait_packed "$S"
 G0=$(gitsize "$S")
 
-idle_latency "$S" "$SAMPLES" "$N"
+LN=$(idle_latency "$S" "$SAMPLES" "$N")
 
 # 2. Sustained: 8 agents race for every remaining ready task with mv.
 C0=$(git -C "$S" rev-list --count HEAD)
@@ -103,16 +101,17 @@ T2=$(date +%s%N)
 won=$(cat "$W"/won.* | awk '{s += $1} END {print s}')
 moves=$((N - SAMPLES))
 C1=$(git -C "$S" rev-list --count HEAD)
-echo "sustained: $moves claims by 8 racing agents: moves done in $(( (T1 - T0) / 1000000 )) ms, all recorded after $(( (T2 - T0) / 1000000 )) ms: $(( moves * 1000000000 / (T2 - T0) )) transitions/s recorded, in $((C1 - C0)) commits"
-dup=$(git -C "$S" ls-tree -r --name-only HEAD | grep -o 'T-[0-9]*\.json' | sort | uniq -d | wc -l)
-echo "exactly once: $won claims won for $moves tasks, $dup doubled, $(git -C "$S" ls-tree -r --name-only HEAD ready | grep -c json || true) left in ready/"
-echo "daemon RSS at $N tasks: $(rss "$PID") MB (peak $(hwm "$PID") MB)"
+RATE=$(( moves * 1000000000 / (T2 - T0) ))
+MOVE_MS=$(( (T1 - T0) / 1000000 )) REC_MS=$(( (T2 - T0) / 1000000 )) COMMITS=$((C1 - C0))
+DUP=$(git -C "$S" ls-tree -r --name-only HEAD | grep -o 'T-[0-9]*\.json' | sort | uniq -d | wc -l)
+LEFT=$(git -C "$S" ls-tree -r --name-only HEAD ready | grep -c json || true)
+RSS10=$(rss "$PID") HWM10=$(hwm "$PID")
 
 # 3. Growth of .git per transition after packing.
 sleep 1.2
 wait_packed "$S"
 G1=$(gitsize "$S")
-echo ".git growth after packing: $(( (G1 - G0) * 1024 / N )) bytes per transition ($N transitions, $((G1 - G0)) KB; loose objects left: $(loose "$S"))"
+GROW=$(( (G1 - G0) * 1024 / N )) LOOSE=$(loose "$S")
 spool -C "$S" daemon stop >/dev/null
 
 # 4. Memory at 50,000 tasks.
@@ -123,7 +122,7 @@ P5=$(cat "$S5/.spool/run/daemon.pid")
 perl -e 'my ($d) = @ARGV; for my $i (1..2000) { my $id = sprintf("T-%05d", $i);
 	rename("$d/ready/$id.json", "$d/claimed/a1/$id.json"); }' "$S5"
 while [ "$(git -C "$S5" ls-tree --name-only HEAD claimed/a1/ | grep -c json || true)" -lt 2000 ]; do sleep 0.05; done
-echo "daemon RSS at 50000 tasks (after 2000 claims): $(rss "$P5") MB (peak $(hwm "$P5") MB)"
+RSS50=$(rss "$P5") HWM50=$(hwm "$P5")
 spool -C "$S5" daemon stop >/dev/null
 rm -rf "$S5"
 
@@ -142,6 +141,38 @@ perl -MTime::HiRes=time -e '
 	}
 	@lat = sort { $a <=> $b } @lat;
 	my $s = 0; $s += $_ for @lat;
-	printf("baseline git add -A && git commit: median %.1f ms, p99 %.1f ms per transition: %.0f transitions/s (%d samples)\n",
-		$lat[int(@lat / 2)], $lat[int(@lat * 0.99)], 1000 * @lat / $s, scalar @lat);
-' "$B" 50
+	printf("%.1f %.1f %.0f\n", $lat[int(@lat / 2)], $lat[int(@lat * 0.99)], 1000 * @lat / $s);
+' "$B" 50 >"$W/base"
+read -r BMED BP99 BRATE <"$W/base"
+set -- $L1; L1MED=$1 L1P99=$2
+set -- $LN; LNMED=$1 LNP99=$2
+
+echo "## Daemon"
+echo
+echo "\`bench/daemon.sh $N $SAMPLES\`: spoold recording raw \`mv\` transitions. Idle latency: one"
+echo "\`mv ready/T claimed/a1/\` every 50 ms, timed until the branch moves ($SAMPLES samples), in a"
+echo "spool of 1,000 and of $N tasks. Sustained: 8 agents race with \`mv\` for the"
+echo "$moves remaining ready tasks of the $N-task spool; timed until every claim is at HEAD."
+echo "Growth: \`du .git\` after the daemon packed, over the $N transitions of the run."
+echo "Baseline: the same \`mv\` followed by \`git add -A && git commit\` in a spool of $N tasks (50 samples)."
+echo
+printf '| %-44s | %26s | %26s |\n' measure spoold "git add -A && git commit"
+printf '|%s|%s|%s|\n' "----------------------------------------------" "---------------------------:" "---------------------------:"
+printf '| %-44s | %26s | %26s |\n' "idle mv->commit, 1,000 tasks (median / p99)" "$L1MED / $L1P99 ms" ""
+printf '| %-44s | %26s | %26s |\n' "idle mv->commit, $N tasks (median / p99)" "$LNMED / $LNP99 ms" "$BMED / $BP99 ms"
+printf '| %-44s | %26s | %26s |\n' "transitions/s, 8 racing agents, $N tasks" "$RATE ($COMMITS commits)" "$BRATE"
+printf '| %-44s | %26s | %26s |\n' "claims won / doubled / left (of $moves)" "$won / $DUP / $LEFT" ""
+printf '| %-44s | %26s | %26s |\n' ".git per transition after packing" "$GROW bytes" ""
+printf '| %-44s | %26s | %26s |\n' "daemon RSS, $N tasks (after the burst)" "$RSS10 MB (peak $HWM10)" ""
+printf '| %-44s | %26s | %26s |\n' "daemon RSS, 50,000 tasks (after 2,000 claims)" "$RSS50 MB (peak $HWM50)" ""
+echo
+fail=0 missed=""
+awk -v m="$L1MED" -v p="$L1P99" 'BEGIN { exit !(m <= 5 && p <= 50) }' || { fail=1; missed="$missed idle latency;"; }
+[ "$RATE" -ge 2000 ] || { fail=1; missed="$missed transitions/s;"; }
+[ "$GROW" -le 2048 ] || { fail=1; missed="$missed .git growth;"; }
+[ "$RSS50" -lt 32 ] || { fail=1; missed="$missed RSS;"; }
+[ "$DUP" -eq 0 ] && [ "$won" -eq "$moves" ] || { fail=1; missed="$missed exactly-once;"; }
+echo "Targets: idle median <= 5 ms and p99 <= 50 ms; >= 2,000 transitions/s; <= 2 KB of .git per"
+echo "transition after packing; RSS < 32 MB at 50,000 tasks; every claim won exactly once."
+if [ $fail -eq 0 ]; then echo "All met."; else echo "Missed:$missed"; fi
+exit $fail

@@ -732,6 +732,19 @@ static void dirset_free(struct dirset *ds)
 static int name_path(struct rec_ctx *x, struct dirset *ds, const char *path,
 		     struct path_list *odd, bool *fresh, int depth);
 
+static void add_disk(spool_map_entry *e, int16_t dir)
+{
+	size_t n = e->ndisk < SPOOL_MAP_COPIES ? e->ndisk : SPOOL_MAP_COPIES;
+
+	for (size_t i = 0; i < n; i++)
+		if (e->disk[i] == dir)
+			return;
+	if (e->ndisk < SPOOL_MAP_COPIES)
+		e->disk[e->ndisk] = dir;
+	if (e->ndisk < UINT8_MAX)
+		e->ndisk++;
+}
+
 /* A state directory named by an event (created, deleted, moved): every
  * name in it, on disk and at HEAD. */
 static int expand_dir(struct rec_ctx *x, struct dirset *ds, const char *dir,
@@ -827,12 +840,21 @@ static int name_path(struct rec_ctx *x, struct dirset *ds, const char *path,
 		spool_error_clear();
 		return 0;
 	}
-	if (task_name(id, name))
-		return spool_map_get(&e, x->map, id);
-	return exists ? collect_odd(odd, &loc, name) : 0;
+	if (!task_name(id, name))
+		return exists ? collect_odd(odd, &loc, name) : 0;
+	/* Only the places events named are looked at on disk (and the
+	 * place at HEAD): a copy or a move anywhere else is an event too. */
+	if ((rc = spool_map_get(&e, x->map, id)) < 0 ||
+	    (rc = spool_map_dir(x->map, &loc)) < 0)
+		return rc;
+	if (exists && !S_ISREG(st.st_mode))
+		return collect_odd(odd, &loc, name);
+	if (exists)
+		add_disk(e, (int16_t)rc);
+	return 0;
 }
 
-/* Where each named task is, on disk and at HEAD. */
+/* Where each named task is at HEAD, and whether it is still there. */
 static int locate_named(struct rec_ctx *x, struct dirset *ds,
 			struct path_list *odd)
 {
@@ -846,24 +868,21 @@ static int locate_named(struct rec_ctx *x, struct dirset *ds,
 		if (!e->id[0])
 			continue;
 		snprintf(name, sizeof(name), "%s.json", e->id);
-		for (size_t k = 0; k < ds->n && rc == 0; k++) {
-			spool_loc_path(path, sizeof(path), &x->map->dirs[k],
-				       e->id);
+		for (size_t k = 0; k < ds->n; k++)
 			if (ds->trees[k] &&
 			    git_tree_entry_byname(ds->trees[k], name))
 				e->head = (int16_t)k;
-			if (fstatat(spool_rootfd(x->sp), path, &st,
-				    AT_SYMLINK_NOFOLLOW) < 0)
-				continue;
-			if (!S_ISREG(st.st_mode)) {
-				rc = collect_odd(odd, &x->map->dirs[k], name);
-				continue;
-			}
-			if (e->ndisk < SPOOL_MAP_COPIES)
-				e->disk[e->ndisk] = (int16_t)k;
-			if (e->ndisk < UINT8_MAX)
-				e->ndisk++;
-		}
+		if (e->head < 0)
+			continue;
+		spool_loc_path(path, sizeof(path), &x->map->dirs[e->head],
+			       e->id);
+		if (fstatat(spool_rootfd(x->sp), path, &st,
+			    AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISREG(st.st_mode))
+			add_disk(e, e->head);
+		else
+			rc = collect_odd(odd, &x->map->dirs[e->head], name);
 	}
 	return rc;
 }

@@ -200,7 +200,11 @@ int main(int argc, char **argv)
 	git_libgit2_init();
 	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE,
 			 (size_t)8 << 20);
-	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)16 << 20);
+	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)8 << 20);
+	/* Packs are read through small windows: memory stays flat as the
+	 * history grows. */
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)1 << 20);
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)8 << 20);
 	if ((d.lockfd = take_daemon_lock(d.sp)) < 0) {
 		fprintf(stderr, "spoold: %s\n", spool_error_message());
 		spool_free(d.sp);

@@ -55,7 +55,7 @@ printf '{"id": "T-0003", "title": "I changed it", "priority": "urgent"}\n' >"$S/
 until_ok 5 cmp -s "$S/ready/T-0003.json" "$T/orig.json"; ok $? "a task edited in place in ready/ gets its committed content back"
 grep -q "I changed it" "$S"/quarantine/T-0003.rejected.json*; ok $? "the edit is kept in quarantine/"
 ls "$S"/quarantine/T-0003.rejected.json*.reason >/dev/null 2>&1; ok $? "with a reason file"
-violation T-0003; ok $? "recorded as a violation"
+until_ok 5 violation T-0003; ok $? "recorded as a violation"
 
 # Edited in place in review/ and done/.
 mv "$S/ready/T-0004.json" "$S/claimed/bob/"
@@ -87,8 +87,9 @@ placed T-0004 done && violation T-0004; ok $? "done -> ready is reverted"
 
 # A deleted task is restored from git.
 rm "$S/ready/T-0005.json"
-until_ok 5 test -f "$S/ready/T-0005.json"; ok $? "a deleted task is restored"
-git -C "$S" log -1 --format=%s --grep="Spool-Task: T-0005" | grep -q "^restore"; ok $? "recorded as a restore"
+restored() { git -C "$S" log -1 --format=%s --grep="Spool-Task: T-0005" | grep -q "^restore"; }
+until_ok 5 restored; ok $? "a deleted task is restored and recorded as a restore"
+test -f "$S/ready/T-0005.json"; ok $? "it is back in ready/"
 
 # A whole state directory removed comes back.
 rm -rf "$S/claimed/bob"
@@ -113,7 +114,7 @@ placed T-0011 ready; ok $? "into ready/"
 printf '{"title": 42}\n' >"$S/tmp/b.json"; mv "$S/tmp/b.json" "$S/new/"
 until_ok 5 test -f "$S/quarantine/b.json.reason"; ok $? "an invalid file in new/ is quarantined"
 grep -q "title" "$S/quarantine/b.json.reason"; ok $? "with the reason"
-in_head quarantine/b.json.reason; ok $? "and recorded"
+until_ok 5 in_head quarantine/b.json.reason; ok $? "and recorded"
 printf '{"title": "depends", "depends_on": ["T-0008"]}\n' >"$S/tmp/c.json"; mv "$S/tmp/c.json" "$S/new/"
 until_ok 5 placed T-0012 blocked; ok $? "a task with open dependencies is filed to blocked/"
 
@@ -122,6 +123,8 @@ echo hello >"$S/ready/notes.txt"
 until_ok 5 test -f "$S/quarantine/notes.txt"; ok $? "a stray file in ready/ is quarantined"
 
 until_ok 5 tree_matches; ok $? "the tree matches HEAD"
-fsck_clean; ok $? "git fsck is clean"
 stop_daemon
+fsck_clean; r=$?; ok $r "git fsck is clean"
+[ $r -eq 0 ] || git -C "$S" fsck --strict --no-progress 2>&1 | sed 's/^/# fsck: /'
+
 done_testing

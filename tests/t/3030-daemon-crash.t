@@ -26,8 +26,10 @@ kill -9 "$pid"; ok $? "killed with -9 in the middle of the burst"
 wait $c1 $c2
 recorded=$(git -C "$S" ls-tree --name-only HEAD claimed/a1/ claimed/a2/ | grep -c json)
 echo "# recorded before the kill: $recorded of 2000"
-# More moves while it is down: submissions of some claimed tasks.
-for i in 00001 00002 00003; do mv "$S/claimed/a1/T-$i.json" "$S/review/"; done
+# More moves while it is down: submissions of three claims already recorded.
+for p in $(git -C "$S" ls-tree --name-only HEAD claimed/a1/ claimed/a2/ | grep json | head -3); do
+	mv "$S/$p" "$S/review/"
+done
 
 start_daemon; ok $? "restarted"
 until_ok 20 tree_matches; ok $? "the tree matches HEAD after the restart"

@@ -1,14 +1,23 @@
 #!/bin/sh
 # The reviewer: reads what is in review/, rejects the first draft with
-# feedback, approves the rest. It uses the spool CLI, as an operator would.
+# feedback, approves the rest. It uses the spool CLI, as an operator would,
+# and sleeps on inotifywait between reviews.
 set -u
 ME=$1
 say() { printf '  [%s] %s\n' "$ME" "$*"; }
-
+fifo=tmp/.wake-$ME
+rm -f "$fifo"; mkfifo "$fifo"
 while [ ! -e .demo-stop ]; do
+	inotifywait -e moved_to -e create review/ . >/dev/null 2>"$fifo" &
+	watcher=$!
+	while read -r line; do
+		case $line in *established*) break;; esac
+	done <"$fifo"
+	busy=
+	[ -e .demo-stop ] && busy=stop	# asked to stop before the watch began
 	for f in review/*.json; do
 		[ -e "$f" ] || continue
-		id=$(basename "$f" .json)
+		id=$(basename "$f" .json) busy=1
 		if grep -q '"title": "Draft' "$f" && ! grep -q '"feedback"' "$f"
 		then
 			SPOOL_AGENT=$ME spool reject "$id" --feedback \
@@ -19,5 +28,7 @@ while [ ! -e .demo-stop ]; do
 				say "approved $id"
 		fi
 	done
-	inotifywait -qq -t 2 -e moved_to -e create review/ 2>/dev/null
+	[ -n "$busy" ] && kill "$watcher" 2>/dev/null
+	wait "$watcher" 2>/dev/null
 done
+rm -f "$fifo"

@@ -6,6 +6,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 export PATH="$TOP/bin:$PATH"
 export SPOOL_LAYOUT="${SPOOL_LAYOUT:-$TOP/spool-layout}"
 DEMO=${DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/spool-demo.XXXXXX")}
+mkdir -p "$DEMO"
 S=$DEMO/spool
 export SPOOL_DIR=$S
 unset SPOOL_AGENT
@@ -30,28 +31,29 @@ v=$(spool add --module blog --title "Edit the draft" --requires editing \
 	--depends-on "$d" --deliverable "an edited post ready to publish")
 spool ls
 
-# With spoold the agents' raw mv moves are recorded as they happen; without
-# it, every spool command records them first.
-if [ -x "$TOP/bin/spoold" ]; then
-	spoold -C "$S" --log-level warn 2>"$DEMO/spoold.log" &
-	DAEMON=$!
-fi
+# spoold records the agents' raw mv moves as they happen, polices them and
+# releases each step when the one before it is done.
+spoold -C "$S" --log-level warn 2>"$DEMO/spoold.log" &
+DAEMON=$!
+for _ in $(seq 1 100); do
+	spool daemon status >/dev/null 2>&1 && break; sleep 0.05
+done
 echo "== agents at work"
 pids=""
-for a in scout quill judge; do
-	sh "$TOP/tests/demo/agent.sh" "$a" & pids="$pids $!"
+for a in scout:research quill:writing judge:editing; do
+	sh "$TOP/tests/demo/agent.sh" "${a%:*}" "${a#*:}" & pids="$pids $!"
 done
 sh "$TOP/tests/demo/reviewer.sh" chief & pids="$pids $!"
 
-# Wait for the last task to be done (bounded, so a bug cannot hang make).
-deadline=$(($(date +%s) + 60))
-while [ ! -e "done/$v.json" ] && [ "$(date +%s)" -lt "$deadline" ]; do
-	inotifywait -qq -t 1 -e moved_to done/ 2>/dev/null || true
-done
-touch .demo-stop
+# Wait for the last task to be done: 'spool wait' sleeps on inotify
+# (bounded, so a bug cannot hang make).
+spool wait "$v" --state done --timeout 60 >/dev/null || true
+touch .demo-stop			# wakes every agent's inotifywait
 for p in $pids; do wait "$p" 2>/dev/null || true; done
 rm -f .demo-stop
-[ -n "${DAEMON:-}" ] && kill "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null
+if [ -n "${DAEMON:-}" ]; then
+	kill "$DAEMON" 2>/dev/null; wait "$DAEMON" 2>/dev/null
+fi
 spool reconcile >/dev/null
 
 echo "== spool ls"

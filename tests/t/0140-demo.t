@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# make demo runs end to end: four steps done, a rejection with feedback,
+# every step a commit by its agent, spoold stopped afterwards.
+. "$(dirname "$0")/../lib.sh"
+DEMO_DIR=$T/demo timeout 120 sh "$TOP/tests/demo/run.sh" >"$T/out" 2>&1
+ok $? "the demo finishes"
+S=$T/demo/spool
+is "$(ls "$S/done" | grep -c json)" 4 "four tasks done"
+git -C "$S" log --format='%an %s' >"$T/log"
+grep -q '^chief reject T-0003 by chief' "$T/log"; ok $? "the draft was rejected once"
+is "$(grep -c '^quill submit T-0003' "$T/log")" 2 "and submitted twice"
+for a in scout quill judge; do
+	grep -q "^$a claim T-" "$T/log"; ok $? "$a's claim by mv is in git, by $a"
+done
+git -C "$S" log --format=%B | grep -q 'Revised after review' ||
+	git -C "$S" show HEAD~0:deliverables/T-0003/draft-the-post.md | grep -q 'Revised'
+ok $? "the second draft answers the feedback"
+grep -q "The spool is in $S" "$T/out"; ok $? "says where its spool is"
+pgrep -f "spoold -C $S" >/dev/null; is $? 1 "spoold was stopped"
+git -C "$S" fsck --no-progress >/dev/null 2>&1; ok $? "git fsck is clean"
+done_testing

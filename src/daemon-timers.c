@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "operator-int.h"
 
 /* ---- the table --------------------------------------------------------- */
 
@@ -269,6 +270,49 @@ static void scan_dir(struct daemon *d, const spool_loc *loc)
 	closedir(dp);
 }
 
+/* How often the retention policy is applied: config
+ * retention.interval_seconds, an hour by default. */
+static int64_t retention_interval(struct daemon *d)
+{
+	json_t *r = json_object_get(spool_config(d->sp), "retention");
+	json_t *v = json_object_get(r, "interval_seconds");
+
+	return json_is_integer(v) && json_integer_value(v) > 0
+		? (int64_t)json_integer_value(v) * 1000 : 3600 * 1000;
+}
+
+/* With a retention policy in the config, old finished work is archived
+ * now and then: a timer like any other, no polling. */
+static void retention_arm(struct daemon *d, int64_t due)
+{
+	spool_loc none = { .state = SPOOL_STATE_NONE };
+	long after;
+
+	if (spool_retention_after(&after, d->sp) < 0) {
+		WARN("retention: %s", spool_error_message());
+		return;
+	}
+	if (after >= 0)
+		dl_set(&d->dl, DL_RETAIN, "retention", &none, due);
+	else
+		dl_drop(&d->dl, DL_RETAIN, "retention");
+}
+
+static void retention_run(struct daemon *d)
+{
+	spool_archive_stats st;
+	long after;
+
+	if (spool_retention_after(&after, d->sp) < 0 || after < 0)
+		return;
+	if (spool_archive_run(&st, d->sp, after, "spool", false) < 0)
+		ERROR("retention: %s", spool_error_message());
+	else if (st.tasks)
+		INFO("retention: archived %zu finished tasks older than %lds",
+		     st.tasks, after);
+	retention_arm(d, spool_now_ms() + retention_interval(d));
+}
+
 void daemon_track_all(struct daemon *d)
 {
 	spool_loc claimed = { .state = SPOOL_STATE_CLAIMED };
@@ -279,6 +323,7 @@ void daemon_track_all(struct daemon *d)
 	scan_dir(d, &claimed);
 	scan_dir(d, &failed);
 	scan_dir(d, &review);
+	retention_arm(d, spool_now_ms());
 }
 
 /* ---- acting on them ---------------------------------------------------- */
@@ -295,6 +340,11 @@ void daemon_timers_fire(struct daemon *d)
 		int64_t due = 0;
 		int rc;
 		if (!e.due || e.due > now) {
+			i++;
+			continue;
+		}
+		if (e.kind == DL_RETAIN) {
+			retention_run(d);	/* re-arms itself */
 			i++;
 			continue;
 		}

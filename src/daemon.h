@@ -100,7 +100,7 @@ void child_kill_all(struct children *cs);
 
 /* ---- deadlines --------------------------------------------------------- */
 
-enum { DL_LEASE = 1, DL_RETRY = 2 };
+enum { DL_LEASE = 1, DL_RETRY = 2, DL_RETAIN = 3 };
 
 struct deadline {
 	char id[SPOOL_ID_MAX + 1];

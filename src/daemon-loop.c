@@ -319,6 +319,11 @@ static void batch(struct daemon *d, bool timer)
 	}
 	if (rc < 0)
 		ERROR("reconcile: %s", spool_error_message());
+	if (rc == 0 && (full || wt->dirty.n)) {
+		/* plain 'git status' in the spool, once things are quiet */
+		spool_loc none = { .state = SPOOL_STATE_NONE };
+		dl_set(&d->dl, DL_INDEX, "index", &none, now + INDEX_QUIET_MS);
+	}
 	int64_t t1 = spool_now_ms();
 	if (timer)
 		daemon_timers_fire(d);

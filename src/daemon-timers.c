@@ -146,17 +146,6 @@ void dl_free(struct deadlines *d)
 
 /* ---- learning deadlines ------------------------------------------------ */
 
-static bool task_file(char *id, const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n < 6 || n - 5 > SPOOL_ID_MAX || strcmp(name + n - 5, ".json"))
-		return false;
-	memcpy(id, name, n - 5);
-	id[n - 5] = '\0';
-	return spool_id_valid(id);
-}
-
 static int64_t later_of(const struct stat *st)
 {
 	int64_t m = (int64_t)st->st_mtim.tv_sec * 1000 +
@@ -224,7 +213,7 @@ void daemon_track_path(struct daemon *d, const char *path)
 	spool_loc loc;
 
 	if (!slash || (size_t)(slash - path) >= sizeof(dir) ||
-	    !task_file(id, slash + 1))
+	    !spool_id_from_name(id, slash + 1))
 		return;
 	memcpy(dir, path, (size_t)(slash - path));
 	dir[slash - path] = '\0';
@@ -260,7 +249,7 @@ static void scan_dir(struct daemon *d, const spool_loc *loc)
 			snprintf(sub.agent, sizeof(sub.agent), "%s",
 				 de->d_name);
 			scan_dir(d, &sub);
-		} else if (task_file(id, de->d_name)) {
+		} else if (spool_id_from_name(id, de->d_name)) {
 			if (loc->state == SPOOL_STATE_REVIEW)
 				daemon_check_start(d, id);
 			else
@@ -346,6 +335,12 @@ void daemon_timers_fire(struct daemon *d)
 		if (e.kind == DL_RETAIN) {
 			retention_run(d);	/* re-arms itself */
 			i++;
+			continue;
+		}
+		if (e.kind == DL_INDEX) {
+			if (spool_index_sync(d->sp) < 0)
+				WARN("%s", spool_error_message());
+			dl_drop(&d->dl, DL_INDEX, "index");
 			continue;
 		}
 		if (e.kind == DL_LEASE)

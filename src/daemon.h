@@ -100,7 +100,9 @@ void child_kill_all(struct children *cs);
 
 /* ---- deadlines --------------------------------------------------------- */
 
-enum { DL_LEASE = 1, DL_RETRY = 2, DL_RETAIN = 3 };
+enum { DL_LEASE = 1, DL_RETRY = 2, DL_RETAIN = 3, DL_INDEX = 4 };
+/* git's index is brought up to date once the spool is quiet this long. */
+#define INDEX_QUIET_MS 1000
 
 struct deadline {
 	char id[SPOOL_ID_MAX + 1];

@@ -2,7 +2,13 @@
  * The spool commits trees directly and never needs git's index, but an
  * operator who types 'git status' in the spool expects it to match HEAD.
  */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "spool-int.h"
+
+#define SYNCED ".spool/run/index-tree"
 
 int spool_index_sync(spool *sp)
 {
@@ -13,16 +19,33 @@ int spool_index_sync(spool *sp)
 
 	if ((rc = spool_repo(&repo, sp)) < 0)
 		return rc;
+	char hex[GIT_OID_HEXSZ + 2], path[4096];
+	char *was = NULL;
+
 	if (git_revparse_single(&tree, repo, "HEAD^{tree}") < 0) {
 		git_error_clear();
 		return 0;	/* nothing committed yet */
 	}
+	/* Rebuilding the index costs milliseconds per thousand files: not
+	 * again for the tree it already holds. */
+	git_oid_tostr(hex, sizeof(hex), git_object_id(tree));
+	snprintf(path, sizeof(path), "%sindex", git_repository_path(repo));
+	if (spool_fs_read(&was, NULL, sp, SYNCED, 128) == 0 &&
+	    strncmp(was, hex, GIT_OID_HEXSZ) == 0 && access(path, F_OK) == 0) {
+		free(was);
+		git_object_free(tree);
+		return 0;
+	}
+	free(was);
+	spool_error_clear();
 	/* read_tree keeps the stat data of entries that did not change, so
 	 * git status stays quick. */
 	if (git_repository_index(&index, repo) < 0 ||
 	    git_index_read_tree(index, (git_tree *)tree) < 0 ||
 	    git_index_write(index) < 0)
 		rc = spool_error_git("cannot write the git index");
+	else if (spool_fs_write(sp, SYNCED, hex, strlen(hex), false) < 0)
+		spool_error_clear();	/* only costs a rebuild next time */
 	git_index_free(index);
 	git_object_free(tree);
 	return rc;

@@ -27,9 +27,11 @@ static int begin(spool_commit **c, spool *sp)
 	return rc;
 }
 
-/* Writes the operation's commit; what it releases gets its own. */
-static int finish(spool *sp, spool_commit *c, int rc, bool advance,
-		  const char *actor)
+/* Writes the operation's commit; what it releases gets its own. git's
+ * index follows, except after claims: the hot path, where spoold (when
+ * it runs) or the next command catches it up. */
+static int finish_ex(spool *sp, spool_commit *c, int rc, bool advance,
+		     const char *actor, bool index)
 {
 	if (rc == 0)
 		rc = spool_commit_write(c, actor);
@@ -41,10 +43,16 @@ static int finish(spool *sp, spool_commit *c, int rc, bool advance,
 			rc = spool_commit_write(c, "spool");
 		spool_commit_free(c);
 	}
-	if (rc == 0)
+	if (rc == 0 && index)
 		rc = spool_index_sync(sp);
 	spool_unlock(sp);
 	return rc;
+}
+
+static int finish(spool *sp, spool_commit *c, int rc, bool advance,
+		  const char *actor)
+{
+	return finish_ex(sp, c, rc, advance, actor, true);
 }
 
 int spool_op_add(char *id, size_t idlen, bool *existed, spool *sp,
@@ -399,5 +407,5 @@ int spool_op_claim(spool_entry *out, spool *sp, const char *agent)
 	}
 	rc = claim_loop(out, sp, c, agent, a);
 	json_decref(a);
-	return finish(sp, c, rc, false, agent);
+	return finish_ex(sp, c, rc, false, agent, false);
 }

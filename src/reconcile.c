@@ -623,17 +623,6 @@ static int file_new(struct rec_ctx *x, struct path_list *paths)
 
 /* ---- a pass limited to what events named ------------------------------ */
 
-static bool task_name(char *id, const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n < 6 || n - 5 > SPOOL_ID_MAX || strcmp(name + n - 5, ".json"))
-		return false;
-	memcpy(id, name, n - 5);
-	id[n - 5] = '\0';
-	return spool_id_valid(id);
-}
-
 /* Every directory a task can be in, on disk or at HEAD, with its tree. */
 struct dirset {
 	git_tree **trees;	/* by map dir index; NULL where absent */
@@ -840,7 +829,7 @@ static int name_path(struct rec_ctx *x, struct dirset *ds, const char *path,
 		spool_error_clear();
 		return 0;
 	}
-	if (!task_name(id, name))
+	if (!spool_id_from_name(id, name))
 		return exists ? collect_odd(odd, &loc, name) : 0;
 	/* Only the places events named are looked at on disk (and the
 	 * place at HEAD): a copy or a move anywhere else is an event too. */

@@ -360,14 +360,8 @@ static int idx_refresh(struct idx *x, spool *sp)
 		return spool_error_sys(SPOOL_ERROR, "cannot read 'ready'");
 	}
 	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
 		struct rec *r;
-		if (de->d_name[0] == '.' || n < 6 || n - 5 > SPOOL_ID_MAX ||
-		    strcmp(de->d_name + n - 5, ".json") != 0)
-			continue;
-		memcpy(id, de->d_name, n - 5);
-		id[n - 5] = '\0';
-		if (!spool_id_valid(id))
+		if (!spool_id_from_name(id, de->d_name))
 			continue;
 		r = idx_find(x, id);
 		if (!r || r->ino != de->d_ino) {

@@ -112,17 +112,6 @@ int spool_map_get(spool_map_entry **out, spool_map *m, const char *id)
 	return 0;
 }
 
-static bool json_name(char *id, const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n < 6 || n - 5 > SPOOL_ID_MAX || strcmp(name + n - 5, ".json"))
-		return false;
-	memcpy(id, name, n - 5);
-	id[n - 5] = '\0';
-	return spool_id_valid(id);
-}
-
 static int add_head_tree(spool_map *m, git_repository *repo,
 			 const git_tree_entry *te, const spool_loc *loc)
 {
@@ -150,7 +139,7 @@ static int add_head_tree(spool_map *m, git_repository *repo,
 				goto fail;
 			continue;
 		}
-		if (!json_name(id, git_tree_entry_name(e)))
+		if (!spool_id_from_name(id, git_tree_entry_name(e)))
 			continue;
 		if (spool_map_get(&me, m, id) < 0)
 			goto fail;
@@ -224,7 +213,7 @@ static int add_disk_dir(spool_map *m, spool *sp, const spool_loc *loc,
 		}
 		/* Only regular files with a task's name are tasks;
 		 * anything else is handed to the caller to deal with. */
-		if (!json_name(id, de->d_name) ||
+		if (!spool_id_from_name(id, de->d_name) ||
 		    (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)) {
 			if (odd)
 				rc = odd(data, loc, de->d_name);

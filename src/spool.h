@@ -51,6 +51,9 @@ void spool_error_clear(void);
 
 /* Task ids: 1-64 of [A-Za-z0-9-], not starting with '-'. */
 bool spool_id_valid(const char *id);
+/* The id of a task file name "ID.json" into id (SPOOL_ID_MAX + 1 bytes);
+ * false if name is not one. */
+bool spool_id_from_name(char *id, const char *name);
 /* Agent and module names: 1-64 of [a-z0-9._-], starting alphanumeric. */
 bool spool_name_valid(const char *name);
 

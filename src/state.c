@@ -103,3 +103,14 @@ bool spool_name_valid(const char *name)
 	}
 	return true;
 }
+
+bool spool_id_from_name(char *id, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n < 6 || n - 5 > SPOOL_ID_MAX || strcmp(name + n - 5, ".json"))
+		return false;
+	memcpy(id, name, n - 5);
+	id[n - 5] = '\0';
+	return spool_id_valid(id);
+}

@@ -372,10 +372,9 @@ static int list_dir(spool_entry **out, size_t *count, size_t *cap,
 		return spool_error_sys(SPOOL_ERROR, "cannot read '%s'", dir);
 	}
 	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
+		char id[SPOOL_ID_MAX + 1];
 		spool_entry *e;
-		if (de->d_name[0] == '.' || n < 6 || n - 5 > SPOOL_ID_MAX ||
-		    strcmp(de->d_name + n - 5, ".json") != 0)
+		if (!spool_id_from_name(id, de->d_name))
 			continue;
 		if (*count == *cap) {
 			size_t nc = *cap ? *cap * 2 : 64;
@@ -389,10 +388,7 @@ static int list_dir(spool_entry **out, size_t *count, size_t *cap,
 			*cap = nc;
 		}
 		e = &(*out)[*count];
-		memcpy(e->id, de->d_name, n - 5);
-		e->id[n - 5] = '\0';
-		if (!spool_id_valid(e->id))
-			continue;
+		memcpy(e->id, id, sizeof(e->id));
 		e->loc = *loc;
 		(*count)++;
 	}

@@ -136,6 +136,19 @@ cat <<EOF2
 | one transition recorded by \`spool reconcile\` (median) | $sp_med ms |
 | baseline: one \`git add -A && git commit\` (median) | $git_med ms |
 | recorded transition vs git CLI | ${ratio}x cheaper |
+
+Targets: \`spool claim\` median under 5 ms with 10,000 ready tasks; a recorded
+transition at least 20 times cheaper than \`git add -A && git commit\`.
+Where the time goes: starting the process costs 3-4 ms before any work
+(dynamic loading of libgit2 and its dependencies; libarchive is loaded only
+by the commands that use it, and libgit2's load of the system CA
+certificates is skipped). With spoold running a claim is the selection index
+(kept in .spool/run/select.idx, a claim appends one line to a journal) and
+one rename; without it the claim also reconciles the tree and commits, and
+every commit rewrites the 390 KB tree object of ready/. The "recorded by
+spool reconcile" row is a whole process per transition at 10,000 tasks;
+recorded by spoold, a transition costs 1/throughput (see the Daemon
+section: about 0.6 ms, some 90 times less than the git CLI's commit).
 EOF2
 
 [ "$claimed" -eq "$TASKS" ] && [ "$unique" -eq "$TASKS" ] && [ "$left" -eq 0 ] &&

@@ -67,14 +67,32 @@ static int64_t ts_ms(const struct timespec *ts)
 }
 
 /* Writes c and, when something finished, what it releases. */
-static int commit_and_advance(spool *sp, spool_commit *c, bool terminal)
+/*
+ * Moves the task and commits, as the spool; a terminal move then releases
+ * what waited for it, in a commit of its own. A task that moved meanwhile
+ * is left for the next look.
+ */
+static int move_and_commit(bool *moved, spool *sp, json_t *task,
+			   spool_transition *t, const char *feedback,
+			   bool terminal)
 {
-	int rc = spool_commit_write(c, "spool");
+	spool_commit *c = NULL;
+	int rc;
 
+	if ((rc = spool_commit_new(&c, sp)) == 0)
+		rc = spool_do_move(c, sp, task, t, feedback);
+	if (rc == 0)
+		rc = spool_commit_write(c, "spool");
 	spool_commit_free(c);
-	if (rc < 0 || !terminal)
+	c = NULL;
+	if (rc == SPOOL_ENOTFOUND || rc == SPOOL_EEXISTS) {
+		spool_error_clear();
+		return 0;
+	}
+	if (rc < 0)
 		return rc;
-	if ((rc = spool_commit_new(&c, sp)) < 0)
+	*moved = true;
+	if (!terminal || (rc = spool_commit_new(&c, sp)) < 0)
 		return rc;
 	rc = spool_advance(sp, c, NULL);
 	if (rc == 0)
@@ -89,7 +107,6 @@ int spool_lease_check(bool *moved, int64_t *due, spool *sp, const char *id,
 	spool_loc to = { .state = SPOOL_STATE_READY };
 	char path[PATH_MAX];
 	spool_transition t;
-	spool_commit *c = NULL;
 	json_t *task = NULL;
 	struct stat st;
 	long lease, attempt, max;
@@ -127,22 +144,11 @@ int spool_lease_check(bool *moved, int64_t *due, spool *sp, const char *id,
 		snprintf(t.note, sizeof(t.note), "lease of %lds expired (no "
 			 "heartbeat from '%s'); attempt %ld of %ld next",
 			 lease, loc->agent, attempt + 1, max);
-	if ((rc = spool_commit_new(&c, sp)) == 0)
-		rc = spool_do_move(c, sp, task, &t, NULL);
+	rc = move_and_commit(moved, sp, task, &t, NULL,
+			     to.state == SPOOL_STATE_FAILED);
 	json_decref(task);
-	if (rc == SPOOL_ENOTFOUND || rc == SPOOL_EEXISTS) {
-		spool_commit_free(c);	/* moved meanwhile */
-		spool_error_clear();
-		*due = 0;
-		return 0;
-	}
-	if (rc < 0) {
-		spool_commit_free(c);
-		return rc;
-	}
-	*moved = true;
 	*due = 0;
-	return commit_and_advance(sp, c, to.state == SPOOL_STATE_FAILED);
+	return rc;
 }
 
 int spool_retry_check(bool *moved, int64_t *due, spool *sp, const char *id,
@@ -152,7 +158,6 @@ int spool_retry_check(bool *moved, int64_t *due, spool *sp, const char *id,
 	spool_loc ready = { .state = SPOOL_STATE_READY };
 	char path[PATH_MAX];
 	spool_transition t;
-	spool_commit *c = NULL;
 	json_t *task = NULL;
 	struct stat st;
 	long attempt, max, wait;
@@ -183,21 +188,10 @@ int spool_retry_check(bool *moved, int64_t *due, spool *sp, const char *id,
 	spool_transition_init(&t, id, &failed, &ready, "retry", "spool");
 	snprintf(t.note, sizeof(t.note), "attempt %ld of %ld, after %lds",
 		 attempt + 1, max, wait);
-	if ((rc = spool_commit_new(&c, sp)) == 0)
-		rc = spool_do_move(c, sp, task, &t, NULL);
+	rc = move_and_commit(moved, sp, task, &t, NULL, false);
 	json_decref(task);
 	*due = 0;
-	if (rc == SPOOL_ENOTFOUND || rc == SPOOL_EEXISTS) {
-		spool_commit_free(c);
-		spool_error_clear();
-		return 0;
-	}
-	if (rc < 0) {
-		spool_commit_free(c);
-		return rc;
-	}
-	*moved = true;
-	return commit_and_advance(sp, c, false);
+	return rc;
 }
 
 int spool_check_lookup(const char **name, json_t **argv, long *timeout_s,
@@ -245,7 +239,6 @@ int spool_check_verdict(bool *moved, spool *sp, const char *id,
 	spool_loc from = { .state = SPOOL_STATE_REVIEW }, to;
 	const char *by;
 	spool_transition t;
-	spool_commit *c = NULL;
 	json_t *task = NULL;
 	char *feedback = NULL;
 	int rc;
@@ -277,19 +270,8 @@ int spool_check_verdict(bool *moved, spool *sp, const char *id,
 			snprintf(feedback, n, "check %s failed:\n%s", name,
 				 output && *output ? output : "(no output)");
 	}
-	if ((rc = spool_commit_new(&c, sp)) == 0)
-		rc = spool_do_move(c, sp, task, &t, feedback);
+	rc = move_and_commit(moved, sp, task, &t, feedback, passed);
 	json_decref(task);
 	free(feedback);
-	if (rc == SPOOL_ENOTFOUND || rc == SPOOL_EEXISTS) {
-		spool_commit_free(c);
-		spool_error_clear();
-		return 0;
-	}
-	if (rc < 0) {
-		spool_commit_free(c);
-		return rc;
-	}
-	*moved = true;
-	return commit_and_advance(sp, c, passed);
+	return rc;
 }

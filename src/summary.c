@@ -29,6 +29,7 @@ struct key {
 struct entry {
 	struct key k;
 	spool_summary s;
+	bool seen;		/* listed in this run */
 };
 
 /* Open addressing over small slots; the summaries live densely apart. */
@@ -42,8 +43,13 @@ struct cache {
 
 static size_t key_hash(const struct key *k)
 {
-	return (size_t)(k->ino * 0x9E3779B97F4A7C15ull ^ k->size * 31 ^
-			(unsigned long long)k->mtime);
+	/* splitmix64's finalizer: inodes and times differ in few bits */
+	unsigned long long h = k->ino ^ (k->size << 40) ^
+			       (unsigned long long)k->mtime * 31;
+
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+	return (size_t)(h ^ (h >> 31));
 }
 
 static bool key_eq(const struct key *a, const struct key *b)
@@ -61,11 +67,11 @@ static uint32_t *cache_slot(struct cache *c, const struct key *k)
 	return &c->slots[i];
 }
 
-static const spool_summary *cache_get(struct cache *c, const struct key *k)
+static struct entry *cache_get(struct cache *c, const struct key *k)
 {
 	uint32_t *sl = cache_slot(c, k);
 
-	return *sl ? &c->e[*sl - 1].s : NULL;
+	return *sl ? &c->e[*sl - 1] : NULL;
 }
 
 static int cache_init(struct cache *c, size_t want)
@@ -101,6 +107,7 @@ static void cache_put(struct cache *c, const struct key *k,
 	sl = cache_slot(c, k);
 	if (!*sl) {
 		c->e[c->n].k = *k;
+		c->e[c->n].seen = false;
 		*sl = (uint32_t)++c->n;
 	}
 	c->e[*sl - 1].s = *s;
@@ -171,7 +178,7 @@ static int cache_load(struct cache *c, spool *sp, size_t room)
 	return 0;
 }
 
-static void cache_save(struct cache *c, spool *sp)
+static void cache_save(struct cache *c, spool *sp, bool only_seen)
 {
 	size_t cap = 64 + c->n * (sizeof(spool_summary) + 80), len;
 	char *buf = malloc(cap);
@@ -181,6 +188,8 @@ static void cache_save(struct cache *c, spool *sp)
 	len = (size_t)snprintf(buf, cap, "%s", CACHE_MAGIC);
 	for (size_t i = 0; i < c->n; i++) {
 		const struct entry *e = &c->e[i];
+		if (only_seen && !e->seen)
+			continue;
 		len += (size_t)snprintf(buf + len, cap - len,
 			"%llu %llu %lld %d %s %s %s\n", e->k.ino, e->k.size,
 			e->k.mtime, (int)e->s.priority,
@@ -206,6 +215,13 @@ static void summarize(spool_summary *s, json_t *task)
 		snprintf(s->assignee, sizeof(s->assignee), "%s", v);
 	if ((v = spool_task_str(task, "title")))
 		snprintf(s->title, sizeof(s->title), "%s", v);
+	if (v && strlen(v) >= sizeof(s->title)) {
+		/* cut before a whole character, then mark the cut */
+		size_t end = sizeof(s->title) - 4;
+		while (end > 0 && ((unsigned char)s->title[end] & 0xc0) == 0x80)
+			end--;
+		memcpy(s->title + end, "...", 4);
+	}
 	/* one line in the cache and on the terminal */
 	for (char *p = s->title; *p; p++)
 		if ((unsigned char)*p < 0x20)
@@ -215,20 +231,17 @@ static void summarize(spool_summary *s, json_t *task)
 int spool_summaries(spool_summary *out, spool *sp, const spool_entry *list,
 		    size_t n, bool complete)
 {
-	struct cache old, now;
+	struct cache c;
 	char path[PATH_MAX], dir[128] = "";
+	size_t seen = 0;
 	int rc, dfd = -1;
 
-	if ((rc = cache_load(&old, sp, n)) < 0)
+	if ((rc = cache_load(&c, sp, n)) < 0)
 		return rc;
-	if ((rc = cache_init(&now, n)) < 0) {
-		cache_free(&old);
-		return rc;
-	}
 	for (size_t i = 0; i < n; i++) {
 		struct stat st;
 		struct key k;
-		const spool_summary *hit;
+		struct entry *hit;
 		json_t *task = NULL;
 		memset(&out[i], 0, sizeof(out[i]));
 		/* one path lookup per directory, not per file */
@@ -246,29 +259,30 @@ int spool_summaries(spool_summary *out, spool *sp, const spool_entry *list,
 		k.ino = st.st_ino;
 		k.size = (unsigned long long)st.st_size;
 		k.mtime = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-		if ((hit = cache_get(&old, &k))) {
-			out[i] = *hit;
-		} else if (spool_task_load(&task, sp, &list[i].loc,
-					   list[i].id) == 0) {
+		if (!(hit = cache_get(&c, &k))) {
+			if (spool_task_load(&task, sp, &list[i].loc,
+					    list[i].id) < 0) {
+				spool_error_clear();
+				continue;	/* unreadable: never cached */
+			}
 			summarize(&out[i], task);
 			json_decref(task);
-			old.dirty = now.dirty = true;
-			cache_put(&old, &k, &out[i]);
-		} else {
-			spool_error_clear();
-			continue;	/* unreadable: never cached */
+			c.dirty = true;
+			cache_put(&c, &k, &out[i]);
+			hit = cache_get(&c, &k);
 		}
-		cache_put(&now, &k, &out[i]);
+		if (!hit)
+			continue;	/* the cache is full */
+		out[i] = hit->s;
+		seen += !hit->seen;
+		hit->seen = true;
 	}
 	if (dfd >= 0)
 		close(dfd);
 	/* A full listing keeps only what is on disk, so the cache does not
 	 * grow; a partial one only adds. */
-	if (complete && (now.dirty || now.n != old.n))
-		cache_save(&now, sp);
-	else if (!complete && old.dirty)
-		cache_save(&old, sp);
-	cache_free(&old);
-	cache_free(&now);
+	if (c.dirty || (complete && seen != c.n))
+		cache_save(&c, sp, complete);
+	cache_free(&c);
 	return 0;
 }

@@ -9,7 +9,7 @@ typedef struct {
 	spool_priority priority;
 	char module[SPOOL_NAME_MAX + 1];
 	char assignee[SPOOL_NAME_MAX + 1];
-	char title[256];
+	char title[160];		/* longer titles are cut (UTF-8 safe) */
 } spool_summary;
 
 /* Fills out[i] for list[i], reading only the files not in the cache.

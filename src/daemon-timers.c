@@ -146,16 +146,6 @@ void dl_free(struct deadlines *d)
 
 /* ---- learning deadlines ------------------------------------------------ */
 
-static int64_t later_of(const struct stat *st)
-{
-	int64_t m = (int64_t)st->st_mtim.tv_sec * 1000 +
-		    st->st_mtim.tv_nsec / 1000000;
-	int64_t c = (int64_t)st->st_ctim.tv_sec * 1000 +
-		    st->st_ctim.tv_nsec / 1000000;
-
-	return m > c ? m : c;
-}
-
 /* What a task at loc means for the deadlines: a claimed one has a lease,
  * a failed one with attempts left a retry; anywhere else, neither. */
 static void track(struct daemon *d, const char *id, const spool_loc *loc)
@@ -181,7 +171,7 @@ static void track(struct daemon *d, const char *id, const spool_loc *loc)
 			spool_error_clear();
 			return;
 		}
-		dl_set(&d->dl, DL_LEASE, id, loc, later_of(&st) +
+		dl_set(&d->dl, DL_LEASE, id, loc, spool_heartbeat_ms(&st) +
 		       (int64_t)spool_lease_seconds(d->sp, task) * 1000);
 		dl_drop(&d->dl, DL_RETRY, id);
 	} else if (loc->state == SPOOL_STATE_FAILED) {

@@ -15,6 +15,7 @@
 #include <dirent.h>
 
 #include "operator-int.h"
+#include "lease.h"
 #include "snapshot.h"
 
 bool spool_daemon_running(spool *sp, long *pid)
@@ -43,9 +44,7 @@ bool spool_daemon_running(spool *sp, long *pid)
 
 long spool_task_lease(spool *sp, json_t *task)
 {
-	long l = spool_task_int(task, "lease", 0);
-
-	return l > 0 ? l : spool_config_lease(sp);
+	return spool_lease_seconds(sp, task);	/* as spoold counts it */
 }
 
 int spool_lease_left(long *left, spool *sp, const spool_loc *loc,
@@ -61,8 +60,8 @@ int spool_lease_left(long *left, spool *sp, const spool_loc *loc,
 				       "cannot stat '%s'", path);
 	/* From the last touch or the claim itself (a rename keeps the mtime
 	 * and sets the ctime), whichever is later, as spoold counts it. */
-	*left = (long)((st.st_mtime > st.st_ctime ? st.st_mtime : st.st_ctime)
-		       + spool_task_lease(sp, task) - time(NULL));
+	*left = (long)((spool_heartbeat_ms(&st) - spool_now_ms()) / 1000 +
+		       spool_task_lease(sp, task));
 	return 0;
 }
 

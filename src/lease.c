@@ -66,6 +66,13 @@ static int64_t ts_ms(const struct timespec *ts)
 	return (int64_t)ts->tv_sec * 1000 + ts->tv_nsec / 1000000;
 }
 
+int64_t spool_heartbeat_ms(const struct stat *st)
+{
+	int64_t m = ts_ms(&st->st_mtim), c = ts_ms(&st->st_ctim);
+
+	return m > c ? m : c;
+}
+
 /* Writes c and, when something finished, what it releases. */
 /*
  * Moves the task and commits, as the spool; a terminal move then releases
@@ -125,8 +132,7 @@ int spool_lease_check(bool *moved, int64_t *due, spool *sp, const char *id,
 	/* The lease runs from the last touch or from the claim itself (a
 	 * rename keeps the mtime but sets the ctime), whichever is later. */
 	lease = spool_lease_seconds(sp, task);
-	*due = (ts_ms(&st.st_mtim) > ts_ms(&st.st_ctim) ? ts_ms(&st.st_mtim)
-		: ts_ms(&st.st_ctim)) + (int64_t)lease * 1000;
+	*due = spool_heartbeat_ms(&st) + (int64_t)lease * 1000;
 	if (*due > now) {
 		json_decref(task);
 		return 0;

@@ -8,11 +8,16 @@
 #define SPOOL_LEASE_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "spool-int.h"
 
 /* Milliseconds since the epoch, as file times are kept. */
 int64_t spool_now_ms(void);
+
+/* When a claimed task last showed life, in ms: the later of its mtime (a
+ * touch) and its ctime (the claim itself: a rename keeps the mtime). */
+int64_t spool_heartbeat_ms(const struct stat *st);
 
 /* A positive integer from .spool/config.json, or dflt. */
 long spool_config_long(const spool *sp, const char *key, long dflt);

@@ -60,7 +60,7 @@ deps-check:
 
 check: deps all $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "# $$t"; $$t; done
-	prove -j2 tests/t/
+	prove -j2 --failures --comments tests/t/
 
 demo: deps all
 	sh tests/demo/run.sh

@@ -34,6 +34,6 @@ fsck_clean; ok $? "git fsck is clean"
 
 # After the overflow the watches still work.
 mv "$S/claimed/bob/T-03000.json" "$S/review/"
-until_ok 5 in_head review/T-03000.json; ok $? "events are followed again after the overflow"
+until_ok 15 in_head review/T-03000.json; ok $? "events are followed again after the overflow"
 stop_daemon
 done_testing

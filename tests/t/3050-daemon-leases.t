@@ -23,9 +23,9 @@ start_daemon || exit 1
 
 # Expiry: back to ready with attempt + 1.
 mv "$S/ready/T-0001.json" "$S/claimed/bob/"
-until_ok 5 in_head claimed/bob/T-0001.json; ok $? "claimed by mv"
+until_ok 15 in_head claimed/bob/T-0001.json; ok $? "claimed by mv"
 t0=$(date +%s%N)
-until_ok 5 in_head ready/T-0001.json; ok $? "the lease expires: back to ready"
+until_ok 15 in_head ready/T-0001.json; ok $? "the lease expires: back to ready"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$ms" -ge 500 ]; ok $? "not before its time (${ms}ms for a 1s lease)"
 is "$(attempt ready/T-0001.json)" 2 "attempt + 1"
@@ -39,17 +39,17 @@ until_ok 6 in_head ready/T-0002.json; ok $? "without touches it expires"
 
 # The last attempt ends in failed/.
 mv "$S/ready/T-0003.json" "$S/claimed/bob/"
-until_ok 5 in_head failed/T-0003.json; ok $? "expiry on the last attempt: failed"
+until_ok 15 in_head failed/T-0003.json; ok $? "expiry on the last attempt: failed"
 jq -e '.errors[-1].text | test("last of 1 attempts")' "$S/failed/T-0003.json" >/dev/null; ok $? "the error says why"
 sleep 1.2
 test -f "$S/failed/T-0003.json"; ok $? "and it is not retried (no attempts left)"
 
 # A failed task with attempts left is retried after the backoff.
 mv "$S/ready/T-0004.json" "$S/claimed/bob/"
-until_ok 5 in_head claimed/bob/T-0004.json
+until_ok 15 in_head claimed/bob/T-0004.json
 spool fail T-0004 --reason "tool broke" --agent bob >/dev/null; ok $? "the agent gives up"
 t0=$(date +%s%N)
-until_ok 5 in_head ready/T-0004.json; ok $? "retried: back to ready"
+until_ok 15 in_head ready/T-0004.json; ok $? "retried: back to ready"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$ms" -ge 700 ]; ok $? "after the backoff (${ms}ms for 1s)"
 is "$(attempt ready/T-0004.json)" 2 "attempt 2"
@@ -57,27 +57,27 @@ git -C "$S" log -1 --format=%an --grep='Spool-Task: T-0004' | grep -q spool; ok 
 
 # Acceptance check: fail -> back to the agent with the output; pass -> done.
 mv "$S/ready/T-0005.json" "$S/claimed/bob/"
-until_ok 5 in_head claimed/bob/T-0005.json
+until_ok 15 in_head claimed/bob/T-0005.json
 mv "$S/claimed/bob/T-0005.json" "$S/review/"
-until_ok 5 eval "git -C '$S' log -1 --format=%B --grep='Spool-Task: T-0005' | grep -q 'check has-result failed'"
+until_ok 15 eval "git -C '$S' log -1 --format=%B --grep='Spool-Task: T-0005' | grep -q 'check has-result failed'"
 ok $? "a failing check rejects the submission"
 in_head claimed/bob/T-0005.json; ok $? "back to the agent who submitted it"
 jq -e '.feedback[-1].text | test("no result.txt in T-0005")' "$S/claimed/bob/T-0005.json" >/dev/null
 ok $? "with the check's output as feedback"
 mkdir -p "$S/deliverables/T-0005"; echo 42 >"$S/deliverables/T-0005/result.txt"
 mv "$S/claimed/bob/T-0005.json" "$S/review/"
-until_ok 5 in_head done/T-0005.json; ok $? "a passing check approves: done"
+until_ok 15 in_head done/T-0005.json; ok $? "a passing check approves: done"
 is "$(git -C "$S" log -1 --format=%an --grep='Spool-Task: T-0005')" spool "approved by spool"
 in_head deliverables/T-0005/result.txt; ok $? "the deliverable is in git"
 
 # Blocked -> ready when the dependency is done.
-until_ok 5 in_head ready/T-0006.json; ok $? "the dependent task is released"
+until_ok 15 in_head ready/T-0006.json; ok $? "the dependent task is released"
 
 # A task file can never name a command.
 add <<<'{"title": "sneaky", "acceptance": {"check": "rm -rf /"}}'   # T-0007
-mv "$S/ready/T-0007.json" "$S/claimed/bob/"; until_ok 5 in_head claimed/bob/T-0007.json
+mv "$S/ready/T-0007.json" "$S/claimed/bob/"; until_ok 15 in_head claimed/bob/T-0007.json
 mv "$S/claimed/bob/T-0007.json" "$S/review/"
-until_ok 5 log_has "check 'rm -rf /' is not configured"; ok $? "an unknown check name is not run"
+until_ok 15 log_has "check 'rm -rf /' is not configured"; ok $? "an unknown check name is not run"
 in_head review/T-0007.json; ok $? "and the task waits in review/ for a person"
 
 # Idle: no CPU between events.

@@ -328,8 +328,15 @@ void daemon_timers_fire(struct daemon *d)
 			continue;
 		}
 		if (e.kind == DL_INDEX) {
-			if (spool_index_sync(d->sp) < 0)
-				WARN("%s", spool_error_message());
+			/* A plain git command may hold index.lock: try again
+			 * a little later rather than leave the index behind. */
+			if (spool_index_sync(d->sp) < 0) {
+				DEBUG("index: %s", spool_error_message());
+				dl_set(&d->dl, DL_INDEX, "index", &e.loc,
+				       now + INDEX_QUIET_MS);
+				i++;
+				continue;
+			}
 			dl_drop(&d->dl, DL_INDEX, "index");
 			continue;
 		}

@@ -80,7 +80,11 @@ mv "$S/claimed/bob/T-0007.json" "$S/review/"
 until_ok 15 log_has "check 'rm -rf /' is not configured"; ok $? "an unknown check name is not run"
 in_head review/T-0007.json; ok $? "and the task waits in review/ for a person"
 
-# Idle: no CPU between events.
+# Idle: no CPU between events (once git's index has caught up, which
+# spoold does when the spool has been quiet for a second).
+synced() { [ "$(cat "$S/.spool/run/index-tree" 2>/dev/null)" = "$(git -C "$S" rev-parse 'HEAD^{tree}')" ]; }
+until_ok 15 synced; ok $? "git's index catches up when the spool is quiet"
+sleep 0.2
 pid=$(daemon_pid)
 # leases: T-0002 expired; nothing else is claimed; T-0007 is in review.
 c1=$(awk '{print $14+$15}' /proc/$pid/stat); sleep 1; c2=$(awk '{print $14+$15}' /proc/$pid/stat)

@@ -65,7 +65,9 @@ int spool_lease_left(long *left, spool *sp, const spool_loc *loc,
 	return 0;
 }
 
-static size_t count_names(spool *sp, const char *dir, bool skip_reasons)
+/* Entries of dir that keep() accepts; dotfiles never count. */
+static size_t count_entries(spool *sp, const char *dir,
+			    bool (*keep)(const char *name))
 {
 	struct dirent *de;
 	size_t n = 0;
@@ -80,11 +82,27 @@ static size_t count_names(spool *sp, const char *dir, bool skip_reasons)
 		return 0;
 	}
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' &&
-		    !(skip_reasons && strstr(de->d_name, ".reason")))
-			n++;
+		n += de->d_name[0] != '.' && keep(de->d_name);
 	closedir(d);
 	return n;
+}
+
+static bool any_name(const char *name)
+{
+	(void)name;
+	return true;
+}
+
+static bool not_reason(const char *name)
+{
+	return !strstr(name, ".reason");
+}
+
+static bool task_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len > 5 && strcmp(name + len - 5, ".json") == 0;
 }
 
 int spool_survey(spool_survey_t *out, spool *sp)
@@ -136,10 +154,10 @@ int spool_survey(spool_survey_t *out, spool *sp)
 		}
 	}
 	/* new/ and quarantine/ hold any name: count what is there. */
-	out->counts[SPOOL_STATE_NEW] = out->waiting = count_names(sp, "new",
-								  false);
-	out->counts[SPOOL_STATE_QUARANTINE] = count_names(sp, "quarantine",
-							  true);
+	out->counts[SPOOL_STATE_NEW] = out->waiting =
+		count_entries(sp, "new", any_name);
+	out->counts[SPOOL_STATE_QUARANTINE] =
+		count_entries(sp, "quarantine", not_reason);
 out:
 	free(perdir);
 	spool_map_free(m);
@@ -160,26 +178,7 @@ int spool_untracked(size_t *moves, size_t *waiting, spool *sp)
 
 size_t spool_dir_count(spool *sp, const char *dir)
 {
-	struct dirent *de;
-	size_t n = 0;
-	DIR *d;
-	int fd;
-
-	fd = openat(spool_rootfd(sp), dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (!(d = fdopendir(fd))) {
-		close(fd);
-		return 0;
-	}
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		if (de->d_name[0] != '.' && len > 5 &&
-		    strcmp(de->d_name + len - 5, ".json") == 0)
-			n++;
-	}
-	closedir(d);
-	return n;
+	return count_entries(sp, dir, task_name);
 }
 
 void spool_duration_format(char *buf, size_t len, long secs)

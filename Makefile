@@ -21,14 +21,20 @@ CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation 
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libarchive is loaded at run time, when first needed (src/larchive.h).
 LDLIBS   += $(shell pkg-config --libs $(filter-out libarchive,$(PKGS)) 2>/dev/null) -ldl
+# spool loads libgit2 at run time too, when first needed (src/git-load.c);
+# the CA loader it overrides (src/cli.c) must stay visible to libgit2.
+SPOOL_LDLIBS = $(shell pkg-config --libs $(filter-out libgit2 libarchive,$(PKGS)) 2>/dev/null) -ldl \
+            -Wl,--export-dynamic-symbol=mbedtls_x509_crt_parse_file
+GIT2_SONAME := $(shell objdump -p "$$(pkg-config --variable=libdir libgit2 2>/dev/null)/libgit2.so" \
+            2>/dev/null | awk '/SONAME/ { print $$2 }')
 
 # The library is every src/*.c that is not a front end.
-FRONT     = src/spool-main.c src/cli.c src/spoold.c
+FRONT     = src/spool-main.c src/cli.c src/git-load.c src/spoold.c
 CMD_SRC   = $(wildcard src/cmd-*.c)
 DAEMON_SRC= $(wildcard src/daemon-*.c)
 LIB_SRC   = $(filter-out $(FRONT) $(CMD_SRC) $(DAEMON_SRC),$(wildcard src/*.c))
 LIB_OBJ   = $(LIB_SRC:.c=.o)
-SPOOL_OBJ = src/spool-main.o src/cli.o $(CMD_SRC:.c=.o)
+SPOOL_OBJ = src/spool-main.o src/cli.o src/git-load.o $(CMD_SRC:.c=.o)
 SPOOLD_OBJ= $(if $(wildcard src/spoold.c),src/spoold.o $(DAEMON_SRC:.c=.o))
 UNIT_SRC  = $(wildcard tests/unit/test-*.c)
 UNIT_BIN  = $(UNIT_SRC:.c=)
@@ -41,7 +47,9 @@ src/libspool.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 bin/spool: $(SPOOL_OBJ) src/libspool.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SPOOL_LDLIBS)
+
+src/git-load.o: CFLAGS += $(if $(GIT2_SONAME),-DSPOOL_LIBGIT2_SONAME='"$(GIT2_SONAME)"')
 
 bin/spoold: $(SPOOLD_OBJ) src/libspool.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

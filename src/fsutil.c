@@ -58,7 +58,7 @@ static int sync_parent(const spool *sp, const char *path)
 	return spool_fs_fsync_dir(sp, dir);
 }
 
-int spool_fs_move(const spool *sp, const char *src, const char *dst)
+int spool_fs_move_unsynced(const spool *sp, const char *src, const char *dst)
 {
 	int r = renameat2(sp->rootfd, src, sp->rootfd, dst, RENAME_NOREPLACE);
 
@@ -84,6 +84,15 @@ int spool_fs_move(const spool *sp, const char *src, const char *dst)
 		return spool_error_sys(SPOOL_ERROR, "cannot rename '%s' to '%s'",
 				       src, dst);
 	}
+	return 0;
+}
+
+int spool_fs_move(const spool *sp, const char *src, const char *dst)
+{
+	int rc;
+
+	if ((rc = spool_fs_move_unsynced(sp, src, dst)) < 0)
+		return rc;
 	if (sync_parent(sp, dst) < 0 || sync_parent(sp, src) < 0)
 		return SPOOL_ERROR;
 	return 0;
@@ -114,9 +123,10 @@ int spool_fs_mkdirs(const spool *sp, const char *path)
 	return 0;
 }
 
-/* Writes data to a fresh file in tmp/ and fsyncs it; name goes to tmpname. */
+/* Writes data to a fresh file in tmp/ and, with sync, fsyncs it; the
+ * name goes to tmpname. */
 static int write_tmp(char *tmpname, size_t len, const spool *sp,
-		     const void *data, size_t n)
+		     const void *data, size_t n, bool sync)
 {
 	static unsigned counter;
 	struct timespec ts;
@@ -144,7 +154,7 @@ static int write_tmp(char *tmpname, size_t len, const spool *sp,
 		p += w;
 		n -= (size_t)w;
 	}
-	if (fsync(fd) < 0)
+	if (sync && fsync(fd) < 0)
 		goto fail;
 	close(fd);
 	return 0;
@@ -155,27 +165,47 @@ fail:
 	return SPOOL_ERROR;
 }
 
-int spool_fs_write(const spool *sp, const char *path, const void *data,
-		   size_t len, bool exclusive)
+/* Writes data to tmp/ and renames it over path; with sync, the data is
+ * on disk before the rename. */
+static int write_replace(const spool *sp, const char *path, const void *data,
+			 size_t len, bool sync)
 {
 	char tmp[PATH_MAX];
 	int rc;
 
-	if ((rc = write_tmp(tmp, sizeof(tmp), sp, data, len)) < 0)
+	if ((rc = write_tmp(tmp, sizeof(tmp), sp, data, len, sync)) < 0)
 		return rc;
-	if (exclusive) {
-		rc = spool_fs_move(sp, tmp, path);
-		if (rc < 0)
-			unlinkat(sp->rootfd, tmp, 0);
-		return rc;
-	}
 	if (renameat(sp->rootfd, tmp, sp->rootfd, path) < 0) {
 		rc = spool_error_sys(SPOOL_ERROR, "cannot rename '%s' to '%s'",
 				     tmp, path);
 		unlinkat(sp->rootfd, tmp, 0);
 		return rc;
 	}
-	return sync_parent(sp, path);
+	return 0;
+}
+
+int spool_fs_write(const spool *sp, const char *path, const void *data,
+		   size_t len, bool exclusive)
+{
+	char tmp[PATH_MAX];
+	int rc;
+
+	if (!exclusive) {
+		if ((rc = write_replace(sp, path, data, len, true)) < 0)
+			return rc;
+		return sync_parent(sp, path);
+	}
+	if ((rc = write_tmp(tmp, sizeof(tmp), sp, data, len, true)) < 0)
+		return rc;
+	if ((rc = spool_fs_move(sp, tmp, path)) < 0)
+		unlinkat(sp->rootfd, tmp, 0);
+	return rc;
+}
+
+int spool_fs_write_cache(const spool *sp, const char *path, const void *data,
+			 size_t len)
+{
+	return write_replace(sp, path, data, len, false);
 }
 
 int spool_fs_rewrite(const spool *sp, const char *path, const void *data,
@@ -184,7 +214,7 @@ int spool_fs_rewrite(const spool *sp, const char *path, const void *data,
 	char tmp[PATH_MAX];
 	int rc;
 
-	if ((rc = write_tmp(tmp, sizeof(tmp), sp, data, len)) < 0)
+	if ((rc = write_tmp(tmp, sizeof(tmp), sp, data, len, true)) < 0)
 		return rc;
 	/* Exchange rather than rename: if an agent moved the file away in
 	 * the meantime, this fails instead of bringing a second copy back. */

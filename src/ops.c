@@ -372,7 +372,10 @@ static int claim_loop(spool_entry *out, spool *sp, spool_commit *c,
 					      "claim", agent);
 			rc = spool_do_move(c, sp, task, &t, NULL);
 		} else if (rc == 0) {
-			rc = spool_move_task(sp, out->id, &out->loc, &to);
+			/* like the agent's own mv: a power cut can undo
+			 * this claim, never double it */
+			rc = spool_move_task(sp, out->id, &out->loc, &to,
+					     false);
 		}
 		json_decref(task);
 		task = NULL;

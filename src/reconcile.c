@@ -118,7 +118,7 @@ static int revert(struct rec_ctx *x, const char *id, const spool_loc *from,
 	spool_transition t;
 	int rc;
 
-	rc = spool_move_task(x->sp, id, to, from);
+	rc = spool_move_task(x->sp, id, to, from, true);
 	if (rc == SPOOL_ENOTFOUND)
 		return 0;	/* moved again meanwhile; seen next time */
 	if (rc < 0)

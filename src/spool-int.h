@@ -24,9 +24,10 @@ git_tree *spool_commit_base(spool_commit *c);
 git_commit *spool_commit_parent(spool_commit *c);
 
 /* Moves a task file from one location to another (rename, no replace).
- * Creates claimed/AGENT when needed. */
+ * Creates claimed/AGENT when needed. Without sync the rename is not made
+ * durable (see spool_fs_move_unsynced). */
 int spool_move_task(spool *sp, const char *id, const spool_loc *from,
-		    const spool_loc *to);
+		    const spool_loc *to, bool sync);
 
 /* Rewrites the task at loc with the given content (spool-written fields). */
 int spool_task_store(spool *sp, const spool_loc *loc, const char *id,

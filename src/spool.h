@@ -122,10 +122,18 @@ long spool_config_max_attempts(const spool *sp);
  * SPOOL_ENOTFOUND if src vanished (someone else took it), SPOOL_EEXISTS
  * if dst exists. Paths are relative to the spool root. */
 int spool_fs_move(const spool *sp, const char *src, const char *dst);
+/* The same rename without the fsync of both directories that makes it
+ * durable: for moves whose loss in a power cut only undoes them (never
+ * doubles or loses the task), like an agent's own mv. */
+int spool_fs_move_unsynced(const spool *sp, const char *src, const char *dst);
 /* Writes data durably at path (relative to root): tmp/, fsync, rename,
  * fsync dir. With exclusive, fails with SPOOL_EEXISTS if path exists. */
 int spool_fs_write(const spool *sp, const char *path, const void *data,
 		   size_t len, bool exclusive);
+/* Replaces a cache file atomically, without fsync: a cache lost in a
+ * power cut is rebuilt, so its writes need not wait for the disk. */
+int spool_fs_write_cache(const spool *sp, const char *path, const void *data,
+			 size_t len);
 /* Replaces an existing file atomically, failing with SPOOL_ENOTFOUND if it
  * is gone (so a concurrent mv is never undone by a rewrite). */
 int spool_fs_rewrite(const spool *sp, const char *path, const void *data,

@@ -126,7 +126,7 @@ int spool_record_move(spool_commit *c, spool *sp, json_t *task,
 }
 
 int spool_move_task(spool *sp, const char *id, const spool_loc *from,
-		    const spool_loc *to)
+		    const spool_loc *to, bool sync)
 {
 	char src[PATH_MAX], dst[PATH_MAX], dir[128];
 	int rc;
@@ -138,7 +138,8 @@ int spool_move_task(spool *sp, const char *id, const spool_loc *from,
 		if ((rc = spool_fs_mkdirs(sp, dir)) < 0)
 			return rc;
 	}
-	return spool_fs_move(sp, src, dst);
+	return sync ? spool_fs_move(sp, src, dst)
+		    : spool_fs_move_unsynced(sp, src, dst);
 }
 
 int spool_do_move(spool_commit *c, spool *sp, json_t *task,
@@ -146,7 +147,7 @@ int spool_do_move(spool_commit *c, spool *sp, json_t *task,
 {
 	int rc;
 
-	if ((rc = spool_move_task(sp, t->id, &t->from, &t->to)) < 0)
+	if ((rc = spool_move_task(sp, t->id, &t->from, &t->to, true)) < 0)
 		return rc;
 	return spool_record_move(c, sp, task, t, feedback);
 }

@@ -23,32 +23,52 @@
 #include "spool-int.h"
 
 #define IDX_PATH ".spool/run/select.idx"
-/* Claims since the index was written, one "ID MTIME CHECKED" line each:
- * appending a line is much cheaper than rewriting the index per claim. */
+/* Claims since the index was written, one "ID POS MTIME CHECKED" line
+ * each: appending a line is much cheaper than rewriting the index. */
 #define TAKEN_PATH ".spool/run/select.taken"
-#define IDX_MAGIC "SPIX2"
+#define IDX_MAGIC "SPIX3\n"
 /* How long the index may stand in for a read of ready/ when ready/ has
- * not changed: a bound on how stale a pick can be. */
+ * not changed but was changed just before it was read: a bound on how
+ * stale a pick can be. */
 #define IDX_TRUST_NS 1000000000LL
+/* A directory's mtime comes from a clock that ticks every few ms: a
+ * change in the tick of the last read may not change it. An index read
+ * this long after the last change needs no such bound. */
+#define IDX_SETTLED_NS 50000000LL
 
+/*
+ * The file is this header, n records and then their strings, each
+ * ending in a NUL; it is read whole and used as it is, with no parsing,
+ * so that a claim among ten thousand ready tasks stays cheap.
+ */
+struct head {
+	char magic[8];
+	uint32_t n;
+	uint32_t strsize;
+	int64_t mtime;		/* of ready/ when the index was last checked */
+	int64_t checked;	/* when that was (CLOCK_REALTIME, ns) */
+};
+
+/* Strings are offsets into the string table; 0 is the empty string. */
 struct rec {
 	uint64_t ino;
+	uint32_t id, created, assignee, requires;
 	uint8_t prio;
-	bool used;
-	char id[SPOOL_ID_MAX + 1];
-	char created[24];
-	char assignee[SPOOL_NAME_MAX + 1];
-	char *requires;		/* "a,b" or NULL */
+	uint8_t pad[7];
 };
 
 struct idx {
-	struct rec *v;
-	size_t n, cap;
-	size_t *slots;		/* hash of ids -> index + 1 */
+	void *mem;		/* the file as read, or NULL */
+	struct rec *v;		/* records: in mem, or owned */
+	char *str;		/* strings: in mem, or owned */
+	size_t n, cap, strsize, strcap;
+	uint8_t *used;		/* per record: still in ready/ */
+	uint32_t *slots;	/* hash of ids -> index + 1, built on demand */
 	size_t nslots;
+	size_t pick;		/* the record spool_select chose last */
 	bool dirty;
-	long long mtime;	/* of ready/ when the index was last checked */
-	long long checked;	/* when that was (CLOCK_REALTIME, ns) */
+	long long mtime;
+	long long checked;
 };
 
 static long long now_ns(void)
@@ -68,21 +88,9 @@ static long long ready_mtime(spool *sp)
 	return st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
 }
 
-/* Splits off the next space-separated word of *p. */
-static char *word(char **p)
+static const char *S(const struct idx *x, uint32_t off)
 {
-	char *w = *p, *e;
-
-	if (!w || !*w)
-		return NULL;
-	e = strchr(w, ' ');
-	if (e) {
-		*e = '\0';
-		*p = e + 1;
-	} else {
-		*p = NULL;
-	}
-	return w;
+	return x->str + off;
 }
 
 static uint32_t hash(const char *s)
@@ -92,17 +100,6 @@ static uint32_t hash(const char *s)
 	while (*s)
 		h = (h ^ (unsigned char)*s++) * 16777619u;
 	return h;
-}
-
-static struct rec *idx_find(struct idx *x, const char *id)
-{
-	if (!x->nslots)
-		return NULL;
-	for (size_t i = hash(id) & (x->nslots - 1); x->slots[i];
-	     i = (i + 1) & (x->nslots - 1))
-		if (strcmp(x->v[x->slots[i] - 1].id, id) == 0)
-			return &x->v[x->slots[i] - 1];
-	return NULL;
 }
 
 static int idx_rehash(struct idx *x)
@@ -116,146 +113,141 @@ static int idx_rehash(struct idx *x)
 		return -1;
 	x->nslots = n;
 	for (size_t k = 0; k < x->n; k++) {
-		size_t i = hash(x->v[k].id) & (n - 1);
+		size_t i = hash(S(x, x->v[k].id)) & (n - 1);
 		while (x->slots[i])
 			i = (i + 1) & (n - 1);
-		x->slots[i] = k + 1;
+		x->slots[i] = (uint32_t)k + 1;
 	}
 	return 0;
 }
 
-static struct rec *idx_push(struct idx *x)
+static struct rec *idx_find(struct idx *x, const char *id)
 {
-	if (x->n == x->cap) {
-		size_t nc = x->cap ? x->cap * 2 : 256;
-		struct rec *p = realloc(x->v, nc * sizeof(*p));
-		if (!p)
-			return NULL;
-		x->v = p;
-		x->cap = nc;
+	if (!x->slots && idx_rehash(x) < 0)
+		return NULL;
+	for (size_t i = hash(id) & (x->nslots - 1); x->slots[i];
+	     i = (i + 1) & (x->nslots - 1))
+		if (strcmp(S(x, x->v[x->slots[i] - 1].id), id) == 0)
+			return &x->v[x->slots[i] - 1];
+	return NULL;
+}
+
+static void idx_clear(struct idx *x)
+{
+	if (!x->mem) {
+		free(x->v);
+		free(x->str);
 	}
-	memset(&x->v[x->n], 0, sizeof(x->v[0]));
-	return &x->v[x->n++];
-}
-
-static void idx_free(struct idx *x)
-{
-	for (size_t i = 0; i < x->n; i++)
-		free(x->v[i].requires);
-	free(x->v);
+	free(x->mem);
+	free(x->used);
 	free(x->slots);
+	memset(x, 0, sizeof(*x));
 }
-
-static struct rec *idx_find(struct idx *x, const char *id);
 
 static void taken_load(struct idx *x, spool *sp)
 {
-	char *buf = NULL, *line, *next, *p;
+	char *buf = NULL, *line, *next;
 
 	if (spool_fs_read(&buf, NULL, sp, TAKEN_PATH, 64u << 20) < 0) {
 		spool_error_clear();
 		return;
 	}
 	for (line = buf; line && *line; line = next) {
-		char *id;
+		char id[SPOOL_ID_MAX + 1];
+		unsigned long pos;
+		long long mtime, checked;
 		struct rec *r;
 		if ((next = strchr(line, '\n')))
 			*next++ = '\0';
-		p = line;
-		if (!(id = word(&p)) || !p)
+		if (sscanf(line, "%64s %lu %lld %lld", id, &pos, &mtime,
+			   &checked) != 4)
 			continue;
-		if ((r = idx_find(x, id)))
-			r->used = false;
-		x->mtime = strtoll(p, &p, 10);
-		x->checked = strtoll(p, NULL, 10);
+		/* the position saves a hash of all ids; the id checks it */
+		if (pos < x->n && strcmp(S(x, x->v[pos].id), id) == 0)
+			r = &x->v[pos];
+		else
+			r = idx_find(x, id);
+		if (r)
+			x->used[r - x->v] = 0;
+		x->mtime = mtime;
+		x->checked = checked;
 	}
 	free(buf);
 }
 
-/*
- * A text file: a header "SPIX2 MTIME CHECKED", then one line per task:
- * "INO PRIO CREATED ID ASSIGNEE REQUIRES" ("-" for none).
- */
+static bool idx_valid(const struct head *h, size_t len)
+{
+	const char *str;
+
+	if (len < sizeof(*h) || memcmp(h->magic, IDX_MAGIC,
+				       sizeof(IDX_MAGIC) - 1) != 0 ||
+	    (len - sizeof(*h)) / sizeof(struct rec) < h->n ||
+	    len - sizeof(*h) - h->n * sizeof(struct rec) != h->strsize ||
+	    h->strsize == 0)
+		return false;
+	str = (const char *)(h + 1) + h->n * sizeof(struct rec);
+	if (str[0] != '\0' || str[h->strsize - 1] != '\0')
+		return false;
+	for (uint32_t i = 0; i < h->n; i++) {
+		const struct rec *r = (const struct rec *)(h + 1) + i;
+		if (r->id >= h->strsize || r->created >= h->strsize ||
+		    r->assignee >= h->strsize || r->requires >= h->strsize)
+			return false;
+	}
+	return true;
+}
+
+/* A missing or damaged index is no error: it is rebuilt from ready/. */
 static void idx_load(struct idx *x, spool *sp)
 {
-	char *buf = NULL, *line, *next;
+	struct head *h;
+	char *buf = NULL;
+	size_t len;
 
-	if (spool_fs_read(&buf, NULL, sp, IDX_PATH, 64u << 20) < 0 ||
-	    strncmp(buf, IDX_MAGIC " ", strlen(IDX_MAGIC) + 1) != 0) {
+	if (spool_fs_read(&buf, &len, sp, IDX_PATH, 256u << 20) < 0 ||
+	    !idx_valid((struct head *)buf, len) ||
+	    !(x->used = malloc(((struct head *)buf)->n + 1))) {
 		free(buf);
 		spool_error_clear();
 		return;
 	}
-	line = buf + strlen(IDX_MAGIC) + 1;
-	x->mtime = strtoll(line, &line, 10);
-	x->checked = strtoll(line, &line, 10);
-	for (line = strchr(line, '\n'); line; line = next) {
-		char *w[6], *p = ++line;
-		struct rec *r;
-		int k;
-		if ((next = strchr(line, '\n')))
-			*next = '\0';
-		for (k = 0; k < 6 && (w[k] = word(&p)); k++)
-			;
-		if (k < 6 || !spool_id_valid(w[3]) ||
-		    strlen(w[2]) >= sizeof(r->created) ||
-		    strlen(w[4]) > SPOOL_NAME_MAX || !(r = idx_push(x)))
-			continue;
-		r->ino = strtoull(w[0], NULL, 10);
-		r->prio = (uint8_t)(w[1][0] - '0');
-		strcpy(r->id, w[3]);
-		strcpy(r->created, w[2]);
-		if (strcmp(w[4], "-") != 0)
-			strcpy(r->assignee, w[4]);
-		if (strcmp(w[5], "-") != 0)
-			r->requires = strdup(w[5]);
-		r->used = true;
-	}
-	free(buf);
-	idx_rehash(x);
+	h = (struct head *)buf;
+	x->mem = buf;
+	x->v = (struct rec *)(h + 1);
+	x->n = x->cap = h->n;
+	x->str = (char *)(x->v + h->n);
+	x->strsize = x->strcap = h->strsize;
+	x->mtime = h->mtime;
+	x->checked = h->checked;
+	memset(x->used, 1, x->n);
 	taken_load(x, sp);
-}
-
-static void put(char **p, const char *s)
-{
-	size_t n = strlen(s);
-
-	memcpy(*p, s, n);
-	*p += n;
 }
 
 static void idx_save(struct idx *x, spool *sp)
 {
-	size_t cap = 128;
+	struct head h = { .magic = IDX_MAGIC, .mtime = x->mtime,
+			  .checked = x->checked };
+	size_t n = 0, len;
 	char *buf, *p;
 
 	for (size_t i = 0; i < x->n; i++)
-		cap += 120 + (x->v[i].requires ? strlen(x->v[i].requires) : 0);
-	if (!(buf = malloc(cap)))
+		n += x->used[i];
+	len = sizeof(h) + n * sizeof(struct rec) + x->strsize;
+	if (!(buf = malloc(len)))
 		return;
-	p = buf + snprintf(buf, cap, "%s %lld %lld\n", IDX_MAGIC, x->mtime,
-			   x->checked);
-	for (size_t i = 0; i < x->n; i++) {
-		struct rec *r = &x->v[i];
-		char num[24];
-		if (!r->used)
-			continue;
-		snprintf(num, sizeof(num), "%llu ", (unsigned long long)r->ino);
-		put(&p, num);
-		*p++ = (char)('0' + r->prio);
-		*p++ = ' ';
-		put(&p, r->created[0] ? r->created : "-");
-		*p++ = ' ';
-		put(&p, r->id);
-		*p++ = ' ';
-		put(&p, r->assignee[0] ? r->assignee : "-");
-		*p++ = ' ';
-		put(&p, r->requires ? r->requires : "-");
-		*p++ = '\n';
-	}
+	h.n = (uint32_t)n;
+	h.strsize = (uint32_t)x->strsize;
+	memcpy(buf, &h, sizeof(h));
+	p = buf + sizeof(h);
+	for (size_t i = 0; i < x->n; i++)
+		if (x->used[i]) {
+			memcpy(p, &x->v[i], sizeof(x->v[i]));
+			p += sizeof(x->v[i]);
+		}
+	/* strings of taken records stay until the next read of ready/ */
+	memcpy(p, x->str, x->strsize);
 	mkdirat(spool_rootfd(sp), ".spool/run", 0777);
-	/* A cache: losing it costs one slow pick, so no fsync dance. */
-	if (spool_fs_write(sp, IDX_PATH, buf, (size_t)(p - buf), false) < 0)
+	if (spool_fs_write_cache(sp, IDX_PATH, buf, len) < 0)
 		spool_error_clear();
 	/* A claim logged between the write and this unlink is forgotten:
 	 * its pick then fails to load and forces a fresh read. */
@@ -263,38 +255,95 @@ static void idx_save(struct idx *x, spool *sp)
 	free(buf);
 }
 
-/* Fills r from the task file. */
-static int rec_read(struct rec *r, spool *sp, const char *id, uint64_t ino)
+/* Appends s to the string table; returns its offset (0 for "" or NULL). */
+static uint32_t str_add(struct idx *x, const char *s)
+{
+	size_t n = s ? strlen(s) + 1 : 0;
+	uint32_t off = (uint32_t)x->strsize;
+
+	if (n <= 1)
+		return 0;
+	if (x->strsize + n > x->strcap) {
+		size_t cap = x->strcap ? x->strcap * 2 : 4096;
+		char *p;
+		while (cap < x->strsize + n)
+			cap *= 2;
+		if (!(p = realloc(x->str, cap)))
+			return 0;
+		x->str = p;
+		x->strcap = cap;
+	}
+	memcpy(x->str + x->strsize, s, n);
+	x->strsize += n;
+	return off;
+}
+
+static struct rec *idx_push(struct idx *x)
+{
+	if (x->n == x->cap) {
+		size_t nc = x->cap ? x->cap * 2 : 256;
+		struct rec *p = realloc(x->v, nc * sizeof(*p));
+		uint8_t *u;
+		if (!p)
+			return NULL;
+		x->v = p;
+		if (!(u = realloc(x->used, nc)))
+			return NULL;
+		x->used = u;
+		x->cap = nc;
+	}
+	memset(&x->v[x->n], 0, sizeof(x->v[0]));
+	x->used[x->n] = 1;
+	return &x->v[x->n++];
+}
+
+/* Adds the task ready/ID.json to the index, read from its file. */
+static int rec_read(struct idx *x, spool *sp, const char *id, uint64_t ino)
 {
 	spool_loc ready = { .state = SPOOL_STATE_READY };
-	json_t *task = NULL, *req;
+	json_t *task = NULL, *req, *v;
+	char created[64], requires[1024] = "";
 	const char *s;
+	struct rec *r;
 	size_t i, len = 0;
-	json_t *v;
 
 	if (spool_task_load(&task, sp, &ready, id) < 0)
 		return -1;
-	free(r->requires);
-	memset(r, 0, sizeof(*r));
-	r->ino = ino;
-	r->prio = (uint8_t)spool_task_priority(task);
-	snprintf(r->id, sizeof(r->id), "%s", id);
 	s = spool_task_str(task, "created");
-	/* sortable and free of spaces, or "-" */
-	snprintf(r->created, sizeof(r->created), "%s",
-		 s && !strpbrk(s, " \n") ? s : "-");
-	if ((s = spool_task_str(task, "assignee")))
-		snprintf(r->assignee, sizeof(r->assignee), "%s", s);
+	/* sortable and free of spaces, or empty */
+	snprintf(created, sizeof(created), "%s",
+		 s && !strpbrk(s, " \n") ? s : "");
 	req = json_object_get(task, "requires");
-	if (json_array_size(req) > 0) {
-		r->requires = calloc(1, 1024);
-		json_array_foreach(req, i, v)
-			if (r->requires && len + 70 < 1024)
-				len += (size_t)snprintf(r->requires + len,
-					1024 - len, "%s%s", i ? "," : "",
-					json_string_value(v));
+	json_array_foreach(req, i, v)
+		if (len + 70 < sizeof(requires))
+			len += (size_t)snprintf(requires + len,
+				sizeof(requires) - len, "%s%s", i ? "," : "",
+				json_string_value(v));
+	if ((r = idx_push(x))) {
+		r->ino = ino;
+		r->prio = (uint8_t)spool_task_priority(task);
+		r->id = str_add(x, id);
+		r->created = str_add(x, created);
+		r->assignee = str_add(x, spool_task_str(task, "assignee"));
+		r->requires = str_add(x, requires);
 	}
 	json_decref(task);
+	return r ? 0 : -1;
+}
+
+/* Adds a copy of record r of index old to x. */
+static int rec_copy(struct idx *x, const struct idx *old, const struct rec *r)
+{
+	struct rec *c = idx_push(x);
+
+	if (!c)
+		return -1;
+	c->ino = r->ino;
+	c->prio = r->prio;
+	c->id = str_add(x, S(old, r->id));
+	c->created = str_add(x, S(old, r->created));
+	c->assignee = str_add(x, S(old, r->assignee));
+	c->requires = str_add(x, S(old, r->requires));
 	return 0;
 }
 
@@ -304,7 +353,7 @@ static bool capable(json_t *agent, const char *requires)
 	char *copy, *tok, *save = NULL;
 	bool ok = true;
 
-	if (!requires)
+	if (!*requires)
 		return true;
 	if (!(copy = strdup(requires)))
 		return false;
@@ -322,36 +371,40 @@ static bool capable(json_t *agent, const char *requires)
 	return ok;
 }
 
-/* true if a should be taken before b, for agent */
-static bool better(const struct rec *a, const struct rec *b)
+/* true if a should be taken before b */
+static bool better(const struct idx *x, const struct rec *a,
+		   const struct rec *b)
 {
+	const char *ida = S(x, a->id), *idb = S(x, b->id);
 	int c;
 
-	if (!!a->assignee[0] != !!b->assignee[0])
-		return a->assignee[0];
+	if (!a->assignee != !b->assignee)
+		return a->assignee;
 	if (a->prio != b->prio)
 		return a->prio > b->prio;
-	if ((c = strcmp(a->created, b->created)) != 0)
+	/* a task without a creation time sorts after those with one */
+	if (!a->created != !b->created)
+		return a->created;
+	if ((c = strcmp(S(x, a->created), S(x, b->created))) != 0)
 		return c < 0;
-	if (strlen(a->id) != strlen(b->id))
-		return strlen(a->id) < strlen(b->id);
-	return strcmp(a->id, b->id) < 0;
+	if (strlen(ida) != strlen(idb))
+		return strlen(ida) < strlen(idb);
+	return strcmp(ida, idb) < 0;
 }
 
-/* Reads ready/ and brings the index up to date. */
+/* Reads ready/ and builds the index anew, reusing the records of files
+ * that have not changed (same inode: the spool rewrites by rename). */
 static int idx_refresh(struct idx *x, spool *sp)
 {
 	char id[SPOOL_ID_MAX + 1];
+	struct idx nx = { 0 };
 	struct dirent *de;
-	size_t seen = 0;
 	DIR *d;
-	int fd;
+	int fd, rc = 0;
 
 	/* Stamp first: a change made while we read shows up next time. */
-	x->mtime = ready_mtime(sp);
-	x->checked = now_ns();
-	for (size_t i = 0; i < x->n; i++)
-		x->v[i].used = false;
+	nx.mtime = ready_mtime(sp);
+	nx.checked = now_ns();
 	fd = openat(spool_rootfd(sp), "ready", O_RDONLY | O_DIRECTORY |
 		    O_CLOEXEC);
 	if (fd < 0 || !(d = fdopendir(fd))) {
@@ -359,45 +412,40 @@ static int idx_refresh(struct idx *x, spool *sp)
 			close(fd);
 		return spool_error_sys(SPOOL_ERROR, "cannot read 'ready'");
 	}
-	while ((de = readdir(d))) {
+	/* offset 0: the empty string */
+	if ((nx.str = malloc(nx.strcap = 4096)))
+		nx.str[nx.strsize++] = '\0';
+	else
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+	while (rc == 0 && (de = readdir(d))) {
 		struct rec *r;
 		if (!spool_id_from_name(id, de->d_name))
 			continue;
-		r = idx_find(x, id);
-		if (!r || r->ino != de->d_ino) {
-			struct rec fresh = { 0 };
-			if (rec_read(&fresh, sp, id, de->d_ino) < 0)
-				continue;	/* reconcile's business */
-			if (!r) {
-				if (!(r = idx_push(x)))
-					break;
-				*r = fresh;
-				if (x->n * 2 > x->nslots)
-					idx_rehash(x);
-				else {
-					size_t i = hash(id) & (x->nslots - 1);
-					while (x->slots[i])
-						i = (i + 1) & (x->nslots - 1);
-					x->slots[i] = x->n;
-				}
-			} else {
-				free(r->requires);
-				*r = fresh;
-			}
-		}
-		r->used = true;
-		seen++;
+		r = x->n ? idx_find(x, id) : NULL;
+		if (r && r->ino == de->d_ino)
+			rc = rec_copy(&nx, x, r);
+		else if (rec_read(&nx, sp, id, de->d_ino) < 0)
+			spool_error_clear();	/* reconcile's business */
+		if (rc < 0)
+			rc = spool_error_set(SPOOL_ERROR, "out of memory");
 	}
 	closedir(d);
-	spool_error_clear();
+	if (rc < 0) {
+		idx_clear(&nx);
+		return rc;
+	}
+	idx_clear(x);
+	*x = nx;
 	x->dirty = true;
 	return 0;
 }
 
-/* Trusted when ready/ has not changed since it was read, lately. */
+/* Trusted while ready/ has not changed since it was read. */
 static bool idx_trusted(struct idx *x, spool *sp)
 {
-	return x->n > 0 && x->mtime == ready_mtime(sp) &&
+	if (x->n == 0 || x->mtime != ready_mtime(sp))
+		return false;
+	return x->checked - x->mtime >= IDX_SETTLED_NS ||
 	       now_ns() - x->checked < IDX_TRUST_NS;
 }
 
@@ -406,7 +454,7 @@ void spool_select_free(spool *sp)
 	struct idx *x = sp->select_idx;
 
 	if (x) {
-		idx_free(x);
+		idx_clear(x);
 		free(x);
 	}
 	sp->select_idx = NULL;
@@ -428,15 +476,16 @@ int spool_select(spool_entry *out, spool *sp, const char *agent,
 		return rc;
 	for (size_t i = 0; i < x->n; i++) {
 		struct rec *r = &x->v[i];
-		if (!r->used || (r->assignee[0] &&
-				 strcmp(r->assignee, agent) != 0) ||
-		    !capable(agentobj, r->requires))
+		if (!x->used[i] || (r->assignee &&
+				    strcmp(S(x, r->assignee), agent) != 0) ||
+		    !capable(agentobj, S(x, r->requires)))
 			continue;
-		if (!best || better(r, best))
+		if (!best || better(x, r, best))
 			best = r;
 	}
 	if (best) {
-		snprintf(out->id, sizeof(out->id), "%s", best->id);
+		snprintf(out->id, sizeof(out->id), "%s", S(x, best->id));
+		x->pick = (size_t)(best - x->v);
 		out->loc.state = SPOOL_STATE_READY;
 		out->loc.agent[0] = '\0';
 	} else {
@@ -461,13 +510,17 @@ void spool_select_taken(spool *sp, const char *id)
 	char line[160];
 	int fd;
 
-	if (!x || !(r = idx_find(x, id)))
+	if (!x || !x->n)
 		return;
-	r->used = false;
+	if (x->pick < x->n && strcmp(S(x, x->v[x->pick].id), id) == 0)
+		r = &x->v[x->pick];
+	else if (!(r = idx_find(x, id)))
+		return;
+	x->used[r - x->v] = 0;
 	x->mtime = ready_mtime(sp);
 	x->checked = now_ns();
-	snprintf(line, sizeof(line), "%s %lld %lld\n", id, x->mtime,
-		 x->checked);
+	snprintf(line, sizeof(line), "%s %zu %lld %lld\n", id,
+		 (size_t)(r - x->v), x->mtime, x->checked);
 	/* One short append is atomic among concurrent claimers. */
 	fd = openat(spool_rootfd(sp), TAKEN_PATH,
 		    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

@@ -19,6 +19,14 @@ trap 'rm -rf "$B"' EXIT
 
 now() { date +%s%N; }
 ms() { awk -v ns="$1" 'BEGIN { printf "%.1f", ns / 1e6 }'; }
+# timed CMD ARGS...: runs it SAMPLES times without a shell (hyperfine -N,
+# which times fork, exec and exit, as an agent calling it pays them);
+# prints "median p99" in ms
+timed() {
+	hyperfine -N -r "$SAMPLES" --export-json "$B/timed.json" -- "$*" >/dev/null 2>&1 ||
+		{ echo "bench: $* failed" >&2; return 1; }
+	jq -r '.results[0].times[] * 1e9 | floor' "$B/timed.json" | stats
+}
 stats() {	# reads ns values; prints "median p99" in ms
 	sort -n | awk '{ v[NR] = $1 } END {
 		m = v[int((NR + 1) / 2)]; p = v[int(NR * 0.99 + 0.999)]
@@ -71,9 +79,7 @@ git fsck --no-progress >/dev/null 2>&1 && fsck=clean || fsck=ERRORS
 # 2. 'spool claim' latency with TASKS ready tasks (each run claims one).
 cd "$B/claim"
 spool next --agent w1 >/dev/null	# warm the selection index
-lat=$(for i in $(seq 1 "$SAMPLES"); do
-	t0=$(now); spool claim --agent w1 >/dev/null; echo $(( $(now) - t0 ))
-done | stats)
+lat=$(timed "$(command -v spool)" claim --agent w1)
 # With spoold running, a claim is one rename and the daemon records it.
 daemon_lat="- -"
 BURST=$(( SAMPLES * 20 ))
@@ -86,9 +92,7 @@ if command -v spoold >/dev/null; then
 	for _ in $(seq 1 100); do
 		spool daemon status >/dev/null 2>&1 && break; sleep 0.05
 	done
-	daemon_lat=$(for i in $(seq 1 "$SAMPLES"); do
-		t0=$(now); spool claim --agent w1 >/dev/null; echo $(( $(now) - t0 ))
-	done | stats)
+	daemon_lat=$(timed "$(command -v spool)" claim --agent w1)
 	# A burst of raw claims recorded by spoold: the cost of a recorded
 	# transition, in wall time until all are at HEAD and in the daemon's
 	# CPU time.
@@ -105,9 +109,7 @@ if command -v spoold >/dev/null; then
 	kill "$dpid"; wait "$dpid" 2>/dev/null
 	spool reconcile >/dev/null
 fi
-next_lat=$(for i in $(seq 1 "$SAMPLES"); do
-	t0=$(now); spool next --agent w1 >/dev/null; echo $(( $(now) - t0 ))
-done | stats)
+next_lat=$(timed "$(command -v spool)" next --agent w1)
 
 # 3. One recorded transition (mv + spool reconcile, a process each time)
 # against the git CLI doing the same (mv + git add -A && git commit).
@@ -138,10 +140,10 @@ ratio=$(awk -v a="$git_med" -v b="$sp_med" 'BEGIN { printf "%.1f", a / b }')
 burst_ms=$(awk -v t="$t_burst" -v n="$BURST" 'BEGIN { printf "%.2f", t / 1e6 / n }')
 burst_cpu=$(awk -v t="$cpu_burst" -v n="$BURST" -v hz="$(getconf CLK_TCK)" \
 	'BEGIN { printf "%.2f", t * 1000 / hz / n }')
-dratio=$(awk -v a="$git_med" -v b="$burst_ms" 'BEGIN { printf "%.0f", b > 0 ? a / b : 0 }')
-verdict_claim=$(awk -v m="$dlat_med" 'BEGIN { print (m != "-" && m < 5) ? "met" : "missed" }')
-verdict_record=$(awk -v r="$dratio" 'BEGIN { print r >= 20 ? "met" : "missed" }')
-dcpu_ratio=$(awk -v a="$git_med" -v b="$burst_cpu" 'BEGIN { printf "%.0f", b > 0 ? a / b : 0 }')
+dratio=$(awk -v a="$git_med" -v b="$burst_ms" 'BEGIN { printf "%.0f", (b > 0 ? a / b : 0) }')
+verdict_claim=$(awk -v m="$dlat_med" 'BEGIN { print ((m != "-" && m < 5) ? "met" : "missed") }')
+verdict_record=$(awk -v r="$dratio" 'BEGIN { print ((r >= 20) ? "met" : "missed") }')
+dcpu_ratio=$(awk -v a="$git_med" -v b="$burst_cpu" 'BEGIN { printf "%.0f", (b > 0 ? a / b : 0) }')
 
 cat <<EOF2
 ## Core

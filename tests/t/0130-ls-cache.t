@@ -24,4 +24,13 @@ rm .spool/run/summary.cache
 printf 'SPSUM1\ngarbage line\n1 2\n' >.spool/run/summary.cache
 [[ "$(row T-0002)" == *"high"*"other" ]]; ok $? "a damaged cache is ignored"
 is "$(spool ls --module nope | wc -l)" 0 "module filter"
+# files that cannot be read say so, the same on every listing
+echo '{ not json' >ready/T-0098.json
+echo '{ not json' >quarantine/T-0099.json
+for run in first second; do
+	is "$(row T-0098)" "T-0098     ready              ?       (unreadable: run 'spool reconcile')" \
+		"an unreadable file ($run listing)"
+	is "$(row T-0099)" "T-0099     quarantine         -       (refused: see quarantine/T-0099.json.reason)" \
+		"a quarantined file ($run listing)"
+done
 done_testing

@@ -6,15 +6,15 @@
 #include "cmd.h"
 #include "summary.h"
 
-static void print_json(const spool_entry *e, json_t *task)
+static void print_json(const spool_lsrow *r, json_t *task)
 {
-	json_t *o = json_pack("{s:s, s:s}", "id", e->id, "state",
-			      spool_state_name(e->loc.state));
+	json_t *o = json_pack("{s:s, s:s}", "id", r->id, "state",
+			      spool_state_name(r->loc->state));
 	const char *k;
 	json_t *v;
 
-	if (e->loc.state == SPOOL_STATE_CLAIMED)
-		json_object_set_new(o, "agent", json_string(e->loc.agent));
+	if (r->loc->state == SPOOL_STATE_CLAIMED)
+		json_object_set_new(o, "agent", json_string(r->loc->agent));
 	json_object_foreach(task, k, v)
 		if (strcmp(k, "id") != 0)
 			json_object_set(o, k, v);
@@ -22,33 +22,81 @@ static void print_json(const spool_entry *e, json_t *task)
 	json_decref(o);
 }
 
-static void print_text(const spool_entry *e, const spool_summary *s)
+static char *put(char *p, const char *s)
 {
-	char where[128];
+	size_t n = strlen(s);
 
-	spool_loc_format(where, sizeof(where), &e->loc);
-	if (s->valid)
-		printf("%-10s %-18s %-7s %s\n", e->id, where,
-		       spool_priority_name(s->priority), s->title);
-	else if (e->loc.state == SPOOL_STATE_QUARANTINE)
-		printf("%-10s %-18s %-7s (refused: see quarantine/%s.json.reason)"
-		       "\n", e->id, where, "-", e->id);
-	else
-		printf("%-10s %-18s %-7s (unreadable: run 'spool reconcile')\n",
-		       e->id, where, "?");
+	memcpy(p, s, n);
+	return p + n;
 }
 
-static int cmp_entry(const void *a, const void *b)
+/* s, then spaces up to width and one more, as printf's "%-Ns ". */
+static char *pad(char *p, const char *s, size_t width)
 {
-	const spool_entry *x = a, *y = b;
-	size_t lx = strlen(x->id), ly = strlen(y->id);
+	char *end = put(p, s);
 
-	if (x->loc.state != y->loc.state)
-		return x->loc.state - y->loc.state;
-	/* T-9 before T-10 */
-	if (lx != ly)
-		return lx < ly ? -1 : 1;
-	return strcmp(x->id, y->id);
+	while ((size_t)(end - p) < width)
+		*end++ = ' ';
+	*end++ = ' ';
+	return end;
+}
+
+/* One line: id, where, priority, title. */
+static char *text_row(char *p, const spool_lsrow *r)
+{
+	p = pad(p, r->id, 10);
+	p = pad(p, r->where, 18);
+	if (r->title) {
+		p = pad(p, spool_priority_name(r->priority), 7);
+		p = put(p, r->title);
+	} else if (r->loc->state == SPOOL_STATE_QUARANTINE) {
+		p = pad(p, "-", 7);
+		p += sprintf(p, "(refused: see quarantine/%s.json.reason)",
+			     r->id);
+	} else {
+		p = pad(p, "?", 7);
+		p = put(p, "(unreadable: run 'spool reconcile')");
+	}
+	*p++ = '\n';
+	return p;
+}
+
+/* The whole listing in one buffer, written at once. */
+static int print_text(const spool_listing *l, const char *module)
+{
+	const spool_lsrow *rows = spool_listing_rows(l);
+	size_t n = spool_listing_count(l), cap = 1;
+	char *buf, *p;
+
+	for (size_t i = 0; i < n; i++)
+		cap += 2 * SPOOL_ID_MAX + SPOOL_NAME_MAX + 96 +
+		       (rows[i].title ? strlen(rows[i].title) : 0);
+	if (!(p = buf = malloc(cap)))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!module || strcmp(rows[i].module, module) == 0)
+			p = text_row(p, &rows[i]);
+	fwrite(buf, 1, (size_t)(p - buf), stdout);
+	free(buf);
+	return 0;
+}
+
+/* Every field: each file is read. */
+static void print_all_json(spool *sp, const spool_listing *l,
+			   const char *module)
+{
+	const spool_lsrow *rows = spool_listing_rows(l);
+
+	for (size_t i = 0; i < spool_listing_count(l); i++) {
+		json_t *task = NULL;
+		const char *m;
+		if (spool_task_load(&task, sp, rows[i].loc, rows[i].id) < 0)
+			spool_error_clear();	/* id and state only */
+		m = spool_task_str(task, "module");
+		if (!module || (m && strcmp(m, module) == 0))
+			print_json(&rows[i], task);
+		json_decref(task);
+	}
 }
 
 static int cmd_ls_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
@@ -64,10 +112,8 @@ static int cmd_ls_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	};
 	spool_state state = SPOOL_STATE_NONE;
 	const char *agent = NULL, *module = NULL;
-	spool_entry *list;
-	spool_summary *sums = NULL;
+	spool_listing *l;
 	bool json = false;
-	size_t n;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "s:a:m:jh", opts, NULL)) != -1) {
@@ -97,36 +143,14 @@ static int cmd_ls_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		return EXIT_OK;	/* only claimed tasks belong to an agent */
 	if ((rc = cmd_open(self, ctx)) != 0)
 		return rc;
-	if ((rc = spool_list(&list, &n, ctx->sp, state, agent)) < 0)
+	if ((rc = spool_listing_new(&l, ctx->sp, state, agent)) < 0)
 		return cmd_fail(self, rc);
-	qsort(list, n, sizeof(*list), cmp_entry);
-	if (json) {
-		/* every field: each file is read */
-		for (size_t i = 0; i < n; i++) {
-			json_t *task = NULL;
-			const char *m;
-			if (spool_task_load(&task, ctx->sp, &list[i].loc,
-					    list[i].id) < 0)
-				spool_error_clear();	/* id and state only */
-			m = spool_task_str(task, "module");
-			if (!module || (m && strcmp(m, module) == 0))
-				print_json(&list[i], task);
-			json_decref(task);
-		}
-	} else if ((sums = calloc(n ? n : 1, sizeof(*sums))) &&
-		   spool_summaries(sums, ctx->sp, list, n,
-				   state == SPOOL_STATE_NONE && !agent) == 0) {
-		for (size_t i = 0; i < n; i++)
-			if (!module || strcmp(sums[i].module, module) == 0)
-				print_text(&list[i], &sums[i]);
-	} else {
-		free(sums);
-		free(list);
-		return cmd_fail(self, SPOOL_ERROR);
-	}
-	free(sums);
-	free(list);
-	return EXIT_OK;
+	if (json)
+		print_all_json(ctx->sp, l, module);
+	else if (print_text(l, module) < 0)
+		rc = cmd_error(self, "out of memory");
+	spool_listing_free(l);
+	return rc;
 }
 
 const struct cmd_entry cmd_ls_entry = {

@@ -301,3 +301,36 @@ int spool_fs_read(char **out, size_t *lenp, const spool *sp,
 		*lenp = n;
 	return 0;
 }
+
+void spool_stamp_of(spool_stamp *out, const struct stat *st)
+{
+	out->ino = (uint64_t)st->st_ino;
+	out->size = (uint64_t)st->st_size;
+	out->mtime = (int64_t)st->st_mtim.tv_sec * 1000000000 +
+		     st->st_mtim.tv_nsec;
+	out->ctime = (int64_t)st->st_ctim.tv_sec * 1000000000 +
+		     st->st_ctim.tv_nsec;
+}
+
+bool spool_stamp_same(const spool_stamp *a, const spool_stamp *b)
+{
+	return a->ino == b->ino && a->size == b->size &&
+	       a->mtime == b->mtime && a->ctime == b->ctime;
+}
+
+int64_t spool_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* File times come from a clock that may lag by a tick (a few ms) and, on
+ * some filesystems, keep whole seconds: two seconds covers both. */
+#define SETTLE_NS (2 * 1000000000LL)
+
+bool spool_stamp_settled(const spool_stamp *s, int64_t taken)
+{
+	return s->ctime < taken - SETTLE_NS && s->mtime < taken - SETTLE_NS;
+}

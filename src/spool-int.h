@@ -3,6 +3,8 @@
 #define SPOOL_INT_H
 
 #include <git2.h>
+#include <stdint.h>
+#include <sys/stat.h>
 
 #include "spool.h"
 
@@ -52,6 +54,25 @@ int spool_select(spool_entry *out, spool *sp, const char *agent,
 /* After a claim of id: drops it from the index. */
 void spool_select_taken(spool *sp, const char *id);
 void spool_select_free(spool *sp);
+
+/*
+ * What a stat says of a file or directory, to tell later whether it
+ * changed: a rename in or out of a directory, and any write to a file,
+ * sets the ctime, which no user can set back.
+ */
+typedef struct {
+	uint64_t ino, size;
+	int64_t mtime, ctime;	/* ns since the epoch */
+} spool_stamp;
+
+void spool_stamp_of(spool_stamp *out, const struct stat *st);
+bool spool_stamp_same(const spool_stamp *a, const spool_stamp *b);
+/* Now, in ns since the epoch, as file times are kept. */
+int64_t spool_now_ns(void);
+/* True if a stamp taken at time taken (spool_now_ns before the stat) is
+ * sure to differ after any later change: its ctime is clearly older, so a
+ * change cannot fall in the same clock tick. */
+bool spool_stamp_settled(const spool_stamp *s, int64_t taken);
 
 #define SPOOL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

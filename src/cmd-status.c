@@ -5,7 +5,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -15,51 +14,6 @@
 
 #include "cmd.h"
 #include "operator-int.h"
-
-/* The oldest file in ready/ by ctime: a rename sets it, so it is when the
- * task last arrived there (or was last rewritten). One stat per ready
- * task: it runs in a thread beside the scan of the tree. */
-struct oldest {
-	spool *sp;
-	char id[NAME_MAX + 1];
-	struct timespec when;
-};
-
-static void *oldest_ready(void *data)
-{
-	struct oldest *o = data;
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-	int fd;
-
-	o->id[0] = '\0';
-	fd = openat(spool_rootfd(o->sp), "ready", O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	if (!(d = fdopendir(fd))) {
-		close(fd);
-		return NULL;
-	}
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len < 6 ||
-		    strcmp(de->d_name + len - 5, ".json") != 0 ||
-		    fstatat(dirfd(d), de->d_name, &st,
-			    AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (!o->id[0] || st.st_ctim.tv_sec < o->when.tv_sec ||
-		    (st.st_ctim.tv_sec == o->when.tv_sec &&
-		     st.st_ctim.tv_nsec < o->when.tv_nsec)) {
-			o->when = st.st_ctim;
-			snprintf(o->id, sizeof(o->id), "%.*s", (int)len - 5,
-				 de->d_name);
-		}
-	}
-	closedir(d);
-	return NULL;
-}
 
 /* Claimed tasks per agent, and leases that expire within soon seconds. */
 static void agents_and_leases(json_t *o, spool *sp, long soon)
@@ -178,23 +132,16 @@ static json_t *gather(spool *sp, long soon)
 {
 	json_t *o = json_object(), *counts = json_object(), *daemon;
 	spool_survey_t sv;
-	struct oldest old = { .sp = sp };
 	size_t total = 0;
 	long pid = 0;
-	bool running, threaded;
-	pthread_t th;
+	bool running;
 
-	threaded = pthread_create(&th, NULL, oldest_ready, &old) == 0;
-	if (!threaded)
-		oldest_ready(&old);
 	if (spool_survey(&sv, sp) < 0)
 		spool_error_clear();
-	if (threaded)
-		pthread_join(th, NULL);
-	if (old.id[0])
+	if (sv.oldest[0])
 		json_object_set_new(o, "oldest_ready", json_pack("{s:s, s:I}",
-			"id", old.id, "waiting_seconds",
-			(json_int_t)(time(NULL) - old.when.tv_sec)));
+			"id", sv.oldest, "waiting_seconds",
+			(json_int_t)(time(NULL) - sv.oldest_ns / 1000000000)));
 	for (int s = 0; s < SPOOL_STATE_COUNT; s++) {
 		json_object_set_new(counts, spool_state_name(s),
 				    json_integer((json_int_t)sv.counts[s]));

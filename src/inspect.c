@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <pthread.h>
 
 #include "operator-int.h"
 #include "lease.h"
@@ -105,7 +106,8 @@ static bool task_name(const char *name)
 	return len > 5 && strcmp(name + len - 5, ".json") == 0;
 }
 
-int spool_survey(spool_survey_t *out, spool *sp)
+/* What spool_survey finds from HEAD and the names on disk. */
+static int survey_scan(spool_survey_t *out, spool *sp)
 {
 	git_repository *repo;
 	git_commit *head = NULL;
@@ -115,7 +117,6 @@ int spool_survey(spool_survey_t *out, spool *sp)
 	git_oid oid;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
 	if ((rc = spool_repo(&repo, sp)) < 0 || (rc = spool_map_new(&m)) < 0)
 		return rc;
 	if (git_reference_name_to_id(&oid, repo, "HEAD") == 0) {
@@ -163,6 +164,249 @@ out:
 	spool_map_free(m);
 	git_tree_free(tree);
 	git_commit_free(head);
+	return rc;
+}
+
+/*
+ * What spool_survey finds depends only on HEAD and on the names in the
+ * state directories, and a directory's stamp changes with its names (see
+ * spool_stamp); the oldest ready task depends on the names in ready/ and
+ * their ctimes, which only grow. So .spool/run/survey.cache keeps the
+ * answer with HEAD and each directory's stamp, and while they are the
+ * same (and were settled when taken) nothing is read again. The oldest
+ * ready task stays the oldest while its own ctime is the same.
+ */
+#define SURVEY_CACHE ".spool/run/survey.cache"
+#define SURVEY_MAGIC "SPSRV1\n"
+#define SURVEY_DIRS (SPOOL_STATE_COUNT + 256)
+
+struct dirstamp {
+	char where[SPOOL_NAME_MAX + 16];
+	spool_stamp st;		/* all 0: absent */
+};
+
+struct survey_cache {
+	char magic[8];
+	uint32_t size;		/* sizeof(struct survey_cache): same build */
+	char head[GIT_OID_HEXSZ + 1];	/* "" before the first commit */
+	int64_t taken;		/* spool_now_ns() before the stamps */
+	uint32_t ndirs;
+	struct dirstamp dirs[SURVEY_DIRS];	/* the states', then agents' */
+	spool_stamp oldest;	/* ready/<result.oldest>.json */
+	spool_survey_t result;
+};
+
+static int head_hex(char *hex, spool *sp)
+{
+	git_repository *repo;
+	git_oid oid;
+	int rc;
+
+	hex[0] = '\0';
+	if ((rc = spool_repo(&repo, sp)) < 0)
+		return rc;
+	if (git_reference_name_to_id(&oid, repo, "HEAD") == 0)
+		git_oid_tostr(hex, GIT_OID_HEXSZ + 1, &oid);
+	spool_error_clear();
+	return 0;
+}
+
+static void stamp_dir(struct dirstamp *d, spool *sp, const char *where)
+{
+	struct stat st;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->where, sizeof(d->where), "%s", where);
+	/* followed, as the survey follows it */
+	if (fstatat(spool_rootfd(sp), where, &st, 0) == 0)
+		spool_stamp_of(&d->st, &st);
+}
+
+/* Stamps every directory the survey reads, before it reads them: a change
+ * in between shows as a stamp too fresh to trust. */
+static int stamp_dirs(struct survey_cache *c, spool *sp)
+{
+	char **names = NULL, where[SPOOL_NAME_MAX + 16];
+	size_t n = 0;
+	int rc;
+
+	for (int s = 0; s < SPOOL_STATE_COUNT; s++)
+		stamp_dir(&c->dirs[c->ndirs++], sp, spool_state_name(s));
+	if ((rc = spool_registry_names(&names, &n, sp, "claimed")) < 0)
+		return rc;
+	if (n > SURVEY_DIRS - c->ndirs)
+		rc = SPOOL_ENOTFOUND;	/* too many to keep: no cache */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		snprintf(where, sizeof(where), "claimed/%s", names[i]);
+		stamp_dir(&c->dirs[c->ndirs++], sp, where);
+	}
+	spool_names_free(names, n);
+	return rc;
+}
+
+static bool same_tree(const struct survey_cache *old,
+		      const struct survey_cache *c)
+{
+	if (strcmp(old->head, c->head) != 0 || old->ndirs != c->ndirs)
+		return false;
+	for (uint32_t i = 0; i < c->ndirs; i++)
+		if (strcmp(old->dirs[i].where, c->dirs[i].where) != 0 ||
+		    !spool_stamp_same(&old->dirs[i].st, &c->dirs[i].st) ||
+		    !spool_stamp_settled(&old->dirs[i].st, old->taken))
+			return false;
+	return true;
+}
+
+/* The oldest ready task is the same if ready/ holds the same names and
+ * its ctime has not moved (the others' can only have grown). */
+static bool same_oldest(const struct survey_cache *old,
+			const struct survey_cache *c, spool *sp)
+{
+	const struct dirstamp *o = &old->dirs[SPOOL_STATE_READY];
+	char path[PATH_MAX];
+	spool_stamp now;
+	struct stat st;
+
+	if (!spool_stamp_same(&o->st, &c->dirs[SPOOL_STATE_READY].st) ||
+	    !spool_stamp_settled(&o->st, old->taken))
+		return false;
+	if (!old->result.oldest[0])
+		return true;
+	snprintf(path, sizeof(path), "ready/%s.json", old->result.oldest);
+	if (fstatat(spool_rootfd(sp), path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	spool_stamp_of(&now, &st);
+	return now.ino == old->oldest.ino && now.ctime == old->oldest.ctime;
+}
+
+/* The task file in ready/ with the oldest ctime: when it arrived there (a
+ * rename sets it) or was last rewritten. */
+struct oldest_job {
+	spool *sp;
+	char id[SPOOL_ID_MAX + 1];
+	spool_stamp st;
+};
+
+static void *oldest_scan(void *data)
+{
+	struct oldest_job *job = data;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd;
+
+	fd = openat(spool_rootfd(job->sp), "ready", O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while ((de = readdir(d))) {
+		char id[SPOOL_ID_MAX + 1];
+		spool_stamp s;
+		if (!spool_id_from_name(id, de->d_name) ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		spool_stamp_of(&s, &st);
+		if (!job->id[0] || s.ctime < job->st.ctime) {
+			job->st = s;
+			snprintf(job->id, sizeof(job->id), "%s", id);
+		}
+	}
+	closedir(d);
+	return NULL;
+}
+
+static struct survey_cache *survey_read(spool *sp)
+{
+	struct survey_cache *c;
+	char *buf = NULL;
+	size_t len = 0;
+	bool ok;
+
+	if (spool_fs_read(&buf, &len, sp, SURVEY_CACHE, sizeof(*c)) < 0) {
+		spool_error_clear();
+		return NULL;
+	}
+	c = (struct survey_cache *)buf;
+	ok = len == sizeof(*c) && memcmp(c->magic, SURVEY_MAGIC, 8) == 0 &&
+	     c->size == sizeof(*c) && c->ndirs <= SURVEY_DIRS &&
+	     memchr(c->head, '\0', sizeof(c->head)) &&
+	     memchr(c->result.oldest, '\0', sizeof(c->result.oldest)) &&
+	     c->result.nagents <= SPOOL_ARRAY_SIZE(c->result.agents);
+	for (uint32_t i = 0; ok && i < c->ndirs; i++)
+		ok = memchr(c->dirs[i].where, '\0', sizeof(c->dirs[i].where));
+	for (size_t i = 0; ok && i < c->result.nagents; i++)
+		ok = memchr(c->result.agents[i].name, '\0',
+			    sizeof(c->result.agents[i].name));
+	if (!ok) {
+		free(buf);
+		return NULL;
+	}
+	return c;
+}
+
+/* The oldest ready task, from the cache or a scan beside the survey's. */
+static int survey_fill(struct survey_cache *c, const struct survey_cache *old,
+		       spool *sp, bool *changed)
+{
+	struct oldest_job job = { .sp = sp };
+	bool tree = old && same_tree(old, c);
+	bool ready = old && same_oldest(old, c, sp), threaded = false;
+	pthread_t th;
+	int rc = 0;
+
+	*changed = !tree || !ready;
+	if (!ready)
+		threaded = pthread_create(&th, NULL, oldest_scan, &job) == 0;
+	if (!ready && !threaded)
+		oldest_scan(&job);
+	if (tree)
+		c->result = old->result;
+	else
+		rc = survey_scan(&c->result, sp);
+	if (threaded)
+		pthread_join(th, NULL);
+	if (ready) {
+		memcpy(job.id, old->result.oldest, sizeof(job.id));
+		job.st = old->oldest;
+	}
+	memcpy(c->result.oldest, job.id, sizeof(job.id));
+	c->result.oldest_ns = job.id[0] ? job.st.ctime : 0;
+	c->oldest = job.st;
+	return rc;
+}
+
+int spool_survey(spool_survey_t *out, spool *sp)
+{
+	struct survey_cache *old = survey_read(sp), *c = calloc(1, sizeof(*c));
+	bool keep, changed;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!c) {
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+		goto out;
+	}
+	memcpy(c->magic, SURVEY_MAGIC, 8);
+	c->size = sizeof(*c);
+	c->taken = spool_now_ns();
+	/* no stamps, no cache: the survey reads everything */
+	keep = stamp_dirs(c, sp) == 0;
+	spool_error_clear();
+	if ((rc = head_hex(c->head, sp)) < 0 ||
+	    (rc = survey_fill(c, keep ? old : NULL, sp, &changed)) < 0)
+		goto out;
+	if (keep && changed) {
+		mkdirat(spool_rootfd(sp), ".spool/run", 0777);
+		if (spool_fs_write_cache(sp, SURVEY_CACHE, c, sizeof(*c)) < 0)
+			spool_error_clear();
+	}
+	*out = c->result;
+out:
+	free(old);
+	free(c);
 	return rc;
 }
 

@@ -99,8 +99,11 @@ int spool_untracked(size_t *moves, size_t *waiting, spool *sp);
 /* Task files (*.json) in a directory relative to the root; 0 if absent. */
 size_t spool_dir_count(spool *sp, const char *dir);
 /* The tree in one pass: task files per state and per claimed/AGENT/
- * (any file in new/ and quarantine/, less .reason files), and what
- * spool_untracked says. */
+ * (any file in new/ and quarantine/, less .reason files), what
+ * spool_untracked says, and the task that has waited longest in ready/
+ * (by its file's ctime: when a rename brought it, or it was rewritten).
+ * Kept in .spool/run/survey.cache while HEAD and the directories are the
+ * same. */
 typedef struct {
 	size_t counts[SPOOL_STATE_COUNT];
 	struct {
@@ -109,6 +112,8 @@ typedef struct {
 	} agents[256];
 	size_t nagents;
 	size_t moves, waiting;
+	char oldest[SPOOL_ID_MAX + 1];	/* "" if ready/ is empty */
+	int64_t oldest_ns;		/* its ctime, ns since the epoch */
 } spool_survey_t;
 int spool_survey(spool_survey_t *out, spool *sp);
 /* Human durations: "3d", "2h5m", "45s"; parse accepts 30s, 15m, 2h, 7d,

@@ -1,7 +1,5 @@
 /* spool status: the spool at a glance; --watch keeps it on screen. */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
@@ -93,41 +91,6 @@ static void last_commit(json_t *o, spool *sp)
 	git_commit_free(c);
 }
 
-/* Archived tasks: lines of the archive/ .tsv files, less their header lines. */
-static void archived(json_t *o, spool *sp)
-{
-	struct dirent *de;
-	size_t tasks = 0, files = 0;
-	DIR *d;
-	int fd = openat(spool_rootfd(sp), "archive", O_RDONLY | O_DIRECTORY |
-			O_CLOEXEC);
-
-	if (fd >= 0 && (d = fdopendir(fd))) {
-		while ((de = readdir(d))) {
-			size_t len = strlen(de->d_name), blen;
-			char path[PATH_MAX], *buf = NULL;
-			if (len < 5 || strcmp(de->d_name + len - 4, ".tsv"))
-				continue;
-			snprintf(path, sizeof(path), "archive/%s", de->d_name);
-			if (spool_fs_read(&buf, &blen, sp, path, 1 << 28) < 0)
-				continue;
-			files++;
-			for (char *p = buf; (p = memchr(p, '\n',
-					(size_t)(buf + blen - p))); p++)
-				tasks++;
-			if (tasks)
-				tasks--;	/* the header */
-			free(buf);
-		}
-		closedir(d);
-	} else if (fd >= 0) {
-		close(fd);
-	}
-	spool_error_clear();
-	json_object_set_new(o, "archived", json_pack("{s:I, s:I}", "tasks",
-		(json_int_t)tasks, "archives", (json_int_t)files));
-}
-
 static json_t *gather(spool *sp, long soon)
 {
 	json_t *o = json_object(), *counts = json_object(), *daemon;
@@ -150,7 +113,8 @@ static json_t *gather(spool *sp, long soon)
 	json_object_set_new(o, "root", json_string(spool_root(sp)));
 	json_object_set_new(o, "counts", counts);
 	json_object_set_new(o, "total", json_integer((json_int_t)total));
-	archived(o, sp);
+	json_object_set_new(o, "archived", json_pack("{s:I, s:I}", "tasks",
+		(json_int_t)sv.archived, "archives", (json_int_t)sv.archives));
 	agents_and_leases(o, sp, soon);
 	running = spool_daemon_running(sp, &pid);
 	daemon = json_pack("{s:b, s:I, s:I}", "running", running,

@@ -66,22 +66,30 @@ int spool_lease_left(long *left, spool *sp, const spool_loc *loc,
 	return 0;
 }
 
+/* A directory of the spool to read, or NULL if it cannot be. */
+static DIR *dir_open(spool *sp, const char *dir)
+{
+	int fd = openat(spool_rootfd(sp), dir, O_RDONLY | O_DIRECTORY |
+			O_CLOEXEC);
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	if (!(d = fdopendir(fd)))
+		close(fd);
+	return d;
+}
+
 /* Entries of dir that keep() accepts; dotfiles never count. */
 static size_t count_entries(spool *sp, const char *dir,
 			    bool (*keep)(const char *name))
 {
 	struct dirent *de;
 	size_t n = 0;
-	DIR *d;
-	int fd;
+	DIR *d = dir_open(sp, dir);
 
-	fd = openat(spool_rootfd(sp), dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	if (!d)
 		return 0;
-	if (!(d = fdopendir(fd))) {
-		close(fd);
-		return 0;
-	}
 	while ((de = readdir(d)))
 		n += de->d_name[0] != '.' && keep(de->d_name);
 	closedir(d);
@@ -193,6 +201,8 @@ struct survey_cache {
 	uint32_t ndirs;
 	struct dirstamp dirs[SURVEY_DIRS];	/* the states', then agents' */
 	spool_stamp oldest;	/* ready/<result.oldest>.json */
+	uint64_t indexes;	/* archive/'s .tsv files, see archive_digest */
+	bool indexes_settled;
 	spool_survey_t result;
 };
 
@@ -292,16 +302,10 @@ static void *oldest_scan(void *data)
 	struct oldest_job *job = data;
 	struct dirent *de;
 	struct stat st;
-	DIR *d;
-	int fd;
+	DIR *d = dir_open(job->sp, "ready");
 
-	fd = openat(spool_rootfd(job->sp), "ready", O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return NULL;
-	}
 	while ((de = readdir(d))) {
 		char id[SPOOL_ID_MAX + 1];
 		spool_stamp s;
@@ -316,6 +320,72 @@ static void *oldest_scan(void *data)
 	}
 	closedir(d);
 	return NULL;
+}
+
+static uint64_t mix(uint64_t h)
+{
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+	return h ^ (h >> 31);
+}
+
+/* The name and stamp of each .tsv index in archive/, summed as strong
+ * hashes so their order does not matter: the same digest, the same
+ * indexes. settled: every stamp was old enough to be trusted. */
+static void archive_digest(uint64_t *digest, bool *settled, spool *sp,
+			   int64_t taken)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d = dir_open(sp, "archive");
+
+	*digest = 0;
+	*settled = true;
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		spool_stamp s;
+		uint64_t h = 14695981039346656037ull;
+		if (len < 5 || strcmp(de->d_name + len - 4, ".tsv") != 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, 0) < 0)
+			continue;
+		spool_stamp_of(&s, &st);
+		*settled &= spool_stamp_settled(&s, taken);
+		for (size_t i = 0; i < len; i++)
+			h = (h ^ (unsigned char)de->d_name[i]) * 1099511628211ull;
+		*digest += mix(h ^ mix(s.ino ^ mix(s.size ^ mix((uint64_t)s.mtime ^
+						 mix((uint64_t)s.ctime)))));
+	}
+	closedir(d);
+}
+
+/* Archived tasks: lines of the archive/ .tsv files, less their header
+ * lines. */
+static void archive_count(spool_survey_t *out, spool *sp)
+{
+	struct dirent *de;
+	DIR *d = dir_open(sp, "archive");
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name), blen, lines = 0;
+		char path[PATH_MAX], *buf = NULL;
+		if (len < 5 || strcmp(de->d_name + len - 4, ".tsv"))
+			continue;
+		snprintf(path, sizeof(path), "archive/%s", de->d_name);
+		if (spool_fs_read(&buf, &blen, sp, path, 1 << 28) < 0)
+			continue;
+		out->archives++;
+		for (char *p = buf; (p = memchr(p, '\n',
+				(size_t)(buf + blen - p))); p++)
+			lines++;
+		out->archived += lines ? lines - 1 : 0;	/* the header */
+		free(buf);
+	}
+	closedir(d);
+	spool_error_clear();
 }
 
 static struct survey_cache *survey_read(spool *sp)
@@ -398,6 +468,16 @@ int spool_survey(spool_survey_t *out, spool *sp)
 	if ((rc = head_hex(c->head, sp)) < 0 ||
 	    (rc = survey_fill(c, keep ? old : NULL, sp, &changed)) < 0)
 		goto out;
+	archive_digest(&c->indexes, &c->indexes_settled, sp, c->taken);
+	if (keep && old && old->indexes_settled &&
+	    old->indexes == c->indexes) {
+		c->result.archived = old->result.archived;
+		c->result.archives = old->result.archives;
+	} else {
+		c->result.archived = c->result.archives = 0;
+		archive_count(&c->result, sp);
+		changed = true;
+	}
 	if (keep && changed) {
 		mkdirat(spool_rootfd(sp), ".spool/run", 0777);
 		if (spool_fs_write_cache(sp, SURVEY_CACHE, c, sizeof(*c)) < 0)

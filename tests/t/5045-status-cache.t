@@ -45,8 +45,18 @@ mkdir claimed/ann && mv ready/T-0004.json claimed/ann/
 settle
 is "$(st .agents.ann)" 1 "a new claimed/AGENT directory"
 
+# archived tasks: counted from archive/'s indexes, again when one changed
+# (the cancel records T-0004's move first: ann is no registered agent,
+# so it goes back to ready/)
+spool cancel T-0003 >/dev/null && spool archive --older-than 0 >/dev/null
+settle
+is "$(st .archived.tasks)/$(st .archived.archives)" 1/1 "an archive"
+printf 'T-0099\tdone\t%s\t0\n' "$(git rev-parse HEAD)" >>archive/*.tsv
+settle
+is "$(st .archived.tasks)" 2 "an index changed in place"
+
 rm .spool/run/survey.cache
-is "$(st .counts.claimed)" 2 "works without the cache"
+is "$(st .counts.claimed)/$(st .archived.tasks)" 1/2 "works without the cache"
 printf 'garbage' >.spool/run/survey.cache
-is "$(st .counts.claimed)" 2 "a damaged cache is ignored"
+is "$(st .counts.claimed)" 1 "a damaged cache is ignored"
 done_testing

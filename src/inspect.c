@@ -114,8 +114,9 @@ static bool task_name(const char *name)
 	return len > 5 && strcmp(name + len - 5, ".json") == 0;
 }
 
-/* What spool_survey finds from HEAD and the names on disk. */
-static int survey_scan(spool_survey_t *out, spool *sp)
+/* What spool_survey finds from the commit head (hex, "" for none: HEAD
+ * as it was when the cache was checked) and the names on disk. */
+static int survey_scan(spool_survey_t *out, spool *sp, const char *hex)
 {
 	git_repository *repo;
 	git_commit *head = NULL;
@@ -127,8 +128,9 @@ static int survey_scan(spool_survey_t *out, spool *sp)
 
 	if ((rc = spool_repo(&repo, sp)) < 0 || (rc = spool_map_new(&m)) < 0)
 		return rc;
-	if (git_reference_name_to_id(&oid, repo, "HEAD") == 0) {
-		if (git_commit_lookup(&head, repo, &oid) < 0 ||
+	if (hex[0]) {
+		if (git_oid_fromstr(&oid, hex) < 0 ||
+		    git_commit_lookup(&head, repo, &oid) < 0 ||
 		    git_commit_tree(&tree, head) < 0) {
 			rc = spool_error_git("cannot read HEAD");
 			goto out;
@@ -435,7 +437,7 @@ static int survey_fill(struct survey_cache *c, const struct survey_cache *old,
 	if (tree)
 		c->result = old->result;
 	else
-		rc = survey_scan(&c->result, sp);
+		rc = survey_scan(&c->result, sp, c->head);
 	if (threaded)
 		pthread_join(th, NULL);
 	if (ready) {

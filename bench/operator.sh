@@ -34,7 +34,6 @@ trap 'rm -rf "$B"' EXIT
 S=${OPERATOR_SPOOL:-$B/spool}
 
 now() { date +%s%N; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # The generator links the library as the spool does.
 if [ -z "${OPERATOR_SPOOL:-}" ]; then
@@ -71,13 +70,13 @@ t0=$(now)
 index_ms=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.0f", (b - a) / 1e6 }')
 index_mb=$(du -sm "$S/.spool/run/history" | cut -f1)
 
-measure() {	# measure CMD...: median ms over RUNS, after one warm-up
-	"$@" >/dev/null
-	for _ in $(seq "$RUNS"); do
-		t0=$(now)
-		"$@" >/dev/null
-		echo $(( $(now) - t0 ))
-	done | median | awk '{ printf "%.1f", $1 / 1e6 }'
+measure() {	# measure CMD...: median ms over RUNS after one warm-up
+	# (hyperfine -N: no shell; fork, exec and exit are timed, as an
+	# operator's shell pays them)
+	hyperfine -N -w 1 -r "$RUNS" --export-json "$B/measure.json" -- "$*" \
+		>/dev/null 2>&1 || { echo "operator bench: $* failed" >&2; return 1; }
+	jq -r '.results[0].median * 1000' "$B/measure.json" |
+		awk '{ printf "%.1f", $1 }'
 }
 
 rows=()
@@ -108,8 +107,8 @@ ones, $ARCHIVED of them archived ($archives archives of 10,000), $ondisk task fi
 tree, $commits commits. Generated in ${gen_s} s by bench/gen-operator.c (files
 written directly, recorded by the library's commits of $BATCH tasks with
 their add, claim, submit and approve trailers, archived by the library's
-archive run). Median of $RUNS runs after one warm-up, wall clock of the
-whole process.
+archive run). Median of $RUNS runs after one warm-up (hyperfine -N), wall
+clock of the whole process.
 
 | command                            |         time |
 |------------------------------------|-------------:|

@@ -68,24 +68,30 @@ static void agents_and_leases(json_t *o, spool *sp, long soon)
 	json_object_set_new(o, "leases_expiring", leases);
 }
 
-static void last_commit(json_t *o, spool *sp)
+static void last_commit(json_t *o, spool *sp, const spool_survey_t *sv)
 {
 	git_repository *repo;
 	git_commit *c = NULL;
 	git_oid id;
-	char hex[GIT_OID_HEXSZ + 1];
 	const char *msg;
 
-	if (spool_repo(&repo, sp) < 0 ||
-	    git_reference_name_to_id(&id, repo, "HEAD") < 0 ||
+	if (sv->head_known) {
+		json_object_set_new(o, "last_commit", json_pack(
+			"{s:s, s:s, s:s, s:I}", "commit", sv->head, "subject",
+			sv->head_subject, "author", sv->head_author,
+			"age_seconds",
+			(json_int_t)(time(NULL) - sv->head_time)));
+		return;
+	}
+	if (!sv->head[0] || spool_repo(&repo, sp) < 0 ||
+	    git_oid_fromstr(&id, sv->head) < 0 ||
 	    git_commit_lookup(&c, repo, &id) < 0) {
 		spool_error_clear();
 		return;
 	}
-	git_oid_tostr(hex, sizeof(hex), &id);
 	msg = git_commit_summary(c);
 	json_object_set_new(o, "last_commit", json_pack("{s:s, s:s, s:s, s:I}",
-		"commit", hex, "subject", msg ? msg : "", "author",
+		"commit", sv->head, "subject", msg ? msg : "", "author",
 		git_commit_author(c)->name, "age_seconds",
 		(json_int_t)(time(NULL) - git_commit_time(c))));
 	git_commit_free(c);
@@ -123,7 +129,7 @@ static json_t *gather(spool *sp, long soon)
 	if (running)
 		json_object_set_new(daemon, "pid", json_integer(pid));
 	json_object_set_new(o, "daemon", daemon);
-	last_commit(o, sp);
+	last_commit(o, sp, &sv);
 	return o;
 }
 

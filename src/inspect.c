@@ -198,7 +198,6 @@ struct dirstamp {
 struct survey_cache {
 	char magic[8];
 	uint32_t size;		/* sizeof(struct survey_cache): same build */
-	char head[GIT_OID_HEXSZ + 1];	/* "" before the first commit */
 	int64_t taken;		/* spool_now_ns() before the stamps */
 	uint32_t ndirs;
 	struct dirstamp dirs[SURVEY_DIRS];	/* the states', then agents' */
@@ -208,6 +207,82 @@ struct survey_cache {
 	spool_survey_t result;
 };
 
+/* 40 hex digits and the end of the line, into hex. */
+static bool hex_line(char *hex, const char *s)
+{
+	for (int i = 0; i < GIT_OID_HEXSZ; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	if (s[GIT_OID_HEXSZ] != '\n' && s[GIT_OID_HEXSZ] != '\0')
+		return false;
+	memcpy(hex, s, GIT_OID_HEXSZ);
+	hex[GIT_OID_HEXSZ] = '\0';
+	return true;
+}
+
+/* The line "<hex> <ref>" of .git/packed-refs. */
+static bool packed_ref(char *hex, spool *sp, const char *ref)
+{
+	char *buf = NULL, *line, *next;
+	size_t n = strlen(ref);
+	bool found = false;
+
+	if (spool_fs_read(&buf, NULL, sp, ".git/packed-refs", 1 << 26) < 0) {
+		spool_error_clear();
+		return false;
+	}
+	for (line = buf; line && *line && !found; line = next) {
+		if ((next = strchr(line, '\n')))
+			*next++ = '\0';
+		if (strlen(line) != GIT_OID_HEXSZ + 1 + n ||
+		    line[GIT_OID_HEXSZ] != ' ' ||
+		    strcmp(line + GIT_OID_HEXSZ + 1, ref) != 0)
+			continue;
+		line[GIT_OID_HEXSZ] = '\0';
+		found = hex_line(hex, line);
+	}
+	free(buf);
+	return found;
+}
+
+/*
+ * HEAD's commit as git keeps it: .git/HEAD names a branch, whose loose
+ * ref wins over its line in packed-refs. Read by hand because loading
+ * libgit2 costs more than the rest of a status that finds its cache
+ * good. Anything else (a .git file, a ref naming a ref, no commit yet,
+ * another hash): false, and libgit2 answers.
+ */
+static bool head_read(char *hex, spool *sp)
+{
+	char *buf = NULL, path[PATH_MAX], *ref, *nl;
+	bool ok = false;
+
+	if (spool_fs_read(&buf, NULL, sp, ".git/HEAD", 4096) < 0) {
+		spool_error_clear();
+		return false;
+	}
+	if (hex_line(hex, buf)) {
+		free(buf);
+		return true;	/* detached */
+	}
+	ref = buf + 5;
+	if ((nl = strchr(ref, '\n')))
+		*nl = '\0';
+	if (strncmp(buf, "ref: refs/", 10) == 0 && !strstr(ref, "..") &&
+	    !strpbrk(ref, " \t\r")) {
+		char *loose = NULL;
+		snprintf(path, sizeof(path), ".git/%s", ref);
+		if (spool_fs_read(&loose, NULL, sp, path, 4096) == 0)
+			ok = hex_line(hex, loose);
+		else
+			ok = packed_ref(hex, sp, ref);
+		spool_error_clear();
+		free(loose);
+	}
+	free(buf);
+	return ok;
+}
+
 static int head_hex(char *hex, spool *sp)
 {
 	git_repository *repo;
@@ -215,12 +290,53 @@ static int head_hex(char *hex, spool *sp)
 	int rc;
 
 	hex[0] = '\0';
+	if (head_read(hex, sp))
+		return 0;
 	if ((rc = spool_repo(&repo, sp)) < 0)
 		return rc;
 	if (git_reference_name_to_id(&oid, repo, "HEAD") == 0)
 		git_oid_tostr(hex, GIT_OID_HEXSZ + 1, &oid);
 	spool_error_clear();
 	return 0;
+}
+
+/* The last commit's subject, author and time, for status: from the cache
+ * while HEAD is the same. */
+static bool head_info(spool_survey_t *r, const struct survey_cache *old,
+		      spool *sp)
+{
+	git_repository *repo;
+	git_commit *c = NULL;
+	const char *subject;
+	git_oid oid;
+
+	if (old && old->result.head_known &&
+	    strcmp(old->result.head, r->head) == 0) {
+		memcpy(r->head_subject, old->result.head_subject,
+		       sizeof(r->head_subject));
+		memcpy(r->head_author, old->result.head_author,
+		       sizeof(r->head_author));
+		r->head_time = old->result.head_time;
+		r->head_known = true;
+		return false;
+	}
+	if (!r->head[0] || spool_repo(&repo, sp) < 0 ||
+	    git_oid_fromstr(&oid, r->head) < 0 ||
+	    git_commit_lookup(&c, repo, &oid) < 0) {
+		spool_error_clear();
+		return true;
+	}
+	subject = git_commit_summary(c);
+	r->head_time = git_commit_time(c);
+	/* too long to keep: status asks git itself */
+	r->head_known = snprintf(r->head_subject, sizeof(r->head_subject),
+				 "%s", subject ? subject : "") <
+				(int)sizeof(r->head_subject) &&
+			snprintf(r->head_author, sizeof(r->head_author), "%s",
+				 git_commit_author(c)->name) <
+				(int)sizeof(r->head_author);
+	git_commit_free(c);
+	return true;
 }
 
 static void stamp_dir(struct dirstamp *d, spool *sp, const char *where)
@@ -259,7 +375,8 @@ static int stamp_dirs(struct survey_cache *c, spool *sp)
 static bool same_tree(const struct survey_cache *old,
 		      const struct survey_cache *c)
 {
-	if (strcmp(old->head, c->head) != 0 || old->ndirs != c->ndirs)
+	if (strcmp(old->result.head, c->result.head) != 0 ||
+	    old->ndirs != c->ndirs)
 		return false;
 	for (uint32_t i = 0; i < c->ndirs; i++)
 		if (strcmp(old->dirs[i].where, c->dirs[i].where) != 0 ||
@@ -404,7 +521,11 @@ static struct survey_cache *survey_read(spool *sp)
 	c = (struct survey_cache *)buf;
 	ok = len == sizeof(*c) && memcmp(c->magic, SURVEY_MAGIC, 8) == 0 &&
 	     c->size == sizeof(*c) && c->ndirs <= SURVEY_DIRS &&
-	     memchr(c->head, '\0', sizeof(c->head)) &&
+	     memchr(c->result.head, '\0', sizeof(c->result.head)) &&
+	     memchr(c->result.head_subject, '\0',
+		    sizeof(c->result.head_subject)) &&
+	     memchr(c->result.head_author, '\0',
+		    sizeof(c->result.head_author)) &&
 	     memchr(c->result.oldest, '\0', sizeof(c->result.oldest)) &&
 	     c->result.nagents <= SPOOL_ARRAY_SIZE(c->result.agents);
 	for (uint32_t i = 0; ok && i < c->ndirs; i++)
@@ -437,7 +558,7 @@ static int survey_fill(struct survey_cache *c, const struct survey_cache *old,
 	if (tree)
 		c->result = old->result;
 	else
-		rc = survey_scan(&c->result, sp, c->head);
+		rc = survey_scan(&c->result, sp, c->result.head);
 	if (threaded)
 		pthread_join(th, NULL);
 	if (ready) {
@@ -467,9 +588,10 @@ int spool_survey(spool_survey_t *out, spool *sp)
 	/* no stamps, no cache: the survey reads everything */
 	keep = stamp_dirs(c, sp) == 0;
 	spool_error_clear();
-	if ((rc = head_hex(c->head, sp)) < 0 ||
+	if ((rc = head_hex(c->result.head, sp)) < 0 ||
 	    (rc = survey_fill(c, keep ? old : NULL, sp, &changed)) < 0)
 		goto out;
+	changed |= head_info(&c->result, keep ? old : NULL, sp);
 	archive_digest(&c->indexes, &c->indexes_settled, sp, c->taken);
 	if (keep && old && old->indexes_settled &&
 	    old->indexes == c->indexes) {

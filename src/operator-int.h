@@ -102,8 +102,8 @@ size_t spool_dir_count(spool *sp, const char *dir);
  * (any file in new/ and quarantine/, less .reason files), what
  * spool_untracked says, and the task that has waited longest in ready/
  * (by its file's ctime: when a rename brought it, or it was rewritten),
- * and the tasks kept in archive/ (by the lines of its .tsv indexes).
- * Kept in .spool/run/survey.cache while HEAD and the directories are the
+ * the tasks kept in archive/ (by the lines of its .tsv indexes), and
+ * the last commit. Kept in .spool/run/survey.cache while HEAD and the directories are the
  * same. */
 typedef struct {
 	size_t counts[SPOOL_STATE_COUNT];
@@ -116,6 +116,11 @@ typedef struct {
 	char oldest[SPOOL_ID_MAX + 1];	/* "" if ready/ is empty */
 	int64_t oldest_ns;		/* its ctime, ns since the epoch */
 	size_t archived, archives;	/* tasks in archive/, archives */
+	char head[GIT_OID_HEXSZ + 1];	/* HEAD, "" before the first commit */
+	bool head_known;		/* the three below are set */
+	char head_subject[1024];
+	char head_author[256];
+	int64_t head_time;
 } spool_survey_t;
 int spool_survey(spool_survey_t *out, spool *sp);
 /* Human durations: "3d", "2h5m", "45s"; parse accepts 30s, 15m, 2h, 7d,

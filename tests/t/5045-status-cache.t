@@ -55,6 +55,27 @@ printf 'T-0099\tdone\t%s\t0\n' "$(git rev-parse HEAD)" >>archive/*.tsv
 settle
 is "$(st .archived.tasks)" 2 "an index changed in place"
 
+# HEAD as git keeps it: a loose ref, packed refs, a loose ref newer
+# than its packed line, a detached HEAD
+head_ok() {
+	is "$(st .last_commit.commit)/$(st .last_commit.subject)" \
+		"$(git rev-parse HEAD)/$(git log -1 --format=%s)" "$1"
+}
+commit() { git -c user.name=op -c user.email=op@example.com commit -q --allow-empty -m "$1"; }
+br=$(git branch --show-current)
+head_ok "the last commit"
+git pack-refs --all
+[ ! -e ".git/refs/heads/$br" ]; ok $? "refs packed"
+head_ok "the last commit from packed refs"
+commit "after packing"
+head_ok "a loose ref wins over its packed line"
+commit "$(printf 'long%.0s' $(seq 300))"
+head_ok "a subject too long to keep"
+git update-ref --no-deref HEAD HEAD~1
+head_ok "a detached HEAD"
+git symbolic-ref HEAD "refs/heads/$br"
+head_ok "on the branch again"
+
 rm .spool/run/survey.cache
 is "$(st .counts.claimed)/$(st .archived.tasks)" 1/2 "works without the cache"
 printf 'garbage' >.spool/run/survey.cache

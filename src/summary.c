@@ -343,6 +343,7 @@ static int names_cached(struct probes *p, const struct old *o,
 struct span {
 	struct probes *p;
 	size_t from, to;
+	int dfd;
 };
 
 static void *stat_span(void *data)
@@ -357,7 +358,7 @@ static void *stat_span(void *data)
 		memcpy(name + pr->len, ".json", 6);
 		pr->err = 0;
 		memset(&pr->st, 0, sizeof(pr->st));
-		if (fstatat(s->p->dfd, name, &st,
+		if (fstatat(s->dfd, name, &st,
 			    AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) < 0)
 			pr->err = errno;
 		else
@@ -366,20 +367,28 @@ static void *stat_span(void *data)
 	return NULL;
 }
 
-/* One stat per file, the bulk of a listing's time: a big directory is
- * shared with a second thread, as the kernel serves both in parallel. */
+/*
+ * One stat per file, the bulk of a listing's time: a big directory is
+ * shared with a second thread, as the kernel serves both in parallel. It
+ * gets a descriptor of its own: two threads on one open directory would
+ * contend for its reference count on every stat.
+ */
 static void stat_all(struct probes *p)
 {
-	struct span a = { p, 0, p->n / 2 }, b = { p, p->n / 2, p->n };
+	struct span a = { p, 0, p->n / 2, p->dfd }, b = { p, p->n / 2, p->n, -1 };
 	pthread_t th;
 
-	if (p->n < 2048 || pthread_create(&th, NULL, stat_span, &b) != 0) {
+	if (p->n >= 2048)
+		b.dfd = openat(p->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (b.dfd < 0 || pthread_create(&th, NULL, stat_span, &b) != 0) {
 		a.to = p->n;
 		stat_span(&a);
-		return;
+	} else {
+		stat_span(&a);
+		pthread_join(th, NULL);
 	}
-	stat_span(&a);
-	pthread_join(th, NULL);
+	if (b.dfd >= 0)
+		close(b.dfd);
 }
 
 /* ---- rows -------------------------------------------------------------- */

@@ -117,6 +117,8 @@ FUNC(int, git_commit_tree,
      (tree_out, commit))
 PROC(git_error_clear, (void), ())
 FUNC(const git_error *, git_error_last, (void), ())
+FUNC(int, git_error_set_str, (int error_class, const char *string),
+     (error_class, string))
 FUNC(int, git_graph_descendant_of,
      (git_repository *repo, const git_oid *commit, const git_oid *ancestor),
      (repo, commit, ancestor))
@@ -135,14 +137,11 @@ FUNC(int, git_object_lookup,
 FUNC(int, git_object_peel,
      (git_object **peeled, const git_object *object, git_object_t target_type),
      (peeled, object, target_type))
+FUNC(const char *, git_object_type2string, (git_object_t type), (type))
 FUNC(git_object_t, git_object_type, (const git_object *obj), (obj))
 FUNC(int, git_odb_add_backend,
      (git_odb *odb, git_odb_backend *backend, int priority),
      (odb, backend, priority))
-FUNC(int, git_odb_backend_loose,
-     (git_odb_backend **out, const char *objects_dir, int compression_level,
-      int do_fsync, unsigned int dir_mode, unsigned int file_mode),
-     (out, objects_dir, compression_level, do_fsync, dir_mode, file_mode))
 FREE(git_odb_free, git_odb)
 FUNC(int, git_odb_hash,
      (git_oid *out, const void *data, size_t len, git_object_t type),
@@ -150,6 +149,9 @@ FUNC(int, git_odb_hash,
 FUNC(int, git_odb_hashfile,
      (git_oid *out, const char *path, git_object_t type),
      (out, path, type))
+FUNC(int, git_odb_init_backend,
+     (git_odb_backend *backend, unsigned int version),
+     (backend, version))
 FUNC(int, git_oid_cpy, (git_oid *out, const git_oid *src), (out, src))
 FUNC(int, git_oid_equal, (const git_oid *a, const git_oid *b), (a, b))
 FUNC(int, git_oid_fromstr, (git_oid *out, const char *str), (out, str))

@@ -21,6 +21,10 @@ struct spool {
 /* Opens the repository (once) with a fast, low-compression object store. */
 int spool_repo(git_repository **out, spool *sp);
 
+/* A write-only object backend for objects/ that stores loose objects
+ * without compressing them (gitloose.c). */
+int spool_odb_stored(git_odb_backend **out, const char *objects);
+
 /* HEAD's tree as the commit saw it when made (NULL before the first). */
 git_tree *spool_commit_base(spool_commit *c);
 git_commit *spool_commit_parent(spool_commit *c);

@@ -189,13 +189,14 @@ int spool_repo(git_repository **out, spool *sp)
 		return spool_error_git("cannot open the git repository in '%s'",
 				       sp->root);
 	/* Trees of big flat directories are rewritten on every commit:
-	 * fastest compression, packing shrinks them later. */
+	 * stored uncompressed (gitloose.c), packing shrinks them later. */
 	snprintf(objects, sizeof(objects), "%s/objects",
 		 git_repository_path(sp->repo));
 	if (git_repository_odb(&odb, sp->repo) == 0 &&
-	    git_odb_backend_loose(&loose, objects, 1, 0, 0, 0) == 0 &&
+	    spool_odb_stored(&loose, objects) == 0 &&
 	    git_odb_add_backend(odb, loose, 10) < 0)
 		loose->free(loose);
+	spool_error_clear();
 	git_odb_free(odb);
 	*out = sp->repo;
 	return 0;

@@ -1,0 +1,147 @@
+/*
+ * Loose objects written stored, not compressed. Every commit rewrites the
+ * tree of each directory it touches, and ready/ of a big spool is hundreds
+ * of kilobytes: deflating it at zlib's fastest level costs more than all
+ * the rest of a commit, and inflating it again on the next one more still.
+ * These objects are still zlib streams (of stored blocks), so git and
+ * libgit2 read them as any other; the packer compresses them later, with
+ * deltas. libgit2 cannot write this itself: its loose backend takes level
+ * 0 to mean no zlib stream at all. Reading stays with libgit2's backends.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <git2/sys/odb_backend.h>
+
+#include "spool-int.h"
+
+struct stored {
+	git_odb_backend parent;
+	int dirfd;		/* objects/ */
+};
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* header and data through zlib at level 0: copies plus a checksum */
+static int deflate_to(int fd, const char *hdr, size_t hlen, const void *data,
+		      size_t len)
+{
+	unsigned char out[65536];
+	z_stream z = { 0 };
+	int zr = Z_OK, rc = 0;
+
+	if (deflateInit(&z, Z_NO_COMPRESSION) != Z_OK)
+		return -1;
+	for (int part = 0; part < 2 && rc == 0; part++) {
+		z.next_in = (Bytef *)(part ? data : hdr);
+		z.avail_in = (uInt)(part ? len : hlen);
+		do {
+			z.next_out = out;
+			z.avail_out = sizeof(out);
+			zr = deflate(&z, part ? Z_FINISH : Z_NO_FLUSH);
+			if (zr == Z_STREAM_ERROR ||
+			    write_all(fd, out, sizeof(out) - z.avail_out) < 0)
+				rc = -1;
+		} while (rc == 0 && (z.avail_out == 0 ||
+				     (part && zr != Z_STREAM_END)));
+	}
+	deflateEnd(&z);
+	return rc;
+}
+
+static int fail(struct stored *s, const char *tmp)
+{
+	int err = errno;
+
+	if (tmp)
+		unlinkat(s->dirfd, tmp, 0);
+	git_error_set_str(GIT_ERROR_OS, strerror(err));
+	return -1;
+}
+
+static int stored_write(git_odb_backend *b, const git_oid *oid,
+			const void *data, size_t len, git_object_t type)
+{
+	struct stored *s = (struct stored *)b;
+	char hex[GIT_OID_HEXSZ + 1], path[64], tmp[64], hdr[64];
+	int fd, hlen;
+
+	if (len != (uInt)len)
+		return GIT_PASSTHROUGH;	/* huge: libgit2's backend streams */
+	git_oid_tostr(hex, sizeof(hex), oid);
+	hlen = snprintf(hdr, sizeof(hdr), "%s %zu",
+			git_object_type2string(type), len) + 1;
+	snprintf(path, sizeof(path), "%.2s/%s", hex, hex + 2);
+	/* git's own name for scratch files there: fsck lets them be */
+	snprintf(tmp, sizeof(tmp), "%.2s/tmp_obj_spool%d", hex, (int)getpid());
+	unlinkat(s->dirfd, tmp, 0);	/* left by a killed namesake */
+	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0444);
+	if (fd < 0 && errno == ENOENT) {
+		path[2] = '\0';
+		if (mkdirat(s->dirfd, path, 0777) < 0 && errno != EEXIST)
+			return fail(s, NULL);
+		path[2] = '/';
+		fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+			    O_CLOEXEC, 0444);
+	}
+	if (fd < 0)
+		return fail(s, NULL);
+	if (deflate_to(fd, hdr, (size_t)hlen, data, len) < 0) {
+		close(fd);
+		return fail(s, tmp);
+	}
+	/* Written whole before it gets its name: a reader, or a crash,
+	 * never sees half an object. */
+	if (close(fd) < 0 || renameat(s->dirfd, tmp, s->dirfd, path) < 0)
+		return fail(s, tmp);
+	return 0;
+}
+
+static void stored_free(git_odb_backend *b)
+{
+	struct stored *s = (struct stored *)b;
+
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	free(s);
+}
+
+int spool_odb_stored(git_odb_backend **out, const char *objects)
+{
+	struct stored *s;
+
+	*out = NULL;
+	if (!(s = calloc(1, sizeof(*s))))
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	git_odb_init_backend(&s->parent, GIT_ODB_BACKEND_VERSION);
+	s->parent.write = stored_write;
+	s->parent.free = stored_free;
+	s->dirfd = open(objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0) {
+		free(s);
+		return spool_error_sys(SPOOL_ERROR, "cannot open '%s'",
+				       objects);
+	}
+	*out = &s->parent;
+	return 0;
+}

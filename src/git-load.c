@@ -152,12 +152,17 @@ FUNC(int, git_odb_hashfile,
 FUNC(int, git_odb_init_backend,
      (git_odb_backend *backend, unsigned int version),
      (backend, version))
+FUNC(int, git_odb_write,
+     (git_oid *out, git_odb *odb, const void *data, size_t len,
+      git_object_t type),
+     (out, odb, data, len, type))
 FUNC(int, git_oid_cpy, (git_oid *out, const git_oid *src), (out, src))
 FUNC(int, git_oid_equal, (const git_oid *a, const git_oid *b), (a, b))
 FUNC(int, git_oid_fromstr, (git_oid *out, const char *str), (out, str))
 FUNC(int, git_oid_fromstrn,
      (git_oid *out, const char *str, size_t length),
      (out, str, length))
+FUNC(int, git_oid_is_zero, (const git_oid *id), (id))
 FUNC(char *, git_oid_tostr,
      (char *out, size_t n, const git_oid *id),
      (out, n, id))
@@ -234,6 +239,9 @@ FUNC(int, git_tree_entry_bypath,
      (git_tree_entry **out, const git_tree *root, const char *path),
      (out, root, path))
 FUNC(git_filemode_t, git_tree_entry_filemode,
+     (const git_tree_entry *entry),
+     (entry))
+FUNC(git_filemode_t, git_tree_entry_filemode_raw,
      (const git_tree_entry *entry),
      (entry))
 FREE(git_tree_entry_free, git_tree_entry)

@@ -1,8 +1,8 @@
 /*
  * Recording in git. A commit is a set of paths, read from disk when it is
- * written, applied to HEAD's tree with git_tree_create_updated (only the
- * trees on those paths are rewritten), then a compare-and-swap of the
- * branch. The git CLI never writes.
+ * written, applied to HEAD's tree (gittree.c: only the trees on those
+ * paths are rewritten), then a compare-and-swap of the branch. The git
+ * CLI never writes.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -539,26 +539,9 @@ int spool_commit_write(spool_commit *c, const char *actor)
 
 	if (c->nups == 0 && c->ntrans == 0)
 		return 0;
-	if (c->base) {
-		if (git_tree_create_updated(&tree_id, repo, c->base, c->nups,
-					    c->ups) < 0) {
-			rc = spool_error_git("cannot build the new tree");
-			goto out;
-		}
-	} else {
-		git_treebuilder *tb = NULL;
-		git_tree *empty = NULL;
-		if (git_treebuilder_new(&tb, repo, NULL) < 0 ||
-		    git_treebuilder_write(&tree_id, tb) < 0 ||
-		    git_tree_lookup(&empty, repo, &tree_id) < 0 ||
-		    git_tree_create_updated(&tree_id, repo, empty, c->nups,
-					    c->ups) < 0)
-			rc = spool_error_git("cannot build the first tree");
-		git_tree_free(empty);
-		git_treebuilder_free(tb);
-		if (rc < 0)
-			goto out;
-	}
+	if ((rc = spool_tree_update(&tree_id, repo, c->base, c->nups,
+				    c->ups)) < 0)
+		goto out;
 	if (c->ntrans == 0 && c->base &&
 	    git_oid_equal(&tree_id, git_tree_id(c->base)))
 		goto out;	/* nothing changed */

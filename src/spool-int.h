@@ -25,6 +25,11 @@ int spool_repo(git_repository **out, spool *sp);
  * without compressing them (gitloose.c). */
 int spool_odb_stored(git_odb_backend **out, const char *objects);
 
+/* Writes base (NULL: the empty tree) with the updates applied, like
+ * git_tree_create_updated; directories left empty go (gittree.c). */
+int spool_tree_update(git_oid *out, git_repository *repo, git_tree *base,
+		      size_t n, const git_tree_update *updates);
+
 /* HEAD's tree as the commit saw it when made (NULL before the first). */
 git_tree *spool_commit_base(spool_commit *c);
 git_commit *spool_commit_parent(spool_commit *c);

@@ -1,5 +1,6 @@
-/* The git writing underneath the history: stored loose objects must read
- * back in git and in libgit2. */
+/* The git writing underneath the history: trees built from updates must be
+ * the trees libgit2 builds, and stored loose objects must read back in git
+ * and in libgit2. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -45,6 +46,139 @@ static int teardown(void **state)
 	free(f);
 	git_libgit2_shutdown();
 	return 0;
+}
+
+static git_oid blob(struct fixture *f, const char *text)
+{
+	git_oid id;
+
+	assert_int_equal(git_blob_create_from_buffer(&id, f->repo, text,
+						     strlen(text)), 0);
+	return id;
+}
+
+/* Names whose order in a tree differs from plain string order once a
+ * directory sorts as NAME/: "a" (a tree) goes after "a-b" and "a.b". */
+static const char *paths[] = {
+	"a", "a-b", "a.b", "a0", "a/x", "a/y.json", "a/z/deep", "ab/c",
+	"ready/T-1.json", "ready/T-2.json", "ready/T-10.json", "ready/t",
+	"claimed/dev/T-3.json", "claimed/ops/T-4.json", "claimed/dev.x",
+	"deliverables/T-1/out.txt", "deliverables/T-1/sub/more.txt",
+	"z",
+};
+
+static void random_updates(git_tree_update *ups, size_t *n, git_oid *ids,
+			   unsigned *seed)
+{
+	size_t npaths = sizeof(paths) / sizeof(*paths);
+	static const git_filemode_t modes[] = {
+		GIT_FILEMODE_BLOB, GIT_FILEMODE_BLOB,
+		GIT_FILEMODE_BLOB_EXECUTABLE, GIT_FILEMODE_LINK,
+	};
+
+	*n = 1 + (size_t)rand_r(seed) % 6;
+	for (size_t i = 0; i < *n; i++) {
+		memset(&ups[i], 0, sizeof(ups[i]));
+		ups[i].path = paths[(size_t)rand_r(seed) % npaths];
+		ups[i].action = rand_r(seed) % 3 ? GIT_TREE_UPDATE_UPSERT
+						 : GIT_TREE_UPDATE_REMOVE;
+		ups[i].filemode = modes[rand_r(seed) % 4];
+		git_oid_cpy(&ups[i].id, &ids[rand_r(seed) % 3]);
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(ups[k].path, ups[i].path) == 0)
+				ups[i--] = ups[--*n];	/* once a path */
+	}
+}
+
+/* An update libgit2 refuses (a file where a directory must go, or the
+ * removal of what is not there) is refused too, or left out. */
+static bool valid_for_libgit2(struct fixture *f, git_tree *base,
+			      git_tree_update *ups, size_t n, git_oid *want)
+{
+	int rc = git_tree_create_updated(want, f->repo, base, n, ups);
+
+	git_error_clear();
+	return rc == 0;
+}
+
+static void test_tree_update_matches_libgit2(void **state)
+{
+	struct fixture *f = *state;
+	git_oid ids[3] = { blob(f, "one\n"), blob(f, "two\n"),
+			   blob(f, "three\n") };
+	git_tree_update ups[8];
+	git_tree *base = NULL;
+	unsigned seed = 42;
+	size_t n, compared = 0;
+	git_oid want, got;
+
+	assert_int_equal(spool_tree_update(&got, f->repo, NULL, 0, NULL), 0);
+	assert_string_equal(git_oid_tostr_s(&got),
+			    "4b825dc642cb6eb9a060e54bf8d69288fbee4904");
+	for (int round = 0; round < 2000; round++) {
+		random_updates(ups, &n, ids, &seed);
+		if (!base) {
+			git_treebuilder *tb;
+			git_oid empty;
+			assert_int_equal(git_treebuilder_new(&tb, f->repo,
+							     NULL), 0);
+			assert_int_equal(git_treebuilder_write(&empty, tb), 0);
+			git_treebuilder_free(tb);
+			assert_int_equal(git_tree_lookup(&base, f->repo,
+							 &empty), 0);
+		}
+		if (!valid_for_libgit2(f, base, ups, n, &want))
+			continue;
+		assert_int_equal(spool_tree_update(&got, f->repo, base, n,
+						   ups), 0);
+		if (!git_oid_equal(&want, &got)) {
+			char a[GIT_OID_HEXSZ + 1], b[GIT_OID_HEXSZ + 1];
+			fail_msg("round %d: %s, libgit2 %s", round,
+				 git_oid_tostr(a, sizeof(a), &got),
+				 git_oid_tostr(b, sizeof(b), &want));
+		}
+		compared++;
+		git_tree_free(base);
+		assert_int_equal(git_tree_lookup(&base, f->repo, &got), 0);
+	}
+	git_tree_free(base);
+	assert_true(compared > 500);
+}
+
+/* A flat directory as big as ready/ of a big spool, changed a few
+ * entries at a time. */
+static void test_tree_update_big_directory(void **state)
+{
+	struct fixture *f = *state;
+	git_oid id = blob(f, "{}\n"), want, got;
+	git_tree_update *ups = calloc(3000, sizeof(*ups));
+	char (*names)[32] = calloc(3000, sizeof(*names));
+	git_tree *base = NULL;
+
+	for (int i = 0; i < 3000; i++) {
+		snprintf(names[i], sizeof(names[i]), "ready/T-%d.json",
+			 i * 7919 % 3000);
+		ups[i].path = names[i];
+		ups[i].action = GIT_TREE_UPDATE_UPSERT;
+		ups[i].filemode = GIT_FILEMODE_BLOB;
+		git_oid_cpy(&ups[i].id, &id);
+	}
+	assert_int_equal(spool_tree_update(&got, f->repo, NULL, 3000, ups), 0);
+	assert_int_equal(git_tree_lookup(&base, f->repo, &got), 0);
+	for (int i = 0; i < 3000; i += 97) {
+		ups[i].action = GIT_TREE_UPDATE_REMOVE;
+		ups[i + 1].path = "claimed/dev/T-x.json";
+		assert_int_equal(git_tree_create_updated(&want, f->repo, base,
+							 2, &ups[i]), 0);
+		assert_int_equal(spool_tree_update(&got, f->repo, base, 2,
+						   &ups[i]), 0);
+		assert_true(git_oid_equal(&want, &got));
+		ups[i].action = GIT_TREE_UPDATE_UPSERT;
+		ups[i + 1].path = names[i + 1];
+	}
+	git_tree_free(base);
+	free(names);
+	free(ups);
 }
 
 /* Objects the spool writes are zlib streams without compression: as big
@@ -96,6 +230,10 @@ static void test_stored_objects(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_tree_update_matches_libgit2, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_tree_update_big_directory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stored_objects, setup,
 						teardown),
 	};

@@ -16,6 +16,8 @@
 
 #include "spool-int.h"
 
+#define BLOB_READ_MAX ((size_t)64 << 20)
+
 struct spool_commit {
 	spool *sp;
 	spool_transition *trans;
@@ -229,11 +231,38 @@ static bool in_base(spool_commit *c, const char *path)
 	return true;
 }
 
+/* Byte for byte: no filters, which would read .gitattributes and with it
+ * git's index (megabytes in a big spool), and would store what check_edit's
+ * git_odb_hashfile does not compare. */
+static int store_file(git_oid *oid, spool *sp, const char *path)
+{
+	char abs[PATH_MAX], *buf = NULL;
+	size_t len;
+	int rc;
+
+	rc = spool_fs_read(&buf, &len, sp, path, BLOB_READ_MAX);
+	if (rc == SPOOL_EINVALID) {
+		/* too big to read at once: libgit2 streams it */
+		spool_error_clear();
+		snprintf(abs, sizeof(abs), "%s/%s", sp->root, path);
+		if (git_blob_create_from_disk(oid, sp->repo, abs) < 0)
+			return spool_error_git("cannot store '%s'", path);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	if (git_blob_create_from_buffer(oid, sp->repo, buf, len) < 0)
+		rc = spool_error_git("cannot store '%s'", path);
+	free(buf);
+	return rc;
+}
+
 static int stage_file(spool_commit *c, const char *path, const struct stat *st)
 {
 	git_repository *repo = c->sp->repo;
 	git_oid oid;
-	char abs[PATH_MAX], target[PATH_MAX];
+	char target[PATH_MAX];
+	int rc;
 
 	if (S_ISLNK(st->st_mode)) {
 		ssize_t n = readlinkat(c->sp->rootfd, path, target,
@@ -247,9 +276,8 @@ static int stage_file(spool_commit *c, const char *path, const struct stat *st)
 		return add_update(c, GIT_TREE_UPDATE_UPSERT, &oid,
 				  GIT_FILEMODE_LINK, path);
 	}
-	snprintf(abs, sizeof(abs), "%s/%s", c->sp->root, path);
-	if (git_blob_create_from_disk(&oid, repo, abs) < 0)
-		return spool_error_git("cannot store '%s'", path);
+	if ((rc = store_file(&oid, c->sp, path)) < 0)
+		return rc;
 	return add_update(c, GIT_TREE_UPDATE_UPSERT, &oid,
 			  st->st_mode & 0111 ? GIT_FILEMODE_BLOB_EXECUTABLE
 					     : GIT_FILEMODE_BLOB, path);

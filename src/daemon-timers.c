@@ -5,6 +5,7 @@
  * wakes the daemon only when a deadline is really due.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <dirent.h>
 #include <limits.h>
@@ -338,6 +339,9 @@ void daemon_timers_fire(struct daemon *d)
 				continue;
 			}
 			dl_drop(&d->dl, DL_INDEX, "index");
+			/* The index of a big spool is megabytes in small
+			 * pieces, freed but kept by malloc: give them back. */
+			malloc_trim(0);
 			continue;
 		}
 		if (e.kind == DL_LEASE)

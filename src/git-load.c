@@ -123,6 +123,8 @@ FUNC(int, git_graph_descendant_of,
      (git_repository *repo, const git_oid *commit, const git_oid *ancestor),
      (repo, commit, ancestor))
 FREE(git_index_free, git_index)
+FUNC(int, git_index_open, (git_index **out, const char *index_path),
+     (out, index_path))
 FUNC(int, git_index_read_tree,
      (git_index *index, const git_tree *tree),
      (index, tree))

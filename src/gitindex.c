@@ -39,8 +39,9 @@ int spool_index_sync(spool *sp)
 	free(was);
 	spool_error_clear();
 	/* read_tree keeps the stat data of entries that did not change, so
-	 * git status stays quick. */
-	if (git_repository_index(&index, repo) < 0 ||
+	 * git status stays quick. Opened apart from the repository, which
+	 * would keep it (megabytes in a big spool) for the daemon's life. */
+	if (git_index_open(&index, path) < 0 ||
 	    git_index_read_tree(index, (git_tree *)tree) < 0 ||
 	    git_index_write(index) < 0)
 		rc = spool_error_git("cannot write the git index");

@@ -137,12 +137,80 @@ static int parse(const char *msg, spool_journal_fn fn, void *data)
 	return rc;
 }
 
+static int push_id(git_oid **ids, size_t *n, size_t *cap, const git_oid *id)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		git_oid *p = realloc(*ids, nc * sizeof(*p));
+		if (!p)
+			return spool_error_set(SPOOL_ERROR, "out of memory");
+		*ids = p;
+		*cap = nc;
+	}
+	(*ids)[(*n)++] = *id;
+	return 0;
+}
+
+/*
+ * Newest first, along first parents back to since, which is never read
+ * itself: the commit that adopted a big spool's tasks holds megabytes of
+ * trailers. Returns 1 when the line does not lead there (a merge, the
+ * root): then the graph is walked.
+ */
+static int first_parents(git_oid **ids, size_t *n, size_t *cap,
+			 git_repository *repo, const git_oid *head,
+			 const git_oid *since, size_t max)
+{
+	git_oid id = *head;
+	int rc = 0;
+
+	while (*n < max && rc == 0 && !git_oid_equal(&id, since)) {
+		git_commit *commit = NULL;
+		if (git_commit_lookup(&commit, repo, &id) < 0) {
+			git_error_clear();
+			return 1;
+		}
+		if (git_commit_parentcount(commit) != 1) {
+			git_commit_free(commit);
+			return 1;
+		}
+		rc = push_id(ids, n, cap, &id);
+		git_oid_cpy(&id, git_commit_parent_id(commit, 0));
+		git_commit_free(commit);
+	}
+	return rc;
+}
+
+/* Returns 1 for a since that is not a commit: history was rewritten. */
+static int walk_graph(git_oid **ids, size_t *n, size_t *cap,
+		      git_repository *repo, const git_oid *head,
+		      const git_oid *since, size_t max)
+{
+	git_revwalk *walk = NULL;
+	git_oid id;
+	int rc = 0;
+
+	if (git_revwalk_new(&walk, repo) < 0)
+		return spool_error_git("cannot walk the history");
+	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL);
+	if (git_revwalk_push(walk, head) < 0 ||
+	    git_revwalk_hide(walk, since) < 0) {
+		git_revwalk_free(walk);
+		git_error_clear();
+		return 1;
+	}
+	/* Newest first; the newest max are kept. */
+	while (*n < max && rc == 0 && git_revwalk_next(&id, walk) == 0)
+		rc = push_id(ids, n, cap, &id);
+	git_revwalk_free(walk);
+	return rc;
+}
+
 int spool_journal_since(git_oid *head, spool *sp, const git_oid *since,
 			size_t max, spool_journal_fn fn, void *data)
 {
 	git_repository *repo;
-	git_revwalk *walk = NULL;
-	git_oid *ids = NULL, id;
+	git_oid *ids = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
 
@@ -152,30 +220,16 @@ int spool_journal_since(git_oid *head, spool *sp, const git_oid *since,
 		return spool_error_git("cannot read HEAD");
 	if (!since || git_oid_is_zero(since) || git_oid_equal(since, head))
 		return 0;
-	if (git_revwalk_new(&walk, repo) < 0)
-		return spool_error_git("cannot walk the history");
-	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL);
-	if (git_revwalk_push(walk, head) < 0 ||
-	    git_revwalk_hide(walk, since) < 0) {
-		git_revwalk_free(walk);
-		git_error_clear();
-		return 0;	/* an unknown commit: history was rewritten */
+	rc = first_parents(&ids, &n, &cap, repo, head, since, max);
+	if (rc == 1) {
+		n = 0;
+		rc = walk_graph(&ids, &n, &cap, repo, head, since, max);
 	}
-	/* Newest first; keep the newest max, then replay oldest first. */
-	while (n < max && git_revwalk_next(&id, walk) == 0) {
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			git_oid *p = realloc(ids, nc * sizeof(*p));
-			if (!p) {
-				rc = spool_error_set(SPOOL_ERROR,
-						     "out of memory");
-				goto out;
-			}
-			ids = p;
-			cap = nc;
-		}
-		ids[n++] = id;
+	if (rc == 1) {
+		free(ids);
+		return 0;	/* an unknown commit: nothing to replay */
 	}
+	/* Oldest first. */
 	while (n-- > 0 && rc == 0) {
 		git_commit *commit = NULL;
 		if (git_commit_lookup(&commit, repo, &ids[n]) < 0) {
@@ -185,8 +239,6 @@ int spool_journal_since(git_oid *head, spool *sp, const git_oid *since,
 		rc = spool_journal_parse(git_commit_message(commit), fn, data);
 		git_commit_free(commit);
 	}
-out:
 	free(ids);
-	git_revwalk_free(walk);
 	return rc;
 }

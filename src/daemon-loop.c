@@ -441,6 +441,7 @@ int daemon_run(struct daemon *d, int ready_fd)
 		daemon_track_all(d);
 	}
 	spool_unlock(d->sp);
+	malloc_trim(0);	/* the whole tree's map is gone */
 	if (rc < 0)
 		return rc;
 	INFO("watching %s (%zu directories)", spool_root(d->sp), d->wt.n);

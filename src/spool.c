@@ -15,6 +15,7 @@
 
 
 #define CONFIG_PATH ".spool/config.json"
+#define CACHE_MAX ((size_t)4 << 20)
 
 static bool is_spool(const char *dir)
 {
@@ -182,6 +183,10 @@ int spool_repo(git_repository **out, spool *sp)
 		 * within one run; by default libgit2 caches none over 4 KB. */
 		git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT,
 				 GIT_OBJECT_TREE, (size_t)4 << 20);
+		/* But not every version of them: a daemon's memory stays
+		 * flat (the default keeps up to 256 MB). */
+		git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE,
+				 (ssize_t)CACHE_MAX);
 		inited = true;
 	}
 	if (git_repository_open_ext(&sp->repo, sp->root,

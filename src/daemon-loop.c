@@ -27,6 +27,9 @@
 /* A batch naming more paths than this reconciles the whole tree. */
 #define PATHS_MAX 20000
 #define PACK_CHECK_MS 1000
+#define PACK_BUSY_FACTOR 4
+#define PACK_BUSY_BYTES ((size_t)256 << 20)
+#define PACK_QUIET_BYTES ((size_t)16 << 20)
 
 /* ---- the history since the last batch ---------------------------------- */
 
@@ -202,19 +205,39 @@ static void packer_done(void *data, pid_t pid, int status)
 		WARN("packing failed (status %d)", status);
 }
 
+/*
+ * Packing deletes the loose copies, hundreds of files at once, and a
+ * file system then takes longer to create the next ones (ext4 without a
+ * journal skips recently freed inodes one by one): the packer waits for a
+ * quiet second, unless the pile grows far past the threshold. Big trees
+ * are loose uncompressed, so once quiet their bytes count too.
+ */
+static bool pack_due(struct daemon *d, bool quiet)
+{
+	size_t bytes, loose = spool_loose_estimate(d->sp, &bytes);
+
+	if (loose >= d->pack_threshold * PACK_BUSY_FACTOR ||
+	    bytes >= PACK_BUSY_BYTES)
+		return true;
+	return quiet && (loose >= d->pack_threshold ||
+			 bytes >= PACK_QUIET_BYTES);
+}
+
 static void maybe_pack(struct daemon *d)
 {
 	static int64_t last;
 	int64_t now = spool_now_ms();
-	size_t loose;
+	bool quiet = now - d->last_work_ms >= INDEX_QUIET_MS;
 	pid_t pid;
 
-	if (d->packer || now - last < PACK_CHECK_MS)
+	/* The quiet look comes from the index deadline, once: not held
+	 * back by a look during the last batch. */
+	if (d->packer || (!quiet && now - last < PACK_CHECK_MS))
 		return;
 	last = now;
-	if ((loose = spool_loose_estimate(d->sp)) < d->pack_threshold)
+	if (!pack_due(d, quiet))
 		return;
-	DEBUG("about %zu loose objects: packing", loose);
+	DEBUG("packing the loose objects");
 	pid = fork();
 	if (pid < 0) {
 		WARN("cannot fork the packer: %s", strerror(errno));
@@ -319,6 +342,8 @@ static void batch(struct daemon *d, bool timer)
 	}
 	if (rc < 0)
 		ERROR("reconcile: %s", spool_error_message());
+	if (full || wt->dirty.n)
+		d->last_work_ms = now;
 	if (rc == 0 && (full || wt->dirty.n)) {
 		/* plain 'git status' in the spool, once things are quiet */
 		spool_loc none = { .state = SPOOL_STATE_NONE };

@@ -138,6 +138,7 @@ struct daemon {
 	bool stop, reload;
 	git_oid journal;	/* the last commit whose transitions were seen */
 	int64_t last_commit_ms;	/* for batching under load */
+	int64_t last_work_ms;	/* the last batch with events: packing waits */
 	size_t batches, transitions;
 	pid_t packer;
 	size_t pack_threshold;

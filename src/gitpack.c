@@ -22,26 +22,37 @@
 
 #define PACKED_MARK ".spool/run/packed"
 
-size_t spool_loose_estimate(spool *sp)
+size_t spool_loose_estimate(spool *sp, size_t *bytes)
 {
 	git_repository *repo;
 	char dir[PATH_MAX];
-	size_t n = 0;
+	size_t n = 0, size = 0;
 
+	if (bytes)
+		*bytes = 0;
 	if (spool_repo(&repo, sp) < 0)
 		return 0;
 	/* 16 of the 256 fan-out directories, scaled up. */
 	for (int i = 0; i < 16; i++) {
 		struct dirent *de;
+		struct stat st;
 		DIR *d;
 		snprintf(dir, sizeof(dir), "%sobjects/%02x",
 			 git_repository_path(repo), i * 16 + 7);
 		if (!(d = opendir(dir)))
 			continue;
-		while ((de = readdir(d)))
-			n += de->d_name[0] != '.';
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			n++;
+			if (bytes && fstatat(dirfd(d), de->d_name, &st,
+					     AT_SYMLINK_NOFOLLOW) == 0)
+				size += (size_t)st.st_size;
+		}
 		closedir(d);
 	}
+	if (bytes)
+		*bytes = size * 16;
 	return n * 16;
 }
 
@@ -81,8 +92,9 @@ static size_t prune_packed(git_repository *repo, git_odb_backend *pack)
 			    unlinkat(fd, de->d_name, 0) == 0)
 				removed++;
 		}
+		/* The empty fan-out directory stays: the next commit would
+		 * create it again. */
 		closedir(d);
-		rmdir(dir);	/* only if empty */
 	}
 	return removed;
 }

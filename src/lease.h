@@ -83,8 +83,9 @@ int spool_journal_parse(const char *msg, spool_journal_fn fn, void *data);
 
 /* ---- packing ----------------------------------------------------------- */
 
-/* An estimate of the loose objects in the repository (from a sample). */
-size_t spool_loose_estimate(spool *sp);
+/* An estimate of the loose objects in the repository and of the bytes
+ * they take (from a sample; bytes may be NULL). */
+size_t spool_loose_estimate(spool *sp, size_t *bytes);
 
 /*
  * Packs the objects reachable from HEAD and not from the commit named in

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "snapshot.h"
 
 #define JOURNAL_PATH ".spool/run/journal"
 /* Batches closer together than this are a burst: one commit each. */
@@ -355,6 +356,10 @@ static void batch(struct daemon *d, bool timer)
 	journal_sync(d);
 	int64_t t2 = spool_now_ms();
 	spool_unlock(d->sp);
+	/* The commit is out; the trees it wrote are parsed while nobody
+	 * waits, not when the next move comes. */
+	if (full || wt->dirty.n)
+		spool_map_warm(d->sp);
 	for (size_t i = 0; i < wt->dirty.n; i++)
 		daemon_track_path(d, wt->dirty.v[i]);
 	/* After a burst, give back what it needed: memory stays flat. */

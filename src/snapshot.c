@@ -243,3 +243,41 @@ int spool_map_add_disk(spool_map *m, spool *sp, spool_map_visit odd,
 	}
 	return 0;
 }
+
+/* Every tree below a state directory, down to claimed/AGENT/. */
+static void warm(git_repository *repo, const git_tree_entry *te, int depth)
+{
+	git_tree *t = NULL;
+
+	if (git_tree_entry_type(te) != GIT_OBJECT_TREE ||
+	    git_tree_lookup(&t, repo, git_tree_entry_id(te)) < 0) {
+		git_error_clear();
+		return;
+	}
+	for (size_t i = 0; depth > 0 && i < git_tree_entrycount(t); i++)
+		warm(repo, git_tree_entry_byindex(t, i), depth - 1);
+	git_tree_free(t);
+}
+
+void spool_map_warm(spool *sp)
+{
+	git_repository *repo;
+	git_object *root = NULL;
+
+	if (spool_repo(&repo, sp) < 0 ||
+	    git_revparse_single(&root, repo, "HEAD^{tree}") < 0) {
+		git_error_clear();
+		spool_error_clear();
+		return;
+	}
+	for (int s = 0; s < SPOOL_STATE_COUNT; s++) {
+		const git_tree_entry *te;
+		if (!mapped((spool_state)s))
+			continue;
+		te = git_tree_entry_byname((git_tree *)root,
+					   spool_state_name((spool_state)s));
+		if (te)
+			warm(repo, te, s == SPOOL_STATE_CLAIMED);
+	}
+	git_object_free(root);
+}

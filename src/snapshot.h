@@ -29,6 +29,9 @@ void spool_map_free(spool_map *m);
 int spool_map_dir(spool_map *m, const spool_loc *loc);
 int spool_map_get(spool_map_entry **out, spool_map *m, const char *id);
 int spool_map_add_head(spool_map *m, git_repository *repo, git_tree *root);
+/* Reads HEAD's state directories into libgit2's object cache: the trees
+ * the last commit wrote are parsed now, not when the next event comes. */
+void spool_map_warm(spool *sp);
 int spool_map_add_disk(spool_map *m, spool *sp, spool_map_visit odd,
 		       void *data);
 

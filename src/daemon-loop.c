@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -301,6 +302,19 @@ static int full_reconcile(struct daemon *d, const char *why)
 	return 0;
 }
 
+/* A spool removed under the daemon leaves nothing to watch or record;
+ * retrying would only spin on the missing lock. */
+static bool spool_removed(struct daemon *d)
+{
+	struct stat st;
+
+	if (fstat(spool_rootfd(d->sp), &st) == 0 && st.st_nlink > 0 &&
+	    faccessat(spool_rootfd(d->sp), ".spool", F_OK, 0) == 0)
+		return false;
+	d->gone = d->stop = true;
+	return true;
+}
+
 static void batch(struct daemon *d, bool timer)
 {
 	struct watcher *wt = &d->wt;
@@ -314,7 +328,8 @@ static void batch(struct daemon *d, bool timer)
 		pathset_clear(&wt->later);
 	}
 	if (spool_lock(d->sp, -1) < 0) {
-		ERROR("%s", spool_error_message());
+		if (!spool_removed(d))
+			ERROR("%s", spool_error_message());
 		return;
 	}
 	if (full) {
@@ -518,6 +533,10 @@ int daemon_run(struct daemon *d, int ready_fd)
 	}
 	INFO("stopping after %zu batches, %zu transitions", d->batches,
 	     d->transitions);
+	if (d->gone)
+		return spool_error_set(SPOOL_ENOTFOUND, "the spool '%s' was "
+				       "removed; nothing left to watch",
+				       spool_root(d->sp));
 	return 0;
 }
 

@@ -136,6 +136,7 @@ struct daemon {
 	struct deadlines dl;
 	int epfd, sigfd, timerfd;
 	bool stop, reload;
+	bool gone;		/* the spool was removed under us */
 	git_oid journal;	/* the last commit whose transitions were seen */
 	int64_t last_commit_ms;	/* for batching under load */
 	int64_t last_work_ms;	/* the last batch with events: packing waits */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "lease.h"
 #include "snapshot.h"
 #include "transition.h"
 
@@ -210,6 +211,39 @@ static int unseen_claim(struct rec_ctx *x, json_t *task, const char *id,
 	return 0;
 }
 
+/*
+ * A release by mv on the last attempt: like 'spool release', it ends in
+ * failed/, recorded as one claimed/A -> failed transition.
+ */
+static bool release_spent(struct rec_ctx *x, json_t *task,
+			  const spool_loc *from, const spool_loc *to)
+{
+	return from->state == SPOOL_STATE_CLAIMED &&
+	       to->state == SPOOL_STATE_READY &&
+	       spool_task_int(task, "attempt", 1) >=
+			spool_task_max_attempts(x->sp, task);
+}
+
+static int record_spent(struct rec_ctx *x, json_t *task, const char *id,
+			const spool_loc *from, const spool_loc *ready)
+{
+	spool_loc failed = { .state = SPOOL_STATE_FAILED };
+	spool_transition t;
+	int rc;
+
+	if ((rc = spool_move_task(x->sp, id, ready, &failed, true)) < 0)
+		return rc == SPOOL_ENOTFOUND ? 0 : rc;	/* claimed again */
+	spool_transition_init(&t, id, from, &failed, "fail",
+			      mover(from, ready));
+	snprintf(t.note, sizeof(t.note), "released after the last of %ld "
+		 "attempts", spool_task_max_attempts(x->sp, task));
+	if ((rc = spool_record_move(x->c, x->sp, task, &t, NULL)) < 0)
+		return rc == SPOOL_ENOTFOUND ? 0 : rc;
+	x->st->recorded++;
+	x->terminal = true;
+	return 0;
+}
+
 static int record_move(struct rec_ctx *x, const char *id,
 		       const spool_loc *from, const spool_loc *to)
 {
@@ -239,6 +273,11 @@ static int record_move(struct rec_ctx *x, const char *id,
 			return rc;
 		spool_error_clear();
 		return revert(x, id, from, to, why);
+	}
+	if (release_spent(x, task, from, to)) {
+		rc = record_spent(x, task, id, from, to);
+		json_decref(task);
+		return rc;
 	}
 	spool_transition_init(&t, id, from, to,
 			      spool_rules_verb(task, from, to),

@@ -98,10 +98,15 @@ static int cmp_order(const void *x, const void *y)
 			 b->name, b->len, b->mode == GIT_FILEMODE_TREE);
 }
 
+/* By path, then in the order given (qsort is not stable), so that of
+ * two updates of one path the last one given counts, as in libgit2. */
 static int cmp_update(const void *x, const void *y)
 {
-	return strcmp((*(const git_tree_update *const *)x)->path,
-		      (*(const git_tree_update *const *)y)->path);
+	const git_tree_update *a = *(const git_tree_update *const *)x;
+	const git_tree_update *b = *(const git_tree_update *const *)y;
+	int c = strcmp(a->path, b->path);
+
+	return c ? c : (a > b) - (a < b);
 }
 
 /* The base's entries that did not change, in order, with the changes

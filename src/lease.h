@@ -11,24 +11,7 @@
 #include <sys/stat.h>
 
 #include "spool-int.h"
-
-/* Milliseconds since the epoch, as file times are kept. */
-int64_t spool_now_ms(void);
-
-/* When a claimed task last showed life, in ms: the later of its mtime (a
- * touch) and its ctime (the claim itself: a rename keeps the mtime). */
-int64_t spool_heartbeat_ms(const struct stat *st);
-
-/* A positive integer from .spool/config.json, or dflt. */
-long spool_config_long(const spool *sp, const char *key, long dflt);
-
-/* The task's lease in seconds: its "lease" field, else lease_seconds. */
-long spool_lease_seconds(const spool *sp, json_t *task);
-long spool_task_max_attempts(const spool *sp, json_t *task);
-
-/* Seconds to wait before retrying a task whose attempt n failed:
- * retry_backoff_seconds[n-1], the last entry repeating; 0 when unset. */
-long spool_retry_backoff(const spool *sp, long attempt);
+#include "policy.h"
 
 /*
  * Leases. The claimed file's mtime is the heartbeat. If the task is still

@@ -7,6 +7,7 @@
 #define SPOOL_OPERATOR_INT_H
 
 #include "spool-int.h"
+#include "archive-find.h"
 
 /* ---- history ----------------------------------------------------------- */
 
@@ -129,22 +130,6 @@ void spool_duration_format(char *buf, size_t len, long secs);
 int spool_duration_parse(long *out, const char *s);
 
 /* ---- archives ---------------------------------------------------------- */
-
-/* Where an archived task is. */
-typedef struct {
-	char archive[128];	/* "archive/2026-01-31.tar.gz" */
-	spool_state state;	/* done, failed, cancelled */
-	char commit[GIT_OID_HEXSZ + 1];	/* its last transition */
-	long long offset;	/* of the gzip member its entries are in */
-} spool_archived;
-
-/*
- * Finds an archived task. With task non-NULL, also reads its JSON from
- * the archive; with files non-NULL, the names of its deliverables.
- * SPOOL_ENOTFOUND if it is in no archive.
- */
-int spool_archive_find(spool_archived *out, json_t **task, json_t **files,
-		       spool *sp, const char *id);
 
 typedef struct {
 	size_t tasks;		/* tasks archived */

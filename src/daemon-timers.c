@@ -18,6 +18,7 @@
 
 #include "daemon.h"
 #include "operator-int.h"
+#include "transition.h"
 
 /* ---- the table --------------------------------------------------------- */
 
@@ -168,12 +169,16 @@ static void track(struct daemon *d, const char *id, const spool_loc *loc)
 		return;
 	}
 	if (loc->state == SPOOL_STATE_CLAIMED) {
-		if (spool_task_load(&task, d->sp, loc, id) < 0) {
+		/* The lease as recorded: one the agent wrote in its claimed
+		 * file does not count. */
+		if (spool_task_recorded(&task, d->sp, NULL, id, loc) < 0 &&
+		    spool_task_load(&task, d->sp, loc, id) < 0) {
 			spool_error_clear();
 			return;
 		}
-		dl_set(&d->dl, DL_LEASE, id, loc, spool_heartbeat_ms(&st) +
-		       (int64_t)spool_lease_seconds(d->sp, task) * 1000);
+		spool_error_clear();
+		dl_set(&d->dl, DL_LEASE, id, loc,
+		       spool_lease_due_ms(d->sp, task, &st));
 		dl_drop(&d->dl, DL_RETRY, id);
 	} else if (loc->state == SPOOL_STATE_FAILED) {
 		if (spool_task_load(&task, d->sp, loc, id) < 0) {
@@ -184,10 +189,7 @@ static void track(struct daemon *d, const char *id, const spool_loc *loc)
 		dl_drop(&d->dl, DL_LEASE, id);
 		if (attempt < spool_task_max_attempts(d->sp, task))
 			dl_set(&d->dl, DL_RETRY, id, loc,
-			       (int64_t)st.st_ctim.tv_sec * 1000 +
-			       st.st_ctim.tv_nsec / 1000000 +
-			       (int64_t)spool_retry_backoff(d->sp, attempt)
-			       * 1000);
+			       spool_retry_due_ms(d->sp, task, &st));
 		else
 			dl_drop(&d->dl, DL_RETRY, id);
 	} else {

@@ -630,13 +630,12 @@ static void put(struct buf *b, const char *fmt, ...)
 	}
 }
 
-static void put_state(struct buf *b, spool_state s, spool_holder h)
+static void put_state(struct buf *b, spool_state s)
 {
 	if (s == SPOOL_STATE_NONE)
 		put(b, "(none)");
 	else if (s == SPOOL_STATE_CLAIMED)
-		put(b, "%s", h == SPOOL_HOLDER_SUBMITTER ? "claimed/S"
-							 : "claimed/A");
+		put(b, "claimed/A");
 	else
 		put(b, "%s", spool_state_name(s));
 }
@@ -656,7 +655,7 @@ static void put_from(struct buf *b, const spool_row *r)
 	for (int s = SPOOL_STATE_NONE; s < SPOOL_STATE_COUNT; s++)
 		if (r->from & SPOOL_FROM(s)) {
 			put(b, "%s", first ? "" : ", ");
-			put_state(b, (spool_state)s, SPOOL_HOLDER_ASKED);
+			put_state(b, (spool_state)s);
 			first = false;
 		}
 }
@@ -687,10 +686,10 @@ static void put_row(struct buf *b, const spool_row *r)
 	put_from(b, r);
 	put(b, " | ");
 	if (r->ask != SPOOL_STATE_NONE) {
-		put_state(b, r->ask, r->holder);
+		put_state(b, r->ask);
 		put(b, " → ");
 	}
-	put_state(b, r->to, r->holder);
+	put_state(b, r->to);
 	put(b, " | `%s`", r->verb);
 	if (r->asked)
 		put(b, " (`%s`)", r->asked);

@@ -18,7 +18,6 @@
 
 #include "daemon.h"
 #include "operator-int.h"
-#include "transition.h"
 
 /* ---- the table --------------------------------------------------------- */
 
@@ -169,14 +168,13 @@ static void track(struct daemon *d, const char *id, const spool_loc *loc)
 		return;
 	}
 	if (loc->state == SPOOL_STATE_CLAIMED) {
-		/* The lease as recorded: one the agent wrote in its claimed
-		 * file does not count. */
-		if (spool_task_recorded(&task, d->sp, NULL, id, loc) < 0 &&
-		    spool_task_load(&task, d->sp, loc, id) < 0) {
+		/* A hint only, read from the file: the lease check decides
+		 * on the recorded lease, and a lease an agent writes in its
+		 * file is put back at once (its rewrite is tracked again). */
+		if (spool_task_load(&task, d->sp, loc, id) < 0) {
 			spool_error_clear();
 			return;
 		}
-		spool_error_clear();
 		dl_set(&d->dl, DL_LEASE, id, loc,
 		       spool_lease_due_ms(d->sp, task, &st));
 		dl_drop(&d->dl, DL_RETRY, id);

@@ -44,10 +44,8 @@ CPPFLAGS += -D_GNU_SOURCE -Isrc $(addprefix -Isrc/,$(SRC_DIRS)) \
 DEPFLAGS  = -MMD -MP
 # libarchive is loaded at run time, when first needed (src/spool/larchive.h).
 LDLIBS   += $(shell pkg-config --libs $(filter-out libarchive,$(PKGS)) 2>/dev/null) -ldl
-# spool loads libgit2 at run time too, when first needed (src/cmd/git-load.c);
-# the CA loader it overrides (src/cmd/cli.c) must stay visible to libgit2.
-SPOOL_LDLIBS = $(shell pkg-config --libs $(filter-out libgit2 libarchive,$(PKGS)) 2>/dev/null) -ldl \
-            -Wl,--export-dynamic-symbol=mbedtls_x509_crt_parse_file
+# spool loads libgit2 at run time too, when first needed (src/cmd/git-load.c).
+SPOOL_LDLIBS = $(shell pkg-config --libs $(filter-out libgit2 libarchive,$(PKGS)) 2>/dev/null) -ldl
 GIT2_SONAME := $(shell objdump -p "$$(pkg-config --variable=libdir libgit2 2>/dev/null)/libgit2.so" \
             2>/dev/null | awk '/SONAME/ { print $$2 }')
 

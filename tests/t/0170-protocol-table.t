@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # docs/protocol.md shows the transition table as the code has it: the
 # copy between its markers is what 'spool help protocol' prints from
-# src/machine.c, and every verb in it is one the spool records.
+# src/core/machine.c, and every verb in it is one the spool records.
 . "$(dirname "$0")/../lib.sh"
 DOC=$TOP/docs/protocol.md
 spool help protocol >"$T/code"; ok $? "spool help protocol prints the table"

@@ -1,7 +1,7 @@
-/* Unit tests for the state machine's table (src/machine.c): every row is
- * reachable with the facts it asks for, nothing outside the table is
- * allowed whatever the facts, raw moves are limited to what an agent may
- * do by mv, and each refusal says why. The table is pure: no spool. */
+/* Unit tests for the state machine's table (src/core/machine.c): every
+ * row is reachable with the facts it asks for, nothing outside the table
+ * is allowed whatever the facts, raw moves are limited to what an agent
+ * may do by mv, and each refusal says why. The table is pure: no spool. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

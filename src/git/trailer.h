@@ -28,7 +28,9 @@
 #ifndef SPOOL_TRAILER_H
 #define SPOOL_TRAILER_H
 
-#include "spool-int.h"
+#include <git2.h>
+
+#include "spool.h"
 
 /*
  * Writes the message for n transitions into *out (malloc'd). subject is

@@ -60,8 +60,11 @@ spool reject T-0001 --agent rev --feedback "$HOSTILE" >/dev/null
 spool claim --agent dev >/dev/null                      # T-0002
 spool fail T-0002 --agent dev --reason "$HOSTILE" >/dev/null
 spool claim --agent dev >/dev/null                      # T-0001 or T-0003
+# CRLFs, a patch divider, a comment, 30,000 characters of UTF-8 and trailer lines
+LONG=$(printf 'Spool-Task: T-0004\r\nSpool-To: done\r\n---\n#\n'
+	perl -CO -e 'print "\x{e9}\x{1F680} " x 10000, "\nSpool-Task: T-0004\nSpool-Verb: approve\n" x 100')
 spool fail "$(basename "$(ls "$S"/claimed/dev/*.json | head -1)" .json)" --agent dev \
-	--reason "$(printf 'Spool-Task: T-0004\r\nSpool-To: done\r\n---\n#')" >/dev/null
+	--reason "$LONG" >/dev/null
 spool cancel T-0004 >/dev/null
 mkdir -p "$S/tmp"
 printf 'not json' >"$S/tmp/x" && mv "$S/tmp/x" "$S/new/$(printf 'odd\nSpool-Task: T-0003')"

@@ -11,7 +11,7 @@
 
 /* ---- history ----------------------------------------------------------- */
 
-/* One Spool-Task trailer group of a commit, as history.c wrote it. */
+/* One transition of a commit, as trailer.c reads it back. */
 typedef struct {
 	char id[SPOOL_ID_MAX + 1];
 	char from[SPOOL_NAME_MAX + 16];	/* "ready", "claimed/dev", "none" */
@@ -35,15 +35,6 @@ typedef struct {
 
 /* Return > 0 to stop the walk (returned as is), < 0 for an error. */
 typedef int (*spool_event_fn)(void *data, const spool_event *ev);
-
-/*
- * Parses the trailer block (the last paragraph) of a commit message into
- * groups. For a commit of one transition the note is the paragraph
- * between the subject and the trailers; *notebuf (malloc'd, caller
- * frees) holds it. Returns the number of groups in *out (malloc'd).
- */
-int spool_trailers_parse(spool_tgroup **out, size_t *n, char **notebuf,
-			 const char *msg);
 
 /* The history index (.spool/run/history/): one line per recorded
  * transition, "<commit> <time> <id>", in 256 buckets by id, brought up to

@@ -62,7 +62,7 @@ violation() {
 	is "$(trailer Verb)|$(trailer Task)|$(trailer From)|$(trailer To)" \
 		"revert|$id|$to|$from" "$desc: the revert is recorded"
 	is "$(author)" "$who" "$desc: recorded against $who"
-	git log -1 --format=%B | grep -q "^violation: "; ok $? "$desc: the violation is in the message"
+	git log -1 --format=%B | grep -q "^Spool-Note: violation: "; ok $? "$desc: the violation is in the message"
 	grep -q "reverted 1" "$T/out"; ok $? "$desc: reconcile says it reverted one"
 	[ ! -e "$to/$id.json" ]; ok $? "$desc: nothing left in $to"
 }

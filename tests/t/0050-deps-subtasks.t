@@ -72,7 +72,7 @@ is "$(head_id)" "$head" "nothing recorded"
 P=$(spool add --title "blog post")
 C1=$(spool add --title part-1 --parent "$P" --assignee dev)
 is "$(state_of "$P")" blocked "a parent with a subtask is held in blocked"
-git log -1 --format=%B | grep -qx -- "- block $P by spool (ready -> blocked)"
+git log -1 --format=%B | grep -qx -- "    - block $P by spool (ready -> blocked)"
 ok $? "the parent's move to blocked is recorded with the child's add"
 is "$(head_state "$P")" blocked "HEAD has the parent in blocked"
 C2=$(spool add --title part-2 --parent "$P" --assignee ops)

@@ -11,7 +11,7 @@ rec() { spool reconcile >"$T/rec" 2>&1; ok $? "reconcile after: $1"; }
 # violation DESC ID: the last commit records a revert of ID with a note
 violation() {
 	is "$(trailer Verb)|$(trailer Task)" "revert|$2" "$1: recorded as a revert"
-	git log -1 --format=%B | grep -q "^violation: "; ok $? "$1: with the violation in the note"
+	git log -1 --format=%B | grep -q "^ *violation: "; ok $? "$1: with the violation in the note"
 }
 never() {	# never VERB ID DESC: no commit ever recorded VERB for ID
 	! git log --format=%B | awk -v id="$2" -v v="$1" '

@@ -71,7 +71,8 @@ static int list_indexes(char ***out, size_t *n, spool *sp)
 			(*n)++;
 	}
 	closedir(d);
-	qsort(v, *n, sizeof(*v), cmp_desc);
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), cmp_desc);
 	*out = v;
 	return 0;
 }
@@ -756,7 +757,8 @@ int spool_archive_run(spool_archive_stats *st, spool *sp, long older_than,
 		}
 		s.v[m++] = *c;
 	}
-	qsort(s.v, m, sizeof(*s.v), cmp_cand);
+	if (m > 1)
+		qsort(s.v, m, sizeof(*s.v), cmp_cand);
 	if (dry_run) {
 		st->tasks = m;
 		st->archives = (m + SPOOL_ARCHIVE_MAX - 1) / SPOOL_ARCHIVE_MAX;

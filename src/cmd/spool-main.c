@@ -60,6 +60,12 @@ static void usage(FILE *fp)
 		    "4 timed out.\n");
 }
 
+/* A warning from the library, said as the command's own. */
+static void notice(const char *msg, void *payload)
+{
+	fprintf(stderr, "spool: %s: %s\n", (const char *)payload, msg);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -102,6 +108,7 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	optind = 0;	/* glibc: full reinitialisation for the next parse */
+	spool_notice_set(notice, (void *)cmd->name);
 	rc = cmd->exec(cmd, &ctx, argc, argv);
 	spool_free(ctx.sp);
 	return rc;

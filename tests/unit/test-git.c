@@ -101,6 +101,50 @@ static bool valid_for_libgit2(struct fixture *f, git_tree *base,
 	return rc == 0;
 }
 
+/* git's order, a tree sorting as NAME/: strictly increasing, so no name
+ * comes twice (a file and a directory of one name sort apart). */
+static int entry_order(const git_tree_entry *a, const git_tree_entry *b)
+{
+	const char *x = git_tree_entry_name(a), *y = git_tree_entry_name(b);
+	size_t lx = strlen(x), ly = strlen(y), n = lx < ly ? lx : ly;
+	int c = memcmp(x, y, n);
+	int cx, cy;
+
+	if (c)
+		return c;
+	cx = n < lx ? (unsigned char)x[n] :
+	     git_tree_entry_type(a) == GIT_OBJECT_TREE ? '/' : 0;
+	cy = n < ly ? (unsigned char)y[n] :
+	     git_tree_entry_type(b) == GIT_OBJECT_TREE ? '/' : 0;
+	return cx - cy;
+}
+
+static void assert_tree_sound(struct fixture *f, const git_oid *id)
+{
+	git_tree *t;
+	size_t n;
+
+	assert_int_equal(git_tree_lookup(&t, f->repo, id), 0);
+	n = git_tree_entrycount(t);
+	for (size_t i = 0; i < n; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		assert_true(spool_tree_name_valid(git_tree_entry_name(e),
+			strlen(git_tree_entry_name(e)),
+			git_tree_entry_filemode(e)));
+		for (size_t k = i + 1; k < n; k++) {
+			const git_tree_entry *o = git_tree_entry_byindex(t, k);
+			assert_string_not_equal(git_tree_entry_name(e),
+						git_tree_entry_name(o));
+		}
+		if (i)
+			assert_true(entry_order(git_tree_entry_byindex(t, i - 1),
+						e) < 0);
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			assert_tree_sound(f, git_tree_entry_id(e));
+	}
+	git_tree_free(t);
+}
+
 static void test_tree_update_matches_libgit2(void **state)
 {
 	struct fixture *f = *state;
@@ -127,8 +171,14 @@ static void test_tree_update_matches_libgit2(void **state)
 			assert_int_equal(git_tree_lookup(&base, f->repo,
 							 &empty), 0);
 		}
-		if (!valid_for_libgit2(f, base, ups, n, &want))
+		if (!valid_for_libgit2(f, base, ups, n, &want)) {
+			/* where libgit2 refuses, the spool may go on (a file
+			 * replacing a directory) or refuse; it never writes
+			 * a tree git cannot read */
+			if (spool_tree_update(&got, f->repo, base, n, ups) == 0)
+				assert_tree_sound(f, &got);
 			continue;
+		}
 		assert_int_equal(spool_tree_update(&got, f->repo, base, n,
 						   ups), 0);
 		if (!git_oid_equal(&want, &got)) {
@@ -209,6 +259,157 @@ static void test_tree_update_same_path(void **state)
 	}
 }
 
+/* A file and a directory of one name, both kept, in one call: refused,
+ * never two entries of one name. A file removed where a directory comes
+ * makes way for it. */
+static void test_tree_update_file_and_dir(void **state)
+{
+	struct fixture *f = *state;
+	git_oid id = blob(f, "x\n"), got, base_id;
+	git_tree_update ups[3] = {
+		{ GIT_TREE_UPDATE_UPSERT, id, GIT_FILEMODE_BLOB, "d/a" },
+		{ GIT_TREE_UPDATE_UPSERT, id, GIT_FILEMODE_BLOB, "d/a-b" },
+		{ GIT_TREE_UPDATE_UPSERT, id, GIT_FILEMODE_BLOB, "d/a/x" },
+	};
+	git_tree *base, *tree;
+	git_tree_entry *e;
+
+	assert_int_equal(spool_tree_update(&got, f->repo, NULL, 3, ups),
+			 SPOOL_EINVALID);
+	assert_int_equal(spool_tree_update(&base_id, f->repo, NULL, 2, ups),
+			 0);
+	assert_int_equal(git_tree_lookup(&base, f->repo, &base_id), 0);
+	/* d/a is a file at base: a directory there needs its removal */
+	assert_int_equal(spool_tree_update(&got, f->repo, base, 1, &ups[2]),
+			 SPOOL_EINVALID);
+	ups[0].action = GIT_TREE_UPDATE_REMOVE;
+	assert_int_equal(spool_tree_update(&got, f->repo, base, 3, ups), 0);
+	assert_tree_sound(f, &got);
+	assert_int_equal(git_tree_lookup(&tree, f->repo, &got), 0);
+	assert_int_equal(git_tree_entry_bypath(&e, tree, "d/a/x"), 0);
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	/* a file replacing a directory takes its place whole */
+	git_tree_free(base);
+	assert_int_equal(git_tree_lookup(&base, f->repo, &got), 0);
+	ups[0].action = GIT_TREE_UPDATE_UPSERT;
+	assert_int_equal(spool_tree_update(&got, f->repo, base, 1, ups), 0);
+	assert_tree_sound(f, &got);
+	git_tree_free(base);
+}
+
+/* The names git refuses, checked against git itself: a tree holding one
+ * of them fails git fsck (hasDotgit made an error), a tree holding one
+ * the spool takes passes. */
+static const struct {
+	const char *name;
+	git_filemode_t mode;
+	bool valid;
+} names[] = {
+	{ ".git", GIT_FILEMODE_TREE, false },
+	{ ".git", GIT_FILEMODE_BLOB, false },
+	{ ".GIT", GIT_FILEMODE_TREE, false },
+	{ ".gIt", GIT_FILEMODE_BLOB, false },
+	{ ".git.", GIT_FILEMODE_TREE, false },
+	{ ".git ", GIT_FILEMODE_TREE, false },
+	{ ".git . .", GIT_FILEMODE_BLOB, false },
+	{ ".git:x", GIT_FILEMODE_BLOB, false },
+	{ ".git\\config", GIT_FILEMODE_BLOB, false },
+	{ "git~1", GIT_FILEMODE_TREE, false },
+	{ "GIT~1", GIT_FILEMODE_BLOB, false },
+	{ "git~1. ", GIT_FILEMODE_BLOB, false },
+	{ ".g\xe2\x80\x8cit", GIT_FILEMODE_TREE, false },	/* U+200C */
+	{ "\xef\xbb\xbf.git", GIT_FILEMODE_BLOB, false },	/* U+FEFF */
+	{ ".GI\xe2\x80\xaeT", GIT_FILEMODE_TREE, false },	/* U+202E */
+	{ ".gitmodules", GIT_FILEMODE_LINK, false },
+	{ ".GITMODULES.", GIT_FILEMODE_LINK, false },
+	{ "gitmod~1", GIT_FILEMODE_LINK, false },
+	{ "gi7eba~9", GIT_FILEMODE_LINK, false },
+	{ ".gitmodules", GIT_FILEMODE_BLOB, true },
+	{ ".gitx", GIT_FILEMODE_TREE, true },
+	{ ".git~1", GIT_FILEMODE_BLOB, true },
+	{ "git~2", GIT_FILEMODE_BLOB, true },
+	{ "a.git", GIT_FILEMODE_BLOB, true },
+	{ "...", GIT_FILEMODE_BLOB, true },
+	{ "..a", GIT_FILEMODE_BLOB, true },
+	{ ".gi\xe2\x80\x8c", GIT_FILEMODE_BLOB, true },
+	{ ".g\xc0\xa9it", GIT_FILEMODE_BLOB, true },	/* not UTF-8 */
+	{ "git", GIT_FILEMODE_BLOB, true },
+	{ ".gitignore", GIT_FILEMODE_LINK, true },
+};
+
+static int git_fsck_tree(struct fixture *f, size_t i, const char *name,
+			 git_filemode_t mode, const git_oid *id)
+{
+	char dir[4200], in[4300], cmd[13000];
+	FILE *fp;
+
+	snprintf(dir, sizeof(dir), "%s/n%zu", f->dir, i);
+	snprintf(in, sizeof(in), "%s.in", dir);
+	fp = fopen(in, "w");
+	assert_non_null(fp);
+	fprintf(fp, "%o %s %s\t%s", (unsigned)mode,
+		mode == GIT_FILEMODE_TREE ? "tree" : "blob",
+		git_oid_tostr_s(id), name);
+	fputc('\0', fp);
+	fclose(fp);
+	snprintf(cmd, sizeof(cmd), "git init -q '%s' && cd '%s' && "
+		 "printf x | git hash-object -w --stdin >/dev/null && "
+		 "git mktree --missing -z <'%s' >tree && "
+		 "git -c fsck.hasDotgit=error fsck --full --strict "
+		 "--no-dangling >/dev/null 2>&1", dir, dir, in);
+	return system(cmd);
+}
+
+static void test_tree_names(void **state)
+{
+	struct fixture *f = *state;
+	git_oid x = blob(f, "x"), empty, got;
+	git_treebuilder *tb;
+	char path[64];
+
+	assert_int_equal(git_treebuilder_new(&tb, f->repo, NULL), 0);
+	assert_int_equal(git_treebuilder_insert(NULL, tb, "x", &x,
+						GIT_FILEMODE_BLOB), 0);
+	assert_int_equal(git_treebuilder_write(&empty, tb), 0);
+	git_treebuilder_free(tb);
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		const char *name = names[i].name;
+		git_filemode_t mode = names[i].mode;
+		git_tree_update up = { GIT_TREE_UPDATE_UPSERT, x,
+				       GIT_FILEMODE_BLOB, path };
+		int want = names[i].valid ? 0 : SPOOL_EINVALID;
+
+		assert_int_equal(spool_tree_name_valid(name, strlen(name),
+						       mode), names[i].valid);
+		snprintf(path, sizeof(path), "deliverables/T-1/%s%s", name,
+			 mode == GIT_FILEMODE_TREE ? "/f" : "");
+		if (mode != GIT_FILEMODE_TREE)
+			up.filemode = mode;
+		assert_int_equal(spool_tree_update(&got, f->repo, NULL, 1,
+						   &up), want);
+		/* git agrees */
+		if (names[i].valid)
+			assert_int_equal(git_fsck_tree(f, i, name, mode,
+				mode == GIT_FILEMODE_TREE ? &empty : &x), 0);
+		else
+			assert_int_not_equal(git_fsck_tree(f, i, name, mode,
+				mode == GIT_FILEMODE_TREE ? &empty : &x), 0);
+	}
+	{
+		/* empty, "." and ".." components are refused as well */
+		static const char *bad[] = { "a//b", "/a", "a/./b", "a/../b",
+					     "a/.", "..", "" };
+		for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+			git_tree_update up = { GIT_TREE_UPDATE_UPSERT, x,
+					       GIT_FILEMODE_BLOB, bad[i] };
+			assert_int_equal(spool_tree_update(&got, f->repo, NULL,
+							   1, &up),
+					 SPOOL_EINVALID);
+		}
+	}
+}
+
 /* Objects the spool writes are zlib streams without compression: as big
  * as what they hold, readable by libgit2 and by git. */
 static void test_stored_objects(void **state)
@@ -264,6 +465,10 @@ int main(void)
 			test_tree_update_big_directory, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_tree_update_same_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_tree_update_file_and_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tree_names, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_stored_objects, setup,
 						teardown),
 	};

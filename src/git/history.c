@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,8 @@ struct spool_commit {
 	size_t nups, capups;
 	size_t *index;		/* hash of ups' paths: position + 1, or 0 */
 	size_t nindex;
+	char *left_out;		/* lines for the message: paths git refuses */
+	size_t left_len, left_cap;
 };
 
 /*
@@ -70,6 +73,7 @@ void spool_commit_free(spool_commit *c)
 		free((char *)c->ups[i].path);
 	free(c->ups);
 	free(c->index);
+	free(c->left_out);
 	git_tree_free(c->base);
 	git_commit_free(c->parent);
 	free(c->trans);
@@ -349,9 +353,150 @@ static bool unversioned(const char *path)
 	       strcmp(path, ".git") == 0;
 }
 
+
+/* ---- what a tree may not hold ------------------------------------------ */
+
+static void append(char **buf, size_t *len, size_t *cap, const char *s);
+
+/*
+ * A path with a name git refuses in it (a nested .git above all: a
+ * repository in a deliverable, or a name some file system takes for one)
+ * is left out of the commit and told, never recorded: git fsck reports
+ * such a tree and git will not check it out. One recorded before is
+ * removed. Returns 1 to leave path out, 0 to stage it, or an error.
+ */
+static int refused_name(spool_commit *c, const char *path,
+			const struct stat *st)
+{
+	char prefix[PATH_MAX];
+	const char *name = path, *slash;
+	git_filemode_t mode;
+
+	for (;; name = slash + 1) {
+		slash = strchr(name, '/');
+		mode = slash || S_ISDIR(st->st_mode) ? GIT_FILEMODE_TREE :
+		       S_ISLNK(st->st_mode) ? GIT_FILEMODE_LINK :
+		       GIT_FILEMODE_BLOB;
+		if (!spool_tree_name_valid(name, slash ? (size_t)(slash - name)
+					   : strlen(name), mode))
+			break;
+		if (!slash)
+			return 0;
+	}
+	snprintf(prefix, sizeof(prefix), "%.*s",
+		 (int)(slash ? slash - path : (ptrdiff_t)strlen(path)), path);
+	spool_notice("left '%s' out of the commit: git refuses the name "
+		     "'%s'", prefix, prefix + (name - path));
+	if (c->left_len < 4096) {
+		append(&c->left_out, &c->left_len, &c->left_cap, "\n  ");
+		append(&c->left_out, &c->left_len, &c->left_cap, prefix);
+	}
+	return add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0, prefix) < 0 ?
+	       SPOOL_ERROR : 1;
+}
+
+/* A directory where a file was, in HEAD or earlier in this commit: the
+ * file goes, or the tree would hold both. */
+static int make_room(spool_commit *c, const char *path)
+{
+	git_tree_entry *e = NULL;
+	bool file;
+
+	if (find_update(c, path))
+		return add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0, path);
+	if (!c->base || git_tree_entry_bypath(&e, c->base, path) < 0) {
+		git_error_clear();	/* not in HEAD: nothing in the way */
+		return 0;
+	}
+	file = git_tree_entry_type(e) != GIT_OBJECT_TREE;
+	git_tree_entry_free(e);
+	return file ? add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0, path) : 0;
+}
+
+/* Checks a path about to be staged: 1 to leave it out, 0 to go on. */
+static int stage_check(spool_commit *c, const char *path,
+		       const struct stat *st)
+{
+	int rc = refused_name(c, path, st);
+
+	if (rc == 0 && S_ISDIR(st->st_mode))
+		rc = make_room(c, path);
+	return rc;
+}
+
+static int cmp_up_path(const void *a, const void *b)
+{
+	return strcmp((*(git_tree_update *const *)a)->path,
+		      (*(git_tree_update *const *)b)->path);
+}
+
+/*
+ * A file and a directory of one name among the updates: a path seen as
+ * a directory and later, in the same commit, as a file (or the other way
+ * round). What is on disk now decides which stays. Run only when the
+ * tree writer refused the updates; true if anything changed.
+ */
+static bool settle_file_dirs(spool_commit *c)
+{
+	size_t n = c->nups, kept = 0;
+	git_tree_update **v = malloc((n ? n : 1) * sizeof(*v));
+	bool *drop = calloc(n ? n : 1, sizeof(*drop)), changed = false;
+	struct stat st;
+
+	if (!v || !drop)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		v[i] = &c->ups[i];
+	qsort(v, n, sizeof(*v), cmp_up_path);
+	for (size_t i = 0; i < n; i++) {
+		const char *p = v[i]->path;
+		size_t len = strlen(p), lo = i + 1, hi = n;
+
+		if (v[i]->action == GIT_TREE_UPDATE_REMOVE)
+			continue;
+		while (lo < hi) {	/* the first path not below "p/" */
+			size_t mid = lo + (hi - lo) / 2;
+			int cmp = strncmp(v[mid]->path, p, len);
+			if (cmp < 0 || (cmp == 0 && v[mid]->path[len] < '/'))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo >= n || strncmp(v[lo]->path, p, len) != 0 ||
+		    v[lo]->path[len] != '/')
+			continue;
+		changed = true;
+		if (fstatat(c->sp->rootfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode)) {
+			if (in_base(c, p))
+				v[i]->action = GIT_TREE_UPDATE_REMOVE;
+			else
+				drop[v[i] - c->ups] = true;
+			continue;
+		}
+		for (; lo < n && strncmp(v[lo]->path, p, len) == 0 &&
+		       v[lo]->path[len] == '/'; lo++)
+			drop[v[lo] - c->ups] = true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (drop[i])
+			free((char *)c->ups[i].path);
+		else
+			c->ups[kept++] = c->ups[i];
+	}
+	c->nups = kept;
+	if (changed)
+		reindex(c);
+out:
+	free(v);
+	free(drop);
+	return changed;
+}
+
 static int stage_path(spool_commit *c, const char *path)
 {
 	struct stat st;
+	int rc;
 
 	if (unversioned(path))
 		return 0;
@@ -364,6 +509,8 @@ static int stage_path(spool_commit *c, const char *path)
 					  path);
 		return stage_gone(c, path);
 	}
+	if ((rc = stage_check(c, path, &st)) != 0)
+		return rc < 0 ? rc : 0;
 	if (S_ISDIR(st.st_mode))
 		return stage_dir(c, path);
 	if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
@@ -452,6 +599,10 @@ static char *build_message(spool_commit *c)
 	if (c->ntrans == 1 && c->trans[0].note[0]) {
 		append(&msg, &len, &cap, "\n\n");
 		append(&msg, &len, &cap, c->trans[0].note);
+	}
+	if (c->left_out) {
+		append(&msg, &len, &cap, "\n\nLeft out, names git refuses:");
+		append(&msg, &len, &cap, c->left_out);
 	}
 	if (c->ntrans)
 		append(&msg, &len, &cap, "\n");
@@ -567,8 +718,11 @@ int spool_commit_write(spool_commit *c, const char *actor)
 
 	if (c->nups == 0 && c->ntrans == 0)
 		return 0;
-	if ((rc = spool_tree_update(&tree_id, repo, c->base, c->nups,
-				    c->ups)) < 0)
+	rc = spool_tree_update(&tree_id, repo, c->base, c->nups, c->ups);
+	if (rc == SPOOL_EINVALID && settle_file_dirs(c))
+		rc = spool_tree_update(&tree_id, repo, c->base, c->nups,
+				       c->ups);
+	if (rc < 0)
 		goto out;
 	if (c->ntrans == 0 && c->base &&
 	    git_oid_equal(&tree_id, git_tree_id(c->base)))

@@ -358,6 +358,17 @@ static bool unversioned(const char *path)
 
 static void append(char **buf, size_t *len, size_t *cap, const char *s);
 
+/* Is the line "\n  path" among those left out already? */
+static bool left_out_has(const spool_commit *c, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = c->left_out; p && (p = strstr(p, line)); p += n)
+		if (p[n] == '\0' || p[n] == '\n')
+			return true;
+	return false;
+}
+
 /*
  * A path with a name git refuses in it (a nested .git above all: a
  * repository in a deliverable, or a name some file system takes for one)
@@ -368,7 +379,7 @@ static void append(char **buf, size_t *len, size_t *cap, const char *s);
 static int refused_name(spool_commit *c, const char *path,
 			const struct stat *st)
 {
-	char prefix[PATH_MAX];
+	char prefix[PATH_MAX + 3];
 	const char *name = path, *slash;
 	git_filemode_t mode;
 
@@ -383,16 +394,19 @@ static int refused_name(spool_commit *c, const char *path,
 		if (!slash)
 			return 0;
 	}
-	snprintf(prefix, sizeof(prefix), "%.*s",
+	snprintf(prefix, sizeof(prefix), "\n  %.*s",
 		 (int)(slash ? slash - path : (ptrdiff_t)strlen(path)), path);
-	spool_notice("left '%s' out of the commit: git refuses the name "
-		     "'%s'", prefix, prefix + (name - path));
-	if (c->left_len < 4096) {
-		append(&c->left_out, &c->left_len, &c->left_cap, "\n  ");
-		append(&c->left_out, &c->left_len, &c->left_cap, prefix);
+	/* once a commit: a repository's files come in one by one */
+	if (!left_out_has(c, prefix)) {
+		spool_notice("left '%s' out of the commit: git refuses the "
+			     "name '%s'", prefix + 3, prefix + 3 +
+			     (name - path));
+		if (c->left_len < 4096)
+			append(&c->left_out, &c->left_len, &c->left_cap,
+			       prefix);
 	}
-	return add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0, prefix) < 0 ?
-	       SPOOL_ERROR : 1;
+	return add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0, prefix + 3) < 0
+	       ? SPOOL_ERROR : 1;
 }
 
 /* A directory where a file was, in HEAD or earlier in this commit: the

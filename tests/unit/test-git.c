@@ -410,6 +410,180 @@ static void test_tree_names(void **state)
 	}
 }
 
+/* ---- the history on a real spool ---------------------------------------- */
+
+struct spool_fixture {
+	char dir[4096];
+	spool *sp;
+	int notices;
+	char last[1024];
+};
+
+static void count_notice(const char *msg, void *payload)
+{
+	struct spool_fixture *f = payload;
+
+	f->notices++;
+	snprintf(f->last, sizeof(f->last), "%s", msg);
+}
+
+static int spool_setup(void **state)
+{
+	struct spool_fixture *f = calloc(1, sizeof(*f));
+	const char *layout = getenv("SPOOL_LAYOUT");
+	const char *tmp = getenv("TMPDIR");
+	bool created;
+
+	if (!layout || !*layout)
+		layout = access("spool-layout", F_OK) == 0 ? "spool-layout"
+							   : "../spool-layout";
+	snprintf(f->dir, sizeof(f->dir), "%s/spool-git.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(f->dir) || spool_init(&created, f->dir, layout) < 0 ||
+	    spool_open(&f->sp, f->dir) < 0)
+		return -1;
+	spool_notice_set(count_notice, f);
+	*state = f;
+	return 0;
+}
+
+static int spool_teardown(void **state)
+{
+	struct spool_fixture *f = *state;
+	char cmd[4200];
+
+	spool_notice_set(NULL, NULL);
+	spool_free(f->sp);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static void sh(struct spool_fixture *f, const char *script)
+{
+	char cmd[8192];
+
+	snprintf(cmd, sizeof(cmd), "cd '%s' && %s", f->dir, script);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Stages each path (with the shell step before it), writes the commit. */
+static void commit(struct spool_fixture *f, const char *const *steps)
+{
+	spool_commit *c;
+
+	assert_int_equal(spool_commit_new(&c, f->sp), 0);
+	for (size_t i = 0; steps[i]; i += 2) {
+		if (*steps[i])
+			sh(f, steps[i]);
+		assert_int_equal(spool_commit_path(c, steps[i + 1]), 0);
+	}
+	assert_int_equal(spool_commit_write(c, "test"), 0);
+	spool_commit_free(c);
+}
+
+static void head_has(struct spool_fixture *f, const char *spec,
+		     const char *type)
+{
+	char cmd[8192];
+
+	snprintf(cmd, sizeof(cmd), "test \"$(git -C '%s' cat-file -t "
+		 "'HEAD:%s' 2>&1)\" = '%s'", f->dir, spec, type);
+	if (system(cmd) != 0)
+		fail_msg("HEAD:%s is not a %s", spec, type);
+}
+
+/* A path seen as a directory and then, in the same commit, as a file (or
+ * the other way round): what is on disk when written is committed. */
+static void test_commit_file_dir_one_commit(void **state)
+{
+	struct spool_fixture *f = *state;
+	const char *dir_then_file[] = {
+		"mkdir -p deliverables/T-1/a && echo x >deliverables/T-1/a/x",
+		"deliverables/T-1",
+		"rm -r deliverables/T-1/a && echo flat >deliverables/T-1/a",
+		"deliverables/T-1/a",
+		NULL };
+	const char *file_then_dir[] = {
+		"echo flat >deliverables/T-1/b", "deliverables/T-1/b",
+		"rm deliverables/T-1/b && mkdir deliverables/T-1/b && "
+		"echo y >deliverables/T-1/b/y", "deliverables/T-1",
+		NULL };
+	const char *both_at_head[] = {
+		"rm -r deliverables/T-1/b && echo flat >deliverables/T-1/b && "
+		"rm deliverables/T-1/a && mkdir deliverables/T-1/a && "
+		"echo z >deliverables/T-1/a/z", "deliverables/T-1",
+		NULL };
+
+	commit(f, dir_then_file);
+	head_has(f, "deliverables/T-1/a", "blob");
+	commit(f, file_then_dir);
+	head_has(f, "deliverables/T-1/b/y", "blob");
+	head_has(f, "deliverables/T-1/a", "blob");
+	commit(f, both_at_head);
+	head_has(f, "deliverables/T-1/a/z", "blob");
+	head_has(f, "deliverables/T-1/b", "blob");
+	sh(f, "git -c fsck.hasDotgit=error fsck --strict >/dev/null 2>&1");
+	assert_int_equal(f->notices, 0);
+}
+
+/* A nested .git and a name taken for it: left out, told once a commit,
+ * said in the message; one an older spool recorded is taken out. */
+static void test_commit_leaves_dotgit_out(void **state)
+{
+	struct spool_fixture *f = *state;
+	const char *nested[] = {
+		"mkdir -p deliverables/T-1/.git/objects deliverables/T-1/GIT~1 "
+		"&& echo c >deliverables/T-1/.git/config && "
+		"echo o >deliverables/T-1/.git/objects/o && "
+		"echo d >deliverables/T-1/GIT~1/x && echo r "
+		">deliverables/T-1/r", "deliverables/T-1/.git/config",
+		"", "deliverables/T-1/.git/objects/o",
+		"", "deliverables/T-1",
+		NULL };
+	const char *old[] = { "", "deliverables/T-1", NULL };
+	char cmd[8192], id[64];
+	FILE *fp;
+
+	commit(f, nested);
+	head_has(f, "deliverables/T-1/r", "blob");
+	snprintf(cmd, sizeof(cmd), "git -C '%s' ls-tree -r --name-only HEAD "
+		 "| grep -iq 'T-1/\\(.git\\|git~1\\)'", f->dir);
+	assert_int_not_equal(system(cmd), 0);
+	assert_int_equal(f->notices, 2);	/* .git and GIT~1, once each */
+	snprintf(cmd, sizeof(cmd), "git -C '%s' log -1 --format=%%B | "
+		 "grep -c '^  deliverables/T-1/\\(.git\\|GIT~1\\)$' | "
+		 "grep -qx 2", f->dir);
+	assert_int_equal(system(cmd), 0);
+
+	/* an older spool's commit with a .git in it, made with git */
+	snprintf(cmd, sizeof(cmd), "cd '%s' && b=$(printf c | git hash-object "
+		 "-w --stdin) && g=$(printf '100644 blob %%s\\tconfig\\n' $b | "
+		 "git mktree) && t=$(git ls-tree HEAD:deliverables/T-1 | "
+		 "{ cat; printf '040000 tree %%s\\t.git\\n' $g; } | git mktree)"
+		 " && d=$(git ls-tree HEAD:deliverables | sed 's/[^ ]* [^ ]* "
+		 "[^\t]*\t\\(.*\\)/040000 tree '$t'\t\\1/' | git mktree) && "
+		 "r=$(git ls-tree HEAD | sed '/\tdeliverables$/s/tree [0-9a-f]*"
+		 "/tree '$d'/' | git mktree) && c=$(git -c user.name=a -c "
+		 "user.email=a@a commit-tree $r -p HEAD -m old) && "
+		 "git update-ref HEAD $c && git cat-file -e "
+		 "HEAD:deliverables/T-1/.git/config && git rev-parse HEAD "
+		 ">.old", f->dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/.old", f->dir);
+	assert_non_null(fp = fopen(cmd, "r"));
+	assert_non_null(fgets(id, sizeof(id), fp));
+	fclose(fp);
+	commit(f, old);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && ! git cat-file -e "
+		 "HEAD:deliverables/T-1/.git 2>/dev/null && git cat-file -e "
+		 "HEAD:deliverables/T-1/r && test \"$(git rev-parse HEAD~1)\" "
+		 "= \"$(cat .old)\"", f->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* Objects the spool writes are zlib streams without compression: as big
  * as what they hold, readable by libgit2 and by git. */
 static void test_stored_objects(void **state)
@@ -469,6 +643,12 @@ int main(void)
 			test_tree_update_file_and_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tree_names, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_commit_file_dir_one_commit, spool_setup,
+			spool_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_commit_leaves_dotgit_out, spool_setup,
+			spool_teardown),
 		cmocka_unit_test_setup_teardown(test_stored_objects, setup,
 						teardown),
 	};

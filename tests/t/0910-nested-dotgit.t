@@ -35,8 +35,8 @@ grep -q "left 'deliverables/T-0001/sub/.git' out" "$T/err"; ok $? "and the one o
 tree=$(git ls-tree -r --name-only HEAD "$D")
 is "$tree" "$D/report.md
 $D/sub/x" "the commit holds the deliverable without any .git"
-git log -1 --format=%B | grep -q "^Left out, names git refuses:"; ok $? "the commit message says what was left out"
-git log -1 --format=%B | grep -qx "  $D/.git"; ok $? "and names it"
+git log -1 --format=%B | grep -q "^ *Left out, names git refuses:$"; ok $? "the commit message says what was left out"
+git log -1 --format=%B | grep -qx " *$D/.git"; ok $? "and names it"
 is "$(trailer Verb)" submit "the trailers still end the message"
 is "$(state_of T-0001)" review "the submission went through"
 fsck_clean; ok $? "git fsck with fsck.hasDotgit=error is clean"
@@ -71,7 +71,7 @@ for d in .GIT .git. '.git ' git~1 GIT~1 .Git $'.g\u200cit' .gitmodules; do
 	until_ok 10 log_has "left '$D/$d' out of the commit"
 	ok $? "spoold logs that it left '$d' out"
 done
-git log -1 --format=%B review/T-0002.json | grep -q "^  $D/\.GIT$"; ok $? "the commit message names them"
+git log -1 --format=%B review/T-0002.json | grep -q "^ *$D/\.GIT$"; ok $? "the commit message names them"
 kill -0 "$pid"; ok $? "spoold kept running"
 fsck_clean; ok $? "git fsck clean"
 

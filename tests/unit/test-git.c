@@ -554,7 +554,7 @@ static void test_commit_leaves_dotgit_out(void **state)
 	assert_int_not_equal(system(cmd), 0);
 	assert_int_equal(f->notices, 2);	/* .git and GIT~1, once each */
 	snprintf(cmd, sizeof(cmd), "git -C '%s' log -1 --format=%%B | "
-		 "grep -c '^  deliverables/T-1/\\(.git\\|GIT~1\\)$' | "
+		 "grep -c '^ *deliverables/T-1/\\(.git\\|GIT~1\\)$' | "
 		 "grep -qx 2", f->dir);
 	assert_int_equal(system(cmd), 0);
 

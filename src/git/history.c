@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@ struct spool_commit {
 	size_t nups, capups;
 	size_t *index;		/* hash of ups' paths: position + 1, or 0 */
 	size_t nindex;
+	char *left_out;		/* lines for the message: paths git refuses */
+	size_t left_len, left_cap;
 };
 
 /*
@@ -71,6 +74,7 @@ void spool_commit_free(spool_commit *c)
 		free((char *)c->ups[i].path);
 	free(c->ups);
 	free(c->index);
+	free(c->left_out);
 	git_tree_free(c->base);
 	git_commit_free(c->parent);
 	free(c->trans);
@@ -350,9 +354,181 @@ static bool unversioned(const char *path)
 	       strcmp(path, ".git") == 0;
 }
 
+
+/* ---- what a tree may not hold ------------------------------------------ */
+
+/* Adds a line to those left out. */
+static int left_out_add(spool_commit *c, const char *line)
+{
+	size_t n = strlen(line);
+
+	if (c->left_len + n + 1 > c->left_cap) {
+		size_t cap = c->left_cap ? c->left_cap * 2 : 256;
+		char *p;
+		while (cap < c->left_len + n + 1)
+			cap *= 2;
+		if (!(p = realloc(c->left_out, cap)))
+			return spool_error_set(SPOOL_ERROR, "out of memory");
+		c->left_out = p;
+		c->left_cap = cap;
+	}
+	memcpy(c->left_out + c->left_len, line, n + 1);
+	c->left_len += n;
+	return 0;
+}
+
+/* Is the line "\n  path" among those left out already? */
+static bool left_out_has(const spool_commit *c, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = c->left_out; p && (p = strstr(p, line)); p += n)
+		if (p[n] == '\0' || p[n] == '\n')
+			return true;
+	return false;
+}
+
+/*
+ * A path with a name git refuses in it (a nested .git above all: a
+ * repository in a deliverable, or a name some file system takes for one)
+ * is left out of the commit and told, never recorded: git fsck reports
+ * such a tree and git will not check it out. One recorded before is
+ * removed. Returns 1 to leave path out, 0 to stage it, or an error.
+ */
+static int refused_name(spool_commit *c, const char *path,
+			const struct stat *st)
+{
+	char prefix[PATH_MAX + 3];
+	const char *name = path, *slash;
+	git_filemode_t mode;
+
+	for (;; name = slash + 1) {
+		slash = strchr(name, '/');
+		mode = slash || S_ISDIR(st->st_mode) ? GIT_FILEMODE_TREE :
+		       S_ISLNK(st->st_mode) ? GIT_FILEMODE_LINK :
+		       GIT_FILEMODE_BLOB;
+		if (!spool_tree_name_valid(name, slash ? (size_t)(slash - name)
+					   : strlen(name), mode))
+			break;
+		if (!slash)
+			return 0;
+	}
+	snprintf(prefix, sizeof(prefix), "\n  %.*s",
+		 (int)(slash ? slash - path : (ptrdiff_t)strlen(path)), path);
+	/* once a commit: a repository's files come in one by one */
+	if (!left_out_has(c, prefix)) {
+		spool_notice("left '%s' out of the commit: git refuses the "
+			     "name '%s'", prefix + 3, prefix + 3 +
+			     (name - path));
+		if (c->left_len < 4096 && left_out_add(c, prefix) < 0)
+			return SPOOL_ERROR;
+	}
+	return add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0, prefix + 3) < 0
+	       ? SPOOL_ERROR : 1;
+}
+
+/* A directory where a file was, in HEAD or earlier in this commit: the
+ * file goes, or the tree would hold both. */
+static int make_room(spool_commit *c, const char *path)
+{
+	git_tree_entry *e = NULL;
+	bool file;
+
+	if (find_update(c, path))
+		return add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0, path);
+	if (!c->base || git_tree_entry_bypath(&e, c->base, path) < 0) {
+		git_error_clear();	/* not in HEAD: nothing in the way */
+		return 0;
+	}
+	file = git_tree_entry_type(e) != GIT_OBJECT_TREE;
+	git_tree_entry_free(e);
+	return file ? add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0, path) : 0;
+}
+
+/* Checks a path about to be staged: 1 to leave it out, 0 to go on. */
+static int stage_check(spool_commit *c, const char *path,
+		       const struct stat *st)
+{
+	int rc = refused_name(c, path, st);
+
+	if (rc == 0 && S_ISDIR(st->st_mode))
+		rc = make_room(c, path);
+	return rc;
+}
+
+static int cmp_up_path(const void *a, const void *b)
+{
+	return strcmp((*(git_tree_update *const *)a)->path,
+		      (*(git_tree_update *const *)b)->path);
+}
+
+/*
+ * A file and a directory of one name among the updates: a path seen as
+ * a directory and later, in the same commit, as a file (or the other way
+ * round). What is on disk now decides which stays. Run only when the
+ * tree writer refused the updates; true if anything changed.
+ */
+static bool settle_file_dirs(spool_commit *c)
+{
+	size_t n = c->nups, kept = 0;
+	git_tree_update **v = malloc((n ? n : 1) * sizeof(*v));
+	bool *drop = calloc(n ? n : 1, sizeof(*drop)), changed = false;
+	struct stat st;
+
+	if (!v || !drop)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		v[i] = &c->ups[i];
+	qsort(v, n, sizeof(*v), cmp_up_path);
+	for (size_t i = 0; i < n; i++) {
+		const char *p = v[i]->path;
+		size_t len = strlen(p), lo = i + 1, hi = n;
+
+		if (v[i]->action == GIT_TREE_UPDATE_REMOVE)
+			continue;
+		while (lo < hi) {	/* the first path not below "p/" */
+			size_t mid = lo + (hi - lo) / 2;
+			int cmp = strncmp(v[mid]->path, p, len);
+			if (cmp < 0 || (cmp == 0 && v[mid]->path[len] < '/'))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo >= n || strncmp(v[lo]->path, p, len) != 0 ||
+		    v[lo]->path[len] != '/')
+			continue;
+		changed = true;
+		if (fstatat(c->sp->rootfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode)) {
+			if (in_base(c, p))
+				v[i]->action = GIT_TREE_UPDATE_REMOVE;
+			else
+				drop[v[i] - c->ups] = true;
+			continue;
+		}
+		for (; lo < n && strncmp(v[lo]->path, p, len) == 0 &&
+		       v[lo]->path[len] == '/'; lo++)
+			drop[v[lo] - c->ups] = true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (drop[i])
+			free((char *)c->ups[i].path);
+		else
+			c->ups[kept++] = c->ups[i];
+	}
+	c->nups = kept;
+	if (changed)
+		reindex(c);
+out:
+	free(v);
+	free(drop);
+	return changed;
+}
+
 static int stage_path(spool_commit *c, const char *path)
 {
 	struct stat st;
+	int rc;
 
 	if (unversioned(path))
 		return 0;
@@ -365,6 +541,8 @@ static int stage_path(spool_commit *c, const char *path)
 					  path);
 		return stage_gone(c, path);
 	}
+	if ((rc = stage_check(c, path, &st)) != 0)
+		return rc < 0 ? rc : 0;
 	if (S_ISDIR(st.st_mode))
 		return stage_dir(c, path);
 	if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
@@ -420,6 +598,28 @@ static char *steps(const spool_commit *c)
 	return body;
 }
 
+/* The message, with the paths left out (if any) after the body. */
+static int encode(char **out, const spool_commit *c, const char *subject,
+		  const char *body, size_t n)
+{
+	const char *head = "Left out, names git refuses:";
+	size_t len, blen = body ? strlen(body) : 0;
+	char *all;
+	int rc;
+
+	if (!c->left_out)
+		return spool_trailer_encode(out, subject, body, c->trans, n);
+	len = blen + 2 + strlen(head) + c->left_len + 1;
+	if (!(all = malloc(len)))
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	snprintf(all, len, "%s%s%s%s", blen ? body : "",
+		 !blen ? "" : body[blen - 1] == '\n' ? "\n" : "\n\n", head,
+		 c->left_out);
+	rc = spool_trailer_encode(out, subject, all, c->trans, n);
+	free(all);
+	return rc;
+}
+
 /* The subject and body; the transitions themselves go in the trailers
  * (trailer.c), which is all that is ever read back. */
 static int build_message(char **out, spool_commit *c)
@@ -431,12 +631,11 @@ static int build_message(char **out, spool_commit *c)
 
 	if (c->ntrans == 1) {
 		verb_line(subject, sizeof(subject), &c->trans[0]);
-		return spool_trailer_encode(out, subject, c->trans[0].note,
-					    c->trans, 1);
+		return encode(out, c, subject, c->trans[0].note, 1);
 	}
 	if (c->ntrans == 0)
-		return spool_trailer_encode(out, c->subject ? c->subject
-					    : "update", NULL, NULL, 0);
+		return encode(out, c, c->subject ? c->subject : "update",
+			      NULL, 0);
 	if (same_task(c)) {
 		/* steps the spool saw at once: "claim+submit T-1 by devbot" */
 		for (size_t i = 0; i < c->ntrans && n < sizeof(subject); i++)
@@ -454,7 +653,7 @@ static int build_message(char **out, spool_commit *c)
 	}
 	if (!(body = steps(c)))
 		return spool_error_set(SPOOL_ERROR, "out of memory");
-	rc = spool_trailer_encode(out, subject, body, c->trans, c->ntrans);
+	rc = encode(out, c, subject, body, c->ntrans);
 	free(body);
 	return rc;
 }
@@ -547,8 +746,11 @@ int spool_commit_write(spool_commit *c, const char *actor)
 
 	if (c->nups == 0 && c->ntrans == 0)
 		return 0;
-	if ((rc = spool_tree_update(&tree_id, repo, c->base, c->nups,
-				    c->ups)) < 0)
+	rc = spool_tree_update(&tree_id, repo, c->base, c->nups, c->ups);
+	if (rc == SPOOL_EINVALID && settle_file_dirs(c))
+		rc = spool_tree_update(&tree_id, repo, c->base, c->nups,
+				       c->ups);
+	if (rc < 0)
 		goto out;
 	if (c->ntrans == 0 && c->base &&
 	    git_oid_equal(&tree_id, git_tree_id(c->base)))

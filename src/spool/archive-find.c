@@ -60,7 +60,8 @@ static int list_indexes(char ***out, size_t *n, spool *sp)
 			(*n)++;
 	}
 	closedir(d);
-	qsort(v, *n, sizeof(*v), cmp_desc);
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), cmp_desc);
 	*out = v;
 	return 0;
 }

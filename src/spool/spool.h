@@ -44,6 +44,13 @@ const char *spool_error_message(void);
 int spool_error_code(void);
 void spool_error_clear(void);
 
+/* What the library went on past, told to one receiver per process (the
+ * daemon logs it, spool(1) prints it); nowhere without one (notice.c). */
+typedef void (*spool_notice_fn)(const char *msg, void *payload);
+void spool_notice_set(spool_notice_fn fn, void *payload);
+void spool_notice(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
 /* ---- names ------------------------------------------------------------- */
 
 #define SPOOL_ID_MAX 64

@@ -534,12 +534,14 @@ static int update_branch(spool *sp, const git_oid *old, const git_oid *new,
 			 const char *subject)
 {
 	git_reference *head = NULL, *ref = NULL;
-	const char *name = "refs/heads/main";
+	char name[PATH_MAX] = "refs/heads/main";
 	int err;
 
+	/* A copy: the error below is reported after head is freed. */
 	if (git_reference_lookup(&head, sp->repo, "HEAD") == 0 &&
 	    git_reference_type(head) == GIT_REFERENCE_SYMBOLIC)
-		name = git_reference_symbolic_target(head);
+		snprintf(name, sizeof(name), "%s",
+			 git_reference_symbolic_target(head));
 	if (old)
 		err = git_reference_create_matching(&ref, sp->repo, name, new,
 						    1, old, subject);

@@ -266,25 +266,6 @@ static void maybe_pack(struct daemon *d)
 
 /* ---- batches ----------------------------------------------------------- */
 
-static void remove_stale_git_locks(struct daemon *d)
-{
-	git_repository *repo;
-	char path[PATH_MAX];
-	const char *names[] = { "HEAD.lock", "packed-refs.lock", "index.lock",
-				"refs/heads/main.lock", "refs/heads/master.lock" };
-
-	if (spool_repo(&repo, d->sp) < 0)
-		return;
-	/* Under the spool lock no git writer can be running: a lock file
-	 * is what a killed writer left. */
-	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
-		snprintf(path, sizeof(path), "%s%s", git_repository_path(repo),
-			 names[i]);
-		if (unlink(path) == 0)
-			WARN("removed a stale git lock '%s'", names[i]);
-	}
-}
-
 static int full_reconcile(struct daemon *d, const char *why)
 {
 	spool_reconcile_opts o = { .check_content = true, .batch = true,
@@ -478,7 +459,6 @@ int daemon_run(struct daemon *d, int ready_fd)
 	pathset_clear(&d->wt.dirty);
 	if ((rc = spool_lock(d->sp, -1)) < 0)
 		return rc;
-	remove_stale_git_locks(d);
 	journal_load(d);
 	rc = full_reconcile(d, "start");
 	if (rc == 0) {

@@ -30,6 +30,10 @@ int spool_odb_stored(git_odb_backend **out, const char *objects);
 int spool_tree_update(git_oid *out, git_repository *repo, git_tree *base,
 		      size_t n, const git_tree_update *updates);
 
+/* Removes lock files a killed git writer left in the repository; called
+ * with the spool lock held, when no writer of ours can be running. */
+void spool_git_locks_clear(spool *sp);
+
 /* HEAD's tree as the commit saw it when made (NULL before the first). */
 git_tree *spool_commit_base(spool_commit *c);
 git_commit *spool_commit_parent(spool_commit *c);

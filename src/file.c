@@ -15,6 +15,7 @@
 #include <git2.h>
 
 #include "file.h"
+#include "intent.h"
 #include "operator-int.h"
 #include "transition.h"
 
@@ -108,10 +109,21 @@ static int check_refs(spool *sp, json_t *task, const char *id,
 	return 0;
 }
 
+static bool has_child(json_t *children, const char *id)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(children, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), id) == 0)
+			return true;
+	return false;
+}
+
 /* Records the child in its parent and holds the parent until its
- * children are done. */
-static int link_parent(spool_commit *c, spool *sp, const char *parent,
-		       const char *id)
+ * children are done. Done again after a crash, it adds nothing twice. */
+int spool_file_link_parent(spool_commit *c, spool *sp, const char *parent,
+			   const char *id)
 {
 	spool_loc loc, blocked = { .state = SPOOL_STATE_BLOCKED };
 	spool_transition t;
@@ -127,9 +139,11 @@ static int link_parent(spool_commit *c, spool *sp, const char *parent,
 		children = json_array();
 		json_object_set_new(task, "children", children);
 	}
-	json_array_append_new(children, json_string(id));
-	if ((rc = spool_task_store(sp, &loc, parent, task)) < 0)
-		goto out;
+	if (!has_child(children, id)) {
+		json_array_append_new(children, json_string(id));
+		if ((rc = spool_task_store(sp, &loc, parent, task)) < 0)
+			goto out;
+	}
 	if (loc.state == SPOOL_STATE_READY) {
 		spool_transition_init(&t, parent, &loc, &blocked, "block",
 				      "spool");
@@ -215,26 +229,32 @@ int spool_file_task(char *idout, size_t idlen, bool *existed,
 	}
 	if (!(s = spool_task_dump(task)))
 		return spool_error_set(SPOOL_ERROR, "out of memory");
-	spool_loc_path(path, sizeof(path), &to, id);
-	rc = spool_fs_write(sp, path, s, strlen(s), true);
-	free(s);
-	if (rc < 0)
-		return rc;
-	if (key) {
+	if (key)
 		key_path(kpath, sizeof(kpath), key);
-		if ((rc = spool_fs_mkdirs(sp, ".spool/keys")) < 0 ||
-		    (rc = spool_fs_write(sp, kpath, id, strlen(id), false)) < 0 ||
-		    (rc = spool_commit_path(c, kpath)) < 0)
-			return rc;
-	}
 	spool_transition_init(&t, id, from, &to,
 			      from ? "file" : "add", actor);
 	if (dead[0])
 		snprintf(t.note, sizeof(t.note), "dependency %s will never be "
 			 "done", dead);
+	spool_loc_path(path, sizeof(path), &to, id);
+	rc = spool_intent_file(c, sp, &(spool_intent_filing){
+		.id = id, .to = &to, .verb = t.verb, .actor = t.actor,
+		.note = t.note, .src = batch ? batch->src : NULL,
+		.key = key ? kpath : NULL, .parent = parent });
+	if (rc == 0 && (rc = spool_fs_write(sp, path, s, strlen(s), true)) < 0)
+		spool_intent_drop(c, sp, id);
+	free(s);
+	if (rc < 0)
+		return rc;
+	if (key) {
+		if ((rc = spool_fs_mkdirs(sp, ".spool/keys")) < 0 ||
+		    (rc = spool_fs_write(sp, kpath, id, strlen(id), false)) < 0 ||
+		    (rc = spool_commit_path(c, kpath)) < 0)
+			return rc;
+	}
 	if ((rc = spool_record_move(c, sp, task, &t, NULL)) < 0)
 		return rc;
-	if (parent && (rc = link_parent(c, sp, parent, id)) < 0)
+	if (parent && (rc = spool_file_link_parent(c, sp, parent, id)) < 0)
 		return rc;
 	snprintf(idout, idlen, "%s", id);
 	return 0;

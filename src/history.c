@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "spool-int.h"
+#include "intent.h"
 
 #define BLOB_READ_MAX ((size_t)64 << 20)
 
@@ -31,6 +32,7 @@ struct spool_commit {
 	size_t nups, capups;
 	size_t *index;		/* hash of ups' paths: position + 1, or 0 */
 	size_t nindex;
+	spool_intents *intents;	/* moves this commit records, until written */
 };
 
 /*
@@ -66,6 +68,8 @@ void spool_commit_free(spool_commit *c)
 {
 	if (!c)
 		return;
+	/* Not written: what it would have recorded is undone. */
+	spool_intents_settle(c->sp, c->intents, false);
 	for (size_t i = 0; i < c->nups; i++)
 		free((char *)c->ups[i].path);
 	free(c->ups);
@@ -119,6 +123,11 @@ git_commit *spool_commit_parent(spool_commit *c)
 git_tree *spool_commit_base(spool_commit *c)
 {
 	return c->base;
+}
+
+spool_intents **spool_commit_intents(spool_commit *c)
+{
+	return &c->intents;
 }
 
 size_t spool_commit_count(const spool_commit *c)
@@ -568,7 +577,7 @@ int spool_commit_write(spool_commit *c, const char *actor)
 	int rc = 0;
 
 	if (c->nups == 0 && c->ntrans == 0)
-		return 0;
+		goto out;
 	if ((rc = spool_tree_update(&tree_id, repo, c->base, c->nups,
 				    c->ups)) < 0)
 		goto out;
@@ -579,8 +588,14 @@ int spool_commit_write(spool_commit *c, const char *actor)
 			       c->ntrans ? c->trans[0].actor : actor,
 			       &commit_id)) < 0)
 		goto out;
-	rc = update_branch(c->sp, c->have_head ? &c->head_id : NULL,
-			   &commit_id, "spool");
+	if ((rc = update_branch(c->sp, c->have_head ? &c->head_id : NULL,
+				&commit_id, "spool")) < 0)
+		goto out;
 out:
+	if (rc == 0) {
+		/* Recorded: the moves need no recovery any more. */
+		spool_intents_settle(c->sp, c->intents, true);
+		c->intents = NULL;
+	}
 	return rc;
 }

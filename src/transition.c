@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "spool-int.h"
+#include "intent.h"
 #include "transition.h"
 
 void spool_now_iso(char *buf, size_t len)
@@ -93,14 +94,27 @@ static bool update_fields(json_t *task, const spool_transition *t,
 	return changed;
 }
 
+static size_t entries(json_t *task)
+{
+	return json_array_size(json_object_get(task, "feedback")) +
+	       json_array_size(json_object_get(task, "errors"));
+}
+
 int spool_record_move(spool_commit *c, spool *sp, json_t *task,
 		      spool_transition *t, const char *feedback)
 {
 	char from[PATH_MAX], to[PATH_MAX], deliv[PATH_MAX];
+	size_t notes = entries(task);
 	int rc;
 
 	t->attempt = spool_task_int(task, "attempt", 1);
 	if (update_fields(task, t, feedback, spool_config_max_attempts(sp))) {
+		/* An effect that would count twice if a crash made this
+		 * move be recorded again is announced first. */
+		if ((spool_task_int(task, "attempt", 1) != t->attempt ||
+		     entries(task) != notes) &&
+		    (rc = spool_intent_record(c, sp, t, feedback)) < 0)
+			return rc;
 		if ((rc = spool_task_store(sp, &t->to, t->id, task)) < 0)
 			return rc;
 		t->attempt = spool_task_int(task, "attempt", 1);
@@ -147,8 +161,12 @@ int spool_do_move(spool_commit *c, spool *sp, json_t *task,
 {
 	int rc;
 
-	if ((rc = spool_move_task(sp, t->id, &t->from, &t->to, true)) < 0)
+	if ((rc = spool_intent_move(c, sp, t, feedback)) < 0)
 		return rc;
+	if ((rc = spool_move_task(sp, t->id, &t->from, &t->to, true)) < 0) {
+		spool_intent_drop(c, sp, t->id);
+		return rc;
+	}
 	return spool_record_move(c, sp, task, t, feedback);
 }
 

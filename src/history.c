@@ -33,6 +33,7 @@ struct spool_commit {
 	size_t *index;		/* hash of ups' paths: position + 1, or 0 */
 	size_t nindex;
 	spool_intents *intents;	/* moves this commit records, until written */
+	unsigned odb_failures;	/* spool_odb_failures when it began */
 };
 
 /*
@@ -52,6 +53,7 @@ int spool_commit_new(spool_commit **out, spool *sp)
 	if (!(c = calloc(1, sizeof(*c))))
 		return spool_error_set(SPOOL_ERROR, "out of memory");
 	c->sp = sp;
+	c->odb_failures = spool_odb_failures(NULL);
 	c->have_head = git_reference_name_to_id(&c->head_id, repo,
 						"HEAD") == 0;
 	if (c->have_head && (git_commit_lookup(&c->parent, repo,
@@ -569,6 +571,18 @@ int spool_commit_path(spool_commit *c, const char *path)
 	return stage_path(c, path);
 }
 
+/* An object libgit2 said it wrote may be missing (spool_odb_failures):
+ * the branch never points at a commit whose objects are not all there. */
+static int check_stored(spool_commit *c)
+{
+	const char *why;
+
+	if (spool_odb_failures(&why) == c->odb_failures)
+		return 0;
+	return spool_error_set(SPOOL_ERROR, "cannot store the objects of "
+			       "the commit: %s", why);
+}
+
 int spool_commit_write(spool_commit *c, const char *actor)
 {
 	git_repository *repo = c->sp->repo;
@@ -586,7 +600,8 @@ int spool_commit_write(spool_commit *c, const char *actor)
 		goto out;	/* nothing changed */
 	if ((rc = write_commit(c, parent, &tree_id,
 			       c->ntrans ? c->trans[0].actor : actor,
-			       &commit_id)) < 0)
+			       &commit_id)) < 0 ||
+	    (rc = check_stored(c)) < 0)
 		goto out;
 	if ((rc = update_branch(c->sp, c->have_head ? &c->head_id : NULL,
 				&commit_id, "spool")) < 0)

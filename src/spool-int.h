@@ -35,8 +35,9 @@ unsigned spool_odb_failures(const char **why);
 int spool_tree_update(git_oid *out, git_repository *repo, git_tree *base,
 		      size_t n, const git_tree_update *updates);
 
-/* Removes lock files a killed git writer left in the repository; called
- * with the spool lock held, when no writer of ours can be running. */
+/* Removes lock files a killed git writer left in the repository, and
+ * waits for a git command run by hand in the spool to finish (gitlocks.c).
+ * Called with the spool lock held, when no writer of ours can run. */
 void spool_git_locks_clear(spool *sp);
 
 /* HEAD's tree as the commit saw it when made (NULL before the first). */

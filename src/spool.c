@@ -256,37 +256,6 @@ int spool_lock(spool *sp, int wait_ms)
 	return 0;
 }
 
-/*
- * libgit2 takes git's own lock files (REF.lock, index.lock) around each
- * write and removes them after; a writer killed in between leaves them,
- * and every later write of that file fails. Only the holder of the spool
- * lock writes the repository, so under it any such file is a dead one.
- */
-void spool_git_locks_clear(spool *sp)
-{
-	static const char *const fixed[] = { ".git/index.lock",
-		".git/HEAD.lock", ".git/packed-refs.lock" };
-	char head[PATH_MAX], path[PATH_MAX + 16];
-	ssize_t n;
-	int fd;
-
-	for (size_t i = 0; i < SPOOL_ARRAY_SIZE(fixed); i++)
-		unlinkat(sp->rootfd, fixed[i], 0);
-	fd = openat(sp->rootfd, ".git/HEAD", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, head, sizeof(head) - 1);
-	close(fd);
-	if (n <= 16 || strncmp(head, "ref: refs/heads/", 16) != 0)
-		return;
-	head[n] = '\0';
-	head[strcspn(head, "\n")] = '\0';
-	if (strstr(head, ".."))
-		return;
-	snprintf(path, sizeof(path), ".git/%s.lock", head + 5);
-	unlinkat(sp->rootfd, path, 0);
-}
-
 void spool_unlock(spool *sp)
 {
 	if (sp->lock_depth == 0 || --sp->lock_depth > 0)

@@ -2,7 +2,8 @@
 # Locks left by a dead process never block the next writer: the spool's
 # own lock is an flock the kernel drops with its holder, and the lock
 # files git writers take (REF.lock, index.lock) are removed by the next
-# holder of the spool lock, under which no live writer can have them.
+# holder of the spool lock when no live process has them open. One that
+# a live git has open is waited for.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../core-lib.sh"
 core_spool || exit 1
@@ -53,5 +54,17 @@ is "$(head_state "$id")" ready "and its task is recorded"
 [ ! -e ".git/$branch.lock" ] && [ ! -e .git/index.lock ]
 ok $? "the dead writer's lock files are gone"
 git status --porcelain >"$T/st" 2>&1; ok $? "git works in the spool"
+
+# One a live process has open is git at work, run by hand: the spool
+# waits for it instead of breaking it.
+( exec 9>.git/index.lock; sleep 1.5
+  [ -e .git/index.lock ] && echo kept >"$T/kept"; rm -f .git/index.lock ) &
+sleep 0.3
+start=$(date +%s%N)
+spool add --title "while git works" >/dev/null; ok $? "a command meanwhile commits"
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$took" -ge 1000 ]; ok $? "once git's lock is gone (it waited $took ms)"
+wait
+[ -e "$T/kept" ]; ok $? "the live lock was left alone"
 fsck_clean; ok $? "git fsck is clean"
 done_testing

@@ -56,6 +56,11 @@ int spool_commit_new(spool_commit **out, spool *sp)
 	c->odb_failures = spool_odb_failures(NULL);
 	c->have_head = git_reference_name_to_id(&c->head_id, repo,
 						"HEAD") == 0;
+	if ((rc = spool_branch_check(sp, c->have_head ? &c->head_id
+						      : NULL)) < 0) {
+		spool_commit_free(c);
+		return rc;
+	}
 	if (c->have_head && (git_commit_lookup(&c->parent, repo,
 					       &c->head_id) < 0 ||
 			     git_commit_tree(&c->base, c->parent) < 0)) {
@@ -606,6 +611,7 @@ int spool_commit_write(spool_commit *c, const char *actor)
 	if ((rc = update_branch(c->sp, c->have_head ? &c->head_id : NULL,
 				&commit_id, "spool")) < 0)
 		goto out;
+	spool_branch_saw(c->sp, &commit_id);
 out:
 	if (rc == 0) {
 		/* Recorded: the moves need no recovery any more. */

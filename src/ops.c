@@ -406,7 +406,9 @@ int spool_op_claim(spool_entry *out, spool *sp, const char *agent)
 	/* The daemon is the one git writer while it runs: a claim is then
 	 * one rename, recorded by spoold within milliseconds. */
 	if (spool_daemon_running(sp, NULL)) {
-		rc = claim_loop(out, sp, NULL, agent, a);
+		/* spoold would not record it: the branch was rewritten */
+		if ((rc = spool_branch_refuse(sp)) == 0)
+			rc = claim_loop(out, sp, NULL, agent, a);
 		json_decref(a);
 		return rc;
 	}

@@ -35,6 +35,22 @@ unsigned spool_odb_failures(const char **why);
 int spool_tree_update(git_oid *out, git_repository *repo, git_tree *base,
 		      size_t n, const git_tree_update *updates);
 
+/* The branch guard (branch.c): refuses with SPOOL_ESTOPPED when head
+ * (NULL: no branch) does not follow from the last commit seen, and says
+ * so to every later writer; spool_branch_saw records a commit written. */
+int spool_branch_check(spool *sp, const git_oid *head);
+void spool_branch_saw(spool *sp, const git_oid *id);
+
+/* The branch guard (branch.c): refuses with SPOOL_ESTOPPED when head
+ * (NULL: no branch) does not follow from the last commit seen, and says
+ * so to every later writer; spool_branch_saw records a commit written.
+ * spool_branch_verify checks HEAD as it is now; spool_branch_refuse only
+ * says whether a writer has stopped recording (no git). */
+int spool_branch_check(spool *sp, const git_oid *head);
+int spool_branch_verify(spool *sp);
+int spool_branch_refuse(spool *sp);
+void spool_branch_saw(spool *sp, const git_oid *id);
+
 /* Removes lock files a killed git writer left in the repository, and
  * waits for a git command run by hand in the spool to finish (gitlocks.c).
  * Called with the spool lock held, when no writer of ours can run. */

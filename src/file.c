@@ -186,11 +186,8 @@ int spool_file_task(char *idout, size_t idlen, bool *existed,
 	}
 	if (json_is_string(json_object_get(task, "id"))) {
 		snprintf(id, sizeof(id), "%s", spool_task_str(task, "id"));
-		if (spool_task_find(&loc, sp, id) != SPOOL_ENOTFOUND)
-			return spool_error_set(SPOOL_EEXISTS, "task id '%s' is"
-				" already in use; drop the id field to get a "
-				"fresh one", id);
-		if ((rc = check_refs(sp, task, id, batch)) < 0)
+		if ((rc = spool_id_check_unused(sp, id)) < 0 ||
+		    (rc = check_refs(sp, task, id, batch)) < 0)
 			return rc;
 	} else {
 		/* Checked before an id is spent on a task that is refused;

@@ -16,6 +16,10 @@ struct spool {
 	int lockfd;		/* -1 when not held */
 	int lock_depth;
 	void *select_idx;	/* select.c's index, loaded on first use */
+	bool ids_cached;	/* ids.c: the archive's highest id number */
+	int64_t ids_stamp;	/* archive/'s ctime when it was read */
+	long ids_archived;
+	char ids_prefix[SPOOL_ID_MAX + 1];
 };
 
 /* Opens the repository (once) with a fast, low-compression object store. */
@@ -69,6 +73,16 @@ int spool_move_task(spool *sp, const char *id, const spool_loc *from,
 /* Rewrites the task at loc with the given content (spool-written fields). */
 int spool_task_store(spool *sp, const spool_loc *loc, const char *id,
 		     json_t *task);
+
+/* Ids (ids.c). The number of id after prefix, or -1. */
+long spool_id_number(const char *id, const char *prefix);
+/* The highest number of prefix in the archive's indexes, or -1. */
+long spool_ids_archived_max(spool *sp, const char *prefix);
+/* The highest number of prefix the history ever recorded, or -1. */
+long spool_ids_history_max(spool *sp, const char *prefix);
+/* SPOOL_EEXISTS, saying where, if id is in the tree, in an archive or in
+ * the history: ids are never given twice. */
+int spool_id_check_unused(spool *sp, const char *id);
 
 /* Deliverables of a task: "deliverables/ID". */
 void spool_deliverables_path(char *buf, size_t len, const char *id);

@@ -41,6 +41,7 @@ struct intent {
 	bool replayed;		/* a dead process's: kept if not written */
 	char id[SPOOL_ID_MAX + 1];
 	spool_loc from, to;
+	spool_loc at;		/* move: where the rename starts (from) */
 	char *before;		/* the task before (move, record), new/'s
 				 * file (file); NULL if none */
 	size_t beforelen;
@@ -212,6 +213,13 @@ static int begin(struct intent **out, spool_commit *c, int kind,
 int spool_intent_move(spool_commit *c, spool *sp, const spool_transition *t,
 		      const char *feedback)
 {
+	return spool_intent_move_at(c, sp, t, feedback, &t->from);
+}
+
+int spool_intent_move_at(spool_commit *c, spool *sp,
+			 const spool_transition *t, const char *feedback,
+			 const spool_loc *at)
+{
 	struct intent *it;
 	int rc;
 
@@ -219,7 +227,8 @@ int spool_intent_move(spool_commit *c, spool *sp, const spool_transition *t,
 		return rc;
 	it->from = t->from;
 	it->to = t->to;
-	if ((rc = read_task(&it->before, &it->beforelen, sp, &t->from,
+	it->at = *at;
+	if ((rc = read_task(&it->before, &it->beforelen, sp, at,
 			    t->id)) < 0 ||
 	    (rc = intent_write(sp, it, t, feedback)) < 0)
 		pop(c);
@@ -360,7 +369,7 @@ static void undo(spool *sp, struct intent *it)
 	 * task at the destination, as it was, and records the move. */
 	put_back(sp, to, it->before, it->beforelen);
 	if (it->kind == KIND_MOVE)
-		spool_move_task(sp, it->id, &it->to, &it->from, true);
+		spool_move_task(sp, it->id, &it->to, &it->at, true);
 }
 
 void spool_intents_settle(spool *sp, spool_intents *in, bool written)

@@ -20,6 +20,12 @@ spool_intents **spool_commit_intents(spool_commit *c);
  * is at t->from, and the feedback the move adds. */
 int spool_intent_move(spool_commit *c, spool *sp, const spool_transition *t,
 		      const char *feedback);
+/* The same for a rename that starts elsewhere than t->from: a release by
+ * mv on the last attempt is recorded as claimed/A -> failed, and the
+ * spool's own rename is ready -> failed. */
+int spool_intent_move_at(spool_commit *c, spool *sp,
+			 const spool_transition *t, const char *feedback,
+			 const spool_loc *at);
 /* Before the spool rewrites a task a raw move put at t->to, with effects
  * that would apply twice if the move were recorded again (an attempt
  * counted, an entry appended). Nothing if c already has one for it. */

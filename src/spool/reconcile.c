@@ -232,12 +232,16 @@ static int record_spent(struct rec_ctx *x, json_t *task, const char *id,
 	spool_transition t;
 	int rc;
 
-	if ((rc = spool_move_task(x->sp, id, ready, &failed, true)) < 0)
-		return rc == SPOOL_ENOTFOUND ? 0 : rc;	/* claimed again */
 	spool_transition_init(&t, id, from, &failed, "fail",
 			      mover(from, ready));
 	snprintf(t.note, sizeof(t.note), "released after the last of %ld "
 		 "attempts", spool_task_max_attempts(x->sp, task));
+	if ((rc = spool_intent_move_at(x->c, x->sp, &t, NULL, ready)) < 0)
+		return rc == SPOOL_ENOTFOUND ? 0 : rc;
+	if ((rc = spool_move_task(x->sp, id, ready, &failed, true)) < 0) {
+		spool_intent_drop(x->c, x->sp, id);
+		return rc == SPOOL_ENOTFOUND ? 0 : rc;	/* claimed again */
+	}
 	if ((rc = spool_record_move(x->c, x->sp, task, &t, NULL)) < 0)
 		return rc == SPOOL_ENOTFOUND ? 0 : rc;
 	x->st->recorded++;

@@ -210,6 +210,20 @@ static int begin(struct intent **out, spool_commit *c, int kind,
 	return 0;
 }
 
+/*
+ * An agent's claim for itself changes nothing in the task: cut short, it
+ * is recorded from the files exactly as 'spool claim' records it (verb,
+ * actor, effects), so it is kept in memory only, to be undone if its
+ * commit fails, and the claim path spends no fsync on it.
+ */
+static bool own_claim(const spool_transition *t)
+{
+	return t->from.state == SPOOL_STATE_READY &&
+	       t->to.state == SPOOL_STATE_CLAIMED &&
+	       strcmp(t->verb, "claim") == 0 &&
+	       strcmp(t->actor, t->to.agent) == 0;
+}
+
 int spool_intent_move(spool_commit *c, spool *sp, const spool_transition *t,
 		      const char *feedback)
 {
@@ -230,7 +244,7 @@ int spool_intent_move_at(spool_commit *c, spool *sp,
 	it->at = *at;
 	if ((rc = read_task(&it->before, &it->beforelen, sp, at,
 			    t->id)) < 0 ||
-	    (rc = intent_write(sp, it, t, feedback)) < 0)
+	    (!own_claim(t) && (rc = intent_write(sp, it, t, feedback)) < 0))
 		pop(c);
 	return rc;
 }
@@ -298,6 +312,8 @@ static void intent_unlink(spool *sp, const struct intent *it)
 {
 	char path[PATH_MAX];
 
+	if (!it->name[0])
+		return;	/* kept in memory only */
 	intent_path(path, sizeof(path), it->name);
 	unlinkat(spool_rootfd(sp), path, 0);
 }

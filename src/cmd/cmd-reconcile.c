@@ -91,9 +91,9 @@ const struct cmd_entry cmd_reconcile_entry = {
 		"tasks are restored\nfrom git; copies are resolved to one file; "
 		"blocked tasks whose dependencies are\ndone become ready. Every "
 		"mutating command does this first.\n"
-		"When the branch moved other than by a fast-forward (git reset, "
-		"a rebase), the\nspool stops recording; --accept-head, once you "
-		"have checked the files, takes\nHEAD as it is, commits the "
-		"files as they are on top of it, and resumes.\n",
+		"When the branch moved other than by a fast-forward (git "
+		"reset, a rebase), the\nspool stops recording; --accept-head, "
+		"once you have checked the files, takes\nHEAD as it is, "
+		"commits the files as they are on top of it, and resumes.\n",
 	.exec = cmd_reconcile_exec,
 };

@@ -206,9 +206,9 @@ static void render(FILE *fp, json_t *o)
 	}
 	d = json_object_get(o, "recording");
 	if (json_is_true(json_object_get(d, "stopped")))
-		fprintf(fp, "recording: STOPPED: the branch moved from %.12s to "
-			"%.12s, not a fast-forward; check the files, then run "
-			"'spool reconcile --accept-head'\n",
+		fprintf(fp, "recording: STOPPED: the branch moved from %.12s "
+			"to %.12s, not a fast-forward; check the files, then "
+			"run 'spool reconcile --accept-head'\n",
 			json_string_value(json_object_get(d, "seen")),
 			*json_string_value(json_object_get(d, "head"))
 			? json_string_value(json_object_get(d, "head"))

@@ -137,8 +137,8 @@ struct daemon {
 	int epfd, sigfd, timerfd;
 	bool stop, reload;
 	bool gone;		/* the spool was removed under us */
-	bool halted;		/* recording stopped: the branch was rewritten */
-	bool resumed;		/* accepted since: look at the whole tree */
+	bool halted;		/* not recording: branch rewritten */
+	bool resumed;		/* accepted since: reconcile all */
 	git_oid journal;	/* the last commit whose transitions were seen */
 	int64_t last_commit_ms;	/* for batching under load */
 	int64_t last_work_ms;	/* the last batch with events: packing waits */

@@ -32,7 +32,7 @@ struct spool_commit {
 	size_t nups, capups;
 	size_t *index;		/* hash of ups' paths: position + 1, or 0 */
 	size_t nindex;
-	spool_intents *intents;	/* moves this commit records, until written */
+	spool_intents *intents;	/* its moves, until it is written */
 	unsigned odb_failures;	/* spool_odb_failures when it began */
 };
 

@@ -41,7 +41,8 @@ static long index_max(const char *buf, size_t len, const char *prefix)
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *tab = memchr(p, '\t', (size_t)((nl ? nl : end) - p));
+		const char *eol = nl ? nl : end;
+		const char *tab = memchr(p, '\t', (size_t)(eol - p));
 		if (tab && (size_t)(tab - p) <= SPOOL_ID_MAX) {
 			long v;
 			memcpy(id, p, (size_t)(tab - p));

@@ -38,7 +38,7 @@ static const char *const kinds[] = { "move", "record", "file" };
 struct intent {
 	char name[128];		/* under INTENT_DIR */
 	int kind;
-	bool replayed;		/* a dead process's: kept if not written */
+	bool replayed;		/* a dead process's: kept if unwritten */
 	char id[SPOOL_ID_MAX + 1];
 	spool_loc from, to;
 	spool_loc at;		/* move: where the rename starts (from) */

@@ -240,7 +240,8 @@ static int record_spent(struct rec_ctx *x, json_t *task, const char *id,
 		return rc == SPOOL_ENOTFOUND ? 0 : rc;
 	if ((rc = spool_move_task(x->sp, id, ready, &failed, true)) < 0) {
 		spool_intent_drop(x->c, x->sp, id);
-		return rc == SPOOL_ENOTFOUND ? 0 : rc;	/* claimed again */
+		/* claimed again */
+		return rc == SPOOL_ENOTFOUND ? 0 : rc;
 	}
 	if ((rc = spool_record_move(x->c, x->sp, task, &t, NULL)) < 0)
 		return rc == SPOOL_ENOTFOUND ? 0 : rc;

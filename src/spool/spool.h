@@ -29,7 +29,7 @@ enum {
 	SPOOL_ETIMEOUT = -7,	/* a wait ran out */
 	SPOOL_ELOCKED = -8,	/* someone else holds the lock */
 	SPOOL_ERACE = -9,	/* lost a race; the caller may retry */
-	SPOOL_ESTOPPED = -10	/* recording stopped: the branch was rewritten */
+	SPOOL_ESTOPPED = -10	/* not recording: branch rewritten */
 };
 
 /* Records a message (printf-style) and returns code. */
@@ -234,8 +234,8 @@ void spool_unlock(spool *sp);
 typedef struct {
 	bool stopped;
 	char seen[41];		/* the last commit recorded or accepted */
-	char head[41];		/* HEAD when the rewrite was found; "" if none */
-	long since;		/* when it was found (seconds since the epoch) */
+	char head[41];		/* HEAD when found; "" if none */
+	long since;		/* when found, seconds since the epoch */
 } spool_branch_state;
 
 /* Reads the state without changing it. head_hex is HEAD when the caller

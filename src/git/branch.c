@@ -285,8 +285,7 @@ int spool_branch_accept(spool_branch_state *was, spool *sp,
 	/* The files are the truth: what they say now is recorded as it is,
 	 * without judging moves HEAD no longer knows the start of. */
 	snprintf(subject, sizeof(subject), "accept %.12s after the branch "
-		 "moved from %.12s\n\nThe files are recorded as they are.",
-		 have_head ? hex : "nothing", was->seen);
+		 "moved from %.12s", have_head ? hex : "nothing", was->seen);
 	if ((rc = spool_commit_new(&c, sp)) == 0 &&
 	    (rc = stage_all(c, sp)) == 0 &&
 	    (rc = spool_commit_subject(c, subject)) == 0)

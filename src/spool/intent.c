@@ -1,20 +1,22 @@
 /*
  * The intent log (.spool/run/intent/). Every rename the spool makes, and
- * every rewrite whose effect must not be applied twice, is announced
- * there first, durably (tmp/, fsync, rename, fsync), then done, then
- * committed; the intent goes with the commit. So a process killed at any
- * instruction leaves the next one enough to tell what it was doing:
+ * every task it files, is announced there first, durably (tmp/, fsync,
+ * rename, fsync), then done, then committed; the intent goes with the
+ * commit. So a process killed at any instruction leaves the next one
+ * enough to tell what it was doing:
  *
  *   - the task is still where it was: nothing happened, the intent goes;
  *   - the task is at the intent's destination, and HEAD still has it at
- *     the source: the transition is recorded as its command would have
- *     recorded it, from the content the task had before (so an attempt
- *     is counted once, feedback is added once);
+ *     the source: the request is made again as a move already made, so
+ *     the transition is recorded as its command would have recorded it
+ *     (verb, actor, effects, from the task as it was: an attempt counts
+ *     once, feedback is added once);
  *   - anything else (HEAD already has it, or it moved on): the intent is
  *     stale and goes; reconcile records what the files say.
  *
- * Without it, a review -> done made by 'spool approve' and cut short
- * before its commit looks exactly like an agent's illegal mv.
+ * Without it, 'spool approve' cut short between its rename and its
+ * commit looks exactly like an agent's review -> done by mv, which the
+ * table refuses and reconcile reverts.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,21 +34,20 @@
 
 #define INTENT_DIR ".spool/run/intent"
 
-enum { KIND_MOVE, KIND_RECORD, KIND_FILE };
-static const char *const kinds[] = { "move", "record", "file" };
+enum { KIND_MOVE, KIND_FILE };
 
 struct intent {
-	char name[128];		/* under INTENT_DIR */
+	char name[128];		/* under INTENT_DIR; "" in memory only */
 	int kind;
 	bool replayed;		/* a dead process's: kept if unwritten */
 	char id[SPOOL_ID_MAX + 1];
-	spool_loc from, to;
-	spool_loc at;		/* move: where the rename starts (from) */
-	char *before;		/* the task before (move, record), new/'s
-				 * file (file); NULL if none */
+	spool_loc from;		/* where the file was (NONE: not yet) */
+	spool_loc to;		/* where it goes (NONE: not known yet) */
+	char *before;		/* move: the task file before; file: the
+				 * file in new/ it came from */
 	size_t beforelen;
 	char src[PATH_MAX];	/* file: the file in new/, or "" */
-	char key[PATH_MAX];	/* file: the key file it wrote, if new */
+	char key[PATH_MAX];	/* file: the key file it creates, or "" */
 	char parent[SPOOL_ID_MAX + 1];
 	char *parent_before;
 	size_t parent_len;
@@ -64,9 +65,10 @@ static void intent_clear(struct intent *it)
 	memset(it, 0, sizeof(*it));
 }
 
-static struct intent *push(spool_commit *c)
+static struct intent *push(spool_commit *c, int kind, const char *id)
 {
 	spool_intents **pin = spool_commit_intents(c), *in = *pin;
+	struct intent *it;
 
 	if (!in && !(in = *pin = calloc(1, sizeof(*in)))) {
 		spool_error_set(SPOOL_ERROR, "out of memory");
@@ -82,8 +84,12 @@ static struct intent *push(spool_commit *c)
 		in->v = p;
 		in->cap = nc;
 	}
-	memset(&in->v[in->n], 0, sizeof(in->v[0]));
-	return &in->v[in->n++];
+	it = &in->v[in->n++];
+	memset(it, 0, sizeof(*it));
+	it->kind = kind;
+	snprintf(it->id, sizeof(it->id), "%s", id);
+	it->from.state = it->to.state = SPOOL_STATE_NONE;
+	return it;
 }
 
 static void pop(spool_commit *c)
@@ -93,31 +99,19 @@ static void pop(spool_commit *c)
 	intent_clear(&in->v[--in->n]);
 }
 
-static bool carries(spool_commit *c, const char *id)
+static struct intent *carried(spool_commit *c, int kind, const char *id)
 {
 	spool_intents *in = *spool_commit_intents(c);
 
-	for (size_t i = 0; in && i < in->n; i++)
-		if (strcmp(in->v[i].id, id) == 0)
-			return true;
-	return false;
+	for (size_t i = in ? in->n : 0; i-- > 0;)
+		if (in->v[i].kind == kind && strcmp(in->v[i].id, id) == 0)
+			return &in->v[i];
+	return NULL;
 }
 
 static void intent_path(char *buf, size_t len, const char *name)
 {
 	snprintf(buf, len, INTENT_DIR "/%s", name);
-}
-
-/* Sorted by name, the intents of one process come in the order made. */
-static void new_name(struct intent *it)
-{
-	static unsigned counter;
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(it->name, sizeof(it->name), "%012lld%09ld-%06u-%s.json",
-		 (long long)ts.tv_sec, ts.tv_nsec, counter++ % 1000000,
-		 it->id);
 }
 
 static void set_str(json_t *o, const char *key, const char *s)
@@ -136,53 +130,28 @@ static void set_loc(json_t *o, const char *key, const spool_loc *loc)
 	json_object_set_new(o, key, json_string(buf));
 }
 
-static int set_bytes(json_t *o, const char *key, const char *s, size_t n)
+/* Writes o for it, durably, under a name that sorts in the order made. */
+static int intent_write(spool *sp, struct intent *it, json_t *o)
 {
-	json_t *v;
-
-	if (!s)
-		return 0;
-	if (!(v = json_stringn(s, n)))
-		return spool_error_set(SPOOL_EINVALID, "the task is not "
-				       "UTF-8 text");
-	json_object_set_new(o, key, v);
-	return 0;
-}
-
-/* Writes it (and what only the record needs) durably. */
-static int intent_write(spool *sp, struct intent *it,
-			const spool_transition *t, const char *feedback)
-{
+	static unsigned counter;
+	struct timespec ts;
 	char path[PATH_MAX], *s;
-	json_t *o = json_object();
 	int rc;
 
-	new_name(it);
-	json_object_set_new(o, "kind", json_string(kinds[it->kind]));
-	json_object_set_new(o, "id", json_string(it->id));
-	set_loc(o, "from", &it->from);
-	set_loc(o, "to", &it->to);
-	set_str(o, "verb", t->verb);
-	set_str(o, "actor", t->actor);
-	set_str(o, "note", t->note);
-	set_str(o, "feedback", feedback);
-	set_str(o, "src", it->src);
-	set_str(o, "key", it->key);
-	set_str(o, "parent", it->parent);
-	if ((rc = set_bytes(o, "before", it->before, it->beforelen)) < 0 ||
-	    (rc = set_bytes(o, "parent_before", it->parent_before,
-			    it->parent_len)) < 0) {
-		json_decref(o);
-		return rc;
-	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(it->name, sizeof(it->name), "%012lld%09ld-%06u-%s.json",
+		 (long long)ts.tv_sec, ts.tv_nsec, counter++ % 1000000,
+		 it->id);
 	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	if (!s)
+	if (!s) {
+		it->name[0] = '\0';
 		return spool_error_set(SPOOL_ERROR, "out of memory");
+	}
 	mkdirat(spool_rootfd(sp), ".spool/run", 0777);
 	mkdirat(spool_rootfd(sp), INTENT_DIR, 0777);
 	intent_path(path, sizeof(path), it->name);
-	rc = spool_fs_write(sp, path, s, strlen(s), false);
+	if ((rc = spool_fs_write(sp, path, s, strlen(s), false)) < 0)
+		it->name[0] = '\0';
 	free(s);
 	return rc;
 }
@@ -196,115 +165,144 @@ static int read_task(char **out, size_t *len, spool *sp, const spool_loc *loc,
 	return spool_fs_read(out, len, sp, path, SPOOL_TASK_MAX_BYTES);
 }
 
-static int begin(struct intent **out, spool_commit *c, int kind,
-		 const char *id)
+/* Where the file is before place() moves it. */
+static spool_loc file_at(const spool_request *rq)
 {
-	struct intent *it = push(c);
-
-	*out = it;
-	if (!it)
-		return SPOOL_ERROR;
-	it->kind = kind;
-	snprintf(it->id, sizeof(it->id), "%s", id);
-	it->from.state = it->to.state = SPOOL_STATE_NONE;
-	return 0;
+	if (!rq->moved)
+		return rq->from;
+	return rq->at ? *rq->at : rq->to;
 }
 
-/*
- * An agent's claim for itself changes nothing in the task: cut short, it
- * is recorded from the files exactly as 'spool claim' records it (verb,
- * actor, effects), so it is kept in memory only, to be undone if its
- * commit fails, and the claim path spends no fsync on it.
- */
-static bool own_claim(const spool_transition *t)
+/* A claim by the agent that asks for it changes nothing in the task: cut
+ * short, it is recorded from the files as the command records it. */
+static bool own_claim(const spool_request *rq, const spool_row *row,
+		      const spool_loc *to)
 {
-	return t->from.state == SPOOL_STATE_READY &&
-	       t->to.state == SPOOL_STATE_CLAIMED &&
-	       strcmp(t->verb, "claim") == 0 &&
-	       strcmp(t->actor, t->to.agent) == 0;
+	return !rq->moved && strcmp(row->verb, "claim") == 0 &&
+	       to->state == SPOOL_STATE_CLAIMED && rq->actor &&
+	       strcmp(rq->actor, to->agent) == 0;
 }
 
-int spool_intent_move(spool_commit *c, spool *sp, const spool_transition *t,
-		      const char *feedback)
+static json_t *move_record(const spool_request *rq, const spool_row *row,
+			   const spool_loc *to, const struct intent *it)
 {
-	return spool_intent_move_at(c, sp, t, feedback, &t->from);
+	spool_loc asked = *to;
+	json_t *o = json_object(), *b;
+
+	/* Replayed as a move already made: asked where the row asks, the
+	 * file where the row ends (a release on the last attempt asks for
+	 * ready/ and ends in failed/). */
+	if (row->ask != SPOOL_STATE_NONE) {
+		memset(&asked, 0, sizeof(asked));
+		asked.state = row->ask;
+	}
+	json_object_set_new(o, "kind", json_string("move"));
+	json_object_set_new(o, "id", json_string(rq->id));
+	set_loc(o, "from", &rq->from);
+	set_loc(o, "to", &asked);
+	set_loc(o, "at", to);
+	set_str(o, "verb", row->asked ? row->asked : row->verb);
+	set_str(o, "actor", rq->actor);
+	json_object_set_new(o, "via", json_integer(rq->via));
+	set_str(o, "reason", rq->reason);
+	set_str(o, "feedback", rq->feedback);
+	set_str(o, "note", rq->note);
+	if (!(b = json_stringn(it->before, it->beforelen))) {
+		json_decref(o);
+		return NULL;	/* not text: the task cannot be either */
+	}
+	json_object_set_new(o, "before", b);
+	return o;
 }
 
-int spool_intent_move_at(spool_commit *c, spool *sp,
-			 const spool_transition *t, const char *feedback,
-			 const spool_loc *at)
+int spool_intent_place(spool_commit *c, spool *sp, const spool_request *rq,
+		       const spool_row *row, const spool_loc *to)
 {
 	struct intent *it;
+	json_t *o;
 	int rc;
 
-	if ((rc = begin(&it, c, KIND_MOVE, t->id)) < 0)
-		return rc;
-	it->from = t->from;
-	it->to = t->to;
-	it->at = *at;
-	if ((rc = read_task(&it->before, &it->beforelen, sp, at,
-			    t->id)) < 0 ||
-	    (!own_claim(t) && (rc = intent_write(sp, it, t, feedback)) < 0))
-		pop(c);
-	return rc;
-}
-
-int spool_intent_record(spool_commit *c, spool *sp,
-			const spool_transition *t, const char *feedback)
-{
-	struct intent *it;
-	int rc;
-
-	if (carries(c, t->id))
+	if (!c)
+		return 0;	/* a rename spoold records like an agent's */
+	if (!rq->moved && (rq->from.state == SPOOL_STATE_NONE ||
+			   rq->from.state == SPOOL_STATE_NEW)) {
+		/* Filing: announced with what else it does (file.c). */
+		if ((it = carried(c, KIND_FILE, rq->id)))
+			it->to = *to;
 		return 0;
-	if ((rc = begin(&it, c, KIND_RECORD, t->id)) < 0)
-		return rc;
-	it->from = t->from;
-	it->to = t->to;
-	if ((rc = read_task(&it->before, &it->beforelen, sp, &t->to,
-			    t->id)) < 0 ||
-	    (rc = intent_write(sp, it, t, feedback)) < 0)
-		pop(c);
+	}
+	if (!(it = push(c, KIND_MOVE, rq->id)))
+		return SPOOL_ERROR;
+	it->from = file_at(rq);
+	it->to = *to;
+	if ((rc = read_task(&it->before, &it->beforelen, sp, &it->from,
+			    rq->id)) < 0)
+		goto fail;
+	if (own_claim(rq, row, to))
+		return 0;	/* in memory, to be undone if need be */
+	if (!(o = move_record(rq, row, to, it))) {
+		rc = spool_error_set(SPOOL_EINVALID, "'%s' is not UTF-8 text",
+				     rq->id);
+		goto fail;
+	}
+	rc = intent_write(sp, it, o);
+	json_decref(o);
+	if (rc == 0)
+		return 0;
+fail:
+	pop(c);
 	return rc;
 }
 
 int spool_intent_file(spool_commit *c, spool *sp,
 		      const spool_intent_filing *f)
 {
-	spool_transition t;
 	spool_loc ploc;
 	struct intent *it;
+	json_t *o;
+	char *task;
 	int rc;
 
-	if ((rc = begin(&it, c, KIND_FILE, f->id)) < 0)
-		return rc;
-	it->to = *f->to;
+	if (!(it = push(c, KIND_FILE, f->id)))
+		return SPOOL_ERROR;
 	if (f->src) {
-		it->from.state = SPOOL_STATE_NEW;
 		snprintf(it->src, sizeof(it->src), "%s", f->src);
 		if ((rc = spool_fs_read(&it->before, &it->beforelen, sp,
 					f->src, SPOOL_TASK_MAX_BYTES)) < 0)
-			goto out;
+			goto fail;
 	}
-	/* Only a key this filing creates is removed if it is undone. */
+	/* Only a key this filing creates goes if it is undone. */
 	if (f->key && faccessat(spool_rootfd(sp), f->key, F_OK, 0) < 0)
 		snprintf(it->key, sizeof(it->key), "%s", f->key);
 	if (f->parent) {
 		snprintf(it->parent, sizeof(it->parent), "%s", f->parent);
-		if (spool_task_find(&ploc, sp, f->parent) == 0)
-			rc = read_task(&it->parent_before, &it->parent_len, sp,
-				       &ploc, f->parent);
-		spool_error_clear();
-		rc = 0;
+		if (spool_task_find(&ploc, sp, f->parent) < 0 ||
+		    read_task(&it->parent_before, &it->parent_len, sp, &ploc,
+			      f->parent) < 0)
+			spool_error_clear();	/* checked by the filing */
 	}
-	spool_transition_init(&t, f->id, f->src ? &it->from : NULL, f->to,
-			      f->verb, f->actor);
-	if (f->note)
-		snprintf(t.note, sizeof(t.note), "%s", f->note);
-	rc = intent_write(sp, it, &t, NULL);
-out:
-	if (rc < 0)
-		pop(c);
+	if (!(task = spool_task_dump(f->task))) {
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+		goto fail;
+	}
+	o = json_pack("{s:s, s:s, s:s, s:i, s:s}", "kind", "file", "id",
+		      f->id, "verb", f->verb, "via", (int)f->via, "task", task);
+	free(task);
+	if (!o) {
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+		goto fail;
+	}
+	set_loc(o, "from", f->from);
+	set_str(o, "actor", f->actor);
+	set_str(o, "src", f->src);
+	set_str(o, "key", f->key);
+	set_str(o, "parent", f->parent);
+	rc = intent_write(sp, it, o);
+	json_decref(o);
+	if (rc == 0)
+		return 0;
+fail:
+	pop(c);
 	return rc;
 }
 
@@ -313,19 +311,42 @@ static void intent_unlink(spool *sp, const struct intent *it)
 	char path[PATH_MAX];
 
 	if (!it->name[0])
-		return;	/* kept in memory only */
+		return;
 	intent_path(path, sizeof(path), it->name);
 	unlinkat(spool_rootfd(sp), path, 0);
 }
 
 void spool_intent_drop(spool_commit *c, spool *sp, const char *id)
 {
-	spool_intents *in = *spool_commit_intents(c);
+	spool_intents *in = c ? *spool_commit_intents(c) : NULL;
 
 	if (!in || in->n == 0 || strcmp(in->v[in->n - 1].id, id) != 0)
 		return;
 	intent_unlink(sp, &in->v[in->n - 1]);
 	pop(c);
+}
+
+static void undo(spool *sp, struct intent *it);
+
+void spool_intent_abandon(spool_commit *c, spool *sp, const char *id)
+{
+	spool_intents *in = *spool_commit_intents(c);
+	struct intent *it = carried(c, KIND_FILE, id);
+	int code = spool_error_code();
+	char msg[1024];
+	size_t k;
+
+	if (!it)
+		return;
+	snprintf(msg, sizeof(msg), "%s", spool_error_message());
+	/* It and what it started after it, newest first. */
+	for (k = (size_t)(it - in->v); in->n > k;) {
+		undo(sp, &in->v[in->n - 1]);
+		intent_unlink(sp, &in->v[in->n - 1]);
+		pop(c);
+	}
+	/* The refusal is what the caller reports. */
+	spool_error_set(code, "%s", msg);
 }
 
 /* ---- undoing an operation that failed ----------------------------------- */
@@ -356,7 +377,6 @@ static void undo_file(spool *sp, struct intent *it)
 	char to[PATH_MAX], ppath[PATH_MAX];
 	spool_loc ploc;
 
-	spool_loc_path(to, sizeof(to), &it->to, it->id);
 	if (it->parent_before && spool_task_find(&ploc, sp, it->parent) == 0) {
 		spool_loc_path(ppath, sizeof(ppath), &ploc, it->parent);
 		put_back(sp, ppath, it->parent_before, it->parent_len);
@@ -367,7 +387,10 @@ static void undo_file(spool *sp, struct intent *it)
 	if (it->src[0] && it->before &&
 	    faccessat(spool_rootfd(sp), it->src, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
 		spool_fs_write(sp, it->src, it->before, it->beforelen, true);
-	unlinkat(spool_rootfd(sp), to, 0);
+	if (it->to.state != SPOOL_STATE_NONE) {
+		spool_loc_path(to, sizeof(to), &it->to, it->id);
+		unlinkat(spool_rootfd(sp), to, 0);
+	}
 }
 
 static void undo(spool *sp, struct intent *it)
@@ -380,12 +403,11 @@ static void undo(spool *sp, struct intent *it)
 	}
 	spool_loc_path(to, sizeof(to), &it->to, it->id);
 	if (faccessat(spool_rootfd(sp), to, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
-		return;	/* moved on by its agent meanwhile */
+		return;	/* not moved, or moved on by its agent meanwhile */
 	/* The content first: killed in between, the next process finds the
 	 * task at the destination, as it was, and records the move. */
 	put_back(sp, to, it->before, it->beforelen);
-	if (it->kind == KIND_MOVE)
-		spool_move_task(sp, it->id, &it->to, &it->at, true);
+	spool_move_task(sp, it->id, &it->to, &it->from, true);
 }
 
 void spool_intents_settle(spool *sp, spool_intents *in, bool written)
@@ -429,9 +451,7 @@ static int jloc(spool_loc *out, json_t *o, const char *key)
 
 	memset(out, 0, sizeof(*out));
 	out->state = SPOOL_STATE_NONE;
-	if (!s)
-		return 0;
-	return spool_loc_parse(out, s);
+	return s ? spool_loc_parse(out, s) : 0;
 }
 
 static bool in_head(spool_commit *c, const spool_loc *loc, const char *id)
@@ -440,6 +460,8 @@ static bool in_head(spool_commit *c, const spool_loc *loc, const char *id)
 	git_tree_entry *e = NULL;
 	char path[PATH_MAX];
 
+	if (loc->state == SPOOL_STATE_NONE)
+		return false;
 	spool_loc_path(path, sizeof(path), loc, id);
 	if (!base || git_tree_entry_bypath(&e, base, path) < 0) {
 		git_error_clear();
@@ -455,83 +477,111 @@ static bool same_loc(const spool_loc *a, const spool_loc *b)
 					strcmp(a->agent, b->agent) == 0);
 }
 
-/* The intent as it was in memory, so the commit removes its file. */
-static int adopt_intent(struct intent **out, spool_commit *c, json_t *o,
-			const char *name)
+/* The request the killed process made, as a move already made. */
+static void request_of(spool_request *rq, json_t *o, const char *id)
 {
-	struct intent *it;
-	int rc;
-
-	if ((rc = begin(&it, c, KIND_MOVE, jstr(o, "id"))) < 0)
-		return rc;
-	snprintf(it->name, sizeof(it->name), "%s", name);
-	it->replayed = true;
-	*out = it;
-	return 0;
+	memset(rq, 0, sizeof(*rq));
+	rq->id = id;
+	rq->verb = jstr(o, "verb");
+	rq->actor = jstr(o, "actor");
+	rq->via = (unsigned)json_integer_value(json_object_get(o, "via"));
+	rq->reason = jstr(o, "reason");
+	rq->feedback = jstr(o, "feedback");
+	rq->note = jstr(o, "note");
+	rq->moved = true;
 }
 
-static int replay_move(bool *done, spool_commit *c, spool *sp, json_t *o,
-		       const spool_transition *proto)
+static int replay_move(bool *done, bool *release, spool_commit *c,
+		       spool *sp, json_t *o, const char *id)
 {
-	spool_transition t = *proto;
 	const char *before = jstr(o, "before");
+	spool_loc now, at;
+	spool_request rq;
+	spool_outcome out;
 	json_t *task = NULL;
-	spool_loc now;
 	int rc;
 
-	*done = false;
-	if (spool_task_find(&now, sp, t.id) < 0 || !same_loc(&now, &t.to) ||
-	    in_head(c, &t.to, t.id) || !in_head(c, &t.from, t.id) || !before ||
-	    spool_task_parse(&task, before, strlen(before), t.id, t.id) < 0) {
+	request_of(&rq, o, id);
+	if (jloc(&rq.from, o, "from") < 0 || jloc(&rq.to, o, "to") < 0 ||
+	    jloc(&at, o, "at") < 0 || at.state == SPOOL_STATE_NONE ||
+	    spool_task_find(&now, sp, id) < 0 || !same_loc(&now, &at) ||
+	    !in_head(c, &rq.from, id) || in_head(c, &at, id) || !before ||
+	    spool_task_parse(&task, before, strlen(before), id, id) < 0) {
 		spool_error_clear();
 		return 0;	/* not moved, or already recorded */
 	}
-	rc = spool_record_move(c, sp, task, &t, jstr(o, "feedback"));
+	if (!same_loc(&at, &rq.to))
+		rq.at = &at;
+	rq.task = task;
+	rc = spool_transition_apply(&out, c, sp, &rq);
+	*release = rc == 0 && out.release;
+	spool_outcome_clear(&out);
 	json_decref(task);
-	if (rc == SPOOL_ENOTFOUND) {
-		/* its agent moved it on: reconcile records where to */
-		spool_error_clear();
-		return 0;
-	}
 	*done = rc == 0;
+	if (rc == SPOOL_EILLEGAL || rc == SPOOL_ENOTFOUND) {
+		/* no longer what it was: reconcile records what it is */
+		spool_error_clear();
+		rc = 0;
+	}
 	return rc;
 }
 
-static int replay_file(bool *done, spool_commit *c, spool *sp, json_t *o,
-		       const spool_transition *proto)
+/* What filing does besides the transition, done again. */
+static int refile(spool_commit *c, spool *sp, json_t *o, const char *id)
 {
-	spool_transition t = *proto;
 	const char *src = jstr(o, "src"), *key = jstr(o, "key");
 	const char *parent = jstr(o, "parent");
-	char to[PATH_MAX];
+	int rc = 0;
+
+	if (src) {
+		if (unlinkat(spool_rootfd(sp), src, 0) < 0 && errno != ENOENT)
+			return spool_error_sys(SPOOL_ERROR, "cannot remove "
+					       "'%s'", src);
+		if ((rc = spool_commit_path(c, src)) < 0)
+			return rc;
+	}
+	if (key) {
+		if (faccessat(spool_rootfd(sp), key, F_OK, 0) < 0 &&
+		    ((rc = spool_fs_mkdirs(sp, ".spool/keys")) < 0 ||
+		     (rc = spool_fs_write(sp, key, id, strlen(id), false)) < 0))
+			return rc;
+		if ((rc = spool_commit_path(c, key)) < 0)
+			return rc;
+	}
+	return parent ? spool_file_link_parent(c, sp, parent, id) : 0;
+}
+
+static int replay_file(bool *done, bool *release, spool_commit *c,
+		       spool *sp, json_t *o, const char *id)
+{
+	const char *text = jstr(o, "task");
+	spool_request rq;
+	spool_outcome out;
 	json_t *task = NULL;
 	int rc;
 
-	*done = false;
-	spool_loc_path(to, sizeof(to), &t.to, t.id);
-	if (in_head(c, &t.to, t.id) ||
-	    spool_task_load(&task, sp, &t.to, t.id) < 0) {
+	request_of(&rq, o, id);
+	if (jloc(&rq.from, o, "from") < 0 ||
+	    spool_task_find(&rq.to, sp, id) < 0 ||
+	    (rq.to.state != SPOOL_STATE_READY &&
+	     rq.to.state != SPOOL_STATE_BLOCKED) ||
+	    in_head(c, &rq.to, id) || !text ||
+	    spool_task_parse(&task, text, strlen(text), id, id) < 0) {
 		spool_error_clear();
 		return 0;	/* never written, or already recorded */
 	}
-	rc = spool_record_move(c, sp, task, &t, NULL);
+	rq.task = task;
+	rc = spool_transition_apply(&out, c, sp, &rq);
+	*release = rc == 0 && out.release;
+	spool_outcome_clear(&out);
 	json_decref(task);
-	if (rc == 0 && src) {
-		if (unlinkat(spool_rootfd(sp), src, 0) < 0 && errno != ENOENT)
-			rc = spool_error_sys(SPOOL_ERROR, "cannot remove '%s'",
-					     src);
-		if (rc == 0)
-			rc = spool_commit_path(c, src);
-	}
-	if (rc == 0 && key) {
-		if (faccessat(spool_rootfd(sp), key, F_OK, 0) < 0)
-			rc = spool_fs_write(sp, key, t.id, strlen(t.id), false);
-		if (rc == 0)
-			rc = spool_commit_path(c, key);
-	}
-	if (rc == 0 && parent)
-		rc = spool_file_link_parent(c, sp, parent, t.id);
+	if (rc == 0)
+		rc = refile(c, sp, o, id);
 	*done = rc == 0;
+	if (rc == SPOOL_EILLEGAL || rc == SPOOL_ENOTFOUND) {
+		spool_error_clear();
+		rc = 0;
+	}
 	return rc;
 }
 
@@ -539,45 +589,40 @@ static int replay(size_t *recorded, bool *terminal, spool *sp,
 		  const char *name, json_t *o)
 {
 	const char *kind = jstr(o, "kind"), *id = jstr(o, "id");
-	spool_transition t;
 	spool_commit *c = NULL;
 	struct intent *it;
-	spool_loc from, to;
-	bool done = false;
+	bool done = false, release = false;
+	char path[PATH_MAX];
 	int rc;
 
-	if (!kind || !id || !spool_id_valid(id) || jloc(&from, o, "from") < 0 ||
-	    jloc(&to, o, "to") < 0 || to.state == SPOOL_STATE_NONE)
+	if (!kind || !id || !spool_id_valid(id))
 		return SPOOL_EINVALID;
 	if ((rc = spool_commit_new(&c, sp)) < 0)
 		return rc;
-	if ((rc = adopt_intent(&it, c, o, name)) < 0)
+	/* Carried by this commit, so that writing it removes the file. */
+	if (!(it = push(c, strcmp(kind, "file") == 0 ? KIND_FILE : KIND_MOVE,
+			id))) {
+		rc = SPOOL_ERROR;
 		goto out;
-	spool_transition_init(&t, id, &from, &to, jstr(o, "verb") ?
-			      jstr(o, "verb") : "move", jstr(o, "actor"));
-	snprintf(t.note, sizeof(t.note), "%s", jstr(o, "note") ?
-		 jstr(o, "note") : "");
-	if (strcmp(kind, "file") == 0) {
-		if (from.state == SPOOL_STATE_NONE)
-			t.from.state = SPOOL_STATE_NONE;
-		rc = replay_file(&done, c, sp, o, &t);
-	} else if (from.state != SPOOL_STATE_NONE) {
-		rc = replay_move(&done, c, sp, o, &t);
 	}
+	snprintf(it->name, sizeof(it->name), "%s", name);
+	it->replayed = true;
+	if (strcmp(kind, "file") == 0)
+		rc = replay_file(&done, &release, c, sp, o, id);
+	else
+		rc = replay_move(&done, &release, c, sp, o, id);
 	if (rc == 0 && done)
-		rc = spool_commit_write(c, t.actor);
+		rc = spool_commit_write(c, jstr(o, "actor"));
 	if (rc == 0 && done) {
 		(*recorded)++;
-		*terminal |= spool_state_terminal(to.state);
+		*terminal |= release;
 	}
-out:
 	if (rc == 0 && !done) {
-		/* Nothing to record: the intent was never carried out, or
-		 * its commit was written. */
-		char path[PATH_MAX];
+		/* Nothing to record: never carried out, or written. */
 		intent_path(path, sizeof(path), name);
 		unlinkat(spool_rootfd(sp), path, 0);
 	}
+out:
 	spool_commit_free(c);
 	return rc;
 }
@@ -647,8 +692,7 @@ int spool_intent_recover(size_t *recorded, bool *terminal, spool *sp)
 		       : SPOOL_EINVALID;
 		json_decref(o);
 		if (rc == SPOOL_EINVALID) {
-			/* Not ours to understand: a record that cannot be
-			 * read cannot be acted on either. */
+			/* A record that cannot be read cannot be acted on. */
 			unlinkat(spool_rootfd(sp), path, 0);
 			spool_error_clear();
 			rc = 0;

@@ -10,36 +10,34 @@
 #define SPOOL_INTENT_H
 
 #include "spool-int.h"
+#include "machine.h"
 
 typedef struct spool_intents spool_intents;
 
 /* The intents a commit carries (history.c owns the pointer). */
 spool_intents **spool_commit_intents(spool_commit *c);
 
-/* Before the spool renames a task from t->from to t->to: t, the task as it
- * is at t->from, and the feedback the move adds. */
-int spool_intent_move(spool_commit *c, spool *sp, const spool_transition *t,
-		      const char *feedback);
-/* The same for a rename that starts elsewhere than t->from: a release by
- * mv on the last attempt is recorded as claimed/A -> failed, and the
- * spool's own rename is ready -> failed. */
-int spool_intent_move_at(spool_commit *c, spool *sp,
-			 const spool_transition *t, const char *feedback,
-			 const spool_loc *at);
-/* Before the spool rewrites a task a raw move put at t->to, with effects
- * that would apply twice if the move were recorded again (an attempt
- * counted, an entry appended). Nothing if c already has one for it. */
-int spool_intent_record(spool_commit *c, spool *sp,
-			const spool_transition *t, const char *feedback);
+/*
+ * Before spool_transition_apply renames a task, or writes a new one, for
+ * rq, decided to row, which ends at to: the request, to be replayed as a
+ * move already made, and the task as it is now. A claim by the agent
+ * that asks for it is kept in memory only: cut short, it is recorded
+ * from the files exactly as the command would record it.
+ */
+int spool_intent_place(spool_commit *c, spool *sp, const spool_request *rq,
+		       const spool_row *row, const spool_loc *to);
 
-/* A task about to be filed: written at to, from src in new/ (NULL for
- * 'spool add'), with its idempotency key file and its parent. */
+/* A task about to be filed (from new/: src; 'spool add': NULL), with its
+ * idempotency key file and its parent, before spool_transition_apply
+ * writes it: what filing does besides the transition is done again, or
+ * undone, with it. */
 typedef struct {
 	const char *id;
-	const spool_loc *to;
+	const spool_loc *from;	/* new/, or state NONE */
 	const char *verb;
 	const char *actor;
-	const char *note;
+	unsigned via;
+	json_t *task;		/* as it is about to be filed */
 	const char *src;
 	const char *key;
 	const char *parent;
@@ -50,15 +48,19 @@ int spool_intent_file(spool_commit *c, spool *sp,
 
 /* The last intent for id did not happen (its rename lost a race). */
 void spool_intent_drop(spool_commit *c, spool *sp, const char *id);
+/* The filing of id was refused before anything was staged: what it did
+ * is undone now, while the commit goes on. */
+void spool_intent_abandon(spool_commit *c, spool *sp, const char *id);
 
 /* Once a commit is written (written: the files go) or abandoned (the
  * moves are undone, newest first). Frees in; NULL is fine. */
 void spool_intents_settle(spool *sp, spool_intents *in, bool written);
 
 /* Records what a killed process was doing: a task at its intent's
- * destination gets the transition its command would have recorded, with
- * the same verb, actor and effects; one still at its source is left as it
- * is. Call under the lock before anything compares the tree with HEAD. */
+ * destination, while HEAD still has it at the source, gets the
+ * transition its command would have recorded, with the same verb, actor
+ * and effects; one still at its source is left as it is. Call under the
+ * lock before anything compares the tree with HEAD. */
 int spool_intent_recover(size_t *recorded, bool *terminal, spool *sp);
 
 #endif

@@ -38,6 +38,11 @@ unsigned spool_odb_failures(const char **why);
  * git_tree_create_updated; directories left empty go (gittree.c). */
 int spool_tree_update(git_oid *out, git_repository *repo, git_tree *base,
 		      size_t n, const git_tree_update *updates);
+/* May a tree hold an entry of this name and mode? Not empty, ".", "..",
+ * nor ".git" as any file system may read it (".GIT", ".git.", "git~1",
+ * HFS+'s ignored code points), nor a link git would read as .gitmodules. */
+bool spool_tree_name_valid(const char *name, size_t len,
+			   git_filemode_t mode);
 
 /* The branch guard (branch.c): refuses with SPOOL_ESTOPPED when head
  * (NULL: no branch) does not follow from the last commit seen, and says
@@ -86,10 +91,6 @@ int spool_id_check_unused(spool *sp, const char *id);
 
 /* Deliverables of a task: "deliverables/ID". */
 void spool_deliverables_path(char *buf, size_t len, const char *id);
-
-/* The transition verb for a move, e.g. "claim", "submit". */
-const char *spool_rules_verb(json_t *task, const spool_loc *from,
-			     const spool_loc *to);
 
 /* Dependents of a finished task: moves blocked tasks whose deps are all
  * done to ready/, completes parents whose children are all done. Adds

@@ -93,18 +93,26 @@ static bool update_fields(json_t *task, const spool_transition *t,
 	return changed;
 }
 
+bool spool_transition_effects(json_t *task, spool_transition *t,
+			      const char *feedback)
+{
+	bool changed;
+
+	t->attempt = spool_task_int(task, "attempt", 1);
+	changed = update_fields(task, t, feedback, 0);
+	t->attempt = spool_task_int(task, "attempt", 1);
+	return changed;
+}
+
 int spool_record_move(spool_commit *c, spool *sp, json_t *task,
 		      spool_transition *t, const char *feedback)
 {
 	char from[PATH_MAX], to[PATH_MAX], deliv[PATH_MAX];
 	int rc;
 
-	t->attempt = spool_task_int(task, "attempt", 1);
-	if (update_fields(task, t, feedback, spool_config_max_attempts(sp))) {
-		if ((rc = spool_task_store(sp, &t->to, t->id, task)) < 0)
-			return rc;
-		t->attempt = spool_task_int(task, "attempt", 1);
-	}
+	if (spool_transition_effects(task, t, feedback) &&
+	    (rc = spool_task_store(sp, &t->to, t->id, task)) < 0)
+		return rc;
 	if (t->from.state != SPOOL_STATE_NONE) {
 		spool_loc_path(from, sizeof(from), &t->from, t->id);
 		if ((rc = spool_commit_path(c, from)) < 0)

@@ -17,6 +17,7 @@
 
 #include "file.h"
 #include "lease.h"
+#include "moves.h"
 #include "snapshot.h"
 #include "transition.h"
 
@@ -24,6 +25,7 @@ struct rec_ctx {
 	spool *sp;
 	spool_commit *c;
 	spool_map *map;
+	spool_moves *moves;	/* what the events showed, or NULL */
 	spool_reconcile_stats *st;
 	bool terminal;		/* something finished: release waiters */
 	bool content;		/* compare fixed states with HEAD */
@@ -112,34 +114,62 @@ static int keep_aside(struct rec_ctx *x, const spool_loc *loc, const char *id,
 	return rc;
 }
 
-/* Undoes an illegal move and records the violation. */
-static int revert(struct rec_ctx *x, const char *id, const spool_loc *from,
-		  const spool_loc *to, const char *why)
-{
-	spool_transition t;
-	int rc;
-
-	rc = spool_move_task(x->sp, id, to, from, true);
-	if (rc == SPOOL_ENOTFOUND)
-		return 0;	/* moved again meanwhile; seen next time */
-	if (rc < 0)
-		return rc;
-	spool_transition_init(&t, id, to, from, "revert", mover(from, to));
-	snprintf(t.note, sizeof(t.note), "violation: %s", why);
-	x->st->reverted++;
-	return spool_commit_transition(x->c, &t);
-}
-
 static int revert_and_restore(struct rec_ctx *x, const char *id,
 			      const spool_loc *from, const spool_loc *to,
 			      const char *why);
 
+/* ---- recording a task's moves ------------------------------------------ */
+
 /*
- * Without the daemon, an agent may claim and submit (or give up) between
- * two looks: the spool sees ready -> review. If exactly one agent could
- * have made the claim, and its claimed/ directory changed since the last
- * commit, both steps are recorded; otherwise the move stays illegal.
+ * A task is at X in HEAD and at Y on disk. The events (when the daemon
+ * watched) say which places it went through between, in order; each step
+ * is recorded with its own agent, checked by the rules. Where nothing was
+ * seen (events lost, the daemon down, 'spool reconcile' by hand) the files
+ * are the truth: a jump that a sequence of agents' moves explains is kept
+ * and recorded as those moves, with the agent where it can be known and
+ * "unknown" otherwise. Only what no such sequence explains is undone.
  */
+
+#define MAX_PLACES (SPOOL_MOVES_STEPS * 2 + 4)
+#define MAX_STEPS (MAX_PLACES * 2 + 2)
+
+struct steps {
+	spool_transition v[MAX_STEPS];
+	size_t n;
+	bool changed;		/* the task's fields changed */
+	bool deliver;		/* a step went to review or done */
+};
+
+struct route {
+	spool_place p[MAX_PLACES];
+	size_t n;
+	bool departed;		/* the events lost it after the last place */
+};
+
+static bool same_loc(const spool_loc *a, const spool_loc *b)
+{
+	return a->state == b->state && strcmp(a->agent, b->agent) == 0;
+}
+
+static int add_step(struct steps *s, json_t *task, const char *id,
+		    const spool_loc *from, const spool_loc *to,
+		    const char *verb, const char *actor, const char *note)
+{
+	spool_transition *t;
+
+	if (s->n == MAX_STEPS)
+		return spool_error_set(SPOOL_ERROR, "task '%s' moved too often "
+				       "to record at once", id);
+	t = &s->v[s->n++];
+	spool_transition_init(t, id, from, to, verb, actor);
+	if (note)
+		snprintf(t->note, sizeof(t->note), "%s", note);
+	s->changed |= spool_transition_effects(task, t, NULL);
+	s->deliver |= to->state == SPOOL_STATE_REVIEW ||
+		      to->state == SPOOL_STATE_DONE;
+	return 0;
+}
+
 /* When the branch last moved, to the nanosecond where the ref file
  * tells (libgit2 rewrites it on every commit), else to the second. */
 static struct timespec last_commit_time(spool *sp, git_commit *head)
@@ -161,135 +191,420 @@ static struct timespec last_commit_time(spool *sp, git_commit *head)
 	return t;
 }
 
-static int unseen_claim(struct rec_ctx *x, json_t *task, const char *id,
-			const spool_loc *from, const spool_loc *to)
+/* Whether claimed/AGENT changed since the last commit. */
+static bool dir_changed(struct rec_ctx *x, const spool_loc *loc)
 {
-	spool_loc mid = { .state = SPOOL_STATE_CLAIMED }, cand;
 	git_commit *head = spool_commit_parent(x->c);
 	struct timespec since;
-	spool_transition t1, t2;
-	char **agents = NULL;
-	size_t n = 0, found = 0;
 	struct stat st;
 	char dir[128];
+
+	if (!head)
+		return true;
+	since = last_commit_time(x->sp, head);
+	spool_loc_format(dir, sizeof(dir), loc);
+	return fstatat(spool_rootfd(x->sp), dir, &st, 0) == 0 &&
+	       (st.st_mtim.tv_sec > since.tv_sec ||
+		(st.st_mtim.tv_sec == since.tv_sec &&
+		 st.st_mtim.tv_nsec >= since.tv_nsec));
+}
+
+/*
+ * ready -> review (or failed) with the claim unseen. The claimer is known
+ * when only one registered agent could have claimed it, or only one of
+ * those has a claimed/ directory that changed since the last commit;
+ * otherwise it is "unknown", said in the note, for the reviewer to see.
+ */
+static int unseen_claim(struct rec_ctx *x, struct steps *s, json_t *task,
+			const char *id, const spool_loc *from,
+			const spool_loc *to)
+{
+	spool_loc mid = { .state = SPOOL_STATE_CLAIMED }, cand = mid, only;
+	size_t n = 0, able = 0, changed = 0;
+	char **agents = NULL, note[256];
 	int rc;
 
-	if (!head || from->state != SPOOL_STATE_READY ||
-	    (to->state != SPOOL_STATE_REVIEW && to->state != SPOOL_STATE_FAILED))
-		return SPOOL_EILLEGAL;
-	if ((rc = spool_registry_names(&agents, &n, x->sp, "claimed")) < 0)
+	if ((rc = spool_registry_names(&agents, &n, x->sp, "agents")) < 0)
 		return rc;
-	since = last_commit_time(x->sp, head);
-	cand.state = SPOOL_STATE_CLAIMED;
 	for (size_t i = 0; i < n; i++) {
 		snprintf(cand.agent, sizeof(cand.agent), "%s", agents[i]);
-		spool_loc_format(dir, sizeof(dir), &cand);
-		if (fstatat(spool_rootfd(x->sp), dir, &st, 0) < 0 ||
-		    st.st_mtim.tv_sec < since.tv_sec ||
-		    (st.st_mtim.tv_sec == since.tv_sec &&
-		     st.st_mtim.tv_nsec < since.tv_nsec) ||
-		    spool_rules_check(x->sp, task, id, from, &cand) < 0)
+		if (spool_rules_check(x->sp, task, id, from, &cand) < 0 ||
+		    spool_rules_check(x->sp, task, id, &cand, to) < 0)
 			continue;
-		if (found++ == 0)
+		if (able++ == 0)
+			only = cand;
+		if (dir_changed(x, &cand) && changed++ == 0)
 			mid = cand;
 	}
 	spool_names_free(agents, n);
 	spool_error_clear();
-	if (found != 1)
+	if (able == 0)
 		return SPOOL_EILLEGAL;
-	spool_transition_init(&t1, id, from, &mid, "claim", mid.agent);
-	spool_transition_init(&t2, id, &mid, to,
-			      spool_rules_verb(task, &mid, to), mid.agent);
-	snprintf(t2.note, sizeof(t2.note), "claimed and %s between two "
-		 "looks; claimer inferred from claimed/%s/", t2.verb,
-		 mid.agent);
-	if ((rc = spool_record_move(x->c, x->sp, task, &t1, NULL)) < 0 ||
-	    (rc = spool_record_move(x->c, x->sp, task, &t2, NULL)) < 0)
-		return rc == SPOOL_ENOTFOUND ? 0 : rc;
-	x->st->recorded += 2;
-	x->terminal |= spool_state_terminal(to->state);
-	return 0;
+	if (able == 1)
+		mid = only;
+	if (able == 1 || changed == 1) {
+		snprintf(note, sizeof(note), "claim not seen; claimer inferred "
+			 "from claimed/%s/", mid.agent);
+	} else {
+		snprintf(mid.agent, sizeof(mid.agent), SPOOL_AGENT_UNKNOWN);
+		snprintf(note, sizeof(note), "claim not seen; claimer unknown");
+	}
+	if ((rc = add_step(s, task, id, from, &mid, "claim", mid.agent,
+			   note)) < 0)
+		return rc;
+	return add_step(s, task, id, &mid, to,
+			spool_rules_verb(task, &mid, to), mid.agent,
+			to->state == SPOOL_STATE_FAILED ? NULL : note);
+}
+
+static bool attempts_left(struct rec_ctx *x, json_t *task)
+{
+	return spool_task_int(task, "attempt", 1) <
+	       spool_task_max_attempts(x->sp, task);
+}
+
+/* claimed/A -> claimed/B: A released it, then B claimed it. */
+static int unseen_release(struct rec_ctx *x, struct steps *s, json_t *task,
+			  const char *id, const spool_loc *from,
+			  const spool_loc *to)
+{
+	spool_loc ready = { .state = SPOOL_STATE_READY };
+	char note[256];
+	int rc;
+
+	if (!attempts_left(x, task) ||
+	    spool_rules_check(x->sp, task, id, from, &ready) < 0 ||
+	    spool_rules_check(x->sp, task, id, &ready, to) < 0) {
+		spool_error_clear();
+		return SPOOL_EILLEGAL;
+	}
+	snprintf(note, sizeof(note), "release not seen; it went from "
+		 "claimed/%s/ to claimed/%s/", from->agent, to->agent);
+	if ((rc = add_step(s, task, id, from, &ready, "release", from->agent,
+			   note)) < 0)
+		return rc;
+	return add_step(s, task, id, &ready, to, "claim", to->agent, note);
+}
+
+/* One step from -> to. seen: the events showed this very rename; else a
+ * sequence of agents' moves may explain it. The reason for a refusal is
+ * left in why. */
+static int add_leg(struct rec_ctx *x, struct steps *s, json_t *task,
+		   const char *id, const spool_loc *from, const spool_loc *to,
+		   bool seen, char *why, size_t whylen)
+{
+	int rc;
+
+	if (spool_rules_check(x->sp, task, id, from, to) == 0)
+		return add_step(s, task, id, from, to,
+				spool_rules_verb(task, from, to),
+				mover(from, to), NULL);
+	snprintf(why, whylen, "%s", spool_error_message());
+	spool_error_clear();
+	if (seen)
+		return SPOOL_EILLEGAL;
+	rc = SPOOL_EILLEGAL;
+	if (from->state == SPOOL_STATE_READY &&
+	    (to->state == SPOOL_STATE_REVIEW || to->state == SPOOL_STATE_FAILED))
+		rc = unseen_claim(x, s, task, id, from, to);
+	else if (from->state == SPOOL_STATE_CLAIMED &&
+		 to->state == SPOOL_STATE_CLAIMED)
+		rc = unseen_release(x, s, task, id, from, to);
+	return rc;
 }
 
 /*
- * A release by mv on the last attempt: like 'spool release', it ends in
- * failed/, recorded as one claimed/A -> failed transition.
+ * The places from HEAD's to where the task is. The events are used from
+ * the place HEAD has: the first time they show it, or the last when
+ * another writer recorded some of them meanwhile. They end where the
+ * events last saw the task, which may be short of the disk (moves not
+ * read yet: the next batch records them); where they lost it, or there
+ * are none, the disk is the end, across a gap.
  */
-static bool release_spent(struct rec_ctx *x, json_t *task,
-			  const spool_loc *from, const spool_loc *to)
+static void route_of(struct route *r, struct rec_ctx *x, const char *id,
+		     const spool_loc *head, const spool_loc *disk)
 {
-	return from->state == SPOOL_STATE_CLAIMED &&
-	       to->state == SPOOL_STATE_READY &&
-	       spool_task_int(task, "attempt", 1) >=
-			spool_task_max_attempts(x->sp, task);
+	spool_place ev[SPOOL_MOVES_STEPS * 2 + 1];
+	size_t n = x->moves ? spool_moves_places(ev, x->moves, id) : 0;
+	bool last = n && spool_moves_is_touched(x->moves, id);
+	size_t start = n;
+
+	r->n = 0;
+	r->departed = false;
+	r->p[r->n++] = (spool_place){ .loc = *head };
+	for (size_t i = 0; i < n; i++)
+		if (same_loc(&ev[i].loc, head)) {
+			start = i + 1;
+			if (!last)
+				break;
+		}
+	if (start == n && n && !same_loc(&ev[n - 1].loc, head)) {
+		start = 0;	/* HEAD's place is not among them */
+		ev[0].seen = false;
+	}
+	for (size_t i = start; i < n; i++) {
+		if (ev[i].loc.state == SPOOL_STATE_NONE) {
+			r->departed = true;
+			break;
+		}
+		r->p[r->n++] = ev[i];
+	}
+	if ((n == 0 || r->departed) && disk &&
+	    !same_loc(&r->p[r->n - 1].loc, disk))
+		r->p[r->n++] = (spool_place){ .loc = *disk };
 }
 
-static int record_spent(struct rec_ctx *x, json_t *task, const char *id,
-			const spool_loc *from, const spool_loc *ready)
+/* The task's bytes: from the disk where it is, else from wherever it
+ * went, else as HEAD has them. *at is where they were read (state NONE:
+ * from HEAD). */
+static int read_task(char **buf, size_t *len, spool_loc *at,
+		     struct rec_ctx *x, const char *id, const spool_loc *disk,
+		     const spool_loc *head)
+{
+	char path[PATH_MAX];
+	int rc = SPOOL_ENOTFOUND;
+
+	if (disk) {
+		*at = *disk;
+		spool_loc_path(path, sizeof(path), at, id);
+		rc = spool_fs_read(buf, len, x->sp, path, SPOOL_TASK_MAX_BYTES);
+	}
+	if (rc == SPOOL_ENOTFOUND && spool_task_find(at, x->sp, id) == 0) {
+		spool_loc_path(path, sizeof(path), at, id);
+		rc = spool_fs_read(buf, len, x->sp, path, SPOOL_TASK_MAX_BYTES);
+	}
+	if (rc == SPOOL_ENOTFOUND && head) {
+		spool_error_clear();
+		at->state = SPOOL_STATE_NONE;
+		spool_loc_path(path, sizeof(path), head, id);
+		rc = spool_head_read(buf, len, x->sp, path);
+	}
+	return rc;
+}
+
+/* A release on the last attempt ends in failed/, as 'spool release'
+ * does: the task resting in ready/ goes on to failed/. */
+static void release_spent(struct rec_ctx *x, struct steps *s, json_t *task,
+			  spool_loc *at)
 {
 	spool_loc failed = { .state = SPOOL_STATE_FAILED };
-	spool_transition t;
-	int rc;
+	spool_transition *t = s->n ? &s->v[s->n - 1] : NULL, was;
+	long before, max;
 
-	if ((rc = spool_move_task(x->sp, id, ready, &failed, true)) < 0)
-		return rc == SPOOL_ENOTFOUND ? 0 : rc;	/* claimed again */
-	spool_transition_init(&t, id, from, &failed, "fail",
-			      mover(from, ready));
-	snprintf(t.note, sizeof(t.note), "released after the last of %ld "
-		 "attempts", spool_task_max_attempts(x->sp, task));
-	if ((rc = spool_record_move(x->c, x->sp, task, &t, NULL)) < 0)
-		return rc == SPOOL_ENOTFOUND ? 0 : rc;
-	x->st->recorded++;
-	x->terminal = true;
-	return 0;
+	if (!t || t->from.state != SPOOL_STATE_CLAIMED ||
+	    t->to.state != SPOOL_STATE_READY || at->state != SPOOL_STATE_READY)
+		return;
+	before = t->attempt - 1;
+	max = spool_task_max_attempts(x->sp, task);
+	if (before < max ||
+	    spool_move_task(x->sp, t->id, at, &failed, true) < 0) {
+		spool_error_clear();	/* claimed again meanwhile */
+		return;
+	}
+	*at = failed;
+	json_object_set_new(task, "attempt", json_integer(before));
+	was = *t;
+	spool_transition_init(t, was.id, &was.from, &failed, "fail",
+			      was.from.agent);
+	snprintf(t->note, sizeof(t->note), "released after the last of %ld "
+		 "attempts", max);
+	spool_transition_effects(task, t, NULL);
+	s->changed = true;
 }
 
-static int record_move(struct rec_ctx *x, const char *id,
-		       const spool_loc *from, const spool_loc *to)
+/* Puts what the steps recorded into the commit: the task is at end in
+ * the tree (with content as read, or as the steps changed it), nowhere
+ * else on the route, whatever the disk holds by now. */
+static int stage(struct rec_ctx *x, struct steps *s, json_t *task,
+		 const char *id, const struct route *r, const spool_loc *end,
+		 const spool_loc *at, const char *buf, size_t len)
 {
-	spool_transition t;
-	json_t *task = NULL;
-	char why[512];
+	char path[PATH_MAX], *dump = NULL;
+	int rc = 0;
+
+	if (s->changed) {
+		if (!(dump = spool_task_dump(task)))
+			return spool_error_set(SPOOL_ERROR, "out of memory");
+		buf = dump;
+		len = strlen(dump);
+		if (at->state != SPOOL_STATE_NONE) {
+			spool_loc_path(path, sizeof(path), at, id);
+			rc = spool_fs_rewrite(x->sp, path, buf, len);
+			if (rc == SPOOL_ENOTFOUND) {
+				/* moved on: the next pass records where */
+				spool_error_clear();
+				rc = 0;
+			}
+		}
+	}
+	for (size_t i = 0; i < r->n && rc == 0; i++)
+		if (!same_loc(&r->p[i].loc, end) &&
+		    r->p[i].loc.state != SPOOL_STATE_NONE) {
+			spool_loc_path(path, sizeof(path), &r->p[i].loc, id);
+			rc = spool_commit_remove(x->c, path);
+		}
+	if (rc == 0 && at->state != SPOOL_STATE_NONE && !same_loc(at, end)) {
+		spool_loc_path(path, sizeof(path), at, id);
+		rc = spool_commit_remove(x->c, path);
+	}
+	if (rc == 0) {
+		spool_loc_path(path, sizeof(path), end, id);
+		rc = spool_commit_blob(x->c, path, buf, len);
+	}
+	if (rc == 0 && s->deliver) {
+		spool_deliverables_path(path, sizeof(path), id);
+		rc = spool_commit_path(x->c, path);
+	}
+	for (size_t i = 0; i < s->n && rc == 0; i++)
+		rc = spool_commit_transition(x->c, &s->v[i]);
+	free(dump);
+	return rc;
+}
+
+/*
+ * An illegal step: the task goes back to the last place the steps
+ * reached legally, and the violation is recorded. If the agent already
+ * brought it back, there is nothing to undo.
+ */
+static int undo(struct rec_ctx *x, struct steps *s, const char *id,
+		spool_loc *at, const spool_loc *back, const spool_loc *bad,
+		const char *why)
+{
 	int rc;
 
-	rc = spool_task_load(&task, x->sp, to, id);
-	if (rc == SPOOL_ENOTFOUND)
+	if (at->state == SPOOL_STATE_NONE || same_loc(at, back))
 		return 0;
-	if (rc == SPOOL_EINVALID) {
-		/* Moved and broken: the committed version goes back. */
-		snprintf(why, sizeof(why), "%s", spool_error_message());
-		if ((rc = keep_aside(x, to, id, why)) < 0)
-			return rc;
-		return revert_and_restore(x, id, from, to, why);
+	rc = spool_move_task(x->sp, id, at, back, true);
+	if (rc == SPOOL_ENOTFOUND || rc == SPOOL_EEXISTS) {
+		/* moved on, or copied: the next pass sees it */
+		spool_error_clear();
+		return 0;
 	}
 	if (rc < 0)
 		return rc;
-	if (spool_rules_check(x->sp, task, id, from, to) < 0) {
-		snprintf(why, sizeof(why), "%s", spool_error_message());
-		spool_error_clear();
-		rc = unseen_claim(x, task, id, from, to);
-		json_decref(task);
+	if (s->n == MAX_STEPS)
+		return spool_error_set(SPOOL_ERROR, "task '%s' moved too often "
+				       "to record at once", id);
+	spool_transition_init(&s->v[s->n], id, at, back, "revert",
+			      mover(back, bad));
+	snprintf(s->v[s->n].note, sizeof(s->v[s->n].note), "violation: %s",
+		 why);
+	s->n++;
+	*at = *back;
+	x->st->reverted++;
+	return 0;
+}
+
+/* Walks the route: each leg legal is recorded; at the first illegal one
+ * the task goes back, unless the route comes back there by itself. */
+static int walk(struct rec_ctx *x, struct steps *s, json_t *task,
+		const char *id, const struct route *r, spool_loc *end,
+		spool_loc *at, bool *whole)
+{
+	char why[512];
+	int rc = 0;
+
+	*end = r->p[0].loc;
+	*whole = true;
+	for (size_t i = 1; i < r->n; i++) {
+		size_t before = s->n, k;
+		rc = add_leg(x, s, task, id, end, &r->p[i].loc, r->p[i].seen,
+			     why, sizeof(why));
+		if (rc == 0) {
+			*end = r->p[i].loc;
+			continue;
+		}
 		if (rc != SPOOL_EILLEGAL)
 			return rc;
 		spool_error_clear();
-		return revert(x, id, from, to, why);
+		s->n = before;
+		for (k = i + 1; k < r->n && !same_loc(&r->p[k].loc, end); k++)
+			;
+		if (k < r->n) {
+			i = k;	/* it came back: carry on from there */
+			continue;
+		}
+		*whole = false;
+		return undo(x, s, id, at, end, &r->p[i].loc, why);
 	}
-	if (release_spent(x, task, from, to)) {
-		rc = record_spent(x, task, id, from, to);
-		json_decref(task);
+	return 0;
+}
+
+/* A task named ID.json that HEAD has at head, and the disk at disk (NULL:
+ * not seen where the events pointed). head NULL: a task the spool filed
+ * that was never committed (spoold killed meanwhile): added first.
+ * Returns 1 if it recorded something, 0 if not, SPOOL_ENOTFOUND if disk
+ * is NULL and the events do not say where the task is. */
+static int record_task(struct rec_ctx *x, const char *id,
+		       const spool_loc *head, const spool_loc *disk)
+{
+	spool_loc ready = { .state = SPOOL_STATE_READY }, at, end;
+	struct steps *s = NULL;
+	struct route r;
+	json_t *task = NULL;
+	char path[PATH_MAX], why[512], *buf = NULL;
+	const char *by;
+	size_t len = 0;
+	bool whole;
+	int rc;
+
+	route_of(&r, x, id, head ? head : &ready, disk);
+	if (!disk && (r.departed || r.n == 1))
+		return SPOOL_ENOTFOUND;	/* lost: the caller looks for it */
+	if (r.n == 1 && head)
+		return 0;	/* moved back, or on: the next events say */
+	rc = read_task(&buf, &len, &at, x, id, disk, head);
+	if (rc == SPOOL_ENOTFOUND && !disk)
 		return rc;
+	spool_loc_path(path, sizeof(path), &at, id);
+	if (rc == 0)
+		rc = spool_task_parse(&task, buf, len, path, id);
+	if (rc == SPOOL_EINVALID && head && at.state != SPOOL_STATE_NONE &&
+	    !same_loc(&at, head)) {
+		/* Moved and broken: the committed version goes back. */
+		snprintf(why, sizeof(why), "%s", spool_error_message());
+		free(buf);
+		if ((rc = keep_aside(x, &at, id, why)) < 0)
+			return rc;
+		return revert_and_restore(x, id, head, &at, why);
 	}
-	spool_transition_init(&t, id, from, to,
-			      spool_rules_verb(task, from, to),
-			      mover(from, to));
-	rc = spool_record_move(x->c, x->sp, task, &t, NULL);
+	if (rc < 0)
+		goto out;
+	if (!(s = calloc(1, sizeof(*s)))) {
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+		goto out;
+	}
+	if (!head) {
+		by = spool_task_str(task, "created_by");
+		if ((rc = add_step(s, task, id, NULL, &ready, "add",
+				   by && spool_name_valid(by) ? by : "spool",
+				   "filed before spoold stopped; recorded on "
+				   "its return")) < 0)
+			goto out;
+	}
+	if ((rc = walk(x, s, task, id, &r, &end, &at, &whole)) < 0)
+		goto out;
+	if (whole && same_loc(&end, &at)) {
+		release_spent(x, s, task, &at);
+		end = at;
+	}
+	if (s->n == 0)
+		goto out;
+	if ((rc = stage(x, s, task, id, &r, &end, &at, buf, len)) < 0)
+		goto out;
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i].verb, "revert") != 0)
+			x->st->recorded++;
+	x->terminal |= spool_state_terminal(end.state);
+	rc = 1;
+out:
+	if (rc == SPOOL_ENOTFOUND) {
+		spool_error_clear();	/* moved meanwhile: the next pass */
+		rc = 0;
+	}
+	free(s);
+	free(buf);
 	json_decref(task);
-	if (rc == SPOOL_ENOTFOUND)
-		return 0;
-	if (rc == 0) {
-		x->st->recorded++;
-		x->terminal |= spool_state_terminal(to->state);
-	}
 	return rc;
 }
 
@@ -370,7 +685,33 @@ static int check_edit(struct rec_ctx *x, const spool_map_entry *e)
 	return spool_commit_transition(x->c, &t);
 }
 
-/* A task that is on disk but was never recorded. */
+/* Filed by the spool (it wrote the fields a filing writes) into an open
+ * state an agent can move it on from. */
+static bool looks_filed(struct rec_ctx *x, const spool_loc *loc,
+			const char *id)
+{
+	json_t *task = NULL;
+	bool filed;
+
+	if (loc->state != SPOOL_STATE_CLAIMED &&
+	    loc->state != SPOOL_STATE_REVIEW)
+		return false;
+	if (spool_task_load(&task, x->sp, loc, id) < 0) {
+		spool_error_clear();
+		return false;
+	}
+	filed = json_is_string(json_object_get(task, "created")) &&
+		json_is_integer(json_object_get(task, "attempt"));
+	json_decref(task);
+	return filed;
+}
+
+/*
+ * A task that is on disk but was never recorded. In ready/ or blocked/ it
+ * is added. Elsewhere it may be one the spool filed just before it was
+ * killed, which an agent then took: it is added and the moves that
+ * explain where it is are recorded. Anything else goes to quarantine/.
+ */
 static int adopt(struct rec_ctx *x, const char *id, const spool_loc *loc)
 {
 	char path[PATH_MAX], why[512];
@@ -382,6 +723,9 @@ static int adopt(struct rec_ctx *x, const char *id, const spool_loc *loc)
 	if (loc->state != SPOOL_STATE_READY &&
 	    loc->state != SPOOL_STATE_BLOCKED) {
 		char dir[128];
+		if (looks_filed(x, loc, id) &&
+		    (rc = record_task(x, id, NULL, loc)) != 0)
+			return rc < 0 ? rc : 0;
 		spool_loc_format(dir, sizeof(dir), loc);
 		snprintf(why, sizeof(why), "'%s' appeared in %s/ without being "
 			 "filed; write new tasks to tmp/ and move them to new/",
@@ -484,8 +828,9 @@ static int resolve_copies(struct rec_ctx *x, spool_map_entry *e)
 		if (e->disk[i] == e->head)
 			rc = drop_copy(x, e->id, &x->map->dirs[e->disk[keep]],
 				       head);
-	return rc < 0 ? rc : record_move(x, e->id, head,
-					 &x->map->dirs[e->disk[keep]]);
+	if (rc == 0)
+		rc = record_task(x, e->id, head, &x->map->dirs[e->disk[keep]]);
+	return rc < 0 ? rc : 0;
 }
 
 static bool needs_work(const spool_map_entry *e)
@@ -496,13 +841,25 @@ static bool needs_work(const spool_map_entry *e)
 static int reconcile_entry(struct rec_ctx *x, spool_map_entry *e)
 {
 	const spool_loc *head = e->head >= 0 ? &x->map->dirs[e->head] : NULL;
+	const spool_loc *disk = e->ndisk == 1 ? &x->map->dirs[e->disk[0]]
+					      : NULL;
+	int rc;
 
-	if (!needs_work(e))
+	if (!needs_work(e)) {
+		/* Where HEAD has it, unless the events saw it go and come
+		 * back (a release and a claim, say). */
+		if (x->moves && (rc = record_task(x, e->id, head, disk)) != 0)
+			return rc < 0 ? rc : 0;
 		return x->content ? check_edit(x, e) : 0;
+	}
 	if (e->ndisk == 0 && !head)
 		return 0;	/* named by an event, gone everywhere */
 	if (e->ndisk == 0) {
 		spool_loc now;
+		/* The events may say where it went. */
+		rc = record_task(x, e->id, head, NULL);
+		if (rc != SPOOL_ENOTFOUND)
+			return rc < 0 ? rc : 0;
 		/* Not seen because it moved while the tree was read: restoring
 		 * it would make a second, claimable copy. The next pass
 		 * records where it went. */
@@ -516,8 +873,9 @@ static int reconcile_entry(struct rec_ctx *x, spool_map_entry *e)
 	if (e->ndisk > 1)
 		return resolve_copies(x, e);
 	if (!head)
-		return adopt(x, e->id, &x->map->dirs[e->disk[0]]);
-	return record_move(x, e->id, head, &x->map->dirs[e->disk[0]]);
+		return adopt(x, e->id, disk);
+	rc = record_task(x, e->id, head, disk);
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- odd entries and new/ ---------------------------------------------- */
@@ -957,7 +1315,8 @@ int spool_reconcile_ex(spool_reconcile_stats *stats, spool *sp,
 	spool_reconcile_stats local = { 0 };
 	struct path_list odd = { 0 }, fresh = { 0 };
 	struct rec_ctx x = { .sp = sp, .st = stats ? stats : &local,
-			     .content = o->check_content };
+			     .content = o->check_content,
+			     .moves = o->moves };
 	bool named = o->paths != NULL, want_new = !named;
 	size_t work = 0;
 	bool single;

@@ -56,6 +56,9 @@ bool spool_id_valid(const char *id);
 bool spool_id_from_name(char *id, const char *name);
 /* Agent and module names: 1-64 of [a-z0-9._-], starting alphanumeric. */
 bool spool_name_valid(const char *name);
+/* The agent of a move that nobody saw and no evidence names (a claim
+ * made between two looks by one of several agents); no agent has it. */
+#define SPOOL_AGENT_UNKNOWN "unknown"
 
 /* ---- states ------------------------------------------------------------ */
 
@@ -344,6 +347,10 @@ typedef struct {
 	bool batch;
 	/* Re-check every blocked task, even if nothing finished. */
 	bool advance;
+	/* The moves the daemon's events showed since it last recorded
+	 * (moves.h): each is recorded in order, with its own agent. NULL:
+	 * only snapshots (HEAD and the disk) are known. */
+	struct spool_moves *moves;
 } spool_reconcile_opts;
 
 /* spool_reconcile with options (NULL: as spool_reconcile). Caller holds

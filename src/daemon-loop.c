@@ -43,6 +43,8 @@ static int on_journal(void *data, const spool_transition *t)
 	d->transitions++;
 	DEBUG("recorded %s %s %s -> %s", t->verb, t->id,
 	      spool_state_name(t->from.state), spool_state_name(t->to.state));
+	/* Some of the moves the events showed of it are recorded now. */
+	spool_moves_touched(d->wt.moves, t->id);
 	if (t->from.state != SPOOL_STATE_NONE) {
 		spool_loc_path(path, sizeof(path), &t->from, t->id);
 		daemon_track_path(d, path);
@@ -332,11 +334,16 @@ static void batch(struct daemon *d, bool timer)
 			ERROR("%s", spool_error_message());
 		return;
 	}
+	/* What others committed since the last batch is recorded: some of
+	 * the moves the events showed need no record of ours. */
+	journal_sync(d);
 	if (full) {
 		if (wt->overflow)
 			WARN("the inotify queue overflowed");
 		wt->overflow = false;
 		pathset_clear(&wt->dirty);
+		/* events were lost: only snapshots can be trusted */
+		spool_moves_clear(wt->moves);
 		watch_all(wt, d->sp);
 		rc = full_reconcile(d, "after an overflow");
 		daemon_track_all(d);
@@ -346,6 +353,7 @@ static void batch(struct daemon *d, bool timer)
 			.npaths = wt->dirty.n,
 			.check_content = true,
 			.batch = now - d->last_commit_ms < BUSY_MS,
+			.moves = wt->moves,
 		};
 		spool_reconcile_stats st;
 		DEBUG("batch of %zu paths", wt->dirty.n);
@@ -369,6 +377,10 @@ static void batch(struct daemon *d, bool timer)
 	if (timer)
 		daemon_timers_fire(d);
 	journal_sync(d);
+	/* Recorded: the next batch starts from HEAD. After a failure the
+	 * moves stay, and the next batch goes on from what HEAD has. */
+	if (rc == 0)
+		spool_moves_clear(wt->moves);
 	int64_t t2 = spool_now_ms();
 	spool_unlock(d->sp);
 	/* The commit is out; the trees it wrote are parsed while nobody

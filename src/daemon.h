@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "lease.h"
+#include "moves.h"
 
 enum { LOG_DEBUG_ = 0, LOG_INFO_, LOG_WARN_, LOG_ERROR_ };
 
@@ -35,6 +36,8 @@ void pathset_free(struct pathset *s);
 struct watch {
 	int wd;
 	char *path;		/* "" for the root, "ready", "claimed/bob" */
+	spool_loc loc;		/* the state directory it is, if tasks: */
+	bool tasks;		/* their moves are logged */
 };
 
 struct watcher {
@@ -45,8 +48,13 @@ struct watcher {
 	struct pathset dirty;	/* paths to reconcile */
 	struct pathset later;	/* files created, maybe not written yet */
 	int64_t later_due;
+	spool_moves *moves;	/* each task's moves, in order */
 	size_t events;
 };
+
+/* Tasks whose moves are kept between two batches; beyond, the next batch
+ * reconciles everything from snapshots. */
+#define MOVES_MAX 32768
 
 int watch_open(struct watcher *wt, spool *sp);
 void watch_close(struct watcher *wt);

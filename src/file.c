@@ -144,10 +144,29 @@ out:
 	return rc;
 }
 
-int spool_file_task(char *idout, size_t idlen, bool *existed,
-		    spool_commit *c, spool *sp, json_t *task,
-		    const spool_loc *from, const char *actor,
-		    const spool_file_batch *batch)
+/*
+ * Writes the filed task. A file dropped in new/ becomes the task itself:
+ * rewritten with its id and fields, then renamed into place, so a crash
+ * at any point leaves it in exactly one of the two places (in new/ with
+ * its id, filed again under that id; or filed, adopted as it is), never
+ * in both, which would file it twice.
+ */
+static int write_filed(spool *sp, const char *src, const char *path,
+		       const char *s)
+{
+	int rc;
+
+	if (!src)
+		return spool_fs_write(sp, path, s, strlen(s), true);
+	if ((rc = spool_fs_rewrite(sp, src, s, strlen(s))) < 0)
+		return rc;
+	return spool_fs_move(sp, src, path);
+}
+
+static int file_task(char *idout, size_t idlen, bool *existed,
+		     spool_commit *c, spool *sp, json_t *task,
+		     const spool_loc *from, const char *src, const char *actor,
+		     const spool_file_batch *batch)
 {
 	spool_loc to = { .state = SPOOL_STATE_READY };
 	const char *key = spool_task_str(task, "idempotency_key");
@@ -215,18 +234,22 @@ int spool_file_task(char *idout, size_t idlen, bool *existed,
 	}
 	if (!(s = spool_task_dump(task)))
 		return spool_error_set(SPOOL_ERROR, "out of memory");
-	spool_loc_path(path, sizeof(path), &to, id);
-	rc = spool_fs_write(sp, path, s, strlen(s), true);
-	free(s);
-	if (rc < 0)
-		return rc;
+	/* The key first: one that names a task not filed yet is ignored,
+	 * a task filed without its key could be filed again. */
 	if (key) {
 		key_path(kpath, sizeof(kpath), key);
 		if ((rc = spool_fs_mkdirs(sp, ".spool/keys")) < 0 ||
 		    (rc = spool_fs_write(sp, kpath, id, strlen(id), false)) < 0 ||
-		    (rc = spool_commit_path(c, kpath)) < 0)
+		    (rc = spool_commit_path(c, kpath)) < 0) {
+			free(s);
 			return rc;
+		}
 	}
+	spool_loc_path(path, sizeof(path), &to, id);
+	rc = write_filed(sp, src, path, s);
+	free(s);
+	if (rc < 0)
+		return rc;
 	spool_transition_init(&t, id, from, &to,
 			      from ? "file" : "add", actor);
 	if (dead[0])
@@ -238,6 +261,25 @@ int spool_file_task(char *idout, size_t idlen, bool *existed,
 		return rc;
 	snprintf(idout, idlen, "%s", id);
 	return 0;
+}
+
+int spool_file_task(char *idout, size_t idlen, bool *existed,
+		    spool_commit *c, spool *sp, json_t *task,
+		    const spool_loc *from, const char *actor,
+		    const spool_file_batch *batch)
+{
+	return file_task(idout, idlen, existed, c, sp, task, from, NULL, actor,
+			 batch);
+}
+
+int spool_file_from(char *idout, size_t idlen, bool *existed,
+		    spool_commit *c, spool *sp, json_t *task, const char *src,
+		    const char *actor, const spool_file_batch *batch)
+{
+	spool_loc newloc = { .state = SPOOL_STATE_NEW };
+
+	return file_task(idout, idlen, existed, c, sp, task, &newloc, src,
+			 actor, batch);
 }
 
 /* One line of text whatever a refused name held. */

@@ -16,6 +16,12 @@ int spool_file_task(char *idout, size_t idlen, bool *existed,
 		    spool_commit *c, spool *sp, json_t *task,
 		    const spool_loc *from, const char *actor,
 		    const spool_file_batch *batch);
+/* The same for the file src in new/, which becomes the filed task (it
+ * is rewritten, then renamed into ready/ or blocked/): a crash never
+ * leaves the task both filed and still waiting in new/. */
+int spool_file_from(char *idout, size_t idlen, bool *existed,
+		    spool_commit *c, spool *sp, json_t *task, const char *src,
+		    const char *actor, const spool_file_batch *batch);
 /* Moves path to quarantine/ with a .reason file beside it. */
 int spool_quarantine(spool_commit *c, spool *sp, const char *path,
 		     const char *reason, const char *actor);

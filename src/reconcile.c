@@ -951,19 +951,22 @@ static int list_new(struct path_list *out, spool *sp)
 static int file_one(struct rec_ctx *x, const char *path, json_t *task,
 		    const spool_file_batch *batch)
 {
-	spool_loc newloc = { .state = SPOOL_STATE_NEW };
 	const char *by = spool_task_str(task, "created_by");
 	char id[SPOOL_ID_MAX + 1], why[600];
 	bool existed;
 	int rc;
 
-	rc = spool_file_task(id, sizeof(id), &existed, x->c, x->sp, task,
-			     &newloc, by && spool_name_valid(by) ? by : "spool",
+	rc = spool_file_from(id, sizeof(id), &existed, x->c, x->sp, task,
+			     path, by && spool_name_valid(by) ? by : "spool",
 			     batch);
 	if (rc == SPOOL_EINVALID || rc == SPOOL_EEXISTS) {
 		snprintf(why, sizeof(why), "%s", spool_error_message());
 		x->st->quarantined++;
 		return spool_quarantine(x->c, x->sp, path, why, "spool");
+	}
+	if (rc == SPOOL_ENOTFOUND) {
+		spool_error_clear();	/* taken out of new/ meanwhile */
+		return 0;
 	}
 	if (rc < 0)
 		return rc;

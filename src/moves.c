@@ -236,6 +236,13 @@ void spool_moves_arrive(spool_moves *m, const char *id, const spool_loc *dir,
 static size_t push(spool_place *out, size_t n, const spool_moves *m, int d,
 		   bool seen)
 {
+	/* Arriving where it was is no move: the spool rewriting a file
+	 * swaps a new one in with RENAME_EXCHANGE, an arrival and a leave
+	 * through tmp/, which is not watched. */
+	if (n && !seen && d != DIR_NONE &&
+	    out[n - 1].loc.state == m->dirs[d].state &&
+	    strcmp(out[n - 1].loc.agent, m->dirs[d].agent) == 0)
+		return n;
 	if (d == DIR_NONE) {
 		memset(&out[n], 0, sizeof(out[n]));
 		out[n].loc.state = SPOOL_STATE_NONE;

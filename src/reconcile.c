@@ -412,12 +412,37 @@ static void release_spent(struct rec_ctx *x, struct steps *s, json_t *task,
 	s->changed = true;
 }
 
+/*
+ * Writes the fields the steps changed into the file, where it is now: if
+ * an agent moved it on meanwhile, where it went (the next pass records
+ * that move and must find them: an attempt a release spent is never
+ * given back by a claim that followed too closely).
+ */
+static int rewrite(struct rec_ctx *x, spool_loc *at, const char *id,
+		   const char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	int rc = 0;
+
+	for (int tries = 0; tries < 4 && at->state != SPOOL_STATE_NONE;
+	     tries++) {
+		spool_loc_path(path, sizeof(path), at, id);
+		if ((rc = spool_fs_rewrite(x->sp, path, buf, len)) !=
+		    SPOOL_ENOTFOUND)
+			return rc;
+		if (spool_task_find(at, x->sp, id) < 0)
+			break;
+	}
+	spool_error_clear();	/* gone: the next pass says where */
+	return 0;
+}
+
 /* Puts what the steps recorded into the commit: the task is at end in
  * the tree (with content as read, or as the steps changed it), nowhere
  * else on the route, whatever the disk holds by now. */
 static int stage(struct rec_ctx *x, struct steps *s, json_t *task,
 		 const char *id, const struct route *r, const spool_loc *end,
-		 const spool_loc *at, const char *buf, size_t len)
+		 spool_loc *at, const char *buf, size_t len)
 {
 	char path[PATH_MAX], *dump = NULL;
 	int rc = 0;
@@ -427,15 +452,7 @@ static int stage(struct rec_ctx *x, struct steps *s, json_t *task,
 			return spool_error_set(SPOOL_ERROR, "out of memory");
 		buf = dump;
 		len = strlen(dump);
-		if (at->state != SPOOL_STATE_NONE) {
-			spool_loc_path(path, sizeof(path), at, id);
-			rc = spool_fs_rewrite(x->sp, path, buf, len);
-			if (rc == SPOOL_ENOTFOUND) {
-				/* moved on: the next pass records where */
-				spool_error_clear();
-				rc = 0;
-			}
-		}
+		rc = rewrite(x, at, id, buf, len);
 	}
 	for (size_t i = 0; i < r->n && rc == 0; i++)
 		if (!same_loc(&r->p[i].loc, end) &&

@@ -339,13 +339,14 @@ static void batch(struct daemon *d, bool timer)
 	journal_sync(d);
 	if (full) {
 		if (wt->overflow)
-			WARN("the inotify queue overflowed");
+			WARN("%s", wt->lost ? wt->lost : "events were lost");
 		wt->overflow = false;
+		wt->lost = NULL;
 		pathset_clear(&wt->dirty);
 		/* events were lost: only snapshots can be trusted */
 		spool_moves_clear(wt->moves);
 		watch_all(wt, d->sp);
-		rc = full_reconcile(d, "after an overflow");
+		rc = full_reconcile(d, "events were lost");
 		daemon_track_all(d);
 	} else if (wt->dirty.n) {
 		spool_reconcile_opts o = {
@@ -364,8 +365,13 @@ static void batch(struct daemon *d, bool timer)
 			     "quarantined %zu, duplicates %zu", st.reverted,
 			     st.restored, st.quarantined, st.duplicates);
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		/* What this batch named may be left unrecorded: the next
+		 * looks at everything. */
 		ERROR("reconcile: %s", spool_error_message());
+		wt->overflow = true;
+		wt->lost = "the last batch failed";
+	}
 	if (full || wt->dirty.n)
 		d->last_work_ms = now;
 	if (rc == 0 && (full || wt->dirty.n)) {
@@ -377,10 +383,8 @@ static void batch(struct daemon *d, bool timer)
 	if (timer)
 		daemon_timers_fire(d);
 	journal_sync(d);
-	/* Recorded: the next batch starts from HEAD. After a failure the
-	 * moves stay, and the next batch goes on from what HEAD has. */
-	if (rc == 0)
-		spool_moves_clear(wt->moves);
+	/* Recorded: the next batch starts from HEAD. */
+	spool_moves_clear(wt->moves);
 	int64_t t2 = spool_now_ms();
 	spool_unlock(d->sp);
 	/* The commit is out; the trees it wrote are parsed while nobody

@@ -285,8 +285,10 @@ static void log_move(struct watcher *wt, const struct watch *w,
 		spool_moves_arrive(wt->moves, id, &w->loc, 0);
 	else
 		return;
-	if (spool_moves_full(wt->moves))
+	if (spool_moves_full(wt->moves) && !wt->overflow) {
 		wt->overflow = true;
+		wt->lost = "more tasks moved than the move log holds";
+	}
 }
 
 static void on_event(struct watcher *wt, spool *sp,
@@ -298,6 +300,7 @@ static void on_event(struct watcher *wt, spool *sp,
 
 	if (ev->mask & IN_Q_OVERFLOW) {
 		wt->overflow = true;
+		wt->lost = "the inotify queue overflowed";
 		return;
 	}
 	if (!(w = find_wd(wt, ev->wd)))

@@ -44,7 +44,8 @@ struct watcher {
 	int fd;			/* inotify */
 	struct watch *w;
 	size_t n, cap;
-	bool overflow;		/* the queue overflowed: reconcile all */
+	bool overflow;		/* events were lost: reconcile all */
+	const char *lost;	/* how: "the inotify queue overflowed" */
 	struct pathset dirty;	/* paths to reconcile */
 	struct pathset later;	/* files created, maybe not written yet */
 	int64_t later_due;

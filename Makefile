@@ -2,8 +2,18 @@
 #   make            build bin/spool and bin/spoold
 #   make demo       run the blog-post pipeline in a fresh spool
 #   make check      run the unit and integration tests
+#   make unit       build and run the unit tests only
 #   make bench      run the benchmarks, print a table
 #   make install    PREFIX=/usr/local DESTDIR=
+#
+# Objects, the library and the unit tests go to build/ (BUILD=dir to
+# change it), never among the sources; each object's header dependencies
+# are tracked (-MMD -MP). Only the programs go to bin/.
+#
+# Warnings are errors (-Werror) in a development build: by default in a
+# git checkout, except for `make install`; elsewhere (a release tarball)
+# a newer compiler's new warning must not break the build. DEV=1 or DEV=0
+# decides explicitly.
 
 VERSION   = 0.1.0
 PREFIX   ?= /usr/local
@@ -13,51 +23,69 @@ SHAREDIR  = $(PREFIX)/share/spool
 MANDIR    = $(PREFIX)/share/man
 COMPDIR   = $(PREFIX)/share/bash-completion/completions
 
+BUILD    ?= build
+ifneq ($(filter install,$(MAKECMDGOALS)),)
+DEV      ?= 0
+endif
+DEV      ?= $(if $(wildcard .git),1,0)
+
+# The layers, lowest first; the library is every one below the programs.
+LIB_DIRS  = core fs git spool hydrate
+SRC_DIRS  = $(LIB_DIRS) daemon cmd
+
 CC       ?= cc
 PKGS      = libgit2 jansson libarchive yaml-0.1 zlib
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -Isrc \
+CFLAGS   += -std=c11 -Wall -Wextra -Wno-format-truncation \
+            $(if $(filter 1,$(DEV)),-Werror)
+CPPFLAGS += -D_GNU_SOURCE -Isrc $(addprefix -Isrc/,$(SRC_DIRS)) \
             -DSPOOL_VERSION='"$(VERSION)"' -DSPOOL_SHAREDIR='"$(SHAREDIR)"' \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# libarchive is loaded at run time, when first needed (src/larchive.h).
+DEPFLAGS  = -MMD -MP
+# libarchive is loaded at run time, when first needed (src/spool/larchive.h).
 LDLIBS   += $(shell pkg-config --libs $(filter-out libarchive,$(PKGS)) 2>/dev/null) -ldl
-# spool loads libgit2 at run time too, when first needed (src/git-load.c);
-# the CA loader it overrides (src/cli.c) must stay visible to libgit2.
-SPOOL_LDLIBS = $(shell pkg-config --libs $(filter-out libgit2 libarchive,$(PKGS)) 2>/dev/null) -ldl \
-            -Wl,--export-dynamic-symbol=mbedtls_x509_crt_parse_file
+# spool loads libgit2 at run time too, when first needed (src/cmd/git-load.c).
+SPOOL_LDLIBS = $(shell pkg-config --libs $(filter-out libgit2 libarchive,$(PKGS)) 2>/dev/null) -ldl
 GIT2_SONAME := $(shell objdump -p "$$(pkg-config --variable=libdir libgit2 2>/dev/null)/libgit2.so" \
             2>/dev/null | awk '/SONAME/ { print $$2 }')
 
-# The library is every src/*.c that is not a front end.
-FRONT     = src/spool-main.c src/cli.c src/git-load.c src/spoold.c
-CMD_SRC   = $(wildcard src/cmd-*.c)
-DAEMON_SRC= $(wildcard src/daemon-*.c)
-LIB_SRC   = $(filter-out $(FRONT) $(CMD_SRC) $(DAEMON_SRC),$(wildcard src/*.c))
-LIB_OBJ   = $(LIB_SRC:.c=.o)
-SPOOL_OBJ = src/spool-main.o src/cli.o src/git-load.o $(CMD_SRC:.c=.o)
-SPOOLD_OBJ= $(if $(wildcard src/spoold.c),src/spoold.o $(DAEMON_SRC:.c=.o))
+# A file left in src/ itself is library code not yet sorted into a layer.
+LIB_SRC   = $(wildcard src/*.c $(addsuffix /*.c,$(addprefix src/,$(LIB_DIRS))))
+SPOOL_SRC = $(wildcard src/cmd/*.c)
+SPOOLD_SRC= $(wildcard src/daemon/*.c)
+obj       = $(patsubst src/%.c,$(BUILD)/%.o,$(1))
+LIB_OBJ   = $(call obj,$(LIB_SRC))
+SPOOL_OBJ = $(call obj,$(SPOOL_SRC))
+SPOOLD_OBJ= $(call obj,$(SPOOLD_SRC))
+LIB       = $(BUILD)/libspool.a
 UNIT_SRC  = $(wildcard tests/unit/test-*.c)
-UNIT_BIN  = $(UNIT_SRC:.c=)
+UNIT_BIN  = $(patsubst %.c,$(BUILD)/%,$(UNIT_SRC))
 
-PROGS     = bin/spool $(if $(wildcard src/spoold.c),bin/spoold)
+PROGS     = bin/spool $(if $(SPOOLD_SRC),bin/spoold)
 
 all: deps-check $(PROGS)
 
-src/libspool.a: $(LIB_OBJ)
+$(BUILD)/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-bin/spool: $(SPOOL_OBJ) src/libspool.a
+bin/spool: $(SPOOL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SPOOL_LDLIBS)
 
-src/git-load.o: CFLAGS += $(if $(GIT2_SONAME),-DSPOOL_LIBGIT2_SONAME='"$(GIT2_SONAME)"')
+$(BUILD)/cmd/git-load.o: CPPFLAGS += $(if $(GIT2_SONAME),-DSPOOL_LIBGIT2_SONAME='"$(GIT2_SONAME)"')
 
-bin/spoold: $(SPOOLD_OBJ) src/libspool.a
+bin/spoold: $(SPOOLD_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(LIB_OBJ) $(SPOOL_OBJ) $(SPOOLD_OBJ): $(wildcard src/*.h)
+$(BUILD)/tests/unit/test-%: tests/unit/test-%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-tests/unit/test-%: tests/unit/test-%.c src/libspool.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+-include $(patsubst %.o,%.d,$(LIB_OBJ) $(SPOOL_OBJ) $(SPOOLD_OBJ)) \
+	$(addsuffix .d,$(UNIT_BIN))
 
 # deps installs what is missing (as root) or prints the apt-get line.
 deps:
@@ -66,8 +94,10 @@ deps:
 deps-check:
 	@sh tests/deps.sh check
 
-check: deps all $(UNIT_BIN)
+unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "# $$t"; $$t; done
+
+check: deps all unit
 	prove -j2 --failures --comments tests/t/
 
 demo: deps all
@@ -98,6 +128,7 @@ uninstall:
 		$(DESTDIR)$(COMPDIR)/spoold
 
 clean:
-	rm -f src/*.o src/libspool.a bin/spool bin/spoold $(UNIT_BIN)
+	rm -rf $(BUILD)
+	rm -f bin/spool bin/spoold
 
-.PHONY: all deps deps-check check demo bench install uninstall clean
+.PHONY: all deps deps-check unit check demo bench install uninstall clean

@@ -37,9 +37,10 @@ now() { date +%s%N; }
 
 # The generator links the library as the spool does.
 if [ -z "${OPERATOR_SPOOL:-}" ]; then
-	make -s -C "$top" src/libspool.a >&2
-	cc -O2 -std=c11 -D_GNU_SOURCE -I"$top/src" $(pkg-config --cflags libgit2 jansson) \
-		-o "$B/gen" "$here/gen-operator.c" "$top/src/libspool.a" \
+	make -s -C "$top" build/libspool.a >&2
+	cc -O2 -std=c11 -D_GNU_SOURCE -I"$top/src/core" -I"$top/src/spool" \
+		$(pkg-config --cflags libgit2 jansson) \
+		-o "$B/gen" "$here/gen-operator.c" "$top/build/libspool.a" \
 		$(pkg-config --libs libgit2 jansson yaml-0.1 zlib) -ldl
 	t0=$(now)
 	"$B/gen" "$S" "$top/spool-layout" "$OPEN" "$FINISHED" "$ARCHIVED" "$BATCH" 2>"$B/gen.log" ||

@@ -1,12 +1,13 @@
-/* spool next and spool claim: pick work for an agent, and take it. */
+/* spool next: which task an agent should take next, without taking it;
+ * cmd_pick_op is shared with spool claim (cmd-claim.c). */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
 
-static int pick(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
-		char **argv, bool claim)
+int cmd_pick_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
+		char **argv, cmd_pick_fn fn)
 {
 	static const struct option opts[] = {
 		{ "agent", required_argument, NULL, 'a' },
@@ -36,8 +37,7 @@ static int pick(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 	}
 	if ((rc = cmd_open(self, ctx)) != 0)
 		return rc;
-	rc = claim ? spool_op_claim(&e, ctx->sp, agent)
-		   : spool_op_next(&e, ctx->sp, agent);
+	rc = fn(&e, ctx->sp, agent);
 	if (rc == SPOOL_ENOWORK) {
 		if (json)
 			printf("null\n");
@@ -52,13 +52,7 @@ static int pick(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 static int cmd_next_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			 int argc, char **argv)
 {
-	return pick(self, ctx, argc, argv, false);
-}
-
-static int cmd_claim_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
-			  int argc, char **argv)
-{
-	return pick(self, ctx, argc, argv, true);
+	return cmd_pick_op(self, ctx, argc, argv, spool_op_next);
 }
 
 const struct cmd_entry cmd_next_entry = {
@@ -69,15 +63,4 @@ const struct cmd_entry cmd_next_entry = {
 		"oldest. Only tasks A\nmay claim count (assignee, required "
 		"capabilities). Nothing is moved.\n",
 	.exec = cmd_next_exec,
-};
-
-const struct cmd_entry cmd_claim_entry = {
-	.name = "claim",
-	.usage = "--agent A [--json]",
-	.summary = "take the next task for A (atomic rename); prints the new path; "
-		   "exit 3 if none",
-	.help = "Same choice as 'spool next', then one atomic rename into "
-		"claimed/A/. If a shell\nagent takes that task first, the "
-		"next one is tried.\n",
-	.exec = cmd_claim_exec,
 };

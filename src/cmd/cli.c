@@ -171,21 +171,3 @@ int cmd_id_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 	}
 	return EXIT_OK;
 }
-
-/*
- * spool never talks to a network, but libgit2 (as Debian builds it, on
- * mbed TLS) parses every system CA certificate when it starts: several
- * milliseconds on each command. Defining the loader here takes its place
- * for this program only (the executable's symbol wins the lookup); with a
- * libgit2 built on another TLS library it is simply never called.
- */
-struct mbedtls_x509_crt;
-int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain,
-				const char *path);
-int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain,
-				const char *path)
-{
-	(void)chain;
-	(void)path;
-	return 0;
-}

@@ -66,6 +66,12 @@ extern const struct cmd_entry *const cmd_table[];
 typedef int (*cmd_id_fn)(spool *sp, const char *id, const spool_op_opts *o);
 int cmd_id_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 	      char **argv, cmd_id_fn fn, const char *past);
+
+/* The shape shared by next and claim: a task for an agent (cmd-next.c). */
+typedef int (*cmd_pick_fn)(spool_entry *out, spool *sp, const char *agent);
+int cmd_pick_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
+		char **argv, cmd_pick_fn fn);
+
 /* Prints a task's place: "T-1 claimed/devbot claimed/devbot/T-1.json". */
 void cmd_print_place(const char *id, const spool_loc *loc, bool json);
 #endif

@@ -26,6 +26,7 @@ struct rec_ctx {
 	spool_commit *c;
 	spool_map *map;
 	spool_moves *moves;	/* what the events showed, or NULL */
+	struct steps *steps;	/* one task's, reused from task to task */
 	spool_reconcile_stats *st;
 	bool terminal;		/* something finished: release waiters */
 	bool content;		/* compare fixed states with HEAD */
@@ -587,10 +588,13 @@ static int record_task(struct rec_ctx *x, const char *id,
 	}
 	if (rc < 0)
 		goto out;
-	if (!(s = calloc(1, sizeof(*s)))) {
+	if (!x->steps && !(x->steps = malloc(sizeof(*x->steps)))) {
 		rc = spool_error_set(SPOOL_ERROR, "out of memory");
 		goto out;
 	}
+	s = x->steps;
+	s->n = 0;
+	s->changed = s->deliver = false;
 	if (!head) {
 		by = spool_task_str(task, "created_by");
 		if ((rc = add_step(s, task, id, NULL, &ready, "add",
@@ -619,7 +623,6 @@ out:
 		spool_error_clear();	/* moved meanwhile: the next pass */
 		rc = 0;
 	}
-	free(s);
 	free(buf);
 	json_decref(task);
 	return rc;
@@ -1397,6 +1400,7 @@ int spool_reconcile_ex(spool_reconcile_stats *stats, spool *sp,
 out:
 	path_list_free(&odd);
 	path_list_free(&fresh);
+	free(x.steps);
 	spool_map_free(x.map);
 	spool_commit_free(x.c);
 	return rc;

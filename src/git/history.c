@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "spool-int.h"
+#include "trailer.h"
 
 #define BLOB_READ_MAX ((size_t)64 << 20)
 
@@ -388,24 +389,6 @@ static void verb_line(char *buf, size_t len, const spool_transition *t)
 			 t->actor, from, to);
 }
 
-static void append(char **buf, size_t *len, size_t *cap, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (*len + n + 1 > *cap) {
-		size_t nc = (*cap ? *cap : 256) * 2;
-		char *p;
-		while (nc < *len + n + 1)
-			nc *= 2;
-		if (!(p = realloc(*buf, nc)))
-			return;
-		*buf = p;
-		*cap = nc;
-	}
-	memcpy(*buf + *len, s, n + 1);
-	*len += n;
-}
-
 static bool same_task(const spool_commit *c)
 {
 	for (size_t i = 1; i < c->ntrans; i++)
@@ -414,80 +397,79 @@ static bool same_task(const spool_commit *c)
 	return true;
 }
 
-static char *build_message(spool_commit *c)
+/* The list of steps, one line each, for a commit of several. */
+static char *steps(const spool_commit *c)
 {
-	char *msg = NULL, line[1024], loc[128];
+	char line[1024], *body = NULL, *p;
 	size_t len = 0, cap = 0;
 
-	if (c->ntrans == 1) {
-		verb_line(line, sizeof(line), &c->trans[0]);
-		append(&msg, &len, &cap, line);
-	} else if (c->ntrans > 1 && same_task(c)) {
-		/* steps the spool saw at once: "claim+submit T-1 by devbot" */
-		for (size_t i = 0; i < c->ntrans; i++) {
-			append(&msg, &len, &cap, i ? "+" : "");
-			append(&msg, &len, &cap, c->trans[i].verb);
-		}
-		snprintf(line, sizeof(line), " %s by %s\n", c->trans[0].id,
-			 c->trans[0].actor);
-		append(&msg, &len, &cap, line);
-		for (size_t i = 0; i < c->ntrans; i++) {
-			verb_line(line, sizeof(line), &c->trans[i]);
-			append(&msg, &len, &cap, "\n- ");
-			append(&msg, &len, &cap, line);
-		}
-	} else if (c->ntrans > 1) {
-		snprintf(line, sizeof(line), "record %zu transitions",
-			 c->ntrans);
-		append(&msg, &len, &cap, c->subject ? c->subject : line);
-		append(&msg, &len, &cap, "\n");
-		for (size_t i = 0; i < c->ntrans; i++) {
-			verb_line(line, sizeof(line), &c->trans[i]);
-			append(&msg, &len, &cap, "\n- ");
-			append(&msg, &len, &cap, line);
-		}
-	} else {
-		append(&msg, &len, &cap, c->subject ? c->subject : "update");
-	}
-	if (c->ntrans == 1 && c->trans[0].note[0]) {
-		append(&msg, &len, &cap, "\n\n");
-		append(&msg, &len, &cap, c->trans[0].note);
-	}
-	if (c->ntrans)
-		append(&msg, &len, &cap, "\n");
 	for (size_t i = 0; i < c->ntrans; i++) {
-		const spool_transition *t = &c->trans[i];
-		append(&msg, &len, &cap, "\nSpool-Task: ");
-		append(&msg, &len, &cap, t->id);
-		spool_loc_format(loc, sizeof(loc), &t->from);
-		append(&msg, &len, &cap, "\nSpool-From: ");
-		append(&msg, &len, &cap, loc);
-		spool_loc_format(loc, sizeof(loc), &t->to);
-		append(&msg, &len, &cap, "\nSpool-To: ");
-		append(&msg, &len, &cap, loc);
-		append(&msg, &len, &cap, "\nSpool-Agent: ");
-		append(&msg, &len, &cap, t->actor);
-		snprintf(line, sizeof(line), "\nSpool-Verb: %s\nSpool-Attempt: %ld",
-			 t->verb, t->attempt);
-		append(&msg, &len, &cap, line);
-		if (t->note[0] && c->ntrans > 1) {
-			/* one-line trailers only */
-			snprintf(line, sizeof(line), "%s", t->note);
-			for (char *p = line; *p; p++)
-				if (*p == '\n')
-					*p = ' ';
-			append(&msg, &len, &cap, "\nSpool-Note: ");
-			append(&msg, &len, &cap, line);
+		int n;
+		verb_line(line, sizeof(line), &c->trans[i]);
+		if (len + sizeof(line) + 4 > cap) {
+			cap = cap ? cap * 2 : 4096;
+			if (!(p = realloc(body, cap))) {
+				free(body);
+				return NULL;
+			}
+			body = p;
 		}
+		n = snprintf(body + len, cap - len, "- %s\n", line);
+		len += (size_t)n;
 	}
-	append(&msg, &len, &cap, "\n");
-	return msg;
+	return body;
 }
 
-static int signature(git_signature **out, const char *name)
+/* The subject and body; the transitions themselves go in the trailers
+ * (trailer.c), which is all that is ever read back. */
+static int build_message(char **out, spool_commit *c)
 {
-	char email[256];
+	char subject[1024];
+	char *body;
+	size_t n = 0;
+	int rc;
 
+	if (c->ntrans == 1) {
+		verb_line(subject, sizeof(subject), &c->trans[0]);
+		return spool_trailer_encode(out, subject, c->trans[0].note,
+					    c->trans, 1);
+	}
+	if (c->ntrans == 0)
+		return spool_trailer_encode(out, c->subject ? c->subject
+					    : "update", NULL, NULL, 0);
+	if (same_task(c)) {
+		/* steps the spool saw at once: "claim+submit T-1 by devbot" */
+		for (size_t i = 0; i < c->ntrans && n < sizeof(subject); i++)
+			n += (size_t)snprintf(subject + n, sizeof(subject) - n,
+					      "%s%s", i ? "+" : "",
+					      c->trans[i].verb);
+		if (n < sizeof(subject))
+			snprintf(subject + n, sizeof(subject) - n, " %s by %s",
+				 c->trans[0].id, c->trans[0].actor);
+	} else if (c->subject) {
+		snprintf(subject, sizeof(subject), "%s", c->subject);
+	} else {
+		snprintf(subject, sizeof(subject), "record %zu transitions",
+			 c->ntrans);
+	}
+	if (!(body = steps(c)))
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	rc = spool_trailer_encode(out, subject, body, c->trans, c->ntrans);
+	free(body);
+	return rc;
+}
+
+static int signature(git_signature **out, const char *actor)
+{
+	char name[SPOOL_NAME_MAX + 1], email[256];
+
+	/* One line without the brackets that end a name in a header. */
+	spool_trailer_value(name, sizeof(name), actor);
+	for (char *p = name; *p; p++)
+		if (*p == '<' || *p == '>')
+			*p = '?';
+	if (!name[0])
+		snprintf(name, sizeof(name), "unknown");
 	snprintf(email, sizeof(email), "%s@spool", name);
 	if (git_signature_now(out, name, email) < 0)
 		return spool_error_git("cannot make a signature for '%s'",
@@ -510,10 +492,8 @@ static int write_commit(spool_commit *c, git_commit *parent,
 		spool_error_git("cannot read the new tree");
 		goto out;
 	}
-	if (!(msg = build_message(c))) {
-		spool_error_set(SPOOL_ERROR, "out of memory");
+	if (build_message(&msg, c) < 0)
 		goto out;
-	}
 	if (git_commit_create(out, c->sp->repo, NULL, author, committer, NULL,
 			      msg, tree, parent ? 1 : 0,
 			      (const git_commit **)&parent) < 0) {

@@ -16,9 +16,10 @@ int spool_file_task(char *idout, size_t idlen, bool *existed,
 		    spool_commit *c, spool *sp, json_t *task,
 		    const spool_loc *from, const char *actor,
 		    const spool_file_batch *batch);
-/* The same for the file src in new/, which becomes the filed task (it
- * is rewritten, then renamed into ready/ or blocked/): a crash never
- * leaves the task both filed and still waiting in new/. */
+/* The same for the file src in new/. src is first rewritten with the
+ * task's id and fields, so that a crash between filing and removing it
+ * leaves a file the next pass knows as filed already (reconcile.c),
+ * never one it would file a second time. The caller removes src. */
 int spool_file_from(char *idout, size_t idlen, bool *existed,
 		    spool_commit *c, spool *sp, json_t *task, const char *src,
 		    const char *actor, const spool_file_batch *batch);

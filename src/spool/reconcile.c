@@ -26,7 +26,6 @@ struct rec_ctx {
 	spool_commit *c;
 	spool_map *map;
 	spool_moves *moves;	/* what the events showed, or NULL */
-	struct steps *steps;	/* one task's, reused from task to task */
 	spool_reconcile_stats *st;
 	bool terminal;		/* something finished: release waiters */
 	bool content;		/* compare fixed states with HEAD */
@@ -34,11 +33,7 @@ struct rec_ctx {
 
 static const char *mover(const spool_loc *from, const spool_loc *to)
 {
-	if (to->state == SPOOL_STATE_CLAIMED)
-		return to->agent;
-	if (from->state == SPOOL_STATE_CLAIMED)
-		return from->agent;
-	return "operator";
+	return spool_machine_mover(from, to);
 }
 
 int spool_head_read(char **out, size_t *len, spool *sp, const char *path)
@@ -119,58 +114,6 @@ static int revert_and_restore(struct rec_ctx *x, const char *id,
 			      const spool_loc *from, const spool_loc *to,
 			      const char *why);
 
-/* ---- recording a task's moves ------------------------------------------ */
-
-/*
- * A task is at X in HEAD and at Y on disk. The events (when the daemon
- * watched) say which places it went through between, in order; each step
- * is recorded with its own agent, checked by the rules. Where nothing was
- * seen (events lost, the daemon down, 'spool reconcile' by hand) the files
- * are the truth: a jump that a sequence of agents' moves explains is kept
- * and recorded as those moves, with the agent where it can be known and
- * "unknown" otherwise. Only what no such sequence explains is undone.
- */
-
-#define MAX_PLACES (SPOOL_MOVES_STEPS * 2 + 4)
-#define MAX_STEPS (MAX_PLACES * 2 + 2)
-
-struct steps {
-	spool_transition v[MAX_STEPS];
-	size_t n;
-	bool changed;		/* the task's fields changed */
-	bool deliver;		/* a step went to review or done */
-};
-
-struct route {
-	spool_place p[MAX_PLACES];
-	size_t n;
-	bool departed;		/* the events lost it after the last place */
-};
-
-static bool same_loc(const spool_loc *a, const spool_loc *b)
-{
-	return a->state == b->state && strcmp(a->agent, b->agent) == 0;
-}
-
-static int add_step(struct steps *s, json_t *task, const char *id,
-		    const spool_loc *from, const spool_loc *to,
-		    const char *verb, const char *actor, const char *note)
-{
-	spool_transition *t;
-
-	if (s->n == MAX_STEPS)
-		return spool_error_set(SPOOL_ERROR, "task '%s' moved too often "
-				       "to record at once", id);
-	t = &s->v[s->n++];
-	spool_transition_init(t, id, from, to, verb, actor);
-	if (note)
-		snprintf(t->note, sizeof(t->note), "%s", note);
-	s->changed |= spool_transition_effects(task, t, NULL);
-	s->deliver |= to->state == SPOOL_STATE_REVIEW ||
-		      to->state == SPOOL_STATE_DONE;
-	return 0;
-}
-
 /* When the branch last moved, to the nanosecond where the ref file
  * tells (libgit2 rewrites it on every commit), else to the second. */
 static struct timespec last_commit_time(spool *sp, git_commit *head)
@@ -192,6 +135,118 @@ static struct timespec last_commit_time(spool *sp, git_commit *head)
 	return t;
 }
 
+/* One step of a raw move, as the table sees it. */
+static void raw_step(spool_request *rq, const char *id, const spool_loc *from,
+		     const spool_loc *to, json_t *task)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->id = id;
+	rq->from = *from;
+	rq->to = *to;
+	rq->actor = mover(from, to);
+	rq->via = SPOOL_VIA_MV;
+	rq->moved = true;
+	rq->task = task;
+}
+
+/* Whether the table allows a raw move from -> to of this task. */
+static bool raw_legal(struct rec_ctx *x, json_t *task, const char *id,
+		      const spool_loc *from, const spool_loc *to,
+		      const spool_row **row)
+{
+	spool_request rq;
+	spool_outcome o;
+	int rc;
+
+	raw_step(&rq, id, from, to, task);
+	rc = spool_transition_check(&o, x->c, x->sp, &rq);
+	if (row)
+		*row = o.row;
+	spool_outcome_clear(&o);
+	spool_error_clear();
+	return rc == 0;
+}
+
+/* ---- recording a task's moves ------------------------------------------ */
+
+/*
+ * A task is at X in HEAD and at Y on disk. The events (when the daemon
+ * watched) say which places it went through between, in order; each step
+ * is asked of the table as a raw move and recorded with its own agent.
+ * Where nothing was seen (events lost, the daemon down, 'spool reconcile'
+ * by hand) the files are the truth: a jump that a sequence of agents'
+ * moves explains is kept and recorded as those moves, with the agent
+ * where it can be known and "unknown" otherwise. Only what no such
+ * sequence explains is undone.
+ */
+
+#define MAX_PLACES (SPOOL_MOVES_STEPS * 2 + 4)
+
+struct route {
+	spool_place p[MAX_PLACES];
+	size_t n;
+	bool departed;		/* the events lost it after the last place */
+};
+
+/* One task's steps being recorded. */
+struct walk {
+	const char *id;
+	spool_loc at;		/* where the file is */
+	spool_loc end;		/* where the steps so far put it */
+	json_t *task;		/* as the spool keeps it after them */
+	json_t *recorded;	/* for the next decision; NULL: HEAD's */
+	size_t steps;		/* transitions recorded */
+	bool moved_on;		/* it moved on meanwhile, or was sent back */
+};
+
+static bool same_loc(const spool_loc *a, const spool_loc *b)
+{
+	return a->state == b->state && strcmp(a->agent, b->agent) == 0;
+}
+
+/*
+ * One step from where the walk is to to, through the one entry point, as
+ * a raw move already made. The file is where the walk last saw it; if an
+ * agent moved it on meanwhile, the step is asked again where it went.
+ */
+static int apply_step(struct rec_ctx *x, struct walk *w, const spool_loc *to,
+		      const char *note)
+{
+	spool_request rq;
+	spool_outcome o;
+	json_t *task;
+	int rc;
+
+	for (int tries = 0;; tries++) {
+		if (!(task = json_deep_copy(w->task)))
+			return spool_error_set(SPOOL_ERROR, "out of memory");
+		raw_step(&rq, w->id, &w->end, to, task);
+		rq.note = note;
+		rq.recorded = w->recorded;
+		rq.at = same_loc(&w->at, to) ? NULL : &w->at;
+		rc = spool_transition_apply(&o, x->c, x->sp, &rq);
+		json_decref(task);
+		if (rc != SPOOL_ENOTFOUND || tries == 3 ||
+		    spool_task_find(&w->at, x->sp, w->id) < 0)
+			break;
+		spool_outcome_clear(&o);
+		spool_error_clear();
+		w->moved_on = true;
+	}
+	if (rc == 0) {
+		json_decref(w->task);
+		w->task = json_incref(o.task);
+		w->recorded = w->task;
+		if (!same_loc(&o.to, to))
+			w->at = o.to;	/* the table took it on: failed/ */
+		w->end = o.to;
+		w->steps++;
+		x->terminal |= o.release;
+	}
+	spool_outcome_clear(&o);
+	return rc;
+}
+
 /* Whether claimed/AGENT changed since the last commit. */
 static bool dir_changed(struct rec_ctx *x, const spool_loc *loc)
 {
@@ -210,14 +265,38 @@ static bool dir_changed(struct rec_ctx *x, const spool_loc *loc)
 		 st.st_mtim.tv_nsec >= since.tv_nsec));
 }
 
+/* A claim nobody saw, by one of several agents: recorded as by
+ * "unknown", which no agent may be, said in the note. The table was
+ * asked for each agent who could have made it (unseen_claim). */
+static int unknown_claim(struct rec_ctx *x, struct walk *w, const char *note)
+{
+	spool_loc mid = { .state = SPOOL_STATE_CLAIMED };
+	spool_transition t;
+	char path[PATH_MAX];
+	int rc;
+
+	snprintf(mid.agent, sizeof(mid.agent), SPOOL_AGENT_UNKNOWN);
+	spool_transition_init(&t, w->id, &w->end, &mid, "claim",
+			      SPOOL_AGENT_UNKNOWN);
+	snprintf(t.note, sizeof(t.note), "%s", note);
+	t.attempt = spool_task_int(w->task, "attempt", 1);
+	spool_loc_path(path, sizeof(path), &w->end, w->id);
+	if ((rc = spool_commit_remove(x->c, path)) < 0 ||
+	    (rc = spool_commit_transition(x->c, &t)) < 0)
+		return rc;
+	w->end = mid;
+	w->steps++;
+	w->moved_on = true;	/* staged as the steps say, at the end */
+	return 0;
+}
+
 /*
- * ready -> review (or failed) with the claim unseen. The claimer is known
- * when only one registered agent could have claimed it, or only one of
- * those has a claimed/ directory that changed since the last commit;
- * otherwise it is "unknown", said in the note, for the reviewer to see.
+ * ready -> review with the claim unseen. The claimer is known when only
+ * one registered agent could have claimed it, or only one of those has a
+ * claimed/ directory that changed since the last commit; otherwise it is
+ * "unknown", said in the note, for the reviewer to see.
  */
-static int unseen_claim(struct rec_ctx *x, struct steps *s, json_t *task,
-			const char *id, const spool_loc *from,
+static int unseen_claim(struct rec_ctx *x, struct walk *w,
 			const spool_loc *to)
 {
 	spool_loc mid = { .state = SPOOL_STATE_CLAIMED }, cand = mid, only;
@@ -229,8 +308,8 @@ static int unseen_claim(struct rec_ctx *x, struct steps *s, json_t *task,
 		return rc;
 	for (size_t i = 0; i < n; i++) {
 		snprintf(cand.agent, sizeof(cand.agent), "%s", agents[i]);
-		if (spool_rules_check(x->sp, task, id, from, &cand) < 0 ||
-		    spool_rules_check(x->sp, task, id, &cand, to) < 0)
+		if (!raw_legal(x, w->task, w->id, &w->end, &cand, NULL) ||
+		    !raw_legal(x, w->task, w->id, &cand, to, NULL))
 			continue;
 		if (able++ == 0)
 			only = cand;
@@ -246,71 +325,55 @@ static int unseen_claim(struct rec_ctx *x, struct steps *s, json_t *task,
 	if (able == 1 || changed == 1) {
 		snprintf(note, sizeof(note), "claim not seen; claimer inferred "
 			 "from claimed/%s/", mid.agent);
+		rc = apply_step(x, w, &mid, note);
 	} else {
-		snprintf(mid.agent, sizeof(mid.agent), SPOOL_AGENT_UNKNOWN);
 		snprintf(note, sizeof(note), "claim not seen; claimer unknown");
+		rc = unknown_claim(x, w, note);
 	}
-	if ((rc = add_step(s, task, id, from, &mid, "claim", mid.agent,
-			   note)) < 0)
-		return rc;
-	return add_step(s, task, id, &mid, to,
-			spool_rules_verb(task, &mid, to), mid.agent,
-			to->state == SPOOL_STATE_FAILED ? NULL : note);
+	return rc < 0 ? rc : apply_step(x, w, to, note);
 }
 
-static bool attempts_left(struct rec_ctx *x, json_t *task)
-{
-	return spool_task_int(task, "attempt", 1) <
-	       spool_task_max_attempts(x->sp, task);
-}
-
-/* claimed/A -> claimed/B: A released it, then B claimed it. */
-static int unseen_release(struct rec_ctx *x, struct steps *s, json_t *task,
-			  const char *id, const spool_loc *from,
+/* claimed/A -> claimed/B: A released it, then B claimed it; not on A's
+ * last attempt, where a release ends in failed/. */
+static int unseen_release(struct rec_ctx *x, struct walk *w,
 			  const spool_loc *to)
 {
 	spool_loc ready = { .state = SPOOL_STATE_READY };
+	const spool_row *row = NULL;
 	char note[256];
 	int rc;
 
-	if (!attempts_left(x, task) ||
-	    spool_rules_check(x->sp, task, id, from, &ready) < 0 ||
-	    spool_rules_check(x->sp, task, id, &ready, to) < 0) {
-		spool_error_clear();
+	if (!raw_legal(x, w->task, w->id, &w->end, &ready, &row) ||
+	    !row || row->to != SPOOL_STATE_READY ||
+	    !raw_legal(x, w->task, w->id, &ready, to, NULL))
 		return SPOOL_EILLEGAL;
-	}
 	snprintf(note, sizeof(note), "release not seen; it went from "
-		 "claimed/%s/ to claimed/%s/", from->agent, to->agent);
-	if ((rc = add_step(s, task, id, from, &ready, "release", from->agent,
-			   note)) < 0)
+		 "claimed/%s/ to claimed/%s/", w->end.agent, to->agent);
+	if ((rc = apply_step(x, w, &ready, note)) < 0)
 		return rc;
-	return add_step(s, task, id, &ready, to, "claim", to->agent, note);
+	return apply_step(x, w, to, note);
 }
 
-/* One step from -> to. seen: the events showed this very rename; else a
+/* One leg of the route. seen: the events showed this very rename; else a
  * sequence of agents' moves may explain it. The reason for a refusal is
  * left in why. */
-static int add_leg(struct rec_ctx *x, struct steps *s, json_t *task,
-		   const char *id, const spool_loc *from, const spool_loc *to,
+static int add_leg(struct rec_ctx *x, struct walk *w, const spool_loc *to,
 		   bool seen, char *why, size_t whylen)
 {
+	spool_state from = w->end.state;
 	int rc;
 
-	if (spool_rules_check(x->sp, task, id, from, to) == 0)
-		return add_step(s, task, id, from, to,
-				spool_rules_verb(task, from, to),
-				mover(from, to), NULL);
+	if ((rc = apply_step(x, w, to, NULL)) != SPOOL_EILLEGAL)
+		return rc;
 	snprintf(why, whylen, "%s", spool_error_message());
 	spool_error_clear();
 	if (seen)
 		return SPOOL_EILLEGAL;
-	rc = SPOOL_EILLEGAL;
-	if (from->state == SPOOL_STATE_READY &&
-	    (to->state == SPOOL_STATE_REVIEW || to->state == SPOOL_STATE_FAILED))
-		rc = unseen_claim(x, s, task, id, from, to);
-	else if (from->state == SPOOL_STATE_CLAIMED &&
+	if (from == SPOOL_STATE_READY && to->state == SPOOL_STATE_REVIEW)
+		rc = unseen_claim(x, w, to);
+	else if (from == SPOOL_STATE_CLAIMED &&
 		 to->state == SPOOL_STATE_CLAIMED)
-		rc = unseen_release(x, s, task, id, from, to);
+		rc = unseen_release(x, w, to);
 	return rc;
 }
 
@@ -355,12 +418,9 @@ static void route_of(struct route *r, struct rec_ctx *x, const char *id,
 		r->p[r->n++] = (spool_place){ .loc = *disk };
 }
 
-/* The task's bytes: from the disk where it is, else from wherever it
- * went, else as HEAD has them. *at is where they were read (state NONE:
- * from HEAD). */
+/* The task's bytes, where the disk has it, else wherever it went. */
 static int read_task(char **buf, size_t *len, spool_loc *at,
-		     struct rec_ctx *x, const char *id, const spool_loc *disk,
-		     const spool_loc *head)
+		     struct rec_ctx *x, const char *id, const spool_loc *disk)
 {
 	char path[PATH_MAX];
 	int rc = SPOOL_ENOTFOUND;
@@ -374,107 +434,48 @@ static int read_task(char **buf, size_t *len, spool_loc *at,
 		spool_loc_path(path, sizeof(path), at, id);
 		rc = spool_fs_read(buf, len, x->sp, path, SPOOL_TASK_MAX_BYTES);
 	}
-	if (rc == SPOOL_ENOTFOUND && head) {
-		spool_error_clear();
-		at->state = SPOOL_STATE_NONE;
-		spool_loc_path(path, sizeof(path), head, id);
-		rc = spool_head_read(buf, len, x->sp, path);
-	}
+	if (rc == SPOOL_ENOTFOUND)
+		spool_error_set(rc, "task '%s' is nowhere", id);
 	return rc;
 }
 
-/* A release on the last attempt ends in failed/, as 'spool release'
- * does: the task resting in ready/ goes on to failed/. */
-static void release_spent(struct rec_ctx *x, struct steps *s, json_t *task,
-			  spool_loc *at)
-{
-	spool_loc failed = { .state = SPOOL_STATE_FAILED };
-	spool_transition *t = s->n ? &s->v[s->n - 1] : NULL, was;
-	long before, max;
-
-	if (!t || t->from.state != SPOOL_STATE_CLAIMED ||
-	    t->to.state != SPOOL_STATE_READY || at->state != SPOOL_STATE_READY)
-		return;
-	before = t->attempt - 1;
-	max = spool_task_max_attempts(x->sp, task);
-	if (before < max ||
-	    spool_move_task(x->sp, t->id, at, &failed, true) < 0) {
-		spool_error_clear();	/* claimed again meanwhile */
-		return;
-	}
-	*at = failed;
-	json_object_set_new(task, "attempt", json_integer(before));
-	was = *t;
-	spool_transition_init(t, was.id, &was.from, &failed, "fail",
-			      was.from.agent);
-	snprintf(t->note, sizeof(t->note), "released after the last of %ld "
-		 "attempts", max);
-	spool_transition_effects(task, t, NULL);
-	s->changed = true;
-}
-
 /*
- * Writes the fields the steps changed into the file, where it is now: if
- * an agent moved it on meanwhile, where it went (the next pass records
- * that move and must find them: an attempt a release spent is never
- * given back by a claim that followed too closely).
+ * The tree says what the steps recorded: the task where they put it,
+ * nowhere else on the route, whatever the disk holds by now. Each step
+ * staged its places as the disk had them when it was recorded, and an
+ * agent may have moved the file on, or back, in between.
  */
-static int rewrite(struct rec_ctx *x, spool_loc *at, const char *id,
-		   const char *buf, size_t len)
+static int stage_end(struct rec_ctx *x, const struct walk *w,
+		     const struct route *r)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], *buf = NULL, *dump = NULL;
+	size_t len = 0;
 	int rc = 0;
 
-	for (int tries = 0; tries < 4 && at->state != SPOOL_STATE_NONE;
-	     tries++) {
-		spool_loc_path(path, sizeof(path), at, id);
-		if ((rc = spool_fs_rewrite(x->sp, path, buf, len)) !=
-		    SPOOL_ENOTFOUND)
-			return rc;
-		if (spool_task_find(at, x->sp, id) < 0)
-			break;
-	}
-	spool_error_clear();	/* gone: the next pass says where */
-	return 0;
-}
-
-/* Puts what the steps recorded into the commit: the task is at end in
- * the tree (with content as read, or as the steps changed it), nowhere
- * else on the route, whatever the disk holds by now. */
-static int stage(struct rec_ctx *x, struct steps *s, json_t *task,
-		 const char *id, const struct route *r, const spool_loc *end,
-		 spool_loc *at, const char *buf, size_t len)
-{
-	char path[PATH_MAX], *dump = NULL;
-	int rc = 0;
-
-	if (s->changed) {
-		if (!(dump = spool_task_dump(task)))
-			return spool_error_set(SPOOL_ERROR, "out of memory");
-		buf = dump;
-		len = strlen(dump);
-		rc = rewrite(x, at, id, buf, len);
-	}
+	if (!w->steps && !w->moved_on)
+		return 0;
 	for (size_t i = 0; i < r->n && rc == 0; i++)
-		if (!same_loc(&r->p[i].loc, end) &&
-		    r->p[i].loc.state != SPOOL_STATE_NONE) {
-			spool_loc_path(path, sizeof(path), &r->p[i].loc, id);
+		if (!same_loc(&r->p[i].loc, &w->end)) {
+			spool_loc_path(path, sizeof(path), &r->p[i].loc, w->id);
 			rc = spool_commit_remove(x->c, path);
 		}
-	if (rc == 0 && at->state != SPOOL_STATE_NONE && !same_loc(at, end)) {
-		spool_loc_path(path, sizeof(path), at, id);
+	if (rc == 0 && !same_loc(&w->at, &w->end)) {
+		spool_loc_path(path, sizeof(path), &w->at, w->id);
 		rc = spool_commit_remove(x->c, path);
 	}
-	if (rc == 0) {
-		spool_loc_path(path, sizeof(path), end, id);
-		rc = spool_commit_blob(x->c, path, buf, len);
+	if (rc < 0)
+		return rc;
+	/* The content as the steps left it in the file, wherever it is. */
+	spool_loc_path(path, sizeof(path), &w->at, w->id);
+	if (spool_fs_read(&buf, &len, x->sp, path, SPOOL_TASK_MAX_BYTES) < 0) {
+		spool_error_clear();
+		if (!(dump = spool_task_dump(w->task)))
+			return spool_error_set(SPOOL_ERROR, "out of memory");
+		len = strlen(dump);
 	}
-	if (rc == 0 && s->deliver) {
-		spool_deliverables_path(path, sizeof(path), id);
-		rc = spool_commit_path(x->c, path);
-	}
-	for (size_t i = 0; i < s->n && rc == 0; i++)
-		rc = spool_commit_transition(x->c, &s->v[i]);
+	spool_loc_path(path, sizeof(path), &w->end, w->id);
+	rc = spool_commit_blob(x->c, path, buf ? buf : dump, len);
+	free(buf);
 	free(dump);
 	return rc;
 }
@@ -484,15 +485,15 @@ static int stage(struct rec_ctx *x, struct steps *s, json_t *task,
  * reached legally, and the violation is recorded. If the agent already
  * brought it back, there is nothing to undo.
  */
-static int undo(struct rec_ctx *x, struct steps *s, const char *id,
-		spool_loc *at, const spool_loc *back, const spool_loc *bad,
+static int undo(struct rec_ctx *x, struct walk *w, const spool_loc *bad,
 		const char *why)
 {
+	spool_transition t;
 	int rc;
 
-	if (at->state == SPOOL_STATE_NONE || same_loc(at, back))
+	if (same_loc(&w->at, &w->end))
 		return 0;
-	rc = spool_move_task(x->sp, id, at, back, true);
+	rc = spool_move_task(x->sp, w->id, &w->at, &w->end, true);
 	if (rc == SPOOL_ENOTFOUND || rc == SPOOL_EEXISTS) {
 		/* moved on, or copied: the next pass sees it */
 		spool_error_clear();
@@ -500,70 +501,175 @@ static int undo(struct rec_ctx *x, struct steps *s, const char *id,
 	}
 	if (rc < 0)
 		return rc;
-	if (s->n == MAX_STEPS)
-		return spool_error_set(SPOOL_ERROR, "task '%s' moved too often "
-				       "to record at once", id);
-	spool_transition_init(&s->v[s->n], id, at, back, "revert",
-			      mover(back, bad));
-	snprintf(s->v[s->n].note, sizeof(s->v[s->n].note), "violation: %s",
-		 why);
-	s->n++;
-	*at = *back;
+	spool_transition_init(&t, w->id, &w->at, &w->end, "revert",
+			      mover(&w->end, bad));
+	snprintf(t.note, sizeof(t.note), "violation: %s", why);
+	if ((rc = spool_commit_transition(x->c, &t)) < 0)
+		return rc;
+	w->at = w->end;
+	w->moved_on = true;	/* staged where it went back */
 	x->st->reverted++;
 	return 0;
 }
 
-/* Walks the route: each leg legal is recorded; at the first illegal one
+/* Walks the route: each legal leg is recorded; at the first illegal one
  * the task goes back, unless the route comes back there by itself. */
-static int walk(struct rec_ctx *x, struct steps *s, json_t *task,
-		const char *id, const struct route *r, spool_loc *end,
-		spool_loc *at, bool *whole)
+static int walk(struct rec_ctx *x, struct walk *w, const struct route *r)
 {
 	char why[512];
-	int rc = 0;
+	size_t k;
+	int rc;
 
-	*end = r->p[0].loc;
-	*whole = true;
 	for (size_t i = 1; i < r->n; i++) {
-		size_t before = s->n, k;
-		rc = add_leg(x, s, task, id, end, &r->p[i].loc, r->p[i].seen,
-			     why, sizeof(why));
-		if (rc == 0) {
-			*end = r->p[i].loc;
+		rc = add_leg(x, w, &r->p[i].loc, r->p[i].seen, why,
+			     sizeof(why));
+		if (rc == 0)
 			continue;
-		}
 		if (rc != SPOOL_EILLEGAL)
 			return rc;
 		spool_error_clear();
-		s->n = before;
-		for (k = i + 1; k < r->n && !same_loc(&r->p[k].loc, end); k++)
+		for (k = i + 1; k < r->n && !same_loc(&r->p[k].loc, &w->end);
+		     k++)
 			;
 		if (k < r->n) {
 			i = k;	/* it came back: carry on from there */
 			continue;
 		}
-		*whole = false;
-		return undo(x, s, id, at, end, &r->p[i].loc, why);
+		return undo(x, w, &r->p[i].loc, why);
 	}
 	return 0;
 }
 
+/* Filed by the spool (it wrote the fields a filing writes) into an open
+ * state an agent can move it on from. */
+static bool looks_filed(json_t *task, const spool_loc *loc)
+{
+	return (loc->state == SPOOL_STATE_CLAIMED ||
+		loc->state == SPOOL_STATE_REVIEW) &&
+	       json_is_string(json_object_get(task, "created")) &&
+	       json_is_integer(json_object_get(task, "attempt"));
+}
+
+/* A task the spool filed but had not committed when it was stopped, then
+ * taken by an agent: added to ready/, where filing put it. */
+static int add_filed(struct rec_ctx *x, struct walk *w)
+{
+	spool_loc ready = { .state = SPOOL_STATE_READY };
+	const char *by = spool_task_str(w->task, "created_by");
+	spool_request rq = { .id = w->id, .verb = "add", .via = SPOOL_VIA_SPOOL,
+			     .moved = true, .at = &w->at, .task = w->task,
+			     .note = "filed before spoold stopped; recorded "
+				     "on its return" };
+	spool_outcome o;
+	int rc;
+
+	rq.actor = by && spool_name_valid(by) ? by : "operator";
+	rq.from.state = SPOOL_STATE_NONE;
+	rq.to = ready;
+	if ((rc = spool_transition_apply(&o, x->c, x->sp, &rq)) == 0) {
+		json_decref(w->task);
+		w->task = json_incref(o.task);
+		w->recorded = w->task;
+		w->end = ready;
+		w->moved_on = true;
+		w->steps++;
+	}
+	spool_outcome_clear(&o);
+	return rc;
+}
+
+/*
+ * The task as the spool keeps it before the walk: the recorded fields,
+ * with the ones its agent may write taken from disk. *changed lists the
+ * others the disk version changed. They are judged once the walk is
+ * done, against where its steps leave them: a field a later step writes
+ * (submitted_by, attempt) may already hold that value, written by a
+ * spool stopped before it committed the same steps.
+ */
+static int trusted_start(json_t **out, char *changed, size_t len,
+			 struct rec_ctx *x, const char *id,
+			 const spool_loc *head, json_t *disk)
+{
+	json_t *rec = NULL;
+	int rc;
+
+	changed[0] = '\0';
+	*out = NULL;
+	rc = spool_task_recorded(&rec, x->sp, spool_commit_base(x->c), id,
+				 head);
+	if (rc == SPOOL_ENOTFOUND) {
+		spool_error_clear();
+		*out = json_incref(disk);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	*out = spool_machine_merge(rec, disk, changed, len);
+	json_decref(rec);
+	return *out ? 0 : spool_error_set(SPOOL_ERROR, "out of memory");
+}
+
+/* The fields of changed an agent edited to something else than the walk
+ * left them: a violation, and the spool's values go back in the file. */
+static int judge_edit(struct rec_ctx *x, struct walk *w, const char *changed,
+		      json_t *disk, const struct route *r)
+{
+	spool_loc where = r->p[0].loc;
+	char bad[256] = "", name[128];
+	const char *p = changed, *agent;
+	spool_transition v;
+	int rc;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		p += n;
+		p += strspn(p, ", ");
+		if (!json_equal(json_object_get(disk, name),
+				json_object_get(w->task, name)))
+			snprintf(bad + strlen(bad), sizeof(bad) - strlen(bad),
+				 "%s%s", bad[0] ? ", " : "", name);
+	}
+	if (!bad[0])
+		return 0;
+	for (size_t i = 0; i < r->n && where.state != SPOOL_STATE_CLAIMED;
+	     i++)
+		if (r->p[i].loc.state == SPOOL_STATE_CLAIMED)
+			where = r->p[i].loc;
+	agent = where.state == SPOOL_STATE_CLAIMED ? where.agent
+		: mover(&r->p[0].loc, &r->p[r->n - 1].loc);
+	spool_transition_init(&v, w->id, &where, &where, "revert", agent);
+	snprintf(v.note, sizeof(v.note), "violation: '%s' changed %s, which "
+		 "only the spool writes; the recorded values stand", agent,
+		 bad);
+	if ((rc = spool_commit_transition(x->c, &v)) < 0)
+		return rc;
+	rc = spool_task_store(x->sp, &w->at, w->id, w->task);
+	if (rc == SPOOL_ENOTFOUND) {
+		spool_error_clear();	/* moved on: staged from the record */
+		rc = 0;
+	}
+	w->moved_on = true;
+	x->st->reverted++;
+	return rc;
+}
+
 /* A task named ID.json that HEAD has at head, and the disk at disk (NULL:
- * not seen where the events pointed). head NULL: a task the spool filed
- * that was never committed (spoold killed meanwhile): added first.
- * Returns 1 if it recorded something, 0 if not, SPOOL_ENOTFOUND if disk
- * is NULL and the events do not say where the task is. */
+ * not seen where the events pointed). head NULL: one never recorded, in
+ * claimed/ or review/ (see add_filed). Returns 1 if it recorded
+ * something, 0 if not, SPOOL_ENOTFOUND if disk is NULL and the events do
+ * not say where the task is, SPOOL_EILLEGAL if a task never recorded is
+ * not one the spool filed. */
 static int record_task(struct rec_ctx *x, const char *id,
 		       const spool_loc *head, const spool_loc *disk)
 {
-	spool_loc ready = { .state = SPOOL_STATE_READY }, at, end;
-	struct steps *s = NULL;
+	spool_loc ready = { .state = SPOOL_STATE_READY };
+	size_t before = spool_commit_count(x->c);
+	struct walk w = { .id = id };
 	struct route r;
 	json_t *task = NULL;
-	char path[PATH_MAX], why[512], *buf = NULL;
-	const char *by;
+	char path[PATH_MAX], why[512], changed[256] = "", *buf = NULL;
 	size_t len = 0;
-	bool whole;
 	int rc;
 
 	route_of(&r, x, id, head ? head : &ready, disk);
@@ -571,59 +677,45 @@ static int record_task(struct rec_ctx *x, const char *id,
 		return SPOOL_ENOTFOUND;	/* lost: the caller looks for it */
 	if (r.n == 1 && head)
 		return 0;	/* moved back, or on: the next events say */
-	rc = read_task(&buf, &len, &at, x, id, disk, head);
-	if (rc == SPOOL_ENOTFOUND && !disk)
-		return rc;
-	spool_loc_path(path, sizeof(path), &at, id);
-	if (rc == 0)
-		rc = spool_task_parse(&task, buf, len, path, id);
-	if (rc == SPOOL_EINVALID && head && at.state != SPOOL_STATE_NONE &&
-	    !same_loc(&at, head)) {
+	if ((rc = read_task(&buf, &len, &w.at, x, id, disk)) < 0)
+		return rc == SPOOL_ENOTFOUND && disk ? 0 : rc;
+	spool_loc_path(path, sizeof(path), &w.at, id);
+	rc = spool_task_parse(&task, buf, len, path, id);
+	free(buf);
+	if (rc == SPOOL_EINVALID && head && !same_loc(&w.at, head)) {
 		/* Moved and broken: the committed version goes back. */
 		snprintf(why, sizeof(why), "%s", spool_error_message());
-		free(buf);
-		if ((rc = keep_aside(x, &at, id, why)) < 0)
+		if ((rc = keep_aside(x, &w.at, id, why)) < 0)
 			return rc;
-		return revert_and_restore(x, id, head, &at, why);
+		rc = revert_and_restore(x, id, head, &w.at, why);
+		return rc < 0 ? rc : 1;
 	}
 	if (rc < 0)
-		goto out;
-	if (!x->steps && !(x->steps = malloc(sizeof(*x->steps)))) {
-		rc = spool_error_set(SPOOL_ERROR, "out of memory");
-		goto out;
-	}
-	s = x->steps;
-	s->n = 0;
-	s->changed = s->deliver = false;
+		return rc;
+	w.end = r.p[0].loc;
 	if (!head) {
-		by = spool_task_str(task, "created_by");
-		if ((rc = add_step(s, task, id, NULL, &ready, "add",
-				   by && spool_name_valid(by) ? by : "spool",
-				   "filed before spoold stopped; recorded on "
-				   "its return")) < 0)
+		w.task = json_incref(task);
+		if (!looks_filed(task, &w.at)) {
+			rc = SPOOL_EILLEGAL;
 			goto out;
+		}
+		rc = add_filed(x, &w);
+	} else {
+		rc = trusted_start(&w.task, changed, sizeof(changed), x, id,
+				   head, task);
 	}
-	if ((rc = walk(x, s, task, id, &r, &end, &at, &whole)) < 0)
+	if (rc < 0 || (rc = walk(x, &w, &r)) < 0 ||
+	    (changed[0] && (rc = judge_edit(x, &w, changed, task, &r)) < 0) ||
+	    (rc = stage_end(x, &w, &r)) < 0)
 		goto out;
-	if (whole && same_loc(&end, &at)) {
-		release_spent(x, s, task, &at);
-		end = at;
-	}
-	if (s->n == 0)
-		goto out;
-	if ((rc = stage(x, s, task, id, &r, &end, &at, buf, len)) < 0)
-		goto out;
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->v[i].verb, "revert") != 0)
-			x->st->recorded++;
-	x->terminal |= spool_state_terminal(end.state);
-	rc = 1;
+	x->st->recorded += w.steps;
+	rc = spool_commit_count(x->c) > before;
 out:
 	if (rc == SPOOL_ENOTFOUND) {
 		spool_error_clear();	/* moved meanwhile: the next pass */
 		rc = 0;
 	}
-	free(buf);
+	json_decref(w.task);
 	json_decref(task);
 	return rc;
 }
@@ -670,6 +762,14 @@ static int check_edit(struct rec_ctx *x, const spool_map_entry *e)
 	bool same;
 	int rc;
 
+	if (base && loc->state == SPOOL_STATE_CLAIMED) {
+		/* The agent may write its own fields, not the spool's. */
+		bool reverted;
+		rc = spool_transition_police(&reverted, x->c, x->sp, e->id,
+					     loc);
+		x->st->reverted += reverted;
+		return rc;
+	}
 	if (!base || !fixed_state(loc->state))
 		return 0;
 	spool_loc_path(path, sizeof(path), loc, e->id);
@@ -705,54 +805,33 @@ static int check_edit(struct rec_ctx *x, const spool_map_entry *e)
 	return spool_commit_transition(x->c, &t);
 }
 
-/* Filed by the spool (it wrote the fields a filing writes) into an open
- * state an agent can move it on from. */
-static bool looks_filed(struct rec_ctx *x, const spool_loc *loc,
-			const char *id)
-{
-	json_t *task = NULL;
-	bool filed;
-
-	if (loc->state != SPOOL_STATE_CLAIMED &&
-	    loc->state != SPOOL_STATE_REVIEW)
-		return false;
-	if (spool_task_load(&task, x->sp, loc, id) < 0) {
-		spool_error_clear();
-		return false;
-	}
-	filed = json_is_string(json_object_get(task, "created")) &&
-		json_is_integer(json_object_get(task, "attempt"));
-	json_decref(task);
-	return filed;
-}
-
 /*
- * A task that is on disk but was never recorded. In ready/ or blocked/ it
- * is added. Elsewhere it may be one the spool filed just before it was
- * killed, which an agent then took: it is added and the moves that
- * explain where it is are recorded. Anything else goes to quarantine/.
+ * A task that is on disk but was never recorded: added where the table
+ * allows (ready/, blocked/). In claimed/ or review/ it may be one the
+ * spool filed but had not committed when it was stopped, which an agent
+ * then took: added, and its moves recorded. Anything else goes to
+ * quarantine/.
  */
 static int adopt(struct rec_ctx *x, const char *id, const spool_loc *loc)
 {
-	char path[PATH_MAX], why[512];
-	spool_transition t;
+	const char *by;
+	char path[PATH_MAX], why[1024], dir[128];
+	spool_request rq = { .id = id, .verb = "add",
+			     .via = SPOOL_VIA_SPOOL, .moved = true };
+	spool_outcome o;
 	json_t *task = NULL;
 	int rc;
 
-	spool_loc_path(path, sizeof(path), loc, id);
-	if (loc->state != SPOOL_STATE_READY &&
-	    loc->state != SPOOL_STATE_BLOCKED) {
-		char dir[128];
-		if (looks_filed(x, loc, id) &&
-		    (rc = record_task(x, id, NULL, loc)) != 0)
-			return rc < 0 ? rc : 0;
-		spool_loc_format(dir, sizeof(dir), loc);
-		snprintf(why, sizeof(why), "'%s' appeared in %s/ without being "
-			 "filed; write new tasks to tmp/ and move them to new/",
-			 path, dir);
-		x->st->quarantined++;
-		return spool_quarantine(x->c, x->sp, path, why, "spool");
+	if (loc->state == SPOOL_STATE_CLAIMED ||
+	    loc->state == SPOOL_STATE_REVIEW) {
+		rc = record_task(x, id, NULL, loc);
+		if (rc >= 0)
+			return 0;
+		if (rc != SPOOL_EILLEGAL && rc != SPOOL_EINVALID)
+			return rc;
+		spool_error_clear();
 	}
+	spool_loc_path(path, sizeof(path), loc, id);
 	rc = spool_task_load(&task, x->sp, loc, id);
 	if (rc == SPOOL_ENOTFOUND)
 		return 0;
@@ -763,14 +842,26 @@ static int adopt(struct rec_ctx *x, const char *id, const spool_loc *loc)
 	}
 	if (rc < 0)
 		return rc;
-	spool_transition_init(&t, id, NULL, loc, "add",
-			      spool_task_str(task, "created_by") &&
-			      spool_name_valid(spool_task_str(task, "created_by"))
-			      ? spool_task_str(task, "created_by") : "operator");
-	rc = spool_record_move(x->c, x->sp, task, &t, NULL);
+	by = spool_task_str(task, "created_by");
+	rq.actor = by && spool_name_valid(by) ? by : "operator";
+	rq.from.state = SPOOL_STATE_NONE;
+	rq.to = *loc;
+	rq.task = task;
+	rc = spool_transition_apply(&o, x->c, x->sp, &rq);
+	spool_outcome_clear(&o);
 	json_decref(task);
-	x->st->recorded++;
-	return rc;
+	if (rc == SPOOL_EILLEGAL) {
+		spool_loc_format(dir, sizeof(dir), loc);
+		snprintf(why, sizeof(why), "'%s' appeared in %s/ without being "
+			 "filed (%s); write new tasks to tmp/ and move them to "
+			 "new/", path, dir, spool_error_message());
+		spool_error_clear();
+		x->st->quarantined++;
+		return spool_quarantine(x->c, x->sp, path, why, "spool");
+	}
+	if (rc == 0)
+		x->st->recorded++;
+	return rc == SPOOL_ENOTFOUND ? 0 : rc;
 }
 
 static bool same_content(spool *sp, const char *a, const char *b)
@@ -823,7 +914,7 @@ static int resolve_copies(struct rec_ctx *x, spool_map_entry *e)
 		if (!head || e->disk[i] == e->head)
 			continue;
 		if (spool_task_load(&task, x->sp, d, e->id) == 0 &&
-		    spool_rules_check(x->sp, task, e->id, head, d) == 0)
+		    raw_legal(x, task, e->id, head, d, NULL))
 			keep = (int)i;
 		json_decref(task);
 		task = NULL;
@@ -880,6 +971,7 @@ static int reconcile_entry(struct rec_ctx *x, spool_map_entry *e)
 		rc = record_task(x, e->id, head, NULL);
 		if (rc != SPOOL_ENOTFOUND)
 			return rc < 0 ? rc : 0;
+		spool_error_clear();
 		/* Not seen because it moved while the tree was read: restoring
 		 * it would make a second, claimable copy. The next pass
 		 * records where it went. */
@@ -968,17 +1060,44 @@ static int list_new(struct path_list *out, spool *sp)
 	return rc;
 }
 
+/*
+ * Whether the file in new/ is one filed already: filing writes the id
+ * and fields into it before it writes the task, and a spool stopped
+ * between the two leaves both. The task filed stands; this goes.
+ */
+static bool filed_already(struct rec_ctx *x, json_t *task)
+{
+	static const char *const same[] = { "created", "created_by", "title" };
+	const char *id = spool_task_str(task, "id");
+	json_t *filed = NULL;
+	spool_loc loc;
+	bool is = true;
+
+	if (!id || !spool_task_str(task, "created") ||
+	    spool_task_find(&loc, x->sp, id) != 0 ||
+	    spool_task_load(&filed, x->sp, &loc, id) < 0) {
+		spool_error_clear();
+		return false;
+	}
+	for (size_t i = 0; i < SPOOL_ARRAY_SIZE(same) && is; i++)
+		is = json_equal(json_object_get(task, same[i]),
+				json_object_get(filed, same[i]));
+	json_decref(filed);
+	return is;
+}
+
 static int file_one(struct rec_ctx *x, const char *path, json_t *task,
 		    const spool_file_batch *batch)
 {
 	const char *by = spool_task_str(task, "created_by");
 	char id[SPOOL_ID_MAX + 1], why[600];
-	bool existed;
-	int rc;
+	bool existed = true;
+	int rc = 0;
 
-	rc = spool_file_from(id, sizeof(id), &existed, x->c, x->sp, task,
-			     path, by && spool_name_valid(by) ? by : "spool",
-			     batch);
+	if (!filed_already(x, task))
+		rc = spool_file_from(id, sizeof(id), &existed, x->c, x->sp,
+				     task, path, by && spool_name_valid(by) ?
+				     by : "spool", batch);
 	if (rc == SPOOL_EINVALID || rc == SPOOL_EEXISTS) {
 		snprintf(why, sizeof(why), "%s", spool_error_message());
 		x->st->quarantined++;
@@ -1400,7 +1519,6 @@ int spool_reconcile_ex(spool_reconcile_stats *stats, spool *sp,
 out:
 	path_list_free(&odd);
 	path_list_free(&fresh);
-	free(x.steps);
 	spool_map_free(x.map);
 	spool_commit_free(x.c);
 	return rc;

@@ -47,10 +47,6 @@ int spool_task_store(spool *sp, const spool_loc *loc, const char *id,
 /* Deliverables of a task: "deliverables/ID". */
 void spool_deliverables_path(char *buf, size_t len, const char *id);
 
-/* The transition verb for a move, e.g. "claim", "submit". */
-const char *spool_rules_verb(json_t *task, const spool_loc *from,
-			     const spool_loc *to);
-
 /* Dependents of a finished task: moves blocked tasks whose deps are all
  * done to ready/, completes parents whose children are all done. Adds
  * what it does to c. */

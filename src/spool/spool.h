@@ -272,14 +272,6 @@ int spool_head_read(char **out, size_t *len, spool *sp, const char *path);
 
 /* ---- the state machine ------------------------------------------------- */
 
-/*
- * Decides whether task may move from -> to by actor. Returns 0, or
- * SPOOL_EILLEGAL with the reason recorded. Shared by the CLI, reconcile
- * and the daemon.
- */
-int spool_rules_check(spool *sp, json_t *task, const char *id,
-		      const spool_loc *from, const spool_loc *to);
-
 /* True when every depends_on is done. *dead is set when one of them is
  * failed or cancelled (waiting would be forever). */
 int spool_deps_state(bool *ready, char *dead, size_t deadlen, spool *sp,

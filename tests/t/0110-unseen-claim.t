@@ -74,11 +74,11 @@ spool reconcile >"$T/out"
 is "$(state_of T-0009)" claimed/ann "no legal sequence explains it: back to ann"
 is "$(verbs)" "revert " "recorded as a revert"
 
-# ready -> failed: a claim and a give-up nobody saw.
+# ready -> failed: a claim, then a give-up by mv, which is a command's.
 mv ready/T-0005.json claimed/ann/ && mv claimed/ann/T-0005.json failed/
 spool reconcile >/dev/null
-is "$(state_of T-0005)" failed "ready -> failed is kept"
-is "$(verbs)" "claim fail " "as a claim and a fail"
+is "$(state_of T-0005)" ready "ready -> failed is undone: no agent fails a task by mv"
+is "$(verbs)" "revert " "recorded as a revert"
 
 # ready -> done: no agent's moves lead there.
 mv ready/T-0006.json done/

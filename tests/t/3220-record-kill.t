@@ -1,5 +1,5 @@
 #!/bin/bash
-# The race of 3100 with spoold killed -9 several times in the middle and
+# The race of 3200 with spoold killed -9 several times in the middle and
 # started again. Events are lost with it: what it did not see it judges
 # from the files, which are the truth. Nothing is lost, doubled or
 # reverted; a claim nobody saw may be recorded as unattributed, never
@@ -15,7 +15,7 @@ spool reconcile >/dev/null; ok $? "$N tasks in ready/"
 start_daemon || exit 1
 cd "$S" || exit 1
 
-agent() {	# as in 3100: claim, then submit at once; no sleep
+agent() {	# as in 3200: claim, then submit at once; no sleep
 	local me=$1 f files
 	while files=(ready/*.json); [ -e "${files[0]}" ]; do
 		f=${files[RANDOM % (${#files[@]} < 20 ? ${#files[@]} : 20)]}

@@ -70,7 +70,7 @@ $(BUILD)/%.o: src/%.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 bin/spool: $(SPOOL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SPOOL_LDLIBS)

@@ -156,6 +156,8 @@ struct daemon {
 	int epfd, sigfd, timerfd;
 	bool stop, reload;
 	bool gone;		/* the spool was removed under us */
+	bool halted;		/* not recording: branch rewritten */
+	bool resumed;		/* accepted since: reconcile all */
 	spool_jpos journal;	/* the history is read up to here */
 	spool_jpos others;	/* read for the move log up to here */
 	bool journal_behind;	/* stopped early: too many hooks wait */

@@ -566,7 +566,8 @@ int spool_archive_run(spool_archive_stats *st, spool *sp, long older_than,
 		}
 		s.v[m++] = *c;
 	}
-	qsort(s.v, m, sizeof(*s.v), cmp_cand);
+	if (m > 1)
+		qsort(s.v, m, sizeof(*s.v), cmp_cand);
 	if (dry_run) {
 		st->tasks = m;
 		st->archives = (m + SPOOL_ARCHIVE_MAX - 1) / SPOOL_ARCHIVE_MAX;

@@ -16,6 +16,7 @@
 
 #include "file.h"
 #include "archive-find.h"
+#include "intent.h"
 #include "transition.h"
 
 static void key_path(char *buf, size_t len, const char *key)
@@ -108,10 +109,21 @@ static int check_refs(spool *sp, json_t *task, const char *id,
 	return 0;
 }
 
+static bool has_child(json_t *children, const char *id)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(children, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), id) == 0)
+			return true;
+	return false;
+}
+
 /* Records the child in its parent and holds the parent until its
- * children are done. */
-static int link_parent(spool_commit *c, spool *sp, const char *parent,
-		       const char *id)
+ * children are done. Done again after a crash, it adds nothing twice. */
+int spool_file_link_parent(spool_commit *c, spool *sp, const char *parent,
+			   const char *id)
 {
 	spool_request rq = { .id = parent, .verb = "block", .actor = "spool",
 			     .via = SPOOL_VIA_SPOOL };
@@ -129,9 +141,11 @@ static int link_parent(spool_commit *c, spool *sp, const char *parent,
 		children = json_array();
 		json_object_set_new(task, "children", children);
 	}
-	json_array_append_new(children, json_string(id));
-	if ((rc = spool_task_store(sp, &rq.from, parent, task)) < 0)
-		goto out;
+	if (!has_child(children, id)) {
+		json_array_append_new(children, json_string(id));
+		if ((rc = spool_task_store(sp, &rq.from, parent, task)) < 0)
+			goto out;
+	}
 	if (rq.from.state == SPOOL_STATE_READY) {
 		rq.to.state = SPOOL_STATE_BLOCKED;
 		rq.task = task;
@@ -148,18 +162,6 @@ out:
 	return rc;
 }
 
-static int rewrite_src(spool *sp, const char *src, json_t *task)
-{
-	char *s = spool_task_dump(task);
-	int rc;
-
-	if (!s)
-		return spool_error_set(SPOOL_ERROR, "out of memory");
-	rc = spool_fs_rewrite(sp, src, s, strlen(s));
-	free(s);
-	return rc;
-}
-
 /* Fields only the spool writes start afresh whatever a new task says:
  * a task filed with "plan_approved": true would skip its plan's review. */
 static void reset_owned(json_t *task)
@@ -173,10 +175,10 @@ static void reset_owned(json_t *task)
 	json_object_set_new(task, "attempt", json_integer(1));
 }
 
-static int file_task(char *idout, size_t idlen, bool *existed,
-		     spool_commit *c, spool *sp, json_t *task,
-		     const spool_loc *from, const char *src, const char *actor,
-		     const spool_file_batch *batch)
+int spool_file_task(char *idout, size_t idlen, bool *existed,
+		    spool_commit *c, spool *sp, json_t *task,
+		    const spool_loc *from, const char *actor,
+		    const spool_file_batch *batch)
 {
 	spool_request rq = { .verb = from ? "file" : "add", .actor = actor,
 			     .via = from ? SPOOL_VIA_SPOOL : SPOOL_VIA_CMD,
@@ -201,11 +203,8 @@ static int file_task(char *idout, size_t idlen, bool *existed,
 	}
 	if (json_is_string(json_object_get(task, "id"))) {
 		snprintf(id, sizeof(id), "%s", spool_task_str(task, "id"));
-		if (spool_task_find(&loc, sp, id) != SPOOL_ENOTFOUND)
-			return spool_error_set(SPOOL_EEXISTS, "task id '%s' is"
-				" already in use; drop the id field to get a "
-				"fresh one", id);
-		if ((rc = check_refs(sp, task, id, batch)) < 0)
+		if ((rc = spool_id_check_unused(sp, id)) < 0 ||
+		    (rc = check_refs(sp, task, id, batch)) < 0)
 			return rc;
 	} else {
 		/* Checked before an id is spent on a task that is refused;
@@ -222,20 +221,6 @@ static int file_task(char *idout, size_t idlen, bool *existed,
 	if (!json_object_get(task, "created_by"))
 		json_object_set_new(task, "created_by", json_string(actor));
 	reset_owned(task);
-	/* The file in new/ says its id before the task is written: a crash
-	 * before new/ is emptied files it again under that id, which
-	 * reconcile then finds filed already, never under a second one. */
-	if (src && (rc = rewrite_src(sp, src, task)) < 0)
-		return rc;
-	/* The key first too: one that names a task not filed yet is
-	 * ignored, a task filed without its key could be filed again. */
-	if (key) {
-		key_path(kpath, sizeof(kpath), key);
-		if ((rc = spool_fs_mkdirs(sp, ".spool/keys")) < 0 ||
-		    (rc = spool_fs_write(sp, kpath, id, strlen(id), false)) < 0 ||
-		    (rc = spool_commit_path(c, kpath)) < 0)
-			goto out;
-	}
 	/* Written to ready/ or blocked/ as the table says, and recorded. */
 	rq.id = id;
 	if (from)
@@ -243,33 +228,34 @@ static int file_task(char *idout, size_t idlen, bool *existed,
 	else
 		rq.from.state = SPOOL_STATE_NONE;
 	rq.to.state = SPOOL_STATE_NONE;
-	if ((rc = spool_transition_apply(&o, c, sp, &rq)) < 0)
+	if (key)
+		key_path(kpath, sizeof(kpath), key);
+	/* Announced with what filing does besides: a crash before the
+	 * commit files it once, a failure leaves nothing behind. */
+	if ((rc = spool_intent_file(c, sp, &(spool_intent_filing){
+			.id = id, .from = &rq.from, .verb = rq.verb,
+			.actor = actor, .via = rq.via, .task = task,
+			.src = batch ? batch->src : NULL,
+			.key = key ? kpath : NULL, .parent = parent })) < 0)
 		goto out;
-	if (parent && (rc = link_parent(c, sp, parent, id)) < 0)
+	if ((rc = spool_transition_apply(&o, c, sp, &rq)) < 0) {
+		/* Refused, nothing is staged: the caller may go on with the
+		 * commit (quarantining the file), so this filing goes now. */
+		spool_intent_abandon(c, sp, id);
+		goto out;
+	}
+	if (key) {
+		if ((rc = spool_fs_mkdirs(sp, ".spool/keys")) < 0 ||
+		    (rc = spool_fs_write(sp, kpath, id, strlen(id), false)) < 0 ||
+		    (rc = spool_commit_path(c, kpath)) < 0)
+			goto out;
+	}
+	if (parent && (rc = spool_file_link_parent(c, sp, parent, id)) < 0)
 		goto out;
 	snprintf(idout, idlen, "%s", id);
 out:
 	spool_outcome_clear(&o);
 	return rc;
-}
-
-int spool_file_task(char *idout, size_t idlen, bool *existed,
-		    spool_commit *c, spool *sp, json_t *task,
-		    const spool_loc *from, const char *actor,
-		    const spool_file_batch *batch)
-{
-	return file_task(idout, idlen, existed, c, sp, task, from, NULL, actor,
-			 batch);
-}
-
-int spool_file_from(char *idout, size_t idlen, bool *existed,
-		    spool_commit *c, spool *sp, json_t *task, const char *src,
-		    const char *actor, const spool_file_batch *batch)
-{
-	spool_loc newloc = { .state = SPOOL_STATE_NEW };
-
-	return file_task(idout, idlen, existed, c, sp, task, &newloc, src,
-			 actor, batch);
 }
 
 /* One line of text whatever a refused name held. */

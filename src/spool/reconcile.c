@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "intent.h"
 #include "lease.h"
 #include "moves.h"
 #include "snapshot.h"
@@ -909,6 +910,7 @@ static int resolve_copies(struct rec_ctx *x, spool_map_entry *e)
 	int keep = -1, rc = 0;
 	json_t *task = NULL;
 
+
 	for (size_t i = 0; i < n && keep < 0; i++) {
 		const spool_loc *d = &x->map->dirs[e->disk[i]];
 		if (!head || e->disk[i] == e->head)
@@ -1060,52 +1062,24 @@ static int list_new(struct path_list *out, spool *sp)
 	return rc;
 }
 
-/*
- * Whether the file in new/ is one filed already: filing writes the id
- * and fields into it before it writes the task, and a spool stopped
- * between the two leaves both. The task filed stands; this goes.
- */
-static bool filed_already(struct rec_ctx *x, json_t *task)
-{
-	static const char *const same[] = { "created", "created_by", "title" };
-	const char *id = spool_task_str(task, "id");
-	json_t *filed = NULL;
-	spool_loc loc;
-	bool is = true;
-
-	if (!id || !spool_task_str(task, "created") ||
-	    spool_task_find(&loc, x->sp, id) != 0 ||
-	    spool_task_load(&filed, x->sp, &loc, id) < 0) {
-		spool_error_clear();
-		return false;
-	}
-	for (size_t i = 0; i < SPOOL_ARRAY_SIZE(same) && is; i++)
-		is = json_equal(json_object_get(task, same[i]),
-				json_object_get(filed, same[i]));
-	json_decref(filed);
-	return is;
-}
-
 static int file_one(struct rec_ctx *x, const char *path, json_t *task,
 		    const spool_file_batch *batch)
 {
+	spool_loc newloc = { .state = SPOOL_STATE_NEW };
 	const char *by = spool_task_str(task, "created_by");
+	spool_file_batch b = *batch;
 	char id[SPOOL_ID_MAX + 1], why[600];
-	bool existed = true;
-	int rc = 0;
+	bool existed;
+	int rc;
 
-	if (!filed_already(x, task))
-		rc = spool_file_from(id, sizeof(id), &existed, x->c, x->sp,
-				     task, path, by && spool_name_valid(by) ?
-				     by : "spool", batch);
+	b.src = path;	/* so a crash before the commit files it once */
+	rc = spool_file_task(id, sizeof(id), &existed, x->c, x->sp, task,
+			     &newloc, by && spool_name_valid(by) ? by : "spool",
+			     &b);
 	if (rc == SPOOL_EINVALID || rc == SPOOL_EEXISTS) {
 		snprintf(why, sizeof(why), "%s", spool_error_message());
 		x->st->quarantined++;
 		return spool_quarantine(x->c, x->sp, path, why, "spool");
-	}
-	if (rc == SPOOL_ENOTFOUND) {
-		spool_error_clear();	/* taken out of new/ meanwhile */
-		return 0;
 	}
 	if (rc < 0)
 		return rc;
@@ -1465,6 +1439,9 @@ int spool_reconcile_ex(spool_reconcile_stats *stats, spool *sp,
 	int rc;
 
 	memset(x.st, 0, sizeof(*x.st));
+	/* What a killed process was doing, before its moves look raw. */
+	if ((rc = spool_intent_recover(&x.st->recorded, &x.terminal, sp)) < 0)
+		goto out;
 	if ((rc = spool_commit_new(&x.c, sp)) < 0 ||
 	    (rc = spool_map_new(&x.map)) < 0)
 		goto out;

@@ -893,6 +893,10 @@ static int drop_copy(struct rec_ctx *x, const char *id, const spool_loc *keep,
 	if (faccessat(spool_rootfd(x->sp), cp, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
 	    errno == ENOENT)
 		return spool_commit_path(x->c, cp);
+	/* The kept one went on meanwhile: this may be it, not a copy. */
+	if (faccessat(spool_rootfd(x->sp), kp, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno == ENOENT)
+		return 0;
 	x->st->duplicates++;
 	if (!same_content(x->sp, kp, cp))
 		return spool_quarantine(x->c, x->sp, cp, "a second copy of the "
@@ -902,14 +906,48 @@ static int drop_copy(struct rec_ctx *x, const char *id, const spool_loc *keep,
 	return spool_commit_path(x->c, cp);
 }
 
+/*
+ * Seen in two places because it moved while the tree was read (from a
+ * directory read first to one read later): only one is still there, and
+ * it is no copy. The place still there, or NULL if there is none or more
+ * than one.
+ */
+static const spool_loc *moved_while_read(struct rec_ctx *x,
+					 const spool_map_entry *e)
+{
+	const spool_loc *found = NULL;
+	char path[PATH_MAX];
+
+	if (e->ndisk > SPOOL_MAP_COPIES)
+		return NULL;
+	for (size_t i = 0; i < e->ndisk; i++) {
+		spool_loc_path(path, sizeof(path), &x->map->dirs[e->disk[i]],
+			       e->id);
+		if (faccessat(spool_rootfd(x->sp), path, F_OK,
+			      AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (found)
+			return NULL;
+		found = &x->map->dirs[e->disk[i]];
+	}
+	return found;
+}
+
 /* cp instead of mv: the first copy that is a legal move is the move. */
 static int resolve_copies(struct rec_ctx *x, spool_map_entry *e)
 {
 	const spool_loc *head = e->head >= 0 ? &x->map->dirs[e->head] : NULL;
+	const spool_loc *one = moved_while_read(x, e);
 	size_t n = e->ndisk < SPOOL_MAP_COPIES ? e->ndisk : SPOOL_MAP_COPIES;
 	int keep = -1, rc = 0;
 	json_t *task = NULL;
 
+	if (one && !head)
+		return adopt(x, e->id, one);
+	if (one) {
+		rc = record_task(x, e->id, head, one);
+		return rc < 0 ? rc : 0;
+	}
 
 	for (size_t i = 0; i < n && keep < 0; i++) {
 		const spool_loc *d = &x->map->dirs[e->disk[i]];

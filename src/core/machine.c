@@ -87,7 +87,8 @@ const spool_row spool_rows[] = {
 	{ "approve", NULL, F(REVIEW), NONE, S(BLOCKED), 0,
 	  REVIEWER | OPERATOR | SPOOL, CMD | BY_SPOOL,
 	  G(CHILDREN_OPEN) | G(PLAN_SETTLED) | G(NOT_SELF_REVIEW),
-	  E(FEEDBACK), "a parent waits there until its subtasks are done" },
+	  E(FEEDBACK) | E(DELIVERABLES),
+	  "a parent waits there until its subtasks are done" },
 	{ "reject", NULL, F(REVIEW), NONE, S(CLAIMED), SUBMITTER,
 	  REVIEWER | OPERATOR | SPOOL, CMD | BY_SPOOL,
 	  G(FEEDBACK) | G(NOT_SELF_REVIEW) | G(SUBMITTER) | G(REGISTERED) |

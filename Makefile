@@ -98,7 +98,7 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "# $$t"; $$t; done
 
 check: deps all unit
-	prove -j2 --failures --comments tests/t/
+	prove -j2 --failures --comments --exec tests/run-one.sh tests/t/
 
 demo: deps all
 	sh tests/demo/run.sh

@@ -102,8 +102,8 @@ typedef struct {
 
 /* A state in a row's from mask; the pseudo-state NONE is a task that
  * is not in the spool yet. */
-#define SPOOL_FROM(s) ((s) == SPOOL_STATE_NONE ? 1u << SPOOL_STATE_COUNT \
-			: 1u << (s))
+#define SPOOL_FROM(s) (1u << ((s) == SPOOL_STATE_NONE ? SPOOL_STATE_COUNT \
+			      : (s)))
 
 extern const spool_row spool_rows[];
 extern const size_t spool_nrows;

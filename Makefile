@@ -3,12 +3,16 @@
 #   make demo       run the blog-post pipeline in a fresh spool
 #   make check      run the unit and integration tests
 #   make unit       build and run the unit tests only
+#   make check-sanitize  the whole suite against ASan+UBSan binaries
+#   make fuzz       run each libFuzzer harness FUZZ_SECONDS (default 60)
 #   make bench      run the benchmarks, print a table
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # Objects, the library and the unit tests go to build/ (BUILD=dir to
 # change it), never among the sources; each object's header dependencies
-# are tracked (-MMD -MP). Only the programs go to bin/.
+# are tracked (-MMD -MP). Only the programs go to bin/ (BIN=dir to change
+# it). The sanitized and fuzzing builds have their own dirs, so they never
+# disturb the normal one.
 #
 # Warnings are errors (-Werror) in a development build: by default in a
 # git checkout, except for `make install`; elsewhere (a release tarball)
@@ -24,6 +28,7 @@ MANDIR    = $(PREFIX)/share/man
 COMPDIR   = $(PREFIX)/share/bash-completion/completions
 
 BUILD    ?= build
+BIN      ?= bin
 ifneq ($(filter install,$(MAKECMDGOALS)),)
 DEV      ?= 0
 endif
@@ -37,7 +42,8 @@ CC       ?= cc
 PKGS      = libgit2 jansson libarchive yaml-0.1 zlib
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Wno-format-truncation \
-            $(if $(filter 1,$(DEV)),-Werror)
+            $(if $(filter 1,$(DEV)),-Werror) $(SANITIZE)
+LDFLAGS  += $(SANITIZE)
 CPPFLAGS += -D_GNU_SOURCE -Isrc $(addprefix -Isrc/,$(SRC_DIRS)) \
             -DSPOOL_VERSION='"$(VERSION)"' -DSPOOL_SHAREDIR='"$(SHAREDIR)"' \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -60,8 +66,14 @@ SPOOLD_OBJ= $(call obj,$(SPOOLD_SRC))
 LIB       = $(BUILD)/libspool.a
 UNIT_SRC  = $(wildcard tests/unit/test-*.c)
 UNIT_BIN  = $(patsubst %.c,$(BUILD)/%,$(UNIT_SRC))
+# Each fuzz harness is also built as a plain program that replays its
+# corpus (tests/fuzz/corpus/NAME): a cheap unit test with any compiler.
+FUZZ_SRC  = $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_NAMES= $(patsubst tests/fuzz/fuzz-%.c,%,$(FUZZ_SRC))
+REPLAY_BIN= $(patsubst %,$(BUILD)/tests/fuzz/replay-%,$(FUZZ_NAMES))
+FUZZ_BIN  = $(patsubst %,$(BUILD)/tests/fuzz/fuzz-%,$(FUZZ_NAMES))
 
-PROGS     = bin/spool $(if $(SPOOLD_SRC),bin/spoold)
+PROGS     = $(BIN)/spool $(if $(SPOOLD_SRC),$(BIN)/spoold)
 
 all: deps-check $(PROGS)
 
@@ -72,20 +84,38 @@ $(BUILD)/%.o: src/%.c
 $(LIB): $(LIB_OBJ)
 	rm -f $@ && $(AR) rcs $@ $^
 
-bin/spool: $(SPOOL_OBJ) $(LIB)
+$(BIN)/spool: $(SPOOL_OBJ) $(LIB)
+	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SPOOL_LDLIBS)
 
 $(BUILD)/cmd/git-load.o: CPPFLAGS += $(if $(GIT2_SONAME),-DSPOOL_LIBGIT2_SONAME='"$(GIT2_SONAME)"')
 
-bin/spoold: $(SPOOLD_OBJ) $(LIB)
+$(BIN)/spoold: $(SPOOLD_OBJ) $(LIB)
+	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/test-%: tests/unit/test-%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+$(BUILD)/tests/fuzz/replay.o: tests/fuzz/replay.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/fuzz/replay-%: tests/fuzz/fuzz-%.c $(BUILD)/tests/fuzz/replay.o \
+		$(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ \
+		$(filter-out %.h,$^) $(LDLIBS)
+
+# Only with clang and SANITIZE=...,fuzzer-no-link: see `make fuzz`.
+$(BUILD)/tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) -fsanitize=fuzzer \
+		-o $@ $(filter-out %.h,$^) $(LDLIBS)
+
 -include $(patsubst %.o,%.d,$(LIB_OBJ) $(SPOOL_OBJ) $(SPOOLD_OBJ)) \
-	$(addsuffix .d,$(UNIT_BIN))
+	$(addsuffix .d,$(UNIT_BIN) $(REPLAY_BIN) $(FUZZ_BIN))
 
 # deps installs what is missing (as root) or prints the apt-get line.
 deps:
@@ -94,11 +124,46 @@ deps:
 deps-check:
 	@sh tests/deps.sh check
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(REPLAY_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "# $$t"; $$t; done
+	@set -e; for n in $(FUZZ_NAMES); do \
+		echo "# $(BUILD)/tests/fuzz/replay-$$n"; \
+		$(BUILD)/tests/fuzz/replay-$$n tests/fuzz/corpus/$$n; done
 
 check: deps all unit
 	prove -j2 --failures --comments --exec tests/run-one.sh tests/t/
+
+# The same suite against binaries built with ASan and UBSan, in their own
+# build dir; tests/lib.sh puts SPOOL_BIN first on PATH. Any report fails
+# the program that made it: UBSan does not recover, LeakSanitizer stops
+# the process with an error at exit.
+SAN_BUILD = build-sanitize
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=all
+SAN_ENV   = SPOOL_BIN=$(CURDIR)/$(SAN_BUILD)/bin SPOOL_SANITIZE=1 \
+            ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+check-sanitize: deps
+	$(SAN_ENV) $(MAKE) BUILD=$(SAN_BUILD) BIN=$(SAN_BUILD)/bin \
+		SANITIZE='$(SAN_FLAGS)' all unit
+	$(SAN_ENV) prove -j2 --failures --comments --exec tests/run-one.sh \
+		tests/t/
+
+# libFuzzer, with clang: every harness for FUZZ_SECONDS each, two at a
+# time (FUZZ_JOBS), each from its seed corpus; a crash fails the target
+# and leaves its input in $(FUZZ_BUILD)/crashes/.
+FUZZ_CC      ?= clang-14
+FUZZ_BUILD    = build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 2
+fuzz: deps
+	$(MAKE) BUILD=$(FUZZ_BUILD) BIN=$(FUZZ_BUILD)/bin CC=$(FUZZ_CC) \
+		SANITIZE='$(SAN_FLAGS) -fsanitize=fuzzer-no-link \
+		-Wno-unknown-warning-option' fuzzers
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) \
+		sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_NAMES)
+
+fuzzers: $(FUZZ_BIN)
 
 demo: deps all
 	sh tests/demo/run.sh
@@ -108,8 +173,8 @@ bench: deps all
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SHAREDIR)
-	install -m 755 bin/spool $(DESTDIR)$(BINDIR)/spool
-	[ ! -f bin/spoold ] || install -m 755 bin/spoold $(DESTDIR)$(SBINDIR)/spoold
+	install -m 755 $(BIN)/spool $(DESTDIR)$(BINDIR)/spool
+	[ ! -f $(BIN)/spoold ] || install -m 755 $(BIN)/spoold $(DESTDIR)$(SBINDIR)/spoold
 	cp -R spool-layout $(DESTDIR)$(SHAREDIR)/layout
 	cp -R skills $(DESTDIR)$(SHAREDIR)/skills
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
@@ -128,7 +193,8 @@ uninstall:
 		$(DESTDIR)$(COMPDIR)/spoold
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
 	rm -f bin/spool bin/spoold
 
-.PHONY: all deps deps-check unit check demo bench install uninstall clean
+.PHONY: all deps deps-check unit check check-sanitize fuzz fuzzers demo bench \
+	install uninstall clean

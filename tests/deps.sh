@@ -1,11 +1,14 @@
 #!/bin/sh
-# Installs the Debian packages Spool needs to build, test and benchmark.
+# Installs the Debian packages Spool needs to build, test, fuzz and
+# benchmark (make fuzz: clang-14 with libFuzzer from libclang-rt-14-dev,
+# llvm-14 for symbolized reports).
 #   deps.sh check    fail with the apt-get line if a build dependency is missing
 #   deps.sh install  install what is missing (as root), or print the line
 set -u
 PKGS="gcc make pkg-config git jq libgit2-dev libjansson-dev libarchive-dev
 libyaml-dev libcmocka-dev zlib1g-dev inotify-tools perl stow hyperfine
-man-db groff-base bsdextrautils bash-completion valgrind procps python3"
+man-db groff-base bsdextrautils bash-completion valgrind procps python3
+clang-14 libclang-rt-14-dev llvm-14"
 
 missing=""
 for p in $PKGS; do

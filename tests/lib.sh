@@ -3,7 +3,10 @@
 # shellcheck shell=bash
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export PATH="$TOP/bin:$PATH"
+# SPOOL_BIN: where the programs under test are (make check-sanitize
+# points it at the sanitized ones); the normal build by default.
+export SPOOL_BIN="${SPOOL_BIN:-$TOP/bin}"
+export PATH="$SPOOL_BIN:$PATH"
 export SPOOL_LAYOUT="$TOP/spool-layout"
 unset SPOOL_DIR SPOOL_AGENT
 export GIT_CONFIG_NOSYSTEM=1 HOME="${TMPDIR:-/tmp}"

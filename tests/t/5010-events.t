@@ -58,7 +58,7 @@ kill -0 $lpid 2>/dev/null; is $? 1 "--follow --limit 1 exits after one event"
 is "$(jq -r .verb "$T/one")" cancel "the one event"
 
 # with the daemon recording a bare mv
-if [ -x "$TOP/bin/spoold" ]; then
+if [ -x "$SPOOL_BIN/spoold" ]; then
 	spool events --follow --since HEAD >"$T/daemon" &
 	epid=$!
 	spoold -C "$S" >"$T/spoold.log" 2>&1 &

@@ -146,6 +146,8 @@ SAN_ENV   = SPOOL_BIN=$(CURDIR)/$(SAN_BUILD)/bin SPOOL_SANITIZE=1 \
 check-sanitize: deps
 	$(SAN_ENV) $(MAKE) BUILD=$(SAN_BUILD) BIN=$(SAN_BUILD)/bin \
 		SANITIZE='$(SAN_FLAGS)' all unit
+	@# the built-in skills beside the programs, as in the normal build
+	ln -sfn ../skills $(SAN_BUILD)/skills
 	$(SAN_ENV) prove -j2 --failures --comments --exec tests/run-one.sh \
 		tests/t/
 

@@ -1,11 +1,10 @@
 /*
  * The hydrate manifest (skills.json), parsed and resolved against two
- * real roots in a scratch directory (the harness's working directory),
- * so that names, paths and projects in the input can point at skills.
+ * real roots in a scratch directory, where the manifest is said to be,
+ * so that names, relative paths and projects in the input can point at
+ * skills.
  */
 #include "fuzz.h"
-
-#include <unistd.h>
 
 #include "spool.h"
 #include "hydrate.h"
@@ -19,32 +18,37 @@ static void put(const char *path, const char *text)
 	FUZZ_ASSERT(fclose(fp) == 0);
 }
 
+static char manifest[4200];
+
 static void skill(const char *root, const char *name)
 {
-	char p[512];
+	char p[4600];
 
-	snprintf(p, sizeof(p), "%s/%s", root, name);
-	mkdir(root, 0755);
+	snprintf(p, sizeof(p), "%s/%s", fuzz_scratch(), root);
 	mkdir(p, 0755);
-	snprintf(p, sizeof(p), "%s/%s/SKILL.md", root, name);
+	snprintf(p, sizeof(p), "%s/%s/%s", fuzz_scratch(), root, name);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/%s/%s/SKILL.md", fuzz_scratch(), root, name);
 	put(p, "---\nname: x\ndescription: a skill\n---\nbody\n");
 }
 
 static void setup(void)
 {
-	static int done;
+	char p[4200];
 
-	if (done)
+	if (manifest[0])
 		return;
-	done = 1;
-	FUZZ_ASSERT(chdir(fuzz_scratch()) == 0);
 	skill("a", "one");
 	skill("a", "two");
 	skill("b", "two");
 	skill("b", "three");
 	skill("builtin", "four");
-	mkdir("ws", 0755);
-	FUZZ_ASSERT(setenv("SPOOL_SKILLS_DIR", "builtin", 1) == 0);
+	snprintf(p, sizeof(p), "%s/ws", fuzz_scratch());
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/builtin", fuzz_scratch());
+	FUZZ_ASSERT(setenv("SPOOL_SKILLS_DIR", p, 1) == 0);
+	snprintf(manifest, sizeof(manifest), "%s/skills.json",
+		 fuzz_scratch());
 }
 
 static void resolve(spool_manifest *m, const char *project)
@@ -68,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	setup();
 	if (spool_manifest_parse(&m, (const char *)data, size,
-				 "skills.json") < 0) {
+				 manifest) < 0) {
 		FUZZ_ASSERT(!m);
 		return 0;
 	}

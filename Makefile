@@ -5,6 +5,7 @@
 #   make unit       build and run the unit tests only
 #   make check-sanitize  the whole suite against ASan+UBSan binaries
 #   make fuzz       run each libFuzzer harness FUZZ_SECONDS (default 60)
+#                   (docs/hacking.md)
 #   make bench      run the benchmarks, print a table
 #   make install    PREFIX=/usr/local DESTDIR=
 #
@@ -124,7 +125,9 @@ deps:
 deps-check:
 	@sh tests/deps.sh check
 
-unit: $(UNIT_BIN) $(REPLAY_BIN)
+unit-bins: $(UNIT_BIN) $(REPLAY_BIN)
+
+unit: unit-bins
 	@set -e; for t in $(UNIT_BIN); do echo "# $$t"; $$t; done
 	@set -e; for n in $(FUZZ_NAMES); do \
 		echo "# $(BUILD)/tests/fuzz/replay-$$n"; \
@@ -143,13 +146,17 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 SAN_ENV   = SPOOL_BIN=$(CURDIR)/$(SAN_BUILD)/bin SPOOL_SANITIZE=1 \
             ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-check-sanitize: deps
+check-sanitize: check-sanitize-build
 	$(SAN_ENV) $(MAKE) BUILD=$(SAN_BUILD) BIN=$(SAN_BUILD)/bin \
-		SANITIZE='$(SAN_FLAGS)' all unit
-	@# the built-in skills beside the programs, as in the normal build
-	ln -sfn ../skills $(SAN_BUILD)/skills
+		SANITIZE='$(SAN_FLAGS)' unit
 	$(SAN_ENV) prove -j2 --failures --comments --exec tests/run-one.sh \
 		tests/t/
+
+check-sanitize-build: deps
+	$(MAKE) BUILD=$(SAN_BUILD) BIN=$(SAN_BUILD)/bin SANITIZE='$(SAN_FLAGS)' \
+		all unit-bins
+	@# the built-in skills beside the programs, as in the normal build
+	ln -sfn ../skills $(SAN_BUILD)/skills
 
 # libFuzzer, with clang: every harness for FUZZ_SECONDS each, two at a
 # time (FUZZ_JOBS), each from its seed corpus; a crash fails the target
@@ -198,5 +205,5 @@ clean:
 	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
 	rm -f bin/spool bin/spoold
 
-.PHONY: all deps deps-check unit check check-sanitize fuzz fuzzers demo bench \
-	install uninstall clean
+.PHONY: all deps deps-check unit unit-bins check check-sanitize \
+	check-sanitize-build fuzz fuzzers demo bench install uninstall clean

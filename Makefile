@@ -161,8 +161,11 @@ check-sanitize: check-sanitize-build
 check-sanitize-build: deps
 	$(MAKE) BUILD=$(SAN_BUILD) BIN=$(SAN_BUILD)/bin SANITIZE='$(SAN_FLAGS)' \
 		all unit-bins
-	@# the built-in skills beside the programs, as in the normal build
+	@# the built-in skills and the scripts of bin/ beside the programs,
+	@# as in the normal build (a script runs the spool beside it)
 	ln -sfn ../skills $(SAN_BUILD)/skills
+	for f in $(filter-out bin/spool bin/spoold,$(wildcard bin/*)); do \
+		ln -sfn ../../$$f $(SAN_BUILD)/$$f || exit 1; done
 
 # libFuzzer, with clang: every harness for FUZZ_SECONDS each, two at a
 # time (FUZZ_JOBS), each from its seed corpus; a crash fails the target

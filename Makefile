@@ -144,14 +144,15 @@ check: deps all unit
 # A sanitized command takes three to four times as long, so the three
 # largest races run on fewer tasks here (0080: 2,000/500/200 claims;
 # 3200: 600): the same code paths and the same races, at a scale that
-# fits CI's budget. make check runs them full size.
+# fits CI's budget. make check runs them full size. For the same reason
+# every bounded wait of a test (until_ok) is four times as long.
 SAN_BUILD = build-sanitize
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=all
 SAN_ENV   = SPOOL_BIN=$(CURDIR)/$(SAN_BUILD)/bin SPOOL_SANITIZE=1 \
             ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-            RACE_TASKS=300 CLAIM_TASKS=80 MIX_TASKS=60
+            RACE_TASKS=300 CLAIM_TASKS=80 MIX_TASKS=60 TEST_TIME_SCALE=4
 check-sanitize: check-sanitize-build
 	$(SAN_ENV) $(MAKE) BUILD=$(SAN_BUILD) BIN=$(SAN_BUILD)/bin \
 		SANITIZE='$(SAN_FLAGS)' unit

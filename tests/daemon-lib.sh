@@ -3,8 +3,11 @@
 # shellcheck shell=bash
 
 # until_ok SECONDS CMD...: runs CMD until it succeeds or the time is up.
+# TEST_TIME_SCALE multiplies every bound, for slower builds (make
+# check-sanitize): a bound is how long a test is willing to wait, never
+# how long something takes.
 until_ok() {
-	local limit=$1 end; shift
+	local limit=$(( $1 * ${TEST_TIME_SCALE:-1} )) end; shift
 	end=$(( $(date +%s%N) / 1000000 + limit * 1000 ))
 	while ! "$@" >/dev/null 2>&1; do
 		[ $(( $(date +%s%N) / 1000000 )) -ge "$end" ] && return 1
@@ -17,7 +20,7 @@ start_daemon() {
 	spoold -C "$SPOOL_DIR" --detach --log-level debug "$@"
 }
 stop_daemon() {
-	spool daemon stop --timeout 10 >/dev/null
+	spool daemon stop --timeout $((10 * ${TEST_TIME_SCALE:-1})) >/dev/null
 }
 daemon_pid() {
 	cat "$SPOOL_DIR/.spool/run/daemon.pid" 2>/dev/null

@@ -32,8 +32,13 @@ fails 1 "a malformed partial cursor" -- spool events --since "$head:x"
 # --follow, woken by another process's mv (recorded by reconcile)
 spool events --follow --since HEAD >"$T/follow" 2>"$T/follow.err" &
 fpid=$!
-sleep 0.5
-# it sleeps: next to no CPU while waiting
+# once it watches (its inotify descriptor is open: start-up is over,
+# however slow the build or the machine), it sleeps: next to no CPU
+for _ in $(seq 300); do
+	ls -l /proc/$fpid/fd 2>/dev/null | grep -q inotify && break
+	sleep 0.1
+done
+sleep 0.2
 ticks=$(awk '{print $14 + $15}' /proc/$fpid/stat)
 sleep 1
 ticks2=$(awk '{print $14 + $15}' /proc/$fpid/stat)

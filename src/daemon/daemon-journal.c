@@ -22,6 +22,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "state.h"
+#include "root.h"
+#include "history.h"
+#include "journal.h"
+#include "repo.h"
+#include "policy.h"
 #include "daemon.h"
 
 #define JOURNAL_PATH ".spool/run/journal"

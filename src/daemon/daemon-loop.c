@@ -21,8 +21,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "error.h"
+#include "state.h"
+#include "moves.h"
+#include "root.h"
 #include "snapshot.h"
+#include "branch.h"
+#include "history.h"
+#include "journal.h"
+#include "repo.h"
+#include "lease.h"
+#include "policy.h"
+#include "reconcile.h"
+#include "task-files.h"
+#include "daemon.h"
 
 /* Batches closer together than this are a burst: one commit each. */
 #define BUSY_MS 20

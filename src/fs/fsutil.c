@@ -9,7 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spool-int.h"
+#include "error.h"
+#include "fsutil.h"
+#include "root.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)

@@ -12,7 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "state.h"
+#include "root.h"
 #include "snapshot.h"
+#include "repo.h"
 
 static uint32_t hash(const char *s)
 {

@@ -17,7 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spool-int.h"
+#include "error.h"
+#include "fsutil.h"
+#include "root.h"
+#include "branch.h"
+#include "history.h"
+#include "repo.h"
 
 #define SEEN_PATH ".spool/run/seen"
 #define STOP_PATH ".spool/run/stopped"

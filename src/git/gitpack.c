@@ -19,6 +19,10 @@
 
 #include <git2/sys/odb_backend.h>
 
+#include "error.h"
+#include "fsutil.h"
+#include "root.h"
+#include "repo.h"
 #include "lease.h"
 
 #define PACKED_MARK ".spool/run/packed"

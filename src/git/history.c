@@ -15,9 +15,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool-int.h"
-#include "intent.h"
+#include "error.h"
+#include "notice.h"
+#include "state.h"
+#include "fsutil.h"
+#include "root.h"
+#include "branch.h"
+#include "gitloose.h"
+#include "gittree.h"
+#include "history.h"
+#include "repo.h"
 #include "trailer.h"
+#include "intent.h"
 
 #define BLOB_READ_MAX ((size_t)64 << 20)
 
@@ -369,7 +378,6 @@ static bool unversioned(const char *path)
 	return strcmp(path, "tmp") == 0 || strcmp(path, ".spool/run") == 0 ||
 	       strcmp(path, ".git") == 0;
 }
-
 
 /* ---- what a tree may not hold ------------------------------------------ */
 

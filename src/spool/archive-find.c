@@ -12,8 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "state.h"
+#include "task.h"
+#include "fsutil.h"
+#include "root.h"
 #include "archive-find.h"
 #include "larchive.h"
+#include "registry.h"
 
 #define ARCHIVE_DIR "archive"
 

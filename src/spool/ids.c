@@ -15,7 +15,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "operator-int.h"
+#include "error.h"
+#include "state.h"
+#include "fsutil.h"
+#include "root.h"
+#include "history-read.h"
+#include "archive-find.h"
+#include "ids.h"
+#include "task-files.h"
 
 #define ARCHIVE_DIR "archive"
 

@@ -28,8 +28,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "machine.h"
+#include "state.h"
+#include "task.h"
+#include "fsutil.h"
+#include "root.h"
+#include "history.h"
 #include "file.h"
 #include "intent.h"
+#include "registry.h"
+#include "task-files.h"
 #include "transition.h"
 
 #define INTENT_DIR ".spool/run/intent"

@@ -9,8 +9,13 @@
 #ifndef SPOOL_INTENT_H
 #define SPOOL_INTENT_H
 
-#include "spool-int.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
 #include "machine.h"
+#include "state.h"
+#include "root.h"
+#include "history.h"
 
 typedef struct spool_intents spool_intents;
 

@@ -6,11 +6,14 @@
 #ifndef SPOOL_LEASE_H
 #define SPOOL_LEASE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "spool-int.h"
-#include "policy.h"
+#include "state.h"
+#include "root.h"
 
 /*
  * Leases. The claimed file's mtime is the heartbeat. If the task is still

@@ -12,9 +12,19 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "error.h"
+#include "machine.h"
+#include "state.h"
+#include "task.h"
+#include "fsutil.h"
+#include "root.h"
+#include "history.h"
+#include "repo.h"
 #include "archive-find.h"
 #include "intent.h"
 #include "policy.h"
+#include "registry.h"
+#include "task-files.h"
 #include "transition.h"
 
 void spool_now_iso(char *buf, size_t len)

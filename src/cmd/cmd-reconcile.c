@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "root.h"
+#include "branch-accept.h"
 #include "branch.h"
 #include "gitindex.h"
 #include "repo.h"

@@ -176,6 +176,7 @@ struct daemon {
 	size_t pack_threshold;
 	long hook_timeout;
 	size_t checks_running;
+	bool journal_due;	/* a check moved a task: read the history */
 	int lockfd;		/* .spool/run/daemon.pid, held while running */
 };
 

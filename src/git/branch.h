@@ -31,11 +31,9 @@ int spool_branch_state_get(spool_branch_state *out, spool *sp,
 /* Whether a writer has stopped recording (one stat, no git). */
 bool spool_branch_stopped(const spool *sp);
 
-/* Accepts HEAD as it is, resumes recording and commits the files as they
- * are on top of it (author: actor). *was gets the state before. Caller
- * holds the lock. */
-int spool_branch_accept(spool_branch_state *was, spool *sp,
-			const char *actor);
+/* Resumes recording on top of head (NULL: no branch), the state the
+ * guard keeps and its stop mark both cleared. */
+int spool_branch_resume(spool *sp, const git_oid *head);
 
 /* The branch guard (branch.c): refuses with SPOOL_ESTOPPED when head
  * (NULL: no branch) does not follow from the last commit seen, and says

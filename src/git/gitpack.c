@@ -22,8 +22,8 @@
 #include "error.h"
 #include "fsutil.h"
 #include "root.h"
+#include "gitpack.h"
 #include "repo.h"
-#include "lease.h"
 
 #define PACKED_MARK ".spool/run/packed"
 /* A loose object is written in milliseconds: a scratch file this old was

@@ -11,12 +11,6 @@
 #include "state.h"
 #include "root.h"
 
-/*
- * What operators read: history from git (history-read.c), the state of a
- * spool at a glance (inspect.c) and the archives of finished work
- * (archive.c). Shared by spool(1)'s operator commands and spoold(8).
- */
-
 /* One transition of a commit, as trailer.c reads it back. */
 typedef struct {
 	char id[SPOOL_ID_MAX + 1];

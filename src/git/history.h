@@ -2,6 +2,7 @@
 #ifndef SPOOL_HISTORY_H
 #define SPOOL_HISTORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <git2.h>
 
@@ -56,5 +57,12 @@ size_t spool_commit_count(const spool_commit *c);
 git_tree *spool_commit_base(spool_commit *c);
 
 git_commit *spool_commit_parent(spool_commit *c);
+
+/* What a layer above hangs on a commit (the intents of intent.c), and
+ * how to settle it: when the commit is written (written: true), or freed
+ * without being written (false). The slot is NULL until first set. */
+typedef void (*spool_commit_settle_fn)(spool *sp, void *pending,
+				       bool written);
+void **spool_commit_pending(spool_commit *c, spool_commit_settle_fn fn);
 
 #endif

@@ -20,6 +20,7 @@
 #include "root.h"
 #include "repo.h"
 #include "branch.h"
+#include "branch-accept.h"
 #include "history.h"
 #include "history-read.h"
 #include "gitindex.h"

@@ -15,7 +15,6 @@
 #include "task.h"
 #include "fsutil.h"
 #include "root.h"
-#include "ids.h"
 #include "registry.h"
 #include "task-files.h"
 
@@ -189,50 +188,19 @@ int spool_list(spool_entry **out, size_t *count, const spool *sp,
 	return rc;
 }
 
-int spool_task_new_id(char *out, size_t len, spool *sp)
+int spool_move_task(spool *sp, const char *id, const spool_loc *from,
+		    const spool_loc *to, bool sync)
 {
-	const char *prefix = json_string_value(
-		json_object_get(sp->config, "id_prefix"));
-	char buf[64], path[PATH_MAX];
-	spool_loc loc;
-	long next = 0, high;
-	char *s = NULL;
+	char src[PATH_MAX], dst[PATH_MAX], dir[128];
+	int rc;
 
-	if (!prefix || !spool_id_valid(prefix))
-		prefix = "T-";
-	if (spool_fs_read(&s, NULL, sp, ".spool/run/next-id", 64) == 0)
-		next = strtol(s, NULL, 10);
-	free(s);
-	if (next <= 0) {
-		/* No counter yet (a fresh clone): start after the highest id
-		 * in the tree and in the whole history. */
-		spool_entry *all = NULL;
-		size_t n = 0;
-		if (spool_list(&all, &n, sp, SPOOL_STATE_NONE, NULL) == 0)
-			for (size_t i = 0; i < n; i++)
-				if (spool_id_number(all[i].id, prefix) >= next)
-					next = spool_id_number(all[i].id,
-							       prefix) + 1;
-		free(all);
-		if ((high = spool_ids_history_max(sp, prefix)) >= next)
-			next = high + 1;
-		if (next <= 0)
-			next = 1;
+	spool_loc_path(src, sizeof(src), from, id);
+	spool_loc_path(dst, sizeof(dst), to, id);
+	if (to->state == SPOOL_STATE_CLAIMED) {
+		spool_loc_format(dir, sizeof(dir), to);
+		if ((rc = spool_fs_mkdirs(sp, dir)) < 0)
+			return rc;
 	}
-	/* Archived ids have left the tree, not the spool. */
-	if ((high = spool_ids_archived_max(sp, prefix)) >= next)
-		next = high + 1;
-	for (;; next++) {
-		snprintf(out, len, "%s%04ld", prefix, next);
-		snprintf(path, sizeof(path), "deliverables/%s", out);
-		if (spool_task_find(&loc, sp, out) == SPOOL_ENOTFOUND &&
-		    !exists(sp, path))
-			break;
-	}
-	snprintf(buf, sizeof(buf), "%ld\n", next + 1);
-	mkdirat(sp->rootfd, ".spool/run", 0777);
-	spool_error_clear();
-	return spool_fs_write(sp, ".spool/run/next-id", buf, strlen(buf),
-			      false);
+	return sync ? spool_fs_move(sp, src, dst)
+		    : spool_fs_move_unsynced(sp, src, dst);
 }
-

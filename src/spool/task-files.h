@@ -3,6 +3,7 @@
 #ifndef SPOOL_TASK_FILES_H
 #define SPOOL_TASK_FILES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -16,9 +17,6 @@ int spool_task_load(json_t **out, const spool *sp, const spool_loc *loc,
 /* Finds where a task is. SPOOL_ENOTFOUND if nowhere; SPOOL_EEXISTS (with
  * the first location in *out) if it is in more than one place. */
 int spool_task_find(spool_loc *out, const spool *sp, const char *id);
-
-/* Allocates a fresh id ("T-0042"); call under the lock. */
-int spool_task_new_id(char *out, size_t len, spool *sp);
 
 /* One entry of a listing. */
 typedef struct {
@@ -34,5 +32,11 @@ int spool_list(spool_entry **out, size_t *count, const spool *sp,
 /* Rewrites the task at loc with the given content (spool-written fields). */
 int spool_task_store(spool *sp, const spool_loc *loc, const char *id,
 		     json_t *task);
+
+/* Moves a task file from one location to another (rename, no replace).
+ * Creates claimed/AGENT when needed. Without sync the rename is not made
+ * durable (see spool_fs_move_unsynced). */
+int spool_move_task(spool *sp, const char *id, const spool_loc *from,
+		    const spool_loc *to, bool sync);
 
 #endif

@@ -85,12 +85,6 @@ int spool_transition_police(bool *reverted, spool_commit *c, spool *sp,
 int spool_deps_state(bool *ready, char *dead, size_t deadlen, spool *sp,
 		     json_t *task);
 
-/* Moves a task file from one location to another (rename, no replace).
- * Creates claimed/AGENT when needed. Without sync the rename is not made
- * durable (see spool_fs_move_unsynced). */
-int spool_move_task(spool *sp, const char *id, const spool_loc *from,
-		    const spool_loc *to, bool sync);
-
 /* Dependents of a finished task: moves blocked tasks whose deps are all
  * done to ready/, completes parents whose children are all done. Adds
  * what it does to c. */

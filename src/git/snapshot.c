@@ -15,8 +15,8 @@
 #include "error.h"
 #include "state.h"
 #include "root.h"
-#include "snapshot.h"
 #include "repo.h"
+#include "snapshot.h"
 
 static uint32_t hash(const char *s)
 {

@@ -183,13 +183,14 @@ static int full_reconcile(struct daemon *d, const char *why)
 }
 
 /* A spool removed under the daemon leaves nothing to watch or record;
- * retrying would only spin on the missing lock. */
+ * retrying would only spin on the missing lock. Its config is the mark:
+ * an 'rm -rf' racing with the daemon may leave a directory or two. */
 static bool spool_removed(struct daemon *d)
 {
 	struct stat st;
 
 	if (fstat(spool_rootfd(d->sp), &st) == 0 && st.st_nlink > 0 &&
-	    faccessat(spool_rootfd(d->sp), ".spool", F_OK, 0) == 0)
+	    spool_present(d->sp))
 		return false;
 	d->gone = d->stop = true;
 	return true;
@@ -203,6 +204,9 @@ static bool spool_removed(struct daemon *d)
  */
 static bool halted(struct daemon *d)
 {
+	/* A spool being removed looks like a branch gone: stop instead. */
+	if (spool_removed(d))
+		return true;
 	if (spool_branch_verify(d->sp) == SPOOL_ESTOPPED) {
 		if (!d->halted)
 			WARN("%s", spool_error_message());

@@ -164,3 +164,8 @@ long spool_config_max_attempts(const spool *sp)
 	return config_long(sp, "max_attempts", 3);
 }
 
+bool spool_present(const spool *sp)
+{
+	return faccessat(sp->rootfd, CONFIG_PATH, F_OK,
+			 AT_SYMLINK_NOFOLLOW) == 0;
+}

@@ -50,4 +50,8 @@ struct spool {
 	char ids_prefix[SPOOL_ID_MAX + 1];
 };
 
+/* Whether the spool is still there (its config file is): a spool being
+ * removed gets no directory made again for it. */
+bool spool_present(const spool *sp);
+
 #endif

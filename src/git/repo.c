@@ -75,9 +75,14 @@ int spool_lock(spool *sp, int wait_ms)
 		sp->lock_depth++;
 		return 0;
 	}
-	mkdirat(sp->rootfd, ".spool/run", 0777);
-	fd = openat(sp->rootfd, ".spool/run/lock",
-		    O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = openat(sp->rootfd, ".spool/run/lock", O_RDWR | O_CLOEXEC);
+	/* Made when missing, but not for a spool being removed: that would
+	 * leave run/ behind. */
+	if (fd < 0 && errno == ENOENT && spool_present(sp)) {
+		mkdirat(sp->rootfd, ".spool/run", 0777);
+		fd = openat(sp->rootfd, ".spool/run/lock",
+			    O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	}
 	if (fd < 0)
 		return spool_error_sys(SPOOL_ERROR,
 				       "cannot open '.spool/run/lock'");

@@ -95,9 +95,11 @@ $(BIN)/spoold: $(SPOOLD_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# $^ holds the headers named in the .d file too: never hand them to cc.
 $(BUILD)/tests/unit/test-%: tests/unit/test-%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ \
+		$(filter-out %.h,$^) $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/fuzz/replay.o: tests/fuzz/replay.c
 	@mkdir -p $(@D)

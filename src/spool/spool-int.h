@@ -20,6 +20,8 @@ struct spool {
 	int64_t ids_stamp;	/* archive/'s ctime when it was read */
 	long ids_archived;
 	char ids_prefix[SPOOL_ID_MAX + 1];
+	bool caller_set;	/* shared.c: the verified caller */
+	uid_t caller;
 };
 
 /* Opens the repository (once) with a fast, low-compression object store. */

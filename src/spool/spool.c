@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "spool-int.h"
+#include "shared.h"
 #include <git2/sys/odb_backend.h>
 
 
@@ -83,6 +84,12 @@ int spool_open(spool **out, const char *dir)
 	}
 	if ((rc = spool_config_reload(sp)) < 0)
 		goto fail;
+	/* In a shared spool nothing we write is the group's to change: the
+	 * directories agents share are made so by their own modes. */
+	if (spool_shared(sp)) {
+		mode_t m = umask(0);
+		umask(m | 022);
+	}
 	*out = sp;
 	return 0;
 fail:

@@ -15,6 +15,7 @@
 #include "archive-find.h"
 #include "intent.h"
 #include "policy.h"
+#include "shared.h"
 #include "transition.h"
 
 void spool_now_iso(char *buf, size_t len)
@@ -269,7 +270,11 @@ int spool_transition_roles(unsigned *roles, spool *sp, const char *actor,
 		return 0;
 	if (spool_agent_load(&agent, sp, actor) < 0) {
 		spool_error_clear();
-		*roles |= SPOOL_WHO_OPERATOR;	/* a person, not an agent */
+		/* A person, not an agent; in a shared spool, only one the
+		 * kernel says is an operator. */
+		if (!spool_shared(sp) ||
+		    spool_shared_operator(sp, spool_caller(sp)))
+			*roles |= SPOOL_WHO_OPERATOR;
 		return 0;
 	}
 	if (spool_agent_has_role(agent, "reviewer"))

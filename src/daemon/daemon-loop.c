@@ -511,6 +511,8 @@ int daemon_run(struct daemon *d, int ready_fd)
 	malloc_trim(0);	/* the whole tree's map is gone */
 	if (rc < 0)
 		return rc;
+	if (serve_open(d) < 0)
+		return SPOOL_ERROR;
 	INFO("watching %s (%zu directories)", spool_root(d->sp), d->wt.n);
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "", 1) < 0) {
@@ -531,6 +533,8 @@ int daemon_run(struct daemon *d, int ready_fd)
 					ERROR("%s", spool_error_message());
 			} else if (fd == d->sigfd) {
 				on_signals(d);
+			} else if (fd == d->servefd) {
+				serve_accept(d);
 			} else if (fd == d->timerfd) {
 				uint64_t ticks;
 				if (read(d->timerfd, &ticks, sizeof(ticks)) < 0) {
@@ -570,6 +574,7 @@ int daemon_run(struct daemon *d, int ready_fd)
 
 void daemon_free(struct daemon *d)
 {
+	serve_close(d);
 	child_kill_all(&d->kids);
 	daemon_hooks_free();
 	daemon_journal_close(d);

@@ -173,9 +173,17 @@ struct daemon {
 	long hook_timeout;
 	size_t checks_running;
 	int lockfd;		/* .spool/run/daemon.pid, held while running */
+	int servefd;		/* a shared spool's socket, or -1 */
+	spool *serve_sp;	/* the spool as requests see it */
 };
 
 int daemon_run(struct daemon *d, int ready_fd);
+
+/* A shared spool's socket (daemon-serve.c): opened at start (nothing in
+ * a single-user spool), each connection served at once. */
+int serve_open(struct daemon *d);
+void serve_accept(struct daemon *d);
+void serve_close(struct daemon *d);
 void daemon_free(struct daemon *d);
 
 /* Queues .spool/hooks/on-EVENT for a transition, if there is one;

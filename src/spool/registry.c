@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "spool-int.h"
+#include "shared.h"
 
 static int split_names(json_t **out, const char *csv, const char *what)
 {
@@ -62,6 +64,20 @@ static void undo_entry(spool *sp, struct undo *u)
 	else if (u->wrote)
 		unlinkat(sp->rootfd, u->path, 0);
 	spool_error_set(code, "%s", msg);
+}
+
+/* The user an entry is bound to: the one given, else the one it had. */
+static void keep_user(json_t *obj, spool *sp, const char *name,
+		      const char *user)
+{
+	json_t *was = NULL;
+
+	if (!user && spool_agent_load(&was, sp, name) == 0)
+		user = json_string_value(json_object_get(was, "user"));
+	spool_error_clear();	/* a new agent */
+	if (user)
+		json_object_set_new(obj, "user", json_string(user));
+	json_decref(was);
 }
 
 static int write_entry(spool *sp, const char *kind, const char *name,
@@ -127,6 +143,32 @@ out:
 int spool_agent_add(spool *sp, const char *name, const char *capabilities,
 		    const char *roles, const char *actor)
 {
+	return spool_agent_add_user(sp, name, capabilities, roles, NULL,
+				    actor);
+}
+
+/* In a shared spool the registry is the operators': who an agent is and
+ * what it may do decide what everyone else's work is exposed to. */
+static int may_register(spool *sp, const char *name, const char *user)
+{
+	char who[64];
+
+	if (!spool_shared(sp))
+		return user ? spool_error_set(SPOOL_EINVALID, "--user binds an "
+			"agent to a Unix user in a shared spool; this one is "
+			"not (spool init --shared GROUP)") : 0;
+	if (spool_shared_operator(sp, spool_caller(sp)))
+		return 0;
+	snprintf(who, sizeof(who), "uid %ld", (long)spool_caller(sp));
+	return spool_error_set(SPOOL_EILLEGAL, "cannot register '%s': %s is "
+			       "not an operator of this shared spool", name,
+			       who);
+}
+
+int spool_agent_add_user(spool *sp, const char *name,
+			 const char *capabilities, const char *roles,
+			 const char *user, const char *actor)
+{
 	static const char *const known[] = { "worker", "reviewer", "operator",
 					      "planner" };
 	json_t *obj = NULL, *caps = NULL, *rl = NULL, *r;
@@ -155,10 +197,21 @@ int spool_agent_add(spool *sp, const char *name, const char *capabilities,
 			goto out;
 		}
 	}
+	if ((rc = may_register(sp, name, user)) < 0)
+		goto out;
+	if (user && !getpwnam(user)) {
+		rc = spool_error_set(SPOOL_ENOTFOUND, "no Unix user '%s'", user);
+		goto out;
+	}
 	obj = json_pack("{s:s, s:O, s:O}", "name", name, "capabilities", caps,
 			"roles", rl);
+	if (obj && spool_shared(sp))
+		keep_user(obj, sp, name, user);
 	rc = obj ? write_entry(sp, "agents", name, obj, actor, "register agent")
 		 : spool_error_set(SPOOL_ERROR, "out of memory");
+	user = json_string_value(json_object_get(obj, "user"));
+	if (rc == 0 && user)
+		rc = spool_shared_claimdir(sp, name, user);
 out:
 	json_decref(obj);
 	json_decref(caps);

@@ -211,6 +211,11 @@ int spool_list(spool_entry **out, size_t *count, const spool *sp,
 
 int spool_agent_add(spool *sp, const char *name, const char *capabilities,
 		    const char *roles, const char *actor);
+/* The same, bound to the Unix user user (NULL: as it was) in a shared
+ * spool, where only operators register. */
+int spool_agent_add_user(spool *sp, const char *name,
+			 const char *capabilities, const char *roles,
+			 const char *user, const char *actor);
 /* The agent's registry entry, or SPOOL_ENOTFOUND. */
 int spool_agent_load(json_t **out, const spool *sp, const char *name);
 bool spool_agent_has_role(json_t *agent, const char *role);

@@ -190,6 +190,10 @@ void daemon_free(struct daemon *d);
  * after is the place in the history after it. */
 void daemon_hook(struct daemon *d, const spool_transition *t,
 		 const spool_jpos *after);
+/* In a shared spool, whether rel (a hook, a check's program) is one no
+ * agent could have written (shared.h); if not, says so in the log and
+ * in the violations spool status shows. label names what would run. */
+bool daemon_trusted(struct daemon *d, const char *rel, const char *label);
 /* Starts queued hooks while fewer than the limit run. */
 void daemon_hooks_pump(struct daemon *d);
 /* After a read of the history: starts what it queued, and records the

@@ -211,7 +211,8 @@ int spool_shared_claimdir(spool *sp, const char *name, const char *user)
 		return spool_error_sys(SPOOL_ERROR, "cannot give '%s' to '%s' "
 			"(binding an agent to another user takes root)",
 			path, user);
-	if (fchmodat(sp->rootfd, path, 02770, 0) < 0)
+	/* readable by all who reach the spool: the group */
+	if (fchmodat(sp->rootfd, path, 02775, 0) < 0)
 		return spool_error_sys(SPOOL_ERROR, "cannot set the mode of "
 				       "'%s'", path);
 	return 0;
@@ -391,9 +392,11 @@ static void wanted(long *uid, gid_t *gid, mode_t *mode, const char *rel,
 		*uid = lay->owner;
 		*mode = 02750;
 	} else if ((b = bound_dir(rel)) >= 0 && dir) {
+		/* The group reads it (spool ls); only the agent's user and
+		 * spoold, through the owner's group, write it. */
 		*uid = b;
 		*gid = lay->ogid;
-		*mode = 02770;
+		*mode = 02775;
 	} else if (spools) {
 		/* Only spoold writes git, the config, hooks, the registry. */
 		*uid = lay->owner;

@@ -59,8 +59,8 @@ spool agent add alice --user "$A" >/dev/null &&
 	spool agent add bob --user "$B" >/dev/null &&
 	spool agent add rev --user "$C" --roles reviewer >/dev/null
 ok $? "root binds agents to users, one user holding two names"
-is "$(mode claimed/alice)" "2770 $A root" "claimed/alice is alice's user's (and spoold's) alone"
-is "$(mode claimed/alice2)" "2770 $A root" "so is claimed/alice2"
+is "$(mode claimed/alice)" "2775 $A root" "claimed/alice is alice's user's (and spoold's) alone to write"
+is "$(mode claimed/alice2)" "2775 $A root" "so is claimed/alice2"
 spool init "$T/single" >/dev/null
 fails 1 "binding an agent in a single-user spool is refused" -- spool -C "$T/single" agent add x --user "$A"
 
@@ -83,6 +83,8 @@ is "$(git -C "$S" log -1 --format=%an)" "$C" "recorded with the operator's name,
 as "$A" mv "$S/ready/T-0001.json" "$S/claimed/alice/"; ok $? "alice claims by mv"
 until_ok 15 in_head claimed/alice/T-0001.json; ok $? "spoold records it"
 is "$(git -C "$S" log -1 --format=%an)" "alice" "as alice's claim"
+as "$B" spool ls >"$T/ls" 2>&1; ok $? "bob lists the spool, others' claimed/ too"
+grep -q "^T-0001 *claimed/alice" "$T/ls"; ok $? "he sees alice's claim"
 
 as "$B" mv "$S/claimed/alice/T-0001.json" "$S/review/" 2>/dev/null
 ok $((!$?)) "bob cannot submit alice's task by mv: the kernel refuses"
@@ -113,6 +115,8 @@ is "$(state_of T-0001)" "review" "it waits for review"
 as "$B" mv "$S/review/T-0001.json" "$S/ready/"; ok $? "bob rejects by mv between group directories"
 until_ok 15 eval "test -f '$S/review/T-0001.json' && test ! -e '$S/ready/T-0001.json'"
 ok $? "spoold undoes it"
+is "$(git -C "$S" log -1 --format='%an %s')" "unknown revert T-0001 by unknown (ready -> review)" \
+	"recorded as a move by someone unknown, not by an operator"
 
 fails 0 "a reviewer bound to its user approves" -- as "$C" spool approve T-0001 --agent rev
 is "$(state_of T-0001)" "done" "the task is done"

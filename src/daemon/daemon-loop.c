@@ -534,6 +534,7 @@ int daemon_run(struct daemon *d, int ready_fd)
 	if (serve_open(d) < 0)
 		return SPOOL_ERROR;
 	INFO("watching %s (%zu directories)", spool_root(d->sp), d->wt.n);
+	daemon_notify("READY=1");
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "", 1) < 0) {
 			/* the parent is gone; carry on */
@@ -583,6 +584,7 @@ int daemon_run(struct daemon *d, int ready_fd)
 			daemon_timers_arm(d);
 		}
 	}
+	daemon_notify("STOPPING=1");
 	INFO("stopping after %zu batches, %zu transitions", d->batches,
 	     d->transitions);
 	if (d->gone)

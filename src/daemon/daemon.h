@@ -179,6 +179,10 @@ struct daemon {
 
 int daemon_run(struct daemon *d, int ready_fd);
 
+/* Tells systemd state ("READY=1", "STOPPING=1") under Type=notify
+ * (daemon-notify.c); nothing when not started so. */
+void daemon_notify(const char *state);
+
 /* A shared spool's socket (daemon-serve.c): opened at start (nothing in
  * a single-user spool), each connection served at once. */
 int serve_open(struct daemon *d);

@@ -24,6 +24,12 @@ struct spool {
 	uid_t caller;
 };
 
+/* Signing (sign.c): the key to sign commits with, or NULL when signing
+ * is off; and the commit content signed and written as a commit. */
+const char *spool_signing_key(const spool *sp);
+int spool_commit_sign(git_oid *out, spool *sp, const char *key,
+		      const char *content);
+
 /* Opens the repository (once) with a fast, low-compression object store. */
 int spool_repo(git_repository **out, spool *sp);
 

@@ -108,6 +108,10 @@ FUNC(int, git_commit_create_with_signature,
      (git_oid *out, git_repository *repo, const char *commit_content,
       const char *signature, const char *signature_field),
      (out, repo, commit_content, signature, signature_field))
+FUNC(int, git_commit_extract_signature,
+     (git_buf *signature, git_buf *signed_data, git_repository *repo,
+      git_oid *commit_id, const char *field),
+     (signature, signed_data, repo, commit_id, field))
 FREE(git_commit_free, git_commit)
 FUNC(const git_oid *, git_commit_id, (const git_commit *commit), (commit))
 FUNC(int, git_commit_lookup,

@@ -158,5 +158,6 @@ grep -q "^violations: 2 hooks or checks not run" "$T/status"; ok $? "spool statu
 is "$(spool status --json | jq -r .violations.count)" "2" "and so does its JSON"
 
 stop_daemon
+spool verify >/dev/null; ok $? "spool verify accepts the whole history"
 fsck_clean; ok $? "git fsck is clean"
 done_testing

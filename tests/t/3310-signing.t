@@ -36,6 +36,9 @@ git -C "$S" -c gpg.format=ssh -c gpg.ssh.allowedSignersFile="$T/allowed" \
 	log --show-signature -1 2>&1 | grep -q 'Good "git" signature'
 ok $? "git log --show-signature shows it"
 
+spool verify >"$T/out"; ok $? "spool verify checks them too"
+grep -q ", $n signed" "$T/out"; ok $? "all $n signed"
+
 # One not made by the spool does not verify.
 git -C "$S" -c user.name=mallory -c user.email=m@x commit -q --allow-empty -m forged
 verify HEAD 2>/dev/null; ok $((!$?)) "a commit made by hand does not verify"

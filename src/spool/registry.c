@@ -207,11 +207,13 @@ int spool_agent_add_user(spool *sp, const char *name,
 			"roles", rl);
 	if (obj && spool_shared(sp))
 		keep_user(obj, sp, name, user);
+	/* Its directory first: a binding that cannot be made (it takes
+	 * root) registers nothing. */
+	user = json_string_value(json_object_get(obj, "user"));
+	if (user && (rc = spool_shared_claimdir(sp, name, user)) < 0)
+		goto out;
 	rc = obj ? write_entry(sp, "agents", name, obj, actor, "register agent")
 		 : spool_error_set(SPOOL_ERROR, "out of memory");
-	user = json_string_value(json_object_get(obj, "user"));
-	if (rc == 0 && user)
-		rc = spool_shared_claimdir(sp, name, user);
 out:
 	json_decref(obj);
 	json_decref(caps);

@@ -152,6 +152,26 @@ static int serve_id(json_t *r, spool *sp, json_t *rq, const char *actor,
 	return 0;
 }
 
+static int serve_add(json_t *r, spool *sp, json_t *rq, const char *actor)
+{
+	json_t *task = json_deep_copy(json_object_get(rq, "task"));
+	char id[SPOOL_ID_MAX + 1];
+	bool existed = false;
+	int rc;
+
+	if (!json_is_object(task)) {
+		json_decref(task);
+		return spool_error_set(SPOOL_EINVALID, "no task to add");
+	}
+	rc = spool_op_add(id, sizeof(id), &existed, sp, task, actor);
+	json_decref(task);
+	if (rc == 0) {
+		json_object_set_new(r, "id", json_string(id));
+		json_object_set_new(r, "existed", json_boolean(existed));
+	}
+	return rc;
+}
+
 static int dispatch(json_t *r, spool *sp, json_t *rq, const char *actor)
 {
 	const char *verb = str(rq, "verb");
@@ -166,6 +186,12 @@ static int dispatch(json_t *r, spool *sp, json_t *rq, const char *actor)
 			place(r, e.id, &e.loc);
 		return rc;
 	}
+	if (verb && strcmp(verb, "heartbeat") == 0)
+		return str(rq, "id") ? spool_op_heartbeat(sp, str(rq, "id"),
+							  actor)
+			: spool_error_set(SPOOL_EINVALID, "no task id");
+	if (verb && strcmp(verb, "add") == 0)
+		return serve_add(r, sp, rq, actor);
 	if (verb && strcmp(verb, "agent") == 0) {
 		if (!str(rq, "name"))
 			return spool_error_set(SPOOL_EINVALID, "no agent name");

@@ -85,6 +85,14 @@ until_ok 15 in_head claimed/alice/T-0001.json; ok $? "spoold records it"
 is "$(git -C "$S" log -1 --format=%an)" "alice" "as alice's claim"
 as "$B" spool ls >"$T/ls" 2>&1; ok $? "bob lists the spool, others' claimed/ too"
 grep -q "^T-0001 *claimed/alice" "$T/ls"; ok $? "he sees alice's claim"
+before=$(stat -c %y "$S/claimed/alice/T-0001.json")
+fails 0 "alice renews her lease on a file spoold wrote, through spoold" -- as "$A" spool heartbeat T-0001 --agent alice
+[ "$(stat -c %y "$S/claimed/alice/T-0001.json")" != "$before" ]; ok $? "the file is touched"
+fails 1 "bob cannot renew alice's lease" -- as "$B" spool heartbeat T-0001
+id=$(as "$B" spool add --title "from bob" 2>"$T/err"); ok $? "bob adds a task, through spoold"
+is "$(git -C "$S" log -1 --format=%an)" "bob" "recorded as bob's"
+as "$B" spool cancel "$id" >/dev/null 2>&1; ok $((!$?)) "which he cannot cancel himself"
+spool cancel "$id" >/dev/null
 
 as "$B" mv "$S/claimed/alice/T-0001.json" "$S/review/" 2>/dev/null
 ok $((!$?)) "bob cannot submit alice's task by mv: the kernel refuses"

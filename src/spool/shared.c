@@ -173,20 +173,35 @@ static gid_t owner_gid(uid_t owner)
 	return pw ? pw->pw_gid : 0;
 }
 
-/* chown, as root for this one call when root runs us as the owner
- * (spool(1) does: see cmd_open). */
-static int give(int dirfd, const char *path, uid_t uid, gid_t gid)
+/* Gives path to uid:gid with mode: as root for this one call when root
+ * runs us as the owner (spool(1) does: see cmd_open). The mode first:
+ * once the directory is the agent's, only it (or root) may change it. */
+static int chmod_chown(int dirfd, const char *path, mode_t mode, uid_t uid,
+		       gid_t gid)
+{
+	if (fchmodat(dirfd, path, mode, 0) < 0)
+		return -1;
+	return fchownat(dirfd, path, uid, gid, AT_SYMLINK_NOFOLLOW);
+}
+
+static int give(int dirfd, const char *path, mode_t mode, uid_t uid,
+		gid_t gid)
 {
 	uid_t euid = geteuid();
 	gid_t egid = getegid();
+	struct stat st;
 	int rc, err;
 
-	rc = fchownat(dirfd, path, uid, gid, AT_SYMLINK_NOFOLLOW);
+	if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_uid == uid && st.st_gid == gid &&
+	    (st.st_mode & 07777) == mode)
+		return 0;
+	rc = chmod_chown(dirfd, path, mode, uid, gid);
 	if (rc == 0 || errno != EPERM || getuid() != 0 || euid == 0)
 		return rc;
 	if (seteuid(0) < 0)
 		return -1;
-	rc = fchownat(dirfd, path, uid, gid, AT_SYMLINK_NOFOLLOW);
+	rc = chmod_chown(dirfd, path, mode, uid, gid);
 	err = errno;
 	if (setegid(egid) < 0 || seteuid(euid) < 0)
 		abort();	/* never go on as root by mistake */
@@ -206,15 +221,11 @@ int spool_shared_claimdir(spool *sp, const char *name, const char *user)
 	snprintf(path, sizeof(path), "claimed/%s", name);
 	if ((rc = spool_fs_mkdirs(sp, path)) < 0)
 		return rc;
-	if ((rc = give(sp->rootfd, path, pw->pw_uid,
-		       owner_gid(spool_shared_owner(sp)))) < 0)
+	if (give(sp->rootfd, path, 02775, pw->pw_uid,
+		 owner_gid(spool_shared_owner(sp))) < 0)
 		return spool_error_sys(SPOOL_ERROR, "cannot give '%s' to '%s' "
 			"(binding an agent to another user takes root)",
 			path, user);
-	/* readable by all who reach the spool: the group */
-	if (fchmodat(sp->rootfd, path, 02775, 0) < 0)
-		return spool_error_sys(SPOOL_ERROR, "cannot set the mode of "
-				       "'%s'", path);
 	return 0;
 }
 

@@ -141,6 +141,11 @@ is "$(git -C "$S" log -1 --format=%an)" "$C" "in the operator's name"
 fails 0 "root cancels directly" -- spool cancel T-0004
 is "$(git -C "$S" log -1 --format=%an)" "root" "as root"
 
+# Rewriting the history is the owner's alone.
+as "$B" git -c safe.directory='*' -C "$S" -c user.name=bob -c user.email=b@x \
+	commit -q --amend --allow-empty -m forged 2>/dev/null
+ok $((!$?)) "bob cannot amend the history: .git is not his to write"
+
 # ---- hooks no agent could have written -------------------------------------
 
 as "$B" sh -c "printf '#!/bin/sh\ntouch $T/pwned\n' >'$S/.spool/hooks/on-submit'" 2>/dev/null

@@ -254,6 +254,31 @@ static bool safe(char *why, size_t len, int rootfd, const char *path)
 	return true;
 }
 
+/* A link is what it leads to: the file it resolves to and that file's
+ * directory are held to the same rule (the directories above that are
+ * the system's, as for any program spoold runs by name). */
+static bool safe_target(char *why, size_t len, const spool *sp,
+			const char *path)
+{
+	char rel[PATH_MAX], real[PATH_MAX], *slash;
+	struct stat st;
+
+	if (fstatat(spool_rootfd(sp), path, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISLNK(st.st_mode))
+		return true;	/* safe() says why, or it is no link */
+	snprintf(rel, sizeof(rel), "%s/%s", spool_root(sp), path);
+	if (!realpath(rel, real)) {
+		snprintf(why, len, "'%s' leads nowhere: %s", path,
+			 strerror(errno));
+		return false;
+	}
+	if (!safe(why, len, AT_FDCWD, real))
+		return false;
+	if ((slash = strrchr(real, '/')) && slash != real)
+		*slash = '\0';
+	return safe(why, len, AT_FDCWD, real);
+}
+
 bool spool_shared_trusted(char *why, size_t len, const spool *sp,
 			  const char *path)
 {
@@ -261,7 +286,8 @@ bool spool_shared_trusted(char *why, size_t len, const spool *sp,
 	char *slash;
 
 	if (!safe(why, len, spool_rootfd(sp), ".spool/config.json") ||
-	    !safe(why, len, spool_rootfd(sp), "."))
+	    !safe(why, len, spool_rootfd(sp), ".") ||
+	    !safe_target(why, len, sp, path))
 		return false;
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (;;) {

@@ -166,9 +166,18 @@ as "$A" mv "$S/claimed/alice2/T-0002.json" "$S/ready/" && as "$A" mv "$S/ready/T
 until_ok 15 log_has "'.spool/hooks/on-claim' belongs to uid $(id -u "$B")"
 ok $? "nor is one that belongs to an agent's user"
 test ! -e "$T/ran-claim"; ok $? "it did not run either"
+# A link the owner made, to a script an agent can write, is not run.
+mkdir -p "$T/drop" && chown "$B" "$T/drop"
+printf '#!/bin/sh\ntouch %s/ran-link\n' "$T" >"$T/drop/hook" && chown "$B" "$T/drop/hook" && chmod 755 "$T/drop/hook"
+rm -f "$S/.spool/hooks/on-claim" && ln -s "$T/drop/hook" "$S/.spool/hooks/on-claim"
+id=$(spool add --title five)
+as "$A" mv "$S/ready/$id.json" "$S/claimed/alice/"
+until_ok 15 log_has "'$T/drop/hook' belongs to uid $(id -u "$B")"
+ok $? "nor one linked to a file an agent's user owns"
+test ! -e "$T/ran-link"; ok $? "which did not run"
 spool status >"$T/status"
-grep -q "^violations: 2 hooks or checks not run" "$T/status"; ok $? "spool status shows the violations"
-is "$(spool status --json | jq -r .violations.count)" "2" "and so does its JSON"
+grep -q "^violations: 3 hooks or checks not run" "$T/status"; ok $? "spool status shows the violations"
+is "$(spool status --json | jq -r .violations.count)" "3" "and so does its JSON"
 
 stop_daemon
 spool verify >/dev/null; ok $? "spool verify accepts the whole history"

@@ -422,9 +422,12 @@ static void wanted(long *uid, gid_t *gid, mode_t *mode, const char *rel,
 		      strcmp(top, "modules") == 0;
 	long b;
 
+	/* What lies within is nobody's but its owner's to change: another
+	 * agent could reach a group-writable file in an agent's claimed/ or
+	 * deliverables. */
 	*uid = -1;
 	*gid = lay->group;
-	*mode = st->st_mode & 07777 & ~(mode_t)002;
+	*mode = st->st_mode & 07777 & ~(mode_t)022;
 	if (!*rel) {
 		*uid = lay->owner;
 		*mode = 02750;

@@ -45,7 +45,9 @@ find "$S/.git" -perm /022 | grep -q . ; ok $((!$?)) "nothing in .git is writable
 # Converting a single-user spool says what it changed; again, nothing.
 S2=$T/spool2
 spool init "$S2" >/dev/null
+spool -C "$S2" add --title x >/dev/null && chmod 666 "$S2/ready/T-0001.json"
 spool init --shared "$G" "$S2" >"$T/conv" 2>&1; ok $? "init --shared converts an existing spool"
+is "$(stat -c '%a %G' "$S2/ready/T-0001.json")" "644 $G" "a task file is the group's to read, nobody's to write"
 grep -q "^ready: owner 0:0 -> 0:[0-9]*, mode 0755 -> 2770" "$T/conv"; ok $? "and lists what it changed"
 grep -q '"group"' "$S2/.spool/config.json"; ok $? "the config says it is shared"
 is "$(git -C "$S2" log -1 --format=%s)" "share the spool with group $G" "the change is committed"

@@ -562,7 +562,7 @@ int daemon_run(struct daemon *d, int ready_fd)
 					/* spurious */
 				}
 				timer = true;
-			} else {
+			} else if (!serve_read(d, fd)) {
 				child_read(&d->kids, fd);
 			}
 		}
@@ -573,6 +573,7 @@ int daemon_run(struct daemon *d, int ready_fd)
 			reload(d);
 		if (timer)
 			child_expire(&d->kids, spool_now_ms());
+		serve_expire(d);
 		/* Halted, any wake-up looks whether to resume. */
 		if (d->wt.overflow || d->wt.dirty.n || timer || d->halted)
 			batch(d, timer);

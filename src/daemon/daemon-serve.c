@@ -2,8 +2,8 @@
  * The socket of a shared spool (.spool/run/spoold.sock): callers that may
  * not write the history themselves ask here. Who asks is the uid the
  * kernel gives with the connection (SO_PEERCRED), never a name a process
- * wrote. One request a connection, answered before the next event: a
- * caller that sends nothing is cut off after a short wait.
+ * wrote. One request a connection, read as it comes between other
+ * events and answered at once; a caller that sends nothing is cut off.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +21,8 @@
 #include "shared.h"
 
 #define REQUEST_MAX (64 * 1024)
+#define CONNS_MAX 32
+#define CONN_WAIT_MS 2000
 
 int serve_open(struct daemon *d)
 {
@@ -81,36 +83,37 @@ static void answer(int fd, json_t *reply)
 	free(s);
 }
 
-static void serve_one(struct daemon *d, int fd)
+/* A connection whose request is being read. */
+struct conn {
+	int fd;
+	char *buf;
+	size_t len;
+	int64_t deadline;
+};
+
+static struct conn conns[CONNS_MAX];
+
+static void conn_close(struct daemon *d, struct conn *c)
 {
-	struct timeval tv = { .tv_sec = 2 };
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+static void serve_one(struct daemon *d, struct conn *c)
+{
+	struct timeval tv = { .tv_sec = 1 };
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
-	char *buf = malloc(REQUEST_MAX);
-	size_t len = 0;
 	json_t *rq, *reply;
 
-	if (!buf)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
 		WARN("request: cannot tell who asks: %s", strerror(errno));
-		free(buf);
 		return;
 	}
-	while (len < REQUEST_MAX - 1) {
-		ssize_t n = read(fd, buf + len, REQUEST_MAX - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (memchr(buf, '\n', len))
-			break;
-	}
-	rq = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, NULL);
-	free(buf);
+	rq = json_loadb(c->buf, c->len, JSON_DISABLE_EOF_CHECK, NULL);
 	reply = spool_serve(d->serve_sp, cred.uid, rq);
 	INFO("request %s from uid %ld as '%s': %s",
 	     json_string_value(json_object_get(rq, "verb")) ?
@@ -119,25 +122,86 @@ static void serve_one(struct daemon *d, int fd)
 	     json_string_value(json_object_get(reply, "actor")),
 	     json_integer_value(json_object_get(reply, "rc")) == 0 ? "done"
 	     : json_string_value(json_object_get(reply, "message")));
-	answer(fd, reply);
+	/* The answer is short; a caller that does not read it is not
+	 * waited for long. */
+	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	answer(c->fd, reply);
 	json_decref(reply);
 	json_decref(rq);
 }
 
+bool serve_read(struct daemon *d, int fd)
+{
+	struct conn *c = NULL;
+	ssize_t n;
+
+	for (size_t i = 0; i < CONNS_MAX && !c; i++)
+		if (conns[i].buf && conns[i].fd == fd)
+			c = &conns[i];
+	if (!c)
+		return false;
+	while ((n = read(fd, c->buf + c->len, REQUEST_MAX - 1 - c->len)) > 0) {
+		c->len += (size_t)n;
+		if (c->len == REQUEST_MAX - 1)
+			break;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR) &&
+	    !memchr(c->buf, '\n', c->len))
+		return true;	/* more to come */
+	serve_one(d, c);
+	conn_close(d, c);
+	return true;
+}
+
+/* Reading a request waits for no caller: each connection is read as its
+ * bytes come, between other events; one that has not sent a whole
+ * request in time is closed. */
 void serve_accept(struct daemon *d)
 {
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct conn *c;
 	int fd;
 
-	while ((fd = accept4(d->servefd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		serve_one(d, fd);
-		close(fd);
+	while ((fd = accept4(d->servefd, NULL, NULL,
+			     SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		c = NULL;
+		for (size_t i = 0; i < CONNS_MAX && !c; i++)
+			if (!conns[i].buf)
+				c = &conns[i];
+		if (!c || !(c->buf = malloc(REQUEST_MAX))) {
+			WARN("request: %d connections wait already; refused",
+			     CONNS_MAX);
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->len = 0;
+		c->deadline = spool_now_ms() + CONN_WAIT_MS;
+		ev.data.fd = fd;
+		epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
 	}
+}
+
+void serve_expire(struct daemon *d)
+{
+	int64_t now = spool_now_ms();
+
+	for (size_t i = 0; i < CONNS_MAX; i++)
+		if (conns[i].buf && conns[i].deadline <= now) {
+			WARN("request: no whole request in %d ms; closed",
+			     CONN_WAIT_MS);
+			conn_close(d, &conns[i]);
+		}
 }
 
 void serve_close(struct daemon *d)
 {
 	char path[4096];
 
+	for (size_t i = 0; i < CONNS_MAX; i++)
+		if (conns[i].buf)
+			conn_close(d, &conns[i]);
 	if (d->servefd < 0)
 		return;
 	snprintf(path, sizeof(path), "%s/%s", spool_root(d->sp),

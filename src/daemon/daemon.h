@@ -187,6 +187,10 @@ void daemon_notify(const char *state);
  * a single-user spool), each connection served at once. */
 int serve_open(struct daemon *d);
 void serve_accept(struct daemon *d);
+/* Reads a connection's request, serving it once whole; false if fd is
+ * not one. serve_expire closes those that took too long. */
+bool serve_read(struct daemon *d, int fd);
+void serve_expire(struct daemon *d);
 void serve_close(struct daemon *d);
 void daemon_free(struct daemon *d);
 

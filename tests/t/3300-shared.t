@@ -143,6 +143,26 @@ is "$(git -C "$S" log -1 --format=%an)" "$C" "in the operator's name"
 fails 0 "root cancels directly" -- spool cancel T-0004
 is "$(git -C "$S" log -1 --format=%an)" "root" "as root"
 
+# Connections that send nothing hold nobody up. (The system's python:
+# one under root's home is not bob's to run.)
+PY=/usr/bin/python3
+as "$B" $PY -c '
+import socket, sys, time
+ss = []
+for i in range(20):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); ss.append(s)
+print("held", flush=True)
+time.sleep(60)
+' "$S/.spool/run/spoold.sock" >"$T/held" 2>&1 &
+held=$!
+until_ok 15 grep -q held "$T/held"; ok $? "bob holds 20 silent connections to spoold"
+id=$(spool add --title six)
+as "$A" mv "$S/ready/$id.json" "$S/claimed/alice/"
+until_ok 10 in_head "claimed/alice/$id.json"; ok $? "spoold records meanwhile"
+timeout 10 setpriv --reuid="$A" --regid="$A" --init-groups spool release "$id" --agent alice >/dev/null
+ok $? "and answers alice at once"
+kill "$held" 2>/dev/null; wait "$held" 2>/dev/null
+
 # Rewriting the history is the owner's alone.
 as "$B" git -c safe.directory='*' -C "$S" -c user.name=bob -c user.email=b@x \
 	commit -q --amend --allow-empty -m forged 2>/dev/null

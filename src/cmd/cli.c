@@ -1,5 +1,6 @@
 /* Helpers shared by the spool(1) subcommands: errors, exit codes, output. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,12 +101,21 @@ const struct cmd_entry *cmd_find(const char *name)
 	return NULL;
 }
 
-void cmd_print_place(const char *id, const spool_loc *loc, bool json)
+void cmd_task_path(char *buf, size_t len, const spool *sp,
+		   const spool_loc *loc, const char *id)
 {
-	char where[128], path[256];
+	char rel[256];
 
-	spool_loc_format(where, sizeof(where), loc);
-	spool_loc_path(path, sizeof(path), loc, id);
+	spool_loc_path(rel, sizeof(rel), loc, id);
+	snprintf(buf, len, "%s/%s", spool_root(sp), rel);
+}
+
+void cmd_print_place(const spool *sp, const char *id, const spool_loc *loc,
+		     bool json)
+{
+	char path[PATH_MAX];
+
+	cmd_task_path(path, sizeof(path), sp, loc, id);
 	if (json) {
 		json_t *o = json_pack("{s:s, s:s, s:s}", "id", id, "state",
 				      spool_state_name(loc->state), "path",
@@ -162,7 +172,8 @@ int cmd_id_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 		return cmd_fail(self, rc);
 	if (spool_task_find(&loc, ctx->sp, argv[optind]) == 0) {
 		if (json)
-			cmd_print_place(argv[optind], &loc, true);
+			cmd_print_place(ctx->sp, argv[optind], &loc,
+						true);
 		else {
 			char where[128];
 			spool_loc_format(where, sizeof(where), &loc);

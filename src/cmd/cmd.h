@@ -72,6 +72,15 @@ typedef int (*cmd_pick_fn)(spool_entry *out, spool *sp, const char *agent);
 int cmd_pick_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 		char **argv, cmd_pick_fn fn);
 
-/* Prints a task's place: "T-1 claimed/devbot claimed/devbot/T-1.json". */
-void cmd_print_place(const char *id, const spool_loc *loc, bool json);
+/*
+ * Prints a task's path, absolute: an agent may run in another directory
+ * than the spool, and a relative path there names nothing (its mv would
+ * fail as if another agent had been faster). With json, an object with
+ * id, state, path and, when claimed, agent.
+ */
+void cmd_print_place(const spool *sp, const char *id, const spool_loc *loc,
+		     bool json);
+/* The absolute path of a task's file in the spool. */
+void cmd_task_path(char *buf, size_t len, const spool *sp,
+		   const spool_loc *loc, const char *id);
 #endif

@@ -58,7 +58,7 @@ is "$(spool ls --json | jq -r '"\(.id) \(.state)"' | sort | tr '\n' ,)" "T-0001 
 is "$(spool agent ls --json | jq -r .name 2>/dev/null | sort | tr '\n' ,)" "boss,dev,ops,rev," "agent ls --json names the agents"
 spool claim --agent dev --json >"$T/out"; ok $? "claim --json"
 json_lines <"$T/out"; ok $? "claim --json parses"
-is "$(jq -r '"\(.id) \(.state) \(.agent) \(.path)"' "$T/out")" "T-0002 claimed dev claimed/dev/T-0002.json" "claim --json: id, state, agent, path"
+is "$(jq -r '"\(.id) \(.state) \(.agent) \(.path)"' "$T/out")" "T-0002 claimed dev $(cd "$S" && pwd -P)/claimed/dev/T-0002.json" "claim --json: id, state, agent, absolute path"
 is "$(spool show T-0002 --json | jq -r .state)" claimed "show --json has the state"
 is "$(spool ls --state claimed --json | jq -r .agent)" dev "ls --json: the agent of a claimed task"
 
@@ -75,7 +75,7 @@ is "$(cd "$T" && SPOOL_DIR=$S spool -C "$T/other" ls --json | jq -r .title)" els
 
 # ---- SPOOL_AGENT -------------------------------------------------------------
 export SPOOL_AGENT=ops
-is "$(spool claim)" claimed/ops/T-0001.json "claim without --agent takes SPOOL_AGENT"
+is "$(spool claim)" "$(cd "$S" && pwd -P)/claimed/ops/T-0001.json" "claim without --agent takes SPOOL_AGENT"
 is "$(author)" ops "the claim commit is authored by SPOOL_AGENT"
 spool submit T-0001 >/dev/null; ok $? "submit as SPOOL_AGENT (the claimer)"
 is "$(author)" ops "submit authored by SPOOL_AGENT"
@@ -83,7 +83,7 @@ fails 1 "SPOOL_AGENT=ops cannot submit dev's task" -- spool submit T-0002
 SPOOL_AGENT=rev spool approve T-0001 >/dev/null; ok $? "approve as SPOOL_AGENT=rev"
 is "$(author)" rev "approve authored by SPOOL_AGENT"
 spool add --title three >/dev/null
-is "$(spool claim --agent dev)" claimed/dev/T-0003.json "--agent wins over SPOOL_AGENT"
+is "$(spool claim --agent dev)" "$(cd "$S" && pwd -P)/claimed/dev/T-0003.json" "--agent wins over SPOOL_AGENT"
 unset SPOOL_AGENT
 fails 2 "claim with neither --agent nor SPOOL_AGENT is a usage error" -- spool claim
 fsck_clean; ok $? "git fsck clean"

@@ -93,6 +93,17 @@ void cmd_print_json(json_t *v)
 	}
 }
 
+void cmd_jlist_add(cmd_jlist *l, json_t *v)
+{
+	fputs(l->n++ ? ",\n" : "[", stdout);
+	json_dumpf(v, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+}
+
+void cmd_jlist_end(cmd_jlist *l)
+{
+	fputs(l->n ? "]\n" : "[]\n", stdout);
+}
+
 const struct cmd_entry *cmd_find(const char *name)
 {
 	for (size_t i = 0; cmd_table[i]; i++)

@@ -47,6 +47,7 @@ static int agent_ls(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		{ NULL, 0, NULL, 0 }
 	};
 	bool json = false;
+	cmd_jlist out = { 0 };
 	char **names;
 	size_t n;
 	int c, rc;
@@ -75,7 +76,7 @@ static int agent_ls(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		free(claimed);
 		json_object_set_new(a, "claimed", json_integer((json_int_t)nclaimed));
 		if (json) {
-			cmd_print_json(a);
+			cmd_jlist_add(&out, a);
 		} else {
 			char *caps = json_dumps(json_object_get(a,
 				"capabilities"), JSON_COMPACT);
@@ -89,6 +90,8 @@ static int agent_ls(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		}
 		json_decref(a);
 	}
+	if (json)
+		cmd_jlist_end(&out);
 	spool_names_free(names, n);
 	return EXIT_OK;
 }

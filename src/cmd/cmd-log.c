@@ -11,6 +11,7 @@ struct log_ctx {
 	spool *sp;
 	bool json;
 	size_t n;
+	cmd_jlist out;
 };
 
 static void print_text(struct log_ctx *x, const spool_event *ev)
@@ -52,7 +53,7 @@ static int log_fn(void *data, const spool_event *ev)
 		json_t *o = spool_event_json(x->sp, ev);
 		if (!o)
 			return spool_error_set(SPOOL_ERROR, "out of memory");
-		cmd_print_json(o);
+		cmd_jlist_add(&x->out, o);
 		json_decref(o);
 	} else {
 		print_text(x, ev);
@@ -134,6 +135,8 @@ static int cmd_log_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	}
 	if (rc < 0)
 		return cmd_fail(self, rc);
+	if (x.json)
+		cmd_jlist_end(&x.out);
 	if (id && x.n == 0) {
 		spool_loc loc;
 		if (spool_task_find(&loc, ctx->sp, id) == SPOOL_ENOTFOUND)
@@ -153,8 +156,8 @@ const struct cmd_entry cmd_log_entry = {
 		"reviewer's feedback); for a submission\nor an approval, the "
 		"git id of deliverables/ID as committed with it. Archived\n"
 		"tasks keep their history. --limit N shows the last N. --json "
-		"prints one object\nper line with the fields of 'spool "
-		"events'.\n"
+		"prints one array\nof objects with the fields of 'spool "
+		"events' ([] when there is none).\n"
 		"The same from git alone:\n"
 		"  git log --reverse --grep='^Spool-Task: ID$' --format="
 		"'%h %ad %an %s'\n",

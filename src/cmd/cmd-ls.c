@@ -6,7 +6,7 @@
 #include "cmd.h"
 #include "summary.h"
 
-static void print_json(const spool_lsrow *r, json_t *task)
+static void print_json(cmd_jlist *out, const spool_lsrow *r, json_t *task)
 {
 	json_t *o = json_pack("{s:s, s:s}", "id", r->id, "state",
 			      spool_state_name(r->loc->state));
@@ -18,7 +18,7 @@ static void print_json(const spool_lsrow *r, json_t *task)
 	json_object_foreach(task, k, v)
 		if (strcmp(k, "id") != 0)
 			json_object_set(o, k, v);
-	cmd_print_json(o);
+	cmd_jlist_add(out, o);
 	json_decref(o);
 }
 
@@ -86,6 +86,7 @@ static void print_all_json(spool *sp, const spool_listing *l,
 			   const char *module)
 {
 	const spool_lsrow *rows = spool_listing_rows(l);
+	cmd_jlist out = { 0 };
 
 	for (size_t i = 0; i < spool_listing_count(l); i++) {
 		json_t *task = NULL;
@@ -94,9 +95,10 @@ static void print_all_json(spool *sp, const spool_listing *l,
 			spool_error_clear();	/* id and state only */
 		m = spool_task_str(task, "module");
 		if (!module || (m && strcmp(m, module) == 0))
-			print_json(&rows[i], task);
+			print_json(&out, &rows[i], task);
 		json_decref(task);
 	}
+	cmd_jlist_end(&out);
 }
 
 static int cmd_ls_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
@@ -139,8 +141,11 @@ static int cmd_ls_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		return cmd_usage(self);
 	if (agent && !spool_name_valid(agent))
 		return cmd_error(self, "'%s' is not a valid agent name", agent);
-	if (agent && state != SPOOL_STATE_NONE && state != SPOOL_STATE_CLAIMED)
-		return EXIT_OK;	/* only claimed tasks belong to an agent */
+	if (agent && state != SPOOL_STATE_NONE && state != SPOOL_STATE_CLAIMED) {
+		if (json)	/* only claimed tasks belong to an agent */
+			printf("[]\n");
+		return EXIT_OK;
+	}
 	if ((rc = cmd_open(self, ctx)) != 0)
 		return rc;
 	if ((rc = spool_listing_new(&l, ctx->sp, state, agent)) < 0)
@@ -157,7 +162,8 @@ const struct cmd_entry cmd_ls_entry = {
 	.name = "ls",
 	.usage = "[--state S] [--agent A] [--module M] [--json]",
 	.summary = "list tasks: id, state, priority, title",
-	.help = "--json prints one object per line: the task's fields plus "
-		"id, state and, when\nclaimed, agent.\n",
+	.help = "--json prints one array with an object per task: the task's "
+		"fields plus id,\nstate and, when claimed, agent; [] when "
+		"there is none.\n",
 	.exec = cmd_ls_exec,
 };

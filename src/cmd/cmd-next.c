@@ -39,8 +39,8 @@ int cmd_pick_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 		return rc;
 	rc = fn(&e, ctx->sp, agent);
 	if (rc == SPOOL_ENOWORK) {
-		if (json)
-			printf("null\n");
+		if (json)	/* one thing, none: an empty object */
+			printf("{}\n");
 		return EXIT_NOWORK;
 	}
 	if (rc < 0)

@@ -51,6 +51,15 @@ const char *cmd_agent(const char *opt);
 const char *cmd_actor(const char *opt);
 /* Prints a JSON value as one compact line on stdout. */
 void cmd_print_json(json_t *v);
+/*
+ * A JSON array written as it is made, one element per line, so that a
+ * listing of ten thousand tasks is not held in memory twice: --json
+ * prints exactly one document, an array for a list, "[]" when empty.
+ * cmd_jlist_end is called whether or not anything was added.
+ */
+typedef struct { size_t n; } cmd_jlist;
+void cmd_jlist_add(cmd_jlist *l, json_t *v);
+void cmd_jlist_end(cmd_jlist *l);
 /* Finds a command by name in the table, or NULL. */
 const struct cmd_entry *cmd_find(const char *name);
 

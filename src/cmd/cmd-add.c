@@ -119,8 +119,26 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		case 'p': key = "parent"; break;
 		case 'A': key = "assignee"; break;
 		case 'r': key = "requires"; val = csv_list(optarg); break;
-		case 'P': key = "priority"; break;
-		case 'M': key = "mode"; break;
+		case 'P': {
+			spool_priority p;
+			key = "priority";
+			if (spool_priority_parse(&p, optarg) < 0) {
+				json_decref(task);
+				return cmd_bad_value(self, "'%s' is not a "
+					"priority (low, normal, high, urgent)",
+					optarg);
+			}
+			break;
+		}
+		case 'M':
+			key = "mode";
+			if (strcmp(optarg, "direct") &&
+			    strcmp(optarg, "plan_first")) {
+				json_decref(task);
+				return cmd_bad_value(self, "'%s' is not a mode "
+					"(direct, plan_first)", optarg);
+			}
+			break;
 		case 'D': key = "depends_on"; val = csv_list(optarg); break;
 		case 'v': key = "deliverable"; break;
 		case 'c': key = "acceptance"; break;
@@ -133,11 +151,10 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			long v = strtol(optarg, &end, 10);
 			if (errno || *end || v < 1) {
 				json_decref(task);
-				fprintf(stderr, "spool: add: --%s wants a "
-					"positive number, not '%s'\n",
+				return cmd_bad_value(self, "--%s wants a "
+					"positive number, not '%s'",
 					c == 'n' ? "max-attempts" : "lease",
 					optarg);
-				return EXIT_USAGE;
 			}
 			val = json_integer(v);
 			break;
@@ -150,7 +167,7 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			return EXIT_OK;
 		default:
 			json_decref(task);
-			return cmd_usage(self);
+			return cmd_bad_option(self, argv);
 		}
 		if (key) {
 			json_object_set_new(task, key,

@@ -22,7 +22,7 @@ static int agent_add(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		case 'c': caps = optarg; break;
 		case 'r': roles = optarg; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind + 1 != argc)
@@ -56,7 +56,7 @@ static int agent_ls(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind != argc)

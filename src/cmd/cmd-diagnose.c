@@ -401,7 +401,7 @@ static int cmd_diagnose_exec(const struct cmd_entry *self,
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind + 1 != argc)
@@ -410,7 +410,8 @@ static int cmd_diagnose_exec(const struct cmd_entry *self,
 		return rc;
 	memset(&d, 0, sizeof(d));
 	d.sp = ctx->sp;
-	d.id = argv[optind];
+	if ((rc = cmd_id(&d.id, self, ctx, argv[optind])) != 0)
+		return rc;
 	rc = spool_task_find(&d.loc, ctx->sp, d.id);
 	if (rc == SPOOL_ENOTFOUND &&
 	    spool_archive_find(&arch, &d.task, NULL, ctx->sp, d.id) == 0) {

@@ -211,7 +211,7 @@ static int cmd_hydrate(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			cmd_print_help(stdout, self);
 			return EXIT_OK;
 		default:
-			return cmd_usage(self);
+			return cmd_bad_option(self, argv);
 		}
 	}
 	if (all == (optind < argc) || (all && project))

@@ -104,10 +104,11 @@ static int cmd_log_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		case 'n':
 			limit = strtol(optarg, &end, 10);
 			if (*end || limit <= 0)
-				return cmd_usage(self);
+				return cmd_bad_value(self, "--limit wants a "
+					"positive number, not '%s'", optarg);
 			break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind + 1 < argc)
@@ -115,9 +116,11 @@ static int cmd_log_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	if (optind < argc)
 		id = argv[optind];
 	if (id && !spool_id_valid(id))
-		return cmd_error(self, "'%s' is not a task id (1-64 letters, "
-				 "digits and '-')", id);
+		return cmd_bad_value(self, "'%s' is not a task id (1-64 "
+				     "letters, digits and '-')", id);
 	if ((rc = cmd_open(self, ctx)) != 0)
+		return rc;
+	if (id && (rc = cmd_id(&id, self, ctx, id)) != 0)
 		return rc;
 	x.sp = ctx->sp;
 	if (!id) {

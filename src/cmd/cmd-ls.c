@@ -134,13 +134,14 @@ static int cmd_ls_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		case 'm': module = optarg; break;
 		case 'j': json = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind != argc)
 		return cmd_usage(self);
 	if (agent && !spool_name_valid(agent))
-		return cmd_error(self, "'%s' is not a valid agent name", agent);
+		return cmd_bad_value(self, "'%s' is not a valid agent name",
+				     agent);
 	if (agent && state != SPOOL_STATE_NONE && state != SPOOL_STATE_CLAIMED) {
 		if (json)	/* only claimed tasks belong to an agent */
 			printf("[]\n");

@@ -28,7 +28,7 @@ static int cmd_module_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		case 'd': desc = optarg; break;
 		case 'j': json = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {

@@ -25,7 +25,7 @@ int cmd_pick_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 		case 'a': agent = optarg; break;
 		case 'j': json = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind != argc)

@@ -50,7 +50,7 @@ static int cmd_reconcile_exec(const struct cmd_entry *self,
 		case 'j': json = true; break;
 		case 'A': accept = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind != argc)

@@ -107,12 +107,15 @@ static int cmd_show_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind + 1 != argc)
 		return cmd_usage(self);
 	if ((rc = cmd_open(self, ctx)) != 0)
+		return rc;
+	if ((rc = cmd_id((const char **)&argv[optind], self, ctx,
+			 argv[optind])) != 0)
 		return rc;
 	if ((rc = spool_task_find(&loc, ctx->sp, argv[optind])) ==
 	    SPOOL_ENOTFOUND)

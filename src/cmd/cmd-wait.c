@@ -172,7 +172,7 @@ static int cmd_wait_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			break;
 		case 'j': json = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind >= argc)
@@ -180,10 +180,14 @@ static int cmd_wait_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	n = argc - optind;
 	for (int i = 0; i < n; i++)
 		if (!spool_id_valid(argv[optind + i]))
-			return cmd_error(self, "'%s' is not a task id",
-					 argv[optind + i]);
+			return cmd_bad_value(self, "'%s' is not a task id",
+					     argv[optind + i]);
 	if ((rc = cmd_open(self, ctx)) != 0)
 		return rc;
+	for (int i = 0; i < n; i++)
+		if ((rc = cmd_id((const char **)&argv[optind + i], self, ctx,
+				 argv[optind + i])) != 0)
+			return rc;
 	if (!(ws = calloc((size_t)n, sizeof(*ws))))
 		return cmd_error(self, "out of memory");
 	for (int i = 0; i < n; i++)

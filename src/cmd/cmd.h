@@ -41,8 +41,27 @@ int cmd_fail(const struct cmd_entry *self, int rc);
 /* Prints "spool: NAME: <message>"; returns EXIT_ERROR. */
 int cmd_error(const struct cmd_entry *self, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Prints the usage line to stderr; returns EXIT_USAGE. */
+/* Prints one line of usage and a pointer to 'spool help NAME' to
+ * stderr; returns EXIT_USAGE. */
 int cmd_usage(const struct cmd_entry *self);
+/* For getopt's '?': says which option is wrong, with a "did you mean"
+ * from the --names in the usage, then one line of usage; EXIT_USAGE. */
+int cmd_bad_option(const struct cmd_entry *self, char **argv);
+/* Prints "spool: NAME: <message>" for a bad argument; EXIT_USAGE. */
+int cmd_bad_value(const struct cmd_entry *self, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Edit distance (with swaps), and whether typed is near enough to name
+ * to suggest it. */
+size_t cmd_distance(const char *a, const char *b);
+bool cmd_similar(const char *typed, const char *name);
+/*
+ * A task id as typed, made the spool's: "42", "t-0042" and "T-42" name
+ * T-0042 when no task has the id exactly as typed. Call after cmd_open.
+ * *out is arg or a copy that lives until the command ends. What is not
+ * an id at all ('../x') is a usage error: says so, returns EXIT_USAGE.
+ */
+int cmd_id(const char **out, const struct cmd_entry *self,
+	   struct cmd_ctx *ctx, const char *arg);
 /* Prints "usage ... summary ... help" to stdout for 'spool help NAME'. */
 void cmd_print_help(FILE *fp, const struct cmd_entry *self);
 /* --agent, else $SPOOL_AGENT, else NULL. */

@@ -73,7 +73,7 @@ is "$(spool log T-0003 --json | jq length)" 1 "and back again"
 
 fails 1 "unknown task" -- spool log T-9999
 grep -q "no task 'T-9999'" "$T/.err"; ok $? "says which task"
-fails 1 "bad id" -- spool log '../x'
+fails 2 "bad id" -- spool log '../x'
 fails 2 "extra argument" -- spool log T-0001 T-0002
 fsck_clean; ok $? "git fsck clean"
 done_testing

@@ -33,7 +33,8 @@ static int cmd_help_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			       cmd_table[i]->summary);
 		printf("\nEnvironment: SPOOL_DIR (the spool), SPOOL_AGENT (who "
 		       "acts).\nExit codes: 0 ok, 1 error, 2 usage, 3 nothing "
-		       "to claim, 4 timed out.\n");
+		       "to claim, 4 timed out,\n5 hydrate --check could not "
+		       "check.\n");
 		return EXIT_OK;
 	}
 	if (argc != 2)

@@ -16,7 +16,8 @@ enum {
 	EXIT_ERROR = 1,
 	EXIT_USAGE = 2,
 	EXIT_NOWORK = 3,
-	EXIT_TIMEOUT = 4
+	EXIT_TIMEOUT = 4,
+	EXIT_CANNOT_CHECK = 5	/* hydrate --check: an error, not drift */
 };
 
 struct cmd_ctx {

@@ -61,7 +61,7 @@ static void usage(FILE *fp)
 			cmd_table[i]->summary);
 	fprintf(fp, "\n'spool help COMMAND' describes one command.\n"
 		    "Exit codes: 0 ok, 1 error, 2 usage, 3 nothing to claim, "
-		    "4 timed out.\n");
+		    "4 timed out,\n5 hydrate --check could not check.\n");
 }
 
 /* A warning from the library, said as the command's own. */

@@ -186,6 +186,19 @@ int spool_hydrate_apply(size_t *done, spool_manifest *m,
 			const spool_hy_plan *plan);
 void spool_hy_plan_free(spool_hy_plan *p);
 
+/*
+ * In a workspace inside a git repository, the links of the set are
+ * listed in the repository's info/exclude, between two marker lines
+ * that hydrate owns, so that the workspace's git status never shows them
+ * and they are never committed (as absolute links, meaningless on
+ * another machine). A link pruned from the set leaves the list with it.
+ * *stale: the list differs from the set; with write, it is rewritten
+ * (aside, then renamed) and *file names the file (free). Outside a
+ * repository: 0, nothing stale.
+ */
+int spool_hydrate_exclude(bool *stale, char **file, spool_manifest *m,
+			  const spool_hy_plan *plan, bool write);
+
 /* ---- skill packs (pack.c) ---------------------------------------------- */
 
 /* Writes the skill in dir as a gzip'd tar of NAME/... at out_file

@@ -94,6 +94,7 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		{ "max-attempts", required_argument, NULL, 'n' },
 		{ "lease", required_argument, NULL, 'l' },
 		{ "idempotency-key", required_argument, NULL, 'k' },
+		{ "hold", no_argument, NULL, 'H' },
 		{ "id", required_argument, NULL, 'i' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "agent", required_argument, NULL, 'a' },
@@ -107,7 +108,7 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	bool json = false, existed, fields = false;
 	int c, rc = EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "t:d:m:p:A:r:P:M:D:v:c:n:l:k:i:f:a:jh",
+	while ((c = getopt_long(argc, argv, "t:d:m:p:A:r:P:M:D:v:c:n:l:k:i:f:a:Hjh",
 				opts, NULL)) != -1) {
 		const char *key = NULL;
 		json_t *val = NULL;
@@ -143,6 +144,7 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		case 'v': key = "deliverable"; break;
 		case 'c': key = "acceptance"; break;
 		case 'k': key = "idempotency_key"; break;
+		case 'H': key = "hold"; val = json_true(); break;
 		case 'i': key = "id"; break;
 		case 'n':
 		case 'l':
@@ -220,12 +222,16 @@ const struct cmd_entry cmd_add_entry = {
 		 "       [--mode direct|plan_first] [--depends-on ID,ID] "
 		 "[--deliverable TEXT]\n"
 		 "       [--acceptance TEXT] [--max-attempts N] [--lease SECONDS]\n"
-		 "       [--idempotency-key KEY] [--id ID] [--json]\n"
+		 "       [--idempotency-key KEY] [--id ID] [--hold] [--json]\n"
 		 "   or: spool add --file FILE|- [--json]",
 	.summary = "create a task; prints its id",
 	.help = "The task goes to ready/, or to blocked/ while its depends_on "
 		"are not all done.\nA subtask (--parent) holds its parent in "
 		"blocked/ until all subtasks are done.\nWith an idempotency "
-		"key already used, prints the existing id and adds nothing.\n",
+		"key already used, prints the existing id and adds nothing.\n"
+		"--hold puts it in blocked/ until 'spool unhold ID', or, once "
+		"subtasks are\nadded to it, until they are done: a planner adds "
+		"a parent, then its subtasks,\nand no agent can claim the "
+		"parent in between.\n",
 	.exec = cmd_add_exec,
 };

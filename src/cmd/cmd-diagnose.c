@@ -158,6 +158,11 @@ static void blocked(struct diag *d)
 	if (open)
 		cause(d, 78, "subtasks", "a parent task: waits for %zu "
 		      "subtasks to be done: %s", open, waiting);
+	if (d->n == 0 && json_is_true(json_object_get(d->task, "hold")) &&
+	    json_array_size(children) == 0)
+		cause(d, 90, "held", "it was added with --hold and has no "
+		      "subtasks: add them (spool add --parent %s), or release "
+		      "it with 'spool unhold %s'", d->id, d->id);
 	if (d->n == 0)
 		cause(d, 95, "not-released", "everything it waits for is done, "
 		      "yet it is still blocked: %s", d->daemon

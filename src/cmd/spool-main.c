@@ -14,7 +14,8 @@ extern const struct cmd_entry cmd_init_entry, cmd_agent_entry,
 	cmd_next_entry, cmd_claim_entry, cmd_heartbeat_entry,
 	cmd_release_entry, cmd_submit_entry, cmd_fail_entry,
 	cmd_approve_entry, cmd_reject_entry, cmd_retry_entry,
-	cmd_cancel_entry, cmd_reconcile_entry, cmd_help_entry;
+	cmd_cancel_entry, cmd_unhold_entry, cmd_reconcile_entry,
+	cmd_help_entry;
 extern const struct cmd_entry cmd_hydrate_entry, cmd_skills_entry;
 extern const struct cmd_entry cmd_daemon_entry;
 extern const struct cmd_entry cmd_log_entry, cmd_events_entry,
@@ -38,6 +39,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_reject_entry,
 	&cmd_retry_entry,
 	&cmd_cancel_entry,
+	&cmd_unhold_entry,
 	&cmd_reconcile_entry,
 	&cmd_daemon_entry,
 	&cmd_status_entry,

@@ -1,6 +1,8 @@
 /* Helpers shared by the spool(1) subcommands: errors, exit codes, output. */
 #include <getopt.h>
 #include <stdint.h>
+#include <time.h>
+#include <unistd.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -378,4 +380,76 @@ int cmd_id_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 		}
 	}
 	return EXIT_OK;
+}
+
+/* ---- progress on a terminal ------------------------------------------- */
+
+struct progress {
+	const char *cmd;
+	const char *what;	/* the phase last shown */
+	long start_ms, last_ms, delay_ms;
+	bool shown;
+};
+
+static struct progress progress;
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/*
+ * As git: nothing for a pass that ends within a second, then at most
+ * ten lines a second, rewritten in place with \r, and a last one with
+ * "done" when a phase ends.
+ */
+static void progress_show(const char *what, size_t done, size_t total,
+			  void *payload)
+{
+	struct progress *p = payload;
+	long now = mono_ms();
+	bool end = done >= total;
+
+	if (p->what && strcmp(p->what, what) != 0) {
+		if (p->shown)
+			fputc('\n', stderr);
+		p->shown = false;
+	}
+	p->what = what;
+	if (now - p->start_ms < p->delay_ms ||
+	    (!end && now - p->last_ms < 100) ||
+	    (end && !p->shown))
+		return;
+	p->last_ms = now;
+	p->shown = true;
+	fprintf(stderr, "\rspool: %s: %s: %3zu%% (%zu/%zu)%s", p->cmd, what,
+		total ? done * 100 / total : 100, done, total,
+		end ? ", done.\n" : "");
+	if (end)
+		p->shown = false;
+	fflush(stderr);
+}
+
+void cmd_progress_start(const struct cmd_entry *self, bool quiet)
+{
+	const char *delay = getenv("SPOOL_PROGRESS_DELAY_MS");
+
+	if (quiet || !isatty(STDERR_FILENO))
+		return;
+	/* The delay is a knob for tests, which cannot wait a second. */
+	progress = (struct progress){ .cmd = self->name,
+				      .start_ms = mono_ms(),
+				      .delay_ms = delay ? atol(delay) : 1000 };
+	spool_progress_set(progress_show, &progress);
+}
+
+void cmd_progress_end(void)
+{
+	if (progress.shown)
+		fputc('\n', stderr);
+	progress.shown = false;
+	spool_progress_set(NULL, NULL);
 }

@@ -275,8 +275,10 @@ static int cmd_export_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		cmd_print_json(o);
 		json_decref(o);
 	} else {
-		printf("%s: %zu transitions, %zu deliverables versions -> %s\n",
-		       id, json_array_size(x.history), x.nv, out);
+		size_t nt = json_array_size(x.history);
+		printf("%s: %zu transition%s, %zu deliverable version%s -> %s\n",
+		       id, nt, nt == 1 ? "" : "s", x.nv, x.nv == 1 ? "" : "s",
+		       out);
 	}
 	json_decref(task);
 	json_decref(manifest);

@@ -80,6 +80,12 @@ void cmd_print_json(json_t *v);
 typedef struct { size_t n; } cmd_jlist;
 void cmd_jlist_add(cmd_jlist *l, json_t *v);
 void cmd_jlist_end(cmd_jlist *l);
+/*
+ * Progress of long passes on stderr, when it is a terminal and not
+ * quiet (--quiet, --json): shown after a second, rate-limited.
+ */
+void cmd_progress_start(const struct cmd_entry *self, bool quiet);
+void cmd_progress_end(void);
 /* Finds a command by name in the table, or NULL. */
 const struct cmd_entry *cmd_find(const char *name);
 

@@ -19,7 +19,7 @@ ln -s report.md deliverables/T-0001/latest
 spool submit T-0001 --agent dev >/dev/null
 
 spool export T-0001 -o "$T/t1.tar.gz" >"$T/out"; ok $? "export runs"
-grep -q "2 deliverables versions" "$T/out"; ok $? "two versions"
+grep -q "2 deliverable versions" "$T/out"; ok $? "two versions"
 mkdir "$T/x" && tar -xzf "$T/t1.tar.gz" -C "$T/x"; ok $? "it extracts with tar"
 is "$(ls "$T/x/T-0001/versions" | wc -l)" 2 "a directory per version"
 jq -e . "$T/x/T-0001/task.json" >/dev/null; ok $? "task.json is JSON"

@@ -33,8 +33,15 @@ static int agent_add(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			     cmd_actor(NULL));
 	if (rc < 0)
 		return cmd_fail(self, rc);
-	printf("agent '%s' registered; it claims with: mv ready/ID.json "
-	       "claimed/%s/\n", argv[optind], argv[optind]);
+	/* Claim instructions only for an agent that claims: a worker,
+	 * which is the role of an agent registered without --roles. */
+	if (!roles || strstr(roles, "worker"))
+		printf("agent '%s' registered; it claims with: mv ready/ID.json "
+		       "claimed/%s/ (in the spool)\n", argv[optind],
+		       argv[optind]);
+	else
+		printf("agent '%s' registered (roles: %s)\n", argv[optind],
+		       roles);
 	return EXIT_OK;
 }
 

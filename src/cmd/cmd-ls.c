@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "summary.h"
@@ -71,8 +72,15 @@ static int print_text(const spool_listing *l, const char *module)
 	for (size_t i = 0; i < n; i++)
 		cap += 2 * SPOOL_ID_MAX + SPOOL_NAME_MAX + 96 +
 		       (rows[i].title ? strlen(rows[i].title) : 0);
-	if (!(p = buf = malloc(cap)))
+	if (!(p = buf = malloc(cap + 64)))
 		return -1;
+	/* A header for a person; a script reading a pipe gets rows only. */
+	if (isatty(STDOUT_FILENO) && n) {
+		p = pad(p, "ID", 10);
+		p = pad(p, "STATE", 18);
+		p = pad(p, "PRIO", 7);
+		p = put(p, "TITLE\n");
+	}
 	for (size_t i = 0; i < n; i++)
 		if (!module || strcmp(rows[i].module, module) == 0)
 			p = text_row(p, &rows[i]);

@@ -371,6 +371,49 @@ static int paths_list(struct strlist *out, json_t *v, const spool_manifest *m,
 	return 0;
 }
 
+/*
+ * Agent runtimes a target may name, and the project directory each reads
+ * skills from, as the `skills` CLI (vercel-labs/skills, its "Supported
+ * Agents" table) installs them. The one table; docs/hydrate.md shows it.
+ * A name with a '/' is a directory, so "./codex" means a directory codex.
+ */
+static const struct runtime {
+	const char *name, *dir;
+} runtimes[] = {
+	{ "claude-code", ".claude/skills" },
+	{ "codex", ".agents/skills" },
+	{ "cursor", ".agents/skills" },
+	{ "gemini-cli", ".agents/skills" },
+	{ "github-copilot", ".agents/skills" },
+	{ "opencode", ".agents/skills" },
+	{ "amp", ".agents/skills" },
+	{ "cline", ".agents/skills" },
+	{ "droid", ".agents/skills" },
+	{ "kilo", ".agents/skills" },
+	{ "antigravity", ".agents/skills" },
+	{ "universal", ".agents/skills" },
+	{ "goose", ".goose/skills" },
+	{ "windsurf", ".windsurf/skills" },
+	{ "roo", ".roo/skills" },
+	{ "trae", ".trae/skills" },
+	{ "kiro-cli", ".kiro/skills" },
+	{ "continue", ".continue/skills" },
+	{ "augment", ".augment/skills" },
+	{ "openhands", ".openhands/skills" },
+	{ "junie", ".junie/skills" },
+	{ "qwen-code", ".qwen/skills" },
+	{ "crush", ".crush/skills" },
+	{ "zencoder", ".zencoder/skills" },
+};
+
+const char *spool_hydrate_runtime_dir(const char *name)
+{
+	for (size_t i = 0; i < sizeof(runtimes) / sizeof(runtimes[0]); i++)
+		if (strcmp(runtimes[i].name, name) == 0)
+			return runtimes[i].dir;
+	return NULL;
+}
+
 static int targets_list(spool_manifest *m, json_t *v)
 {
 	size_t i;
@@ -390,6 +433,8 @@ static int targets_list(spool_manifest *m, json_t *v)
 					       "targets[%zu] must be a relative "
 					       "path inside the workspace",
 					       m->path, i);
+		if (!strchr(s, '/') && spool_hydrate_runtime_dir(s))
+			s = spool_hydrate_runtime_dir(s);
 		if (!(t = xstrdup(s)))
 			return SPOOL_ERROR;
 		tidy_path(t);

@@ -77,6 +77,11 @@ int spool_manifest_open(spool_manifest **out, const char *explicit,
 void spool_manifest_free(spool_manifest *m);
 const char *spool_manifest_path(const spool_manifest *m);
 
+/* The skills directory an agent runtime reads in a project
+ * ("claude-code": ".claude/skills"), or NULL for a name not in the
+ * table. A manifest's targets may name runtimes. */
+const char *spool_hydrate_runtime_dir(const char *name);
+
 /* The roots searched, highest priority first (absolute, canonical). */
 size_t spool_manifest_root_count(const spool_manifest *m);
 const char *spool_manifest_root(const spool_manifest *m, size_t i);

@@ -75,4 +75,13 @@ fails 5 "--check, a manifest that does not parse" -- spool hydrate --check --man
 fails 5 "--check, an unknown project" -- spool hydrate --check --manifest m.json --project nope w3
 fails 5 "--check, a workspace that does not exist" -- spool hydrate --check --manifest m.json "$T/nothing"
 fails 1 "without --check an error is 1" -- spool hydrate --manifest nope.json w3
+# ---- targets may name runtimes --------------------------------------------------
+manifest rt.json "{\"roots\": [\"central\"], \"global_defaults\": [\"alpha\"], \"targets\": [\"claude-code\", \"codex\", \"cursor\", \"goose\", \"./codex\"]}"
+mkdir w4 && spool hydrate -q --manifest rt.json w4; ok $? "targets named by runtime"
+for d in .claude/skills .agents/skills .goose/skills codex; do
+	is "$(link_of "w4/$d/alpha")" "$T/central/alpha" "a link in $d"
+done
+is "$(find w4 -name alpha | wc -l)" 4 "codex and cursor share .agents/skills: four links, not five"
+manifest bad.json '{"roots": ["central"], "global_defaults": ["alpha"], "targets": ["/abs"]}'
+fails 5 "--check: a bad target is an error, not drift" -- spool hydrate --check --manifest bad.json w4
 done_testing

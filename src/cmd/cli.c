@@ -420,8 +420,7 @@ static void progress_show(const char *what, size_t done, size_t total,
 	}
 	p->what = what;
 	if (now - p->start_ms < p->delay_ms ||
-	    (!end && now - p->last_ms < 100) ||
-	    (end && !p->shown))
+	    (!end && now - p->last_ms < 100))
 		return;
 	p->last_ms = now;
 	p->shown = true;

@@ -42,7 +42,18 @@ static int cmd_help_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	if (strcmp(argv[1], "protocol") == 0)
 		return print_protocol();
 	if (!(cmd = cmd_find(argv[1]))) {
-		fprintf(stderr, "spool: help: '%s' is not a command\n", argv[1]);
+		const char *near = NULL;
+		for (size_t i = 0; cmd_table[i]; i++)
+			if (cmd_similar(argv[1], cmd_table[i]->name) &&
+			    (!near || cmd_distance(argv[1], cmd_table[i]->name) <
+				      cmd_distance(argv[1], near)))
+				near = cmd_table[i]->name;
+		if (near)
+			fprintf(stderr, "spool: help: '%s' is not a command; "
+				"did you mean '%s'?\n", argv[1], near);
+		else
+			fprintf(stderr, "spool: help: '%s' is not a command; "
+				"'spool help' lists them\n", argv[1]);
 		return EXIT_USAGE;
 	}
 	cmd_print_help(stdout, cmd);

@@ -260,26 +260,37 @@ static int cmd_hydrate(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	}
 
 	/* Plan everything before anything changes. */
+	if (n > 1)
+		cmd_progress_start(self, quiet || json);
 	for (size_t i = 0; i < n && rc == 0; i++) {
+		spool_progress("planning", i, n);
 		rc = spool_hydrate_plan(&jobs[i].plan, m, jobs[i].workspace,
 					jobs[i].project);
 		if (rc == 0)
 			conflicts += jobs[i].plan->nconflicts;
 	}
 	if (rc < 0) {
+		cmd_progress_end();
 		exit = cmd_fail(self, rc);
 		if (mode == MODE_CHECK)
 			exit = EXIT_CANNOT_CHECK;
 		goto out;
 	}
+	if (rc == 0)
+		spool_progress("planning", n, n);
 	for (size_t i = 0; mode == MODE_APPLY && !conflicts && i < n && rc == 0;
-	     i++)
+	     i++) {
+		spool_progress("linking", i, n);
 		rc = spool_hydrate_apply(&jobs[i].done, m, jobs[i].plan);
+	}
+	if (rc == 0 && mode == MODE_APPLY && !conflicts)
+		spool_progress("linking", n, n);
 	/* The workspace's git must not see the links: after they are made
 	 * (a crash in between leaves them visible until the next run). */
 	for (size_t i = 0; !conflicts && i < n && rc == 0; i++)
 		rc = spool_hydrate_exclude(&jobs[i].xstale, &jobs[i].xfile, m,
 					   jobs[i].plan, mode == MODE_APPLY);
+	cmd_progress_end();
 	exit = report(self, jobs, n, mode, json, quiet, rc, conflicts);
 out:
 	for (size_t i = 0; i < n; i++) {

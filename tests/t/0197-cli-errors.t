@@ -14,6 +14,8 @@ fails 2 "a dropped letter" -- spool rejct
 grep -qx "	reject" "$T/.err"; ok $? "did you mean: reject"
 fails 2 "a prefix" -- spool diag
 grep -qx "	diagnose" "$T/.err"; ok $? "a prefix suggests the command"
+fails 2 "help of a typo" -- spool help sttaus
+grep -q "did you mean 'status'" "$T/.err"; ok $? "spool help suggests too"
 fails 2 "nothing near" -- spool xyzzy
 grep -q "similar" "$T/.err"; is "$?" 1 "nothing near: no suggestion"
 

@@ -38,4 +38,16 @@ done
 tty spool archive --older-than 0s >"$T/tty" 2>&1; ok $? "archive on a terminal"
 grep -q "spool: archive: writing the archive: 100% (20/20), done." "$T/tty"; ok $? "shows the archive's progress" || tr '\r' '\n' <"$T/tty" | sed 's/^/#   /' | tail -4
 grep -q "archived 20" "$T/tty"; ok $? "then the summary" || tr '\r' '\n' <"$T/tty" | tail -2 | sed 's/^/#   /'
+
+# hydrate --all: a workspace at a time
+. "$(dirname "$0")/../hydrate-lib.sh"
+cd "$T" || exit 1
+mkskill roots/a alpha
+ws=$(for i in 1 2 3 4 5; do printf '"w%d": null,' "$i"; done)
+manifest all.json "{\"roots\": [\"roots/a\"], \"global_defaults\": [\"alpha\"], \"workspaces\": {${ws%,}}}"
+mkdir w1 w2 w3 w4 w5
+tty spool hydrate --all --manifest all.json >"$T/tty" 2>&1; ok $? "hydrate --all on a terminal"
+grep -q "spool: hydrate: linking: 100% (5/5), done." "$T/tty"; ok $? "shows its progress" || tr '\r' '\n' <"$T/tty" | sed 's/^/#   /' | tail -3
+tty spool hydrate --all -q --manifest all.json >"$T/tty" 2>&1
+grep -q "planning" "$T/tty"; is "$?" 1 "-q: no progress"
 done_testing

@@ -171,7 +171,8 @@ int cmd_bad_option(const struct cmd_entry *self, char **argv)
 	eq = strcspn(arg + 2, "=");
 	snprintf(typed, sizeof(typed), "%.*s", (int)eq, arg + 2);
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(names[i], typed) == 0 || strcmp(typed, "help") == 0) {
+		if (strcmp(names[i], typed) == 0 ||
+		    strcmp(typed, "help") == 0) {
 			fprintf(stderr, "spool: %s: option '--%s' %s\n",
 				self->name, typed, arg[2 + eq] ?
 				"takes no value" : "needs a value");

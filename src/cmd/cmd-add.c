@@ -108,7 +108,8 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	bool json = false, existed, fields = false;
 	int c, rc = EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "t:d:m:p:A:r:P:M:D:v:c:n:l:k:i:f:a:Hjh",
+	while ((c = getopt_long(argc, argv,
+				"t:d:m:p:A:r:P:M:D:v:c:n:l:k:i:f:a:Hjh",
 				opts, NULL)) != -1) {
 		const char *key = NULL;
 		json_t *val = NULL;
@@ -230,8 +231,8 @@ const struct cmd_entry cmd_add_entry = {
 		"blocked/ until all subtasks are done.\nWith an idempotency "
 		"key already used, prints the existing id and adds nothing.\n"
 		"--hold puts it in blocked/ until 'spool unhold ID', or, once "
-		"subtasks are\nadded to it, until they are done: a planner adds "
-		"a parent, then its subtasks,\nand no agent can claim the "
-		"parent in between.\n",
+		"subtasks are\nadded to it, until they are done: a planner "
+		"adds a parent, then its\nsubtasks, and no agent can claim "
+		"the parent in between.\n",
 	.exec = cmd_add_exec,
 };

@@ -36,9 +36,9 @@ static int agent_add(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	/* Claim instructions only for an agent that claims: a worker,
 	 * which is the role of an agent registered without --roles. */
 	if (!roles || strstr(roles, "worker"))
-		printf("agent '%s' registered; it claims with: mv ready/ID.json "
-		       "claimed/%s/ (in the spool)\n", argv[optind],
-		       argv[optind]);
+		printf("agent '%s' registered; it claims with: mv "
+		       "ready/ID.json claimed/%s/ (in the spool)\n",
+		       argv[optind], argv[optind]);
 	else
 		printf("agent '%s' registered (roles: %s)\n", argv[optind],
 		       roles);

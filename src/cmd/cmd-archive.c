@@ -75,7 +75,8 @@ static int cmd_archive_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		       "blocked work waits for them)\n", st.tasks,
 		       st.tasks == 1 ? "" : "s", st.archives,
 		       st.archives == 1 ? "" : "s",
-		       st.archives == 1 ? ", " : st.last[0] ? ", the last " : "",
+		       st.archives == 1 ? ", "
+				: st.last[0] ? ", the last " : "",
 		       st.last, st.kept);
 	}
 	return EXIT_OK;

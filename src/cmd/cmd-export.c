@@ -276,9 +276,9 @@ static int cmd_export_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		json_decref(o);
 	} else {
 		size_t nt = json_array_size(x.history);
-		printf("%s: %zu transition%s, %zu deliverable version%s -> %s\n",
-		       id, nt, nt == 1 ? "" : "s", x.nv, x.nv == 1 ? "" : "s",
-		       out);
+		printf("%s: %zu transition%s, %zu deliverable version%s "
+		       "-> %s\n", id, nt, nt == 1 ? "" : "s", x.nv,
+		       x.nv == 1 ? "" : "s", out);
 	}
 	json_decref(task);
 	json_decref(manifest);

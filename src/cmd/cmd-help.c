@@ -43,11 +43,13 @@ static int cmd_help_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		return print_protocol();
 	if (!(cmd = cmd_find(argv[1]))) {
 		const char *near = NULL;
-		for (size_t i = 0; cmd_table[i]; i++)
-			if (cmd_similar(argv[1], cmd_table[i]->name) &&
-			    (!near || cmd_distance(argv[1], cmd_table[i]->name) <
+		for (size_t i = 0; cmd_table[i]; i++) {
+			const char *name = cmd_table[i]->name;
+			if (cmd_similar(argv[1], name) &&
+			    (!near || cmd_distance(argv[1], name) <
 				      cmd_distance(argv[1], near)))
-				near = cmd_table[i]->name;
+				near = name;
+		}
 		if (near)
 			fprintf(stderr, "spool: help: '%s' is not a command; "
 				"did you mean '%s'?\n", argv[1], near);

@@ -331,7 +331,8 @@ const struct cmd_entry cmd_hydrate_entry = {
 	"git status never shows them.\n"
 	"\n"
 	"Exit: 0 done or up to date; 1 conflicts or errors; 2 usage. With\n"
-	"--check: 0 up to date; 1 drift (changes to make, conflicts); 2 usage;\n"
-	"5 could not check (manifest, project, I/O). See docs/hydrate.md.\n",
+	"--check: 0 up to date; 1 drift (changes to make, conflicts);\n"
+	"2 usage; 5 could not check (manifest, project, I/O). See\n"
+	"docs/hydrate.md.\n",
 	cmd_hydrate,
 };

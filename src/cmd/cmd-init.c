@@ -100,9 +100,10 @@ const struct cmd_entry cmd_init_entry = {
 	.help = "Creates DIR if needed, copies the layout into it (state "
 		"directories, README for agents,\n.spool/config.json, sample "
 		"hooks), initialises git and makes the first commit.\nOn an "
-		"existing spool it changes nothing and says so. A directory that is "
-		"already a git\nrepository but not a spool (a project's) is "
-		"refused: the spool would be\ncommitted into its history. "
-		"--force makes that repository a spool all the same.\n",
+		"existing spool it changes nothing and says so. A directory "
+		"that is already a git\nrepository but not a spool (a "
+		"project's) is refused: the spool would be\ncommitted into its "
+		"history. --force makes that repository a spool all the "
+		"same.\n",
 	.exec = cmd_init_exec,
 };

@@ -150,7 +150,8 @@ static int cmd_ls_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	if (agent && !spool_name_valid(agent))
 		return cmd_bad_value(self, "'%s' is not a valid agent name",
 				     agent);
-	if (agent && state != SPOOL_STATE_NONE && state != SPOOL_STATE_CLAIMED) {
+	if (agent && state != SPOOL_STATE_NONE &&
+	    state != SPOOL_STATE_CLAIMED) {
 		if (json)	/* only claimed tasks belong to an agent */
 			printf("[]\n");
 		return EXIT_OK;

@@ -58,7 +58,8 @@ static int cmd_next_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 const struct cmd_entry cmd_next_entry = {
 	.name = "next",
 	.usage = "--agent A [--json]",
-	.summary = "print the absolute path of the task A should take next; exit 3 if none",
+	.summary = "print the absolute path of the task A should take "
+		   "next; exit 3 if none",
 	.help = "Order: tasks assigned to A, then higher priority, then the "
 		"oldest. Only tasks A\nmay claim count (assignee, required "
 		"capabilities). Nothing is moved.\n",

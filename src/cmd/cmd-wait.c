@@ -272,7 +272,7 @@ const struct cmd_entry cmd_wait_entry = {
 		"where each task is. The timeout takes seconds or 30s, 15m, "
 		"2h, 1d.\nExit codes: 0 every task reached the state; 1 a task "
 		"ended in a terminal state\nother than S (or an error); 4 "
-		"timed out.\n--json prints an object for one ID, an array of them for "
-		"several.\n",
+		"timed out.\n--json prints an object for one ID, an array of "
+		"them for several.\n",
 	.exec = cmd_wait_exec,
 };

@@ -1575,7 +1575,8 @@ int spool_hydrate_exclude(bool *stale, char **file, spool_manifest *m,
 	} else if (errno != ENOENT) {
 		return spool_error_sys(SPOOL_ERROR, "cannot read '%s'", path);
 	}
-	if ((rc = exclude_text(&text, old ? old : "", oldlen, m, plan, sub)) < 0)
+	rc = exclude_text(&text, old ? old : "", oldlen, m, plan, sub);
+	if (rc < 0)
 		goto out;
 	*stale = strlen(text) != oldlen || memcmp(text, old ? old : "",
 						  oldlen) != 0;

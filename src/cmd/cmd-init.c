@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "init.h"
 #include "cmd.h"
 
 #ifndef SPOOL_SHAREDIR

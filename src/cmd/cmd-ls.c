@@ -4,8 +4,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd.h"
+#include "error.h"
+#include "state.h"
+#include "task.h"
+#include "root.h"
 #include "summary.h"
+#include "task-files.h"
+#include "cmd.h"
 
 static void print_json(cmd_jlist *out, const spool_lsrow *r, json_t *task)
 {

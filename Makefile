@@ -4,8 +4,7 @@
 #   make check      run the unit and integration tests
 #   make unit       build and run the unit tests only
 #   make bench      run the benchmarks, print a table
-#   make install    PREFIX=/usr/local DESTDIR= (UNITDIR for the systemd
-#                   unit: PREFIX/lib/systemd/system)
+#   make install    PREFIX=/usr/local DESTDIR= (UNITDIR: the systemd unit)
 #
 # Objects, the library and the unit tests go to build/ (BUILD=dir to
 # change it), never among the sources; each object's header dependencies
@@ -23,7 +22,6 @@ SBINDIR   = $(PREFIX)/sbin
 SHAREDIR  = $(PREFIX)/share/spool
 MANDIR    = $(PREFIX)/share/man
 COMPDIR   = $(PREFIX)/share/bash-completion/completions
-DOCDIR    = $(PREFIX)/share/doc/spool
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 
 BUILD    ?= build
@@ -112,6 +110,7 @@ bench: deps all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SHAREDIR)
 	install -m 755 bin/spool $(DESTDIR)$(BINDIR)/spool
+	install -m 755 bin/spool-launch $(DESTDIR)$(BINDIR)/spool-launch
 	[ ! -f bin/spoold ] || install -m 755 bin/spoold $(DESTDIR)$(SBINDIR)/spoold
 	cp -R spool-layout $(DESTDIR)$(SHAREDIR)/layout
 	cp -R skills $(DESTDIR)$(SHAREDIR)/skills
@@ -121,26 +120,22 @@ install: all
 	install -m 644 docs/man/spool.5 $(DESTDIR)$(MANDIR)/man5/spool.5
 	install -m 644 docs/man/spoold.8 $(DESTDIR)$(MANDIR)/man8/spoold.8
 	install -m 644 docs/spool.bash-completion $(DESTDIR)$(COMPDIR)/spool
-	install -m 755 bin/spool-launch $(DESTDIR)$(BINDIR)/spool-launch
 	install -m 644 docs/man/spool-launch.1 $(DESTDIR)$(MANDIR)/man1/spool-launch.1
-	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
-	sed -e 's|/usr/local/sbin|$(SBINDIR)|g' \
-	    -e 's|/usr/local/share/doc/spool|$(DOCDIR)|g' docs/spoold@.service \
+	ln -sf spool $(DESTDIR)$(COMPDIR)/spoold
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' docs/spoold@.service \
 		>$(DESTDIR)$(UNITDIR)/spoold@.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/spoold@.service
-	install -m 644 README.md docs/protocol.md docs/daemon.md \
-		docs/hydrate.md docs/operators.md $(DESTDIR)$(DOCDIR)/
-	ln -sf spool $(DESTDIR)$(COMPDIR)/spoold
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/spool $(DESTDIR)$(SBINDIR)/spoold \
-		$(DESTDIR)$(BINDIR)/spool-launch
-	rm -rf $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(DOCDIR)
+		$(DESTDIR)$(BINDIR)/spool-launch \
+		$(DESTDIR)$(UNITDIR)/spoold@.service
+	rm -rf $(DESTDIR)$(SHAREDIR)
 	rm -f $(DESTDIR)$(MANDIR)/man1/spool.1 $(DESTDIR)$(MANDIR)/man5/spool.5 \
 		$(DESTDIR)$(MANDIR)/man8/spoold.8 $(DESTDIR)$(COMPDIR)/spool \
 		$(DESTDIR)$(COMPDIR)/spoold \
-		$(DESTDIR)$(MANDIR)/man1/spool-launch.1 \
-		$(DESTDIR)$(UNITDIR)/spoold@.service
+		$(DESTDIR)$(MANDIR)/man1/spool-launch.1
 
 clean:
 	rm -rf $(BUILD)

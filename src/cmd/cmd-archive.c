@@ -21,7 +21,7 @@ static int cmd_archive_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		{ NULL, 0, NULL, 0 }
 	};
 	spool_archive_stats st;
-	const char *age = NULL, *agent = NULL;
+	const char *age = NULL, *agent = NULL, *actor;
 	bool json = false, dry = false, quiet = false;
 	long secs = -1;
 	int c, rc;
@@ -53,8 +53,10 @@ static int cmd_archive_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 				"7d, or set retention.archive_after in "
 				"'.spool/config.json'");
 	}
+	if ((rc = cmd_whoami(self, ctx, agent, &actor)) != 0)
+		return rc;
 	cmd_progress_start(self, quiet || json);
-	rc = spool_archive_run(&st, ctx->sp, secs, cmd_actor(agent), dry);
+	rc = spool_archive_run(&st, ctx->sp, secs, actor, dry);
 	cmd_progress_end();
 	if (rc < 0)
 		return cmd_fail(self, rc);

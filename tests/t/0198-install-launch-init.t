@@ -12,12 +12,12 @@ for f in bin/spool bin/spool-launch sbin/spoold; do
 done
 for f in share/man/man1/spool.1 share/man/man1/spool-launch.1 share/man/man5/spool.5 \
 	share/man/man8/spoold.8 share/bash-completion/completions/spool \
-	lib/systemd/system/spoold@.service share/doc/spool/daemon.md; do
+	lib/systemd/system/spoold@.service; do
 	[ -f "$D/opt/sp/$f" ]; ok $? "installed $f"
 done
 unit=$D/opt/sp/lib/systemd/system/spoold@.service
-grep -q "^ExecStart=/opt/sp/sbin/spoold -C %I" "$unit"; ok $? "the unit starts the installed spoold"
-grep -q "/usr/local" "$unit"; is "$?" 1 "and names no other prefix"
+grep -q "^ExecStart=/opt/sp/sbin/spoold -C " "$unit"; ok $? "the unit starts the installed spoold"
+grep -q "/usr/local\|@SBINDIR@" "$unit"; is "$?" 1 "and names no other prefix"
 if command -v systemd-analyze >/dev/null; then
 	systemd-analyze verify "$unit" 2>&1 | grep -qi "unknown\|invalid"; is "$?" 1 "systemd-analyze finds no unknown key"
 fi

@@ -1,4 +1,5 @@
 /* spool unhold: release a task added with --hold. */
+#include "ops.h"
 #include "cmd.h"
 
 static int cmd_unhold_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,

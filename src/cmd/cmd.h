@@ -5,6 +5,7 @@
 #ifndef SPOOL_CMD_H
 #define SPOOL_CMD_H
 
+#include <stddef.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "error.h"
-#include "notice.h"
 #include "machine.h"
+#include "notice.h"
 #include "state.h"
 #include "task.h"
 #include "fsutil.h"

@@ -18,7 +18,7 @@ extern const struct cmd_entry cmd_hydrate_entry, cmd_skills_entry;
 extern const struct cmd_entry cmd_daemon_entry;
 extern const struct cmd_entry cmd_log_entry, cmd_events_entry,
 	cmd_wait_entry, cmd_diagnose_entry, cmd_status_entry,
-	cmd_export_entry, cmd_archive_entry;
+	cmd_export_entry, cmd_archive_entry, cmd_work_entry;
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_init_entry,
@@ -38,6 +38,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_retry_entry,
 	&cmd_cancel_entry,
 	&cmd_reconcile_entry,
+	&cmd_work_entry,
 	&cmd_daemon_entry,
 	&cmd_status_entry,
 	&cmd_log_entry,

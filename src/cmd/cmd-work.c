@@ -445,6 +445,7 @@ static int cmd_work_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	long max_tasks = 0;
 	bool no_wait = false;
 	json_t *a = NULL;
+	struct sigaction sa;
 	sigset_t mask;
 	int c, rc;
 
@@ -505,12 +506,18 @@ static int cmd_work_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		return cmd_fail(self, rc);
 	json_decref(a);
 
-	/* Signals arrive as data, in the same polls as the work. */
+	/* Signals arrive as data, in the same polls as the work. SIGINT
+	 * and SIGTERM stop the runner even where its starter ignored them
+	 * (a shell's background job ignores SIGINT); SIGHUP only where it
+	 * was not ignored, as nohup asks. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
+	if (sigaction(SIGHUP, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN)
+		sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
 	if ((w.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		return cmd_error(self, "cannot watch signals: %s",
 				 strerror(errno));

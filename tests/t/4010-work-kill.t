@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# spool work leaves no orphan and no stale lock: a command that ignores
+# SIGTERM and forks grandchildren is killed as a group at its timeout,
+# when the runner is stopped, and when the runner is killed with -9 (then
+# spoold's lease expiry returns the task); a command that outlives
+# several leases keeps its task.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../daemon-lib.sh"
+new_spool || exit 1
+cd "$T" || exit 1
+spool agent add dev >/dev/null
+
+# alive PID: running (a zombie is not).
+alive() {
+	local st
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+# gone PID...: none of them runs, within 10 s.
+gone() {
+	local p
+	for p in "$@"; do until_ok 10 eval "! alive $p" || return 1; done
+}
+pids() { cat "$S/deliverables/$1/child.pid" "$S/deliverables/$1/grandchild.pid" 2>/dev/null; }
+started() { [ -s "$S/deliverables/$1/child.pid" ] && [ -s "$S/deliverables/$1/grandchild.pid" ]; }
+note() { git -C "$S" log -1 --format=%B -- "$2/$1.json" | sed -n 's/^Spool-Note: //p'; }
+
+# Ignores SIGTERM, and so do its two grandchildren.
+cat >"$T/stubborn.sh" <<'EOF'
+#!/bin/sh
+trap '' TERM
+echo "stubborn $SPOOL_TASK"
+sleep 1000 &
+sh -c 'trap "" TERM; sleep 1000' &
+echo $! >"$SPOOL_DELIVERABLES/grandchild.pid"
+echo $$ >"$SPOOL_DELIVERABLES/child.pid"
+wait
+EOF
+chmod +x "$T/stubborn.sh"
+
+# The timeout: SIGTERM to the group, SIGKILL after the grace period.
+spool add --title "too slow" >/dev/null                        # T-0001
+t0=$(date +%s%N)
+spool work --agent dev --once --timeout 1 --grace 300ms -- "$T/stubborn.sh" >out 2>err
+is $? 0 "a timeout: the runner goes on (exit 0)"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -ge 1000 ]; ok $? "not before the timeout (${ms} ms)"
+is "$(state_of T-0001)" ready "given back"
+is "$(note T-0001 ready)" "timed out after 1s; killed with SIGKILL after the grace period" \
+   "the reason says it timed out"
+set -- $(pids T-0001)
+is $# 2 "the command started its grandchildren"
+gone "$@"; ok $? "no process of its group is left"
+grep -q "stubborn T-0001" "$S/deliverables/T-0001/run.log"; ok $? "its output is in run.log"
+spool cancel T-0001 >/dev/null
+
+# SIGTERM to the runner mid-task: the command is stopped, the task given
+# back, the runner exits 0.
+spool add --title "interrupted" >/dev/null                     # T-0002
+spool work --agent dev --grace 300ms -- "$T/stubborn.sh" >out 2>err &
+rpid=$!
+until_ok 10 started T-0002; ok $? "the command runs"
+set -- $(pids T-0002)
+kill -TERM $rpid
+wait $rpid; is $? 0 "SIGTERM: the runner exits 0"
+is "$(state_of T-0002)" ready "the task is given back"
+is "$(note T-0002 ready)" "stopped: the runner got SIGTERM; killed with SIGKILL after the grace period" \
+   "the reason says why"
+gone "$@"; ok $? "no process of its group is left"
+
+# SIGINT, to a command that stops when asked: still given back, though it
+# exited 0 (it did not finish its work).
+spool work --agent dev -- sh -c 'trap "exit 0" TERM; echo $$ >"$SPOOL_DELIVERABLES/child.pid"; sleep 1000 & wait' >out 2>err &
+rpid=$!
+old=$1
+restarted() { [ -s "$S/deliverables/T-0002/child.pid" ] && [ "$(cat "$S/deliverables/T-0002/child.pid")" != "$old" ]; }
+until_ok 10 restarted
+ok $? "taken again, started again"
+kill -INT $rpid
+wait $rpid; is $? 0 "SIGINT: the runner exits 0"
+is "$(state_of T-0002)" ready "given back, not submitted"
+is "$(jq -r .attempt "$S/ready/T-0002.json")" 3 "each release counted"
+is "$(note T-0002 ready)" "stopped: the runner got SIGINT" "the reason says SIGINT"
+
+# SIGTERM to a runner waiting for work: it exits 0 at once.
+spool cancel T-0002 >/dev/null
+spool work --agent dev -- true >out 2>err &
+rpid=$!
+until_ok 10 eval 'ls -l /proc/$rpid/fd | grep -q inotify'
+kill -TERM $rpid
+wait $rpid; is $? 0 "SIGTERM while waiting: exit 0"
+
+# kill -9 of the runner: the guard kills the whole group, and spoold's
+# lease expiry returns the task.
+start_daemon || exit 1
+spool add --file - >/dev/null <<<'{"title": "orphaned", "lease": 1}'   # T-0003
+spool work --agent dev -- "$T/stubborn.sh" >out 2>err &
+rpid=$!
+until_ok 10 started T-0003; ok $? "the command runs"
+until_ok 10 in_head claimed/dev/T-0003.json; ok $? "the claim is recorded"
+set -- $(pids T-0003) $(ps -o pid= --ppid $rpid)
+kill -9 $rpid
+wait $rpid 2>/dev/null
+gone "$@"; ok $? "kill -9 of the runner: no child, grandchild or guard left"
+until_ok 15 in_head ready/T-0003.json; ok $? "the lease expires: the task is back in ready/"
+is "$(jq -r .attempt "$S/ready/T-0003.json")" 2 "with attempt 2"
+note T-0003 ready | grep -q "lease of 1s expired"; ok $? "recorded as an expiry"
+
+# A command that outlives several leases keeps its task: the runner
+# renews the lease while it lives.
+spool cancel T-0003 >/dev/null
+spool add --file - >/dev/null <<<'{"title": "long", "lease": 2}'      # T-0004
+spool work --agent dev --once -- sh -c 'sleep 5; echo finished' >out 2>err
+is $? 0 "ran for 2.5 leases"
+until_ok 15 in_head review/T-0004.json; ok $? "submitted"
+is "$(jq -r .attempt "$S/review/T-0004.json")" 1 "on its first attempt"
+git -C "$S" log --format=%B --grep='Spool-Task: T-0004' | grep -q "Spool-Verb: expire"
+is $? 1 "its lease never expired"
+stop_daemon
+done_testing

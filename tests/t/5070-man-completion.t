@@ -43,4 +43,6 @@ is "$(comp spool submit T-)" "T-0001 " "submit: claimed task ids"
 is "$(comp spool cancel T-)" "T-0001 T-0002 " "cancel: open task ids"
 is "$(comp spool claim --agent "")" "dev " "--agent: registered agents"
 is "$(comp spool events --f)" "--follow " "options"
+is "$(comp spool work --no)" "--no-wait " "work: its options"
+is "$(comp spool work --agent dev -- spoold)" "spoold " "work: after --, a command"
 done_testing

@@ -22,6 +22,7 @@ SBINDIR   = $(PREFIX)/sbin
 SHAREDIR  = $(PREFIX)/share/spool
 MANDIR    = $(PREFIX)/share/man
 COMPDIR   = $(PREFIX)/share/bash-completion/completions
+SYSTEMDDIR= $(PREFIX)/lib/systemd/system
 
 BUILD    ?= build
 ifneq ($(filter install,$(MAKECMDGOALS)),)
@@ -119,13 +120,18 @@ install: all
 	install -m 644 docs/man/spoold.8 $(DESTDIR)$(MANDIR)/man8/spoold.8
 	install -m 644 docs/spool.bash-completion $(DESTDIR)$(COMPDIR)/spool
 	ln -sf spool $(DESTDIR)$(COMPDIR)/spoold
+	install -d $(DESTDIR)$(SYSTEMDDIR)
+	sed 's|/usr/local/|$(PREFIX)/|g' docs/spool-work@.service \
+		>$(DESTDIR)$(SYSTEMDDIR)/spool-work@.service
+	chmod 644 $(DESTDIR)$(SYSTEMDDIR)/spool-work@.service
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/spool $(DESTDIR)$(SBINDIR)/spoold
 	rm -rf $(DESTDIR)$(SHAREDIR)
 	rm -f $(DESTDIR)$(MANDIR)/man1/spool.1 $(DESTDIR)$(MANDIR)/man5/spool.5 \
 		$(DESTDIR)$(MANDIR)/man8/spoold.8 $(DESTDIR)$(COMPDIR)/spool \
-		$(DESTDIR)$(COMPDIR)/spoold
+		$(DESTDIR)$(COMPDIR)/spoold \
+		$(DESTDIR)$(SYSTEMDDIR)/spool-work@.service
 
 clean:
 	rm -rf $(BUILD)

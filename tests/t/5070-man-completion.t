@@ -25,6 +25,9 @@ for c in $(spool help | awk '/^  [a-z]/ { print $1 }'); do
 done
 [ -f "$D/usr/share/bash-completion/completions/spool" ]; ok $? "completion installed"
 [ -e "$D/usr/share/bash-completion/completions/spoold" ]; ok $? "and for spoold"
+U=$D/usr/lib/systemd/system/spool-work@.service
+[ -f "$U" ]; ok $? "the spool-work@ unit installed"
+grep -q '^ExecStart=/usr/bin/spool work --agent %i ' "$U"; ok $? "running the installed spool"
 make -s -C "$TOP" uninstall DESTDIR="$D" PREFIX=/usr >/dev/null 2>&1; ok $? "make uninstall"
 is "$(find "$D" -type f -o -type l | wc -l)" 0 "nothing left behind"
 

@@ -49,6 +49,8 @@ struct result {
 	bool ran;
 	spool_loc now;
 	bool found;
+	long attempt;		/* of the claim */
+	long heartbeat_ms;
 };
 
 /* "250ms", or a duration in seconds as everywhere else (30s, 15m). */
@@ -203,22 +205,25 @@ static int prepare(int *logfd, struct work *w, const char *id)
 	return 0;
 }
 
-/* Lease / 3: two heartbeats may be lost before the lease runs out. */
-static long heartbeat_ms(struct work *w, const spool_entry *e)
+/* The claim's attempt, and the heartbeat: lease / 3, so that two
+ * heartbeats may be late before the lease runs out. */
+static void claim_facts(long *attempt, long *heartbeat_ms, struct work *w,
+			const spool_entry *e)
 {
 	json_t *task = NULL;
 	long lease;
 
+	*attempt = 0;
 	if (spool_task_load(&task, w->sp, &e->loc, e->id) < 0) {
 		spool_error_clear();	/* the config's lease then */
 		lease = spool_config_lease(w->sp);
 	} else {
 		lease = spool_task_lease(w->sp, task);
+		*attempt = spool_task_int(task, "attempt", 1);
 	}
 	json_decref(task);
-	if (lease <= 0)
-		return 0;
-	return lease * 1000 / 3 > 0 ? lease * 1000 / 3 : 1;
+	*heartbeat_ms = lease <= 0 ? 0
+		: lease * 1000 / 3 > 0 ? lease * 1000 / 3 : 1;
 }
 
 static int run(struct result *r, struct work *w, const spool_entry *e,
@@ -242,7 +247,8 @@ static int run(struct result *r, struct work *w, const spool_entry *e,
 				 w->workspace)) < 0)
 		return rc;
 	c.env = env;
-	c.heartbeat_ms = heartbeat_ms(w, e);
+	c.attempt = r->attempt;
+	c.heartbeat_ms = r->heartbeat_ms;
 	rc = spool_work_exec(&r->o, &c);
 	spool_work_env_free(env);
 	if (rc == 0)
@@ -256,12 +262,22 @@ static int run(struct result *r, struct work *w, const spool_entry *e,
 static int settle(struct result *r, struct work *w, const char *id)
 {
 	spool_op_opts o = { .actor = w->agent, .reason = r->reason };
+	json_t *task = NULL;
 	spool_loc loc;
+	bool ours;
 	int rc;
 
+	/* Still claimed by us, on the same attempt: a task whose lease ran
+	 * out and that was claimed again, even for this agent, belongs to
+	 * that claim now. */
 	rc = spool_task_find(&loc, w->sp, id);
-	if (rc < 0 || loc.state != SPOOL_STATE_CLAIMED ||
-	    strcmp(loc.agent, w->agent) != 0) {
+	ours = rc == 0 && loc.state == SPOOL_STATE_CLAIMED &&
+	       strcmp(loc.agent, w->agent) == 0 &&
+	       spool_task_load(&task, w->sp, &loc, id) == 0 &&
+	       (r->attempt <= 0 ||
+		spool_task_int(task, "attempt", 1) == r->attempt);
+	json_decref(task);
+	if (!ours) {
 		spool_error_clear();
 		r->what = "handed-over";
 		return 0;
@@ -350,6 +366,7 @@ static int work_one(struct work *w, const spool_entry *e, bool *stop)
 
 	memset(&r, 0, sizeof(r));
 	r.what = "not-started";
+	claim_facts(&r.attempt, &r.heartbeat_ms, w, e);
 	if ((rc = prepare(&logfd, w, e->id)) < 0 ||
 	    (rc = hydrate(w)) < 0) {
 		/* The command never starts; the task goes back at once. */
@@ -379,6 +396,17 @@ static int work_one(struct work *w, const spool_entry *e, bool *stop)
 
 /* ---- the loop ---------------------------------------------------------- */
 
+/* A stop asked between two tasks: no new task is taken. */
+static bool stop_asked(int sigfd, int *sig)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return false;
+	*sig = (int)si.ssi_signo;
+	return true;
+}
+
 static int loop(struct work *w, long max_tasks, bool no_wait)
 {
 	long done = 0;
@@ -388,6 +416,8 @@ static int loop(struct work *w, long max_tasks, bool no_wait)
 
 	while (!stop && (max_tasks <= 0 || done < max_tasks)) {
 		if (ifd < 0 && !no_wait && (rc = watch_start(&ifd, w->sp)) < 0)
+			break;
+		if (stop_asked(w->sigfd, &sig))
 			break;
 		rc = spool_op_claim(&e, w->sp, w->agent);
 		if (rc == SPOOL_ENOWORK) {
@@ -403,7 +433,7 @@ static int loop(struct work *w, long max_tasks, bool no_wait)
 			break;
 		/* A stop asked while claiming still lets the task start:
 		 * the command is then stopped at once and the task given
-		 * back, with the reason recorded. */
+		 * back, with the reason recorded (the claim is made). */
 		if (work_one(w, &e, &stop) < 0) {
 			said = true;
 			rc = SPOOL_ERROR;

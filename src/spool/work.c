@@ -16,6 +16,7 @@
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,7 +41,7 @@ struct spool_guard {
 	int wfd;
 };
 
-/* The guard's whole life: remember the group, kill it when the pipe
+/* The guard's whole life: remember the group, kill it when its socket
  * says the runner is gone. It holds no other file of the runner (a lock
  * it kept open would outlive the runner) and ignores the signals meant
  * for the runner. */
@@ -82,9 +83,12 @@ int spool_guard_start(spool_guard **out)
 	*out = NULL;
 	if (!(g = calloc(1, sizeof(*g))))
 		return spool_error_set(SPOOL_ERROR, "out of memory");
-	if (pipe2(p, O_CLOEXEC) < 0) {
+	/* A socket rather than a pipe: a send to a guard that died fails
+	 * with EPIPE instead of raising SIGPIPE in the runner. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0) {
 		free(g);
-		return spool_error_sys(SPOOL_ERROR, "cannot make a pipe");
+		return spool_error_sys(SPOOL_ERROR, "cannot make a socket "
+				       "pair");
 	}
 	g->pid = fork();
 	if (g->pid < 0) {
@@ -105,7 +109,8 @@ int spool_guard_set(spool_guard *g, pid_t pgid)
 {
 	if (!g)
 		return 0;
-	if (write(g->wfd, &pgid, sizeof(pgid)) != (ssize_t)sizeof(pgid))
+	if (send(g->wfd, &pgid, sizeof(pgid), MSG_NOSIGNAL) !=
+	    (ssize_t)sizeof(pgid))
 		return spool_error_sys(SPOOL_ERROR, "cannot tell the guard "
 				       "(pid %d) about process group %d",
 				       (int)g->pid, (int)pgid);
@@ -268,21 +273,42 @@ static long terminate(pid_t pid, long now, long grace_ms)
 	return now + (grace_ms > 0 ? grace_ms : 0);
 }
 
-static void heartbeat(spool_work_outcome *o, const spool_work_cmd *c,
-		      long *next)
+/* Whether the task is still the claim this run was started for: a task
+ * whose lease expired and that was claimed again, even by the same
+ * agent, has another attempt and is someone else's now. */
+static bool still_ours(const spool_work_cmd *c)
 {
-	int rc = spool_op_heartbeat(c->sp, c->id, c->agent);
+	spool_loc loc;
+	json_t *task = NULL;
+	bool ours;
 
-	if (rc == 0) {
-		o->heartbeats++;
-		*next += c->heartbeat_ms;
-		return;
+	if (spool_task_find(&loc, c->sp, c->id) < 0 ||
+	    loc.state != SPOOL_STATE_CLAIMED ||
+	    strcmp(loc.agent, c->agent) != 0 ||
+	    spool_task_load(&task, c->sp, &loc, c->id) < 0) {
+		spool_error_clear();
+		return false;
 	}
+	ours = c->attempt <= 0 ||
+	       spool_task_int(task, "attempt", 1) == c->attempt;
+	json_decref(task);
+	return ours;
+}
+
+static void heartbeat(spool_work_outcome *o, const spool_work_cmd *c,
+		      long *next, long now)
+{
 	/* Handed over (submitted, blocked, cancelled) or taken back: no
 	 * lease of ours is left to renew. How the command ends decides. */
-	spool_error_clear();
-	*next = rc == SPOOL_ENOTFOUND || rc == SPOOL_EILLEGAL
-		? -1 : *next + c->heartbeat_ms;
+	if (!still_ours(c)) {
+		*next = -1;
+		return;
+	}
+	if (spool_op_heartbeat(c->sp, c->id, c->agent) == 0)
+		o->heartbeats++;
+	else
+		spool_error_clear();	/* moved meanwhile: next time says */
+	*next = now + c->heartbeat_ms;
 }
 
 /* Waits for the leader, kills what is left of its group while the
@@ -358,7 +384,7 @@ int spool_work_exec(spool_work_outcome *o, const spool_work_cmd *c)
 			kill_at = -1;
 		}
 		if (next_hb >= 0 && now >= next_hb)
-			heartbeat(o, c, &next_hb);
+			heartbeat(o, c, &next_hb, now);
 		if (p[0].revents & POLLIN)
 			exited = true;
 	}

@@ -51,6 +51,7 @@ typedef struct {
 	spool *sp;
 	const char *id;
 	const char *agent;
+	long attempt;		/* the claim's attempt (0: not checked) */
 	/* Readable when the runner is asked to stop (a signalfd); -1 none */
 	int stopfd;
 	spool_guard *guard;	/* may be NULL */

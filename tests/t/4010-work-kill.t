@@ -116,5 +116,26 @@ until_ok 15 in_head review/T-0004.json; ok $? "submitted"
 is "$(jq -r .attempt "$S/review/T-0004.json")" 1 "on its first attempt"
 git -C "$S" log --format=%B --grep='Spool-Task: T-0004' | grep -q "Spool-Verb: expire"
 is $? 1 "its lease never expired"
+# A runner that stalls past the lease (SIGSTOP: no heartbeat) loses its
+# task to another runner of the same agent; when it resumes, it must not
+# submit or release that other claim.
+spool add --file - >/dev/null <<<'{"title": "stalled", "lease": 1}'   # T-0005
+spool work --agent dev --once --json -- sh -c 'touch "$0/a-started"; until [ -e "$0/a-go" ]; do sleep 0.05; done' "$T" >a.out 2>a.err &
+apid=$!
+until_ok 10 test -e "$T/a-started"; ok $? "runner a runs the task"
+kill -STOP $apid
+until_ok 15 in_head ready/T-0005.json; ok $? "a stalls: the lease expires"
+spool work --agent dev --once --json -- sh -c 'touch "$0/b-started"; until [ -e "$0/b-go" ]; do sleep 0.05; done' "$T" >b.out 2>b.err &
+bpid=$!
+until_ok 10 test -e "$T/b-started"; ok $? "runner b claims it again, for the same agent"
+touch "$T/a-go"
+kill -CONT $apid
+wait $apid; is $? 0 "a resumes and ends"
+is "$(jq -r .result a.out)" handed-over "a leaves the task alone: another claim owns it"
+is "$(state_of T-0005)" claimed/dev "still claimed, by b's run"
+touch "$T/b-go"
+wait $bpid; is $? 0 "b ends"
+is "$(jq -r .result b.out)" submitted "b submits it"
+is "$(jq -r .attempt "$S/review/T-0005.json")" 2 "on the second attempt"
 stop_daemon
 done_testing

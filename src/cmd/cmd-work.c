@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -49,9 +50,19 @@ struct result {
 	bool ran;
 	spool_loc now;
 	bool found;
-	long attempt;		/* of the claim */
+	spool_work_claim claim;
 	long heartbeat_ms;
+	/* where the runner's time went, for --json and the benchmark */
+	long claim_us, settle_us, total_us;
 };
+
+static long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
 
 /* "250ms", or a duration in seconds as everywhere else (30s, 15m). */
 static int parse_ms(long *out, const char *s)
@@ -205,23 +216,23 @@ static int prepare(int *logfd, struct work *w, const char *id)
 	return 0;
 }
 
-/* The claim's attempt, and the heartbeat: lease / 3, so that two
- * heartbeats may be late before the lease runs out. */
-static void claim_facts(long *attempt, long *heartbeat_ms, struct work *w,
-			const spool_entry *e)
+/* The claim as the run starts, and the heartbeat: lease / 3, so that
+ * two heartbeats may be late before the lease runs out. */
+static void claim_facts(spool_work_claim *cl, long *heartbeat_ms,
+			struct work *w, const spool_entry *e)
 {
 	json_t *task = NULL;
-	long lease;
+	long lease, attempt = 1;
 
-	*attempt = 0;
 	if (spool_task_load(&task, w->sp, &e->loc, e->id) < 0) {
 		spool_error_clear();	/* the config's lease then */
 		lease = spool_config_lease(w->sp);
 	} else {
 		lease = spool_task_lease(w->sp, task);
-		*attempt = spool_task_int(task, "attempt", 1);
+		attempt = spool_task_int(task, "attempt", 1);
 	}
 	json_decref(task);
+	spool_work_claim_init(cl, attempt, lease * 1000);
 	*heartbeat_ms = lease <= 0 ? 0
 		: lease * 1000 / 3 > 0 ? lease * 1000 / 3 : 1;
 }
@@ -247,7 +258,7 @@ static int run(struct result *r, struct work *w, const spool_entry *e,
 				 w->workspace)) < 0)
 		return rc;
 	c.env = env;
-	c.attempt = r->attempt;
+	c.claim = &r->claim;
 	c.heartbeat_ms = r->heartbeat_ms;
 	rc = spool_work_exec(&r->o, &c);
 	spool_work_env_free(env);
@@ -262,23 +273,12 @@ static int run(struct result *r, struct work *w, const spool_entry *e,
 static int settle(struct result *r, struct work *w, const char *id)
 {
 	spool_op_opts o = { .actor = w->agent, .reason = r->reason };
-	json_t *task = NULL;
 	spool_loc loc;
-	bool ours;
 	int rc;
 
-	/* Still claimed by us, on the same attempt: a task whose lease ran
-	 * out and that was claimed again, even for this agent, belongs to
-	 * that claim now. */
-	rc = spool_task_find(&loc, w->sp, id);
-	ours = rc == 0 && loc.state == SPOOL_STATE_CLAIMED &&
-	       strcmp(loc.agent, w->agent) == 0 &&
-	       spool_task_load(&task, w->sp, &loc, id) == 0 &&
-	       (r->attempt <= 0 ||
-		spool_task_int(task, "attempt", 1) == r->attempt);
-	json_decref(task);
-	if (!ours) {
-		spool_error_clear();
+	/* A task whose lease ran out and that was claimed again, even for
+	 * this agent, belongs to that claim now. */
+	if (!spool_work_claim_check(&r->claim, w->sp, id, w->agent)) {
 		r->what = "handed-over";
 		return 0;
 	}
@@ -330,6 +330,9 @@ static void report(struct work *w, const char *id, struct result *r)
 				json_integer((json_int_t)r->o.log_dropped));
 		}
 		json_object_set_new(o, "reason", json_string(r->reason));
+		json_object_set_new(o, "claim_us", json_integer(r->claim_us));
+		json_object_set_new(o, "settle_us", json_integer(r->settle_us));
+		json_object_set_new(o, "total_us", json_integer(r->total_us));
 		json_object_set_new(o, "state", r->found ? json_string(where)
 							 : json_null());
 		cmd_print_json(o);
@@ -359,14 +362,15 @@ static void log_close(int logfd, const spool_work_outcome *o,
  * whenever it can be). *stop is set when the runner was asked to stop
  * during the task.
  */
-static int work_one(struct work *w, const spool_entry *e, bool *stop)
+static int work_one(struct work *w, const spool_entry *e, bool *stop,
+		    long claim_us, long t0)
 {
 	struct result r;
 	int logfd = -1, rc, src;
 
 	memset(&r, 0, sizeof(r));
 	r.what = "not-started";
-	claim_facts(&r.attempt, &r.heartbeat_ms, w, e);
+	claim_facts(&r.claim, &r.heartbeat_ms, w, e);
 	if ((rc = prepare(&logfd, w, e->id)) < 0 ||
 	    (rc = hydrate(w)) < 0) {
 		/* The command never starts; the task goes back at once. */
@@ -386,7 +390,12 @@ static int work_one(struct work *w, const spool_entry *e, bool *stop)
 	if (rc < 0)
 		fprintf(stderr, "spool: %s: %s: %s\n", w->self->name, e->id,
 			r.reason);
-	if ((src = settle(&r, w, e->id)) < 0) {
+	r.claim_us = claim_us;
+	r.settle_us = now_us();
+	src = settle(&r, w, e->id);
+	r.total_us = now_us() - t0;
+	r.settle_us = now_us() - r.settle_us;
+	if (src < 0) {
 		cmd_fail(w->self, src);
 		return src;
 	}
@@ -409,7 +418,7 @@ static bool stop_asked(int sigfd, int *sig)
 
 static int loop(struct work *w, long max_tasks, bool no_wait)
 {
-	long done = 0;
+	long done = 0, t0, claim_us;
 	bool stop = false, said = false;
 	int ifd = -1, rc = 0, sig = 0;
 	spool_entry e;
@@ -419,7 +428,9 @@ static int loop(struct work *w, long max_tasks, bool no_wait)
 			break;
 		if (stop_asked(w->sigfd, &sig))
 			break;
+		t0 = now_us();
 		rc = spool_op_claim(&e, w->sp, w->agent);
+		claim_us = now_us() - t0;
 		if (rc == SPOOL_ENOWORK) {
 			spool_error_clear();
 			rc = 0;
@@ -434,7 +445,7 @@ static int loop(struct work *w, long max_tasks, bool no_wait)
 		/* A stop asked while claiming still lets the task start:
 		 * the command is then stopped at once and the task given
 		 * back, with the reason recorded (the claim is made). */
-		if (work_one(w, &e, &stop) < 0) {
+		if (work_one(w, &e, &stop, claim_us, t0) < 0) {
 			said = true;
 			rc = SPOOL_ERROR;
 			break;

@@ -273,41 +273,79 @@ static long terminate(pid_t pid, long now, long grace_ms)
 	return now + (grace_ms > 0 ? grace_ms : 0);
 }
 
-/* Whether the task is still the claim this run was started for: a task
- * whose lease expired and that was claimed again, even by the same
- * agent, has another attempt and is someone else's now. */
-static bool still_ours(const spool_work_cmd *c)
+static long boot_ms(void)
 {
-	spool_loc loc;
-	json_t *task = NULL;
-	bool ours;
+	struct timespec ts;
 
-	if (spool_task_find(&loc, c->sp, c->id) < 0 ||
-	    loc.state != SPOOL_STATE_CLAIMED ||
-	    strcmp(loc.agent, c->agent) != 0 ||
-	    spool_task_load(&task, c->sp, &loc, c->id) < 0) {
-		spool_error_clear();
+	/* BOOTTIME: a runner stopped or a machine suspended is a gap */
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+void spool_work_claim_init(spool_work_claim *cl, long attempt,
+			   long lease_ms)
+{
+	cl->attempt = attempt;
+	cl->renewed_ms = boot_ms();
+	cl->lease_ms = lease_ms;
+	cl->lost = false;
+}
+
+bool spool_work_claim_check(spool_work_claim *cl, spool *sp, const char *id,
+			    const char *agent)
+{
+	json_t *task = NULL;
+	spool_loc loc;
+	long attempt;
+	bool gap;
+
+	if (cl->lost)
+		return false;
+	if (spool_task_find(&loc, sp, id) < 0 ||
+	    loc.state != SPOOL_STATE_CLAIMED || strcmp(loc.agent, agent) ||
+	    spool_task_load(&task, sp, &loc, id) < 0) {
+		spool_error_clear();	/* moved on: not ours to settle */
 		return false;
 	}
-	ours = c->attempt <= 0 ||
-	       spool_task_int(task, "attempt", 1) == c->attempt;
+	attempt = spool_task_int(task, "attempt", 1);
 	json_decref(task);
-	return ours;
+	gap = cl->lease_ms > 0 && boot_ms() - cl->renewed_ms >= cl->lease_ms;
+	if (gap && attempt != cl->attempt) {
+		cl->lost = true;
+		return false;
+	}
+	cl->attempt = attempt;
+	return true;
+}
+
+int spool_work_claim_renew(spool_work_claim *cl, spool *sp, const char *id,
+			   const char *agent)
+{
+	int rc;
+
+	if (!spool_work_claim_check(cl, sp, id, agent))
+		return spool_error_set(SPOOL_ENOTFOUND, "'%s' is no longer "
+				       "claimed by this run", id);
+	if ((rc = spool_op_heartbeat(sp, id, agent)) == 0)
+		cl->renewed_ms = boot_ms();
+	return rc;
 }
 
 static void heartbeat(spool_work_outcome *o, const spool_work_cmd *c,
 		      long *next, long now)
 {
+	int rc = spool_work_claim_renew(c->claim, c->sp, c->id, c->agent);
+
 	/* Handed over (submitted, blocked, cancelled) or taken back: no
 	 * lease of ours is left to renew. How the command ends decides. */
-	if (!still_ours(c)) {
+	if (rc == SPOOL_ENOTFOUND) {
+		spool_error_clear();
 		*next = -1;
 		return;
 	}
-	if (spool_op_heartbeat(c->sp, c->id, c->agent) == 0)
+	if (rc == 0)
 		o->heartbeats++;
-	else
-		spool_error_clear();	/* moved meanwhile: next time says */
+	spool_error_clear();	/* a failed touch: the next one may do */
 	*next = now + c->heartbeat_ms;
 }
 
@@ -341,7 +379,7 @@ int spool_work_exec(spool_work_outcome *o, const spool_work_cmd *c)
 		return rc;
 	o->pid = pid;
 	start = now = mono_ms();
-	if (c->heartbeat_ms > 0)
+	if (c->heartbeat_ms > 0 && c->claim)
 		next_hb = start + c->heartbeat_ms;
 	if (c->timeout_ms > 0)
 		deadline = start + c->timeout_ms;

@@ -30,6 +30,31 @@ int spool_guard_set(spool_guard *g, pid_t pgid);
 /* Stops the guard (it kills nothing) and waits for it. */
 void spool_guard_free(spool_guard *g);
 
+/*
+ * What a runner knows of its claim. The task's attempt on disk changes
+ * when the spool records the claim (a raw release before it counts an
+ * attempt), and when the lease expires and the task is claimed again,
+ * perhaps for the same agent by another runner. Only the second can
+ * happen after the lease went unrenewed for a whole lease: so an
+ * attempt that changed after such a gap means the claim is lost.
+ */
+typedef struct {
+	long attempt;		/* the last seen while the lease held */
+	long renewed_ms;	/* CLOCK_BOOTTIME of the claim or renewal */
+	long lease_ms;		/* <= 0: no lease known */
+	bool lost;
+} spool_work_claim;
+
+void spool_work_claim_init(spool_work_claim *cl, long attempt,
+			   long lease_ms);
+/* Whether the task is still this claim: claimed by agent, and not taken
+ * again after a gap. Sets cl->lost when it was taken again. */
+bool spool_work_claim_check(spool_work_claim *cl, spool *sp, const char *id,
+			    const char *agent);
+/* Renews the lease (spool_op_heartbeat) if the claim is still ours. */
+int spool_work_claim_renew(spool_work_claim *cl, spool *sp, const char *id,
+			   const char *agent);
+
 /* How a command ended. */
 typedef enum {
 	SPOOL_WORK_EXITED,	/* status: the exit status */
@@ -47,11 +72,11 @@ typedef struct {
 	long timeout_ms;	/* <= 0: none */
 	long grace_ms;		/* from SIGTERM to SIGKILL */
 	long heartbeat_ms;	/* <= 0: no heartbeat */
-	/* The lease renewed every heartbeat_ms (spool_op_heartbeat). */
+	/* The task whose lease is renewed. */
 	spool *sp;
 	const char *id;
 	const char *agent;
-	long attempt;		/* the claim's attempt (0: not checked) */
+	spool_work_claim *claim;	/* renewed every heartbeat_ms */
 	/* Readable when the runner is asked to stop (a signalfd); -1 none */
 	int stopfd;
 	spool_guard *guard;	/* may be NULL */

@@ -23,6 +23,10 @@ gone() {
 }
 pids() { cat "$S/deliverables/$1/child.pid" "$S/deliverables/$1/grandchild.pid" 2>/dev/null; }
 started() { [ -s "$S/deliverables/$1/child.pid" ] && [ -s "$S/deliverables/$1/grandchild.pid" ]; }
+sleeping() {	# sleeping PID: asleep on inotify, waiting for work
+	ls -l "/proc/$1/fd" 2>/dev/null | grep -q inotify &&
+	[ "$(awk '{print $3}' "/proc/$1/stat")" = S ]
+}
 note() { git -C "$S" log -1 --format=%B -- "$2/$1.json" | sed -n 's/^Spool-Note: //p'; }
 
 # Ignores SIGTERM, and so do its two grandchildren.
@@ -137,5 +141,20 @@ touch "$T/b-go"
 wait $bpid; is $? 0 "b ends"
 is "$(jq -r .result b.out)" submitted "b submits it"
 is "$(jq -r .attempt "$S/review/T-0005.json")" 2 "on the second attempt"
+# A task released by another agent's mv and claimed at once: spoold
+# records the release after the claim and counts its attempt in the
+# claimed file. That is the same claim, and it is submitted.
+spool agent add feeder >/dev/null
+spool add --title "released by mv" >/dev/null                  # T-0006
+mv "$S/ready/T-0006.json" "$S/claimed/feeder/" 2>/dev/null ||
+	{ mkdir -p "$S/claimed/feeder" && mv "$S/ready/T-0006.json" "$S/claimed/feeder/"; }
+until_ok 10 in_head claimed/feeder/T-0006.json
+spool work --agent dev --once --json -- sh -c 'until [ "$(jq -r .attempt "$SPOOL_TASK_FILE")" = 2 ]; do sleep 0.05; done' >c.out 2>c.err &
+cpid=$!
+until_ok 10 sleeping $cpid
+mv "$S/claimed/feeder/T-0006.json" "$S/ready/"
+wait $cpid; is $? 0 "claimed the released task"
+is "$(jq -r .result c.out)" submitted "submitted, though spoold counted the attempt after the claim"
+until_ok 10 in_head review/T-0006.json; ok $? "in review/"
 stop_daemon
 done_testing

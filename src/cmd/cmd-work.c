@@ -137,18 +137,24 @@ static bool wait_work(int ifd, int sigfd, int *sig)
 
 /*
  * Watches what makes a task claimable: a task arriving in ready/ (filed,
- * unblocked, released, retried) and the registry (capabilities). Set up
- * before each look, so a task that lands in between still wakes us.
+ * unblocked, released, retried) or sent back to claimed/A/, and the
+ * registry (capabilities). Set up before the first look, so a task that
+ * lands in between still wakes us.
  */
-static int watch_start(int *out, spool *sp)
+static int watch_start(int *out, spool *sp, const char *agent)
 {
-	static const char *const dirs[] = { "ready", "agents" };
+	char mine[PATH_MAX];
+	const char *const dirs[] = { "ready", "agents", mine };
 	char path[PATH_MAX];
-	int fd;
+	int fd, rc;
 
+	/* claimed/A/ too: a reject or a plan approval sends work back */
+	snprintf(mine, sizeof(mine), "claimed/%s", agent);
+	if ((rc = spool_fs_mkdirs(sp, mine)) < 0)
+		return rc;
 	if ((fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0)
 		return spool_error_sys(SPOOL_ERROR, "cannot start inotify");
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s/%s", spool_root(sp), dirs[i]);
 		if (inotify_add_watch(fd, path, IN_MOVED_TO | IN_CREATE |
 				      IN_CLOSE_WRITE | IN_ONLYDIR) < 0) {
@@ -362,8 +368,8 @@ static void log_close(int logfd, const spool_work_outcome *o,
  * whenever it can be). *stop is set when the runner was asked to stop
  * during the task.
  */
-static int work_one(struct work *w, const spool_entry *e, bool *stop,
-		    long claim_us, long t0)
+static int work_one(struct work *w, const spool_entry *e, bool adopted,
+		    bool *stop, long claim_us, long t0)
 {
 	struct result r;
 	int logfd = -1, rc, src;
@@ -371,6 +377,10 @@ static int work_one(struct work *w, const spool_entry *e, bool *stop,
 	memset(&r, 0, sizeof(r));
 	r.what = "not-started";
 	claim_facts(&r.claim, &r.heartbeat_ms, w, e);
+	/* An adopted claim may have gone long without a heartbeat. */
+	if (adopted && spool_work_claim_renew(&r.claim, w->sp, e->id,
+					      w->agent) < 0)
+		spool_error_clear();	/* gone meanwhile: settle says so */
 	if ((rc = prepare(&logfd, w, e->id)) < 0 ||
 	    (rc = hydrate(w)) < 0) {
 		/* The command never starts; the task goes back at once. */
@@ -405,6 +415,50 @@ static int work_one(struct work *w, const spool_entry *e, bool *stop,
 
 /* ---- the loop ---------------------------------------------------------- */
 
+/*
+ * The next task, with its run lock held: one already in claimed/A/ that
+ * no runner runs (a reject or a plan approval sent it back, or its
+ * runner died), else a new claim. Under the agent's lock, so that a
+ * sibling runner never adopts a task between our claim and its lock.
+ *
+ * A new claim whose run lock is still held belongs to a runner that
+ * stalled past the lease (it will find its claim lost and leave it): we
+ * then keep the agent's lock for the run instead, so that no sibling
+ * adopts the task when the stalled runner lets go.
+ */
+static int pick(spool_entry *e, int *tfd, bool *adopted, struct work *w)
+{
+	char name[SPOOL_ID_MAX + 8];
+	int afd, rc;
+
+	*tfd = -1;
+	*adopted = false;
+	snprintf(name, sizeof(name), "agent.%s", w->agent);
+	if ((rc = spool_work_lock(&afd, w->sp, name, true)) < 0)
+		return rc;
+	rc = spool_work_adopt(e, tfd, w->sp, w->agent);
+	if (rc == 0) {
+		*adopted = true;
+	} else if (rc == SPOOL_ENOWORK &&
+		   (rc = spool_op_claim(e, w->sp, w->agent)) == 0) {
+		snprintf(name, sizeof(name), "task.%s", e->id);
+		rc = spool_work_lock(tfd, w->sp, name, false);
+		if (rc == SPOOL_ELOCKED) {
+			spool_error_clear();
+			*tfd = afd;
+			return 0;
+		}
+		if (rc < 0) {
+			/* unrunnable here: give it back at once */
+			spool_op_opts o = { .actor = w->agent,
+					    .reason = "not started: no run lock" };
+			spool_op_release(w->sp, e->id, &o);
+		}
+	}
+	spool_work_unlock(afd);
+	return rc;
+}
+
 /* A stop asked between two tasks: no new task is taken. */
 static bool stop_asked(int sigfd, int *sig)
 {
@@ -419,17 +473,17 @@ static bool stop_asked(int sigfd, int *sig)
 static int loop(struct work *w, long max_tasks, bool no_wait)
 {
 	long done = 0, t0, claim_us;
-	bool stop = false, said = false;
-	int ifd = -1, rc = 0, sig = 0;
+	bool stop = false, said = false, adopted;
+	int ifd = -1, tfd, rc = 0, sig = 0;
 	spool_entry e;
 
 	while (!stop && (max_tasks <= 0 || done < max_tasks)) {
-		if (ifd < 0 && !no_wait && (rc = watch_start(&ifd, w->sp)) < 0)
+		if (ifd < 0 && !no_wait && (rc = watch_start(&ifd, w->sp, w->agent)) < 0)
 			break;
 		if (stop_asked(w->sigfd, &sig))
 			break;
 		t0 = now_us();
-		rc = spool_op_claim(&e, w->sp, w->agent);
+		rc = pick(&e, &tfd, &adopted, w);
 		claim_us = now_us() - t0;
 		if (rc == SPOOL_ENOWORK) {
 			spool_error_clear();
@@ -445,9 +499,10 @@ static int loop(struct work *w, long max_tasks, bool no_wait)
 		/* A stop asked while claiming still lets the task start:
 		 * the command is then stopped at once and the task given
 		 * back, with the reason recorded (the claim is made). */
-		if (work_one(w, &e, &stop, claim_us, t0) < 0) {
+		rc = work_one(w, &e, adopted, &stop, claim_us, t0);
+		spool_work_unlock(tfd);
+		if (rc < 0) {
 			said = true;
-			rc = SPOOL_ERROR;
 			break;
 		}
 		done++;

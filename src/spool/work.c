@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -442,6 +443,77 @@ int spool_work_exec(spool_work_outcome *o, const spool_work_cmd *c)
 	else
 		o->end = SPOOL_WORK_EXITED;
 	o->status = WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st);
+	return rc;
+}
+
+/* ---- run locks --------------------------------------------------------- */
+
+int spool_work_lock(int *fd, spool *sp, const char *name, bool wait)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	*fd = -1;
+	if ((rc = spool_fs_mkdirs(sp, ".spool/run/work")) < 0)
+		return rc;
+	snprintf(path, sizeof(path), ".spool/run/work/%s.lock", name);
+	*fd = openat(spool_rootfd(sp), path, O_RDWR | O_CREAT | O_NOFOLLOW |
+		     O_CLOEXEC, 0644);
+	if (*fd < 0)
+		return spool_error_sys(SPOOL_ERROR, "cannot open '%s'", path);
+	while (flock(*fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+		if (errno == EINTR)
+			continue;
+		rc = errno == EWOULDBLOCK
+			? spool_error_set(SPOOL_ELOCKED, "'%s' is held", path)
+			: spool_error_sys(SPOOL_ERROR, "cannot lock '%s'",
+					  path);
+		close(*fd);
+		*fd = -1;
+		return rc;
+	}
+	return 0;
+}
+
+void spool_work_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);	/* drops the flock */
+}
+
+int spool_work_adopt(spool_entry *out, int *lockfd, spool *sp,
+		     const char *agent)
+{
+	spool_entry *list = NULL;
+	size_t n = 0;
+	int rc;
+
+	*lockfd = -1;
+	if ((rc = spool_list(&list, &n, sp, SPOOL_STATE_CLAIMED, agent)) < 0)
+		return rc;
+	rc = SPOOL_ENOWORK;
+	for (size_t i = 0; i < n && rc == SPOOL_ENOWORK; i++) {
+		char name[SPOOL_ID_MAX + 8];
+		spool_loc loc;
+		int r;
+
+		snprintf(name, sizeof(name), "task.%s", list[i].id);
+		r = spool_work_lock(lockfd, sp, name, false);
+		if (r == 0 && spool_task_find(&loc, sp, list[i].id) == 0 &&
+		    loc.state == SPOOL_STATE_CLAIMED &&
+		    strcmp(loc.agent, agent) == 0) {
+			*out = list[i];
+			rc = 0;
+		} else if (r == 0) {
+			spool_work_unlock(*lockfd);	/* moved meanwhile */
+			*lockfd = -1;
+		} else if (r != SPOOL_ELOCKED) {
+			rc = r;
+		}
+	}
+	free(list);
+	if (rc == SPOOL_ENOWORK)
+		spool_error_clear();
 	return rc;
 }
 

@@ -55,6 +55,26 @@ bool spool_work_claim_check(spool_work_claim *cl, spool *sp, const char *id,
 int spool_work_claim_renew(spool_work_claim *cl, spool *sp, const char *id,
 			   const char *agent);
 
+/*
+ * Run locks, flock(2) on .spool/run/work/NAME.lock: a runner holds its
+ * task's lock while it runs it, and the agent's lock while it picks one
+ * (claims, or adopts), so that a task in claimed/AGENT/ whose lock is
+ * free is run by nobody. The kernel drops the locks of a runner that
+ * died. NAME is task.ID or agent.NAME. wait: block for it; else
+ * SPOOL_ELOCKED when it is held.
+ */
+int spool_work_lock(int *fd, spool *sp, const char *name, bool wait);
+void spool_work_unlock(int fd);
+
+/*
+ * A task in claimed/AGENT/ that no runner runs (sent back by a reject or
+ * a plan approval, or left by a runner that died), with its run lock
+ * taken into *lockfd. SPOOL_ENOWORK if there is none. Call under the
+ * agent's lock.
+ */
+int spool_work_adopt(spool_entry *out, int *lockfd, spool *sp,
+		     const char *agent);
+
 /* How a command ended. */
 typedef enum {
 	SPOOL_WORK_EXITED,	/* status: the exit status */

@@ -11,6 +11,11 @@ new_spool || exit 1
 cd "$T" || exit 1
 spool agent add dev >/dev/null
 spool agent add ops >/dev/null
+# sleeping: an inotify descriptor open, and the process asleep
+sleeping() {
+	ls -l "/proc/$1/fd" 2>/dev/null | grep -q inotify &&
+	[ "$(awk '{print $3}' "/proc/$1/stat")" = S ]
+}
 mkdir ws
 
 # Nothing to claim with --no-wait: exit 3, the command never runs.
@@ -145,16 +150,32 @@ is "$(state_of T-0009)" blocked "approved, the parent waits for its subtask"
 spool approve T-0010 >/dev/null
 is "$(state_of T-0009)" done "done with its subtask"
 
+# A reject sends the task back to claimed/dev/: the runner takes it up
+# from there, woken by inotify, and the command sees the feedback.
+spool agent add alice --roles reviewer >/dev/null
+spool add --title "rework" >/dev/null                          # T-0011
+cat >"$T/rework.sh" <<'EOF'
+#!/bin/sh
+fb=$(jq -r '.feedback[-1].text // empty' "$SPOOL_TASK_FILE")
+echo "${fb:-first try}" >"$SPOOL_DELIVERABLES/result.txt"
+EOF
+chmod +x "$T/rework.sh"
+spool work --agent dev --once -- "$T/rework.sh" >out 2>err
+is "$(state_of T-0011)" review "first try submitted"
+spool work --agent dev --max-tasks 1 --json -- "$T/rework.sh" >out 2>err &
+wpid=$!
+until_ok 10 sleeping $wpid; ok $? "the runner waits"
+spool reject T-0011 --agent alice --feedback "cite your sources" >/dev/null
+wait $wpid; is $? 0 "the runner took it up"
+is "$(jq -r .result out)" submitted "and submitted it again"
+is "$(cat "$S/deliverables/T-0011/result.txt")" "cite your sources" "the command read the feedback"
+is "$(jq -r .attempt "$S/review/T-0011.json")" 1 "a reject is no new attempt"
+
 # Work that arrives while the runner waits: woken by inotify.
-# sleeping: an inotify descriptor open, and the process asleep
-sleeping() {
-	ls -l "/proc/$1/fd" 2>/dev/null | grep -q inotify &&
-	[ "$(awk '{print $3}' "/proc/$1/stat")" = S ]
-}
 spool work --agent dev --max-tasks 1 -- sh -c 'echo ran >"$SPOOL_DELIVERABLES/x"' >out 2>err &
 wpid=$!
 until_ok 10 sleeping $wpid; ok $? "with nothing to do, the runner sleeps on inotify"
-spool add --title "late" >/dev/null                           # T-0011
-until_ok 10 in_head review/T-0011.json; ok $? "the waiting runner took the new task"
+spool add --title "late" >/dev/null                           # T-0012
+until_ok 10 in_head review/T-0012.json; ok $? "the waiting runner took the new task"
 wait $wpid; is $? 0 "and exited after it"
 done_testing

@@ -123,7 +123,7 @@ is $? 1 "its lease never expired"
 # A runner that stalls past the lease (SIGSTOP: no heartbeat) loses its
 # task to another runner of the same agent; when it resumes, it must not
 # submit or release that other claim.
-spool add --file - >/dev/null <<<'{"title": "stalled", "lease": 1}'   # T-0005
+spool add --file - >/dev/null <<<'{"title": "stalled", "lease": 2}'   # T-0005
 spool work --agent dev --once --json -- sh -c 'touch "$0/a-started"; until [ -e "$0/a-go" ]; do sleep 0.05; done' "$T" >a.out 2>a.err &
 apid=$!
 until_ok 10 test -e "$T/a-started"; ok $? "runner a runs the task"
@@ -134,11 +134,11 @@ bpid=$!
 until_ok 10 test -e "$T/b-started"; ok $? "runner b claims it again, for the same agent"
 touch "$T/a-go"
 kill -CONT $apid
-wait $apid; is $? 0 "a resumes and ends"
+until_ok 30 eval '! alive $apid'; wait $apid; is $? 0 "a resumes and ends"
 is "$(jq -r .result a.out)" handed-over "a leaves the task alone: another claim owns it"
 is "$(state_of T-0005)" claimed/dev "still claimed, by b's run"
 touch "$T/b-go"
-wait $bpid; is $? 0 "b ends"
+until_ok 30 eval '! alive $bpid'; wait $bpid; is $? 0 "b ends"
 is "$(jq -r .result b.out)" submitted "b submits it"
 is "$(jq -r .attempt "$S/review/T-0005.json")" 2 "on the second attempt"
 # A task released by another agent's mv and claimed at once: spoold
@@ -149,11 +149,11 @@ spool add --title "released by mv" >/dev/null                  # T-0006
 mv "$S/ready/T-0006.json" "$S/claimed/feeder/" 2>/dev/null ||
 	{ mkdir -p "$S/claimed/feeder" && mv "$S/ready/T-0006.json" "$S/claimed/feeder/"; }
 until_ok 10 in_head claimed/feeder/T-0006.json
-spool work --agent dev --once --json -- sh -c 'until [ "$(jq -r .attempt "$SPOOL_TASK_FILE")" = 2 ]; do sleep 0.05; done' >c.out 2>c.err &
+spool work --agent dev --once --json -- sh -c 'until [ "$(jq -r .attempt "$SPOOL_TASK_FILE")" -ge 2 ]; do sleep 0.05; done' >c.out 2>c.err &
 cpid=$!
 until_ok 10 sleeping $cpid
 mv "$S/claimed/feeder/T-0006.json" "$S/ready/"
-wait $cpid; is $? 0 "claimed the released task"
+until_ok 30 eval '! alive $cpid' || kill $cpid; wait $cpid; is $? 0 "claimed the released task"
 is "$(jq -r .result c.out)" submitted "submitted, though spoold counted the attempt after the claim"
 until_ok 10 in_head review/T-0006.json; ok $? "in review/"
 stop_daemon

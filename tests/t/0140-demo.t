@@ -24,4 +24,14 @@ ok $? "the second draft answers the feedback"
 grep -q "The spool is in $S" "$T/out"; ok $? "says where its spool is"
 pgrep -f "spoold -C $S" >/dev/null; is $? 1 "spoold was stopped"
 git -C "$S" fsck --no-progress >/dev/null 2>&1; ok $? "git fsck is clean"
+# act two: the same pipeline run by spool work
+S2=$T/demo/spool2
+is "$(ls "$S2/done" | grep -c json)" 4 "act two: four tasks done under spool work"
+git -C "$S2" log --format=%B | awk '
+	/^Spool-Task: / { t = $2 } /^Spool-Agent: / { a = $2 }
+	/^Spool-Verb: / { print a, $2, t }' >"$T/log2"
+is "$(grep -c '^quill submit T-0003$' "$T/log2")" 2 "act two: the rejected draft taken up and submitted again"
+git -C "$S2" cat-file -e HEAD:deliverables/T-0003/run.log; ok $? "act two: the run's transcript is committed"
+grep -q "Revised after review" "$S2/deliverables/T-0003/draft-the-post.md"; ok $? "act two: the rework read the feedback"
+pgrep -f "spool work --agent [a-z]* --workspace $T/demo/" >/dev/null; is $? 1 "act two: no runner left"
 done_testing

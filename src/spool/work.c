@@ -98,8 +98,10 @@ int spool_guard_start(spool_guard **out)
 		free(g);
 		return spool_error_sys(SPOOL_ERROR, "cannot fork");
 	}
-	if (g->pid == 0)
+	if (g->pid == 0) {
+		free(g);
 		guard_main(p[0]);
+	}
 	close(p[0]);
 	g->wfd = p[1];
 	*out = g;
@@ -171,7 +173,38 @@ static void __attribute__((noreturn)) child_main(const spool_work_cmd *c,
 	_exit(errno == EACCES || errno == ENOEXEC ? 126 : 127);
 }
 
-static int spawn(pid_t *pid, int *outfd, int *pidfd, const spool_work_cmd *c)
+/*
+ * A descriptor that becomes readable when the child exits: its pidfd,
+ * or where pidfd_open(2) is missing (kernels before 5.3, valgrind) a
+ * signalfd for SIGCHLD, blocked since before the fork so that no exit
+ * is missed. *chld tells which.
+ */
+static int exit_fd(bool *chld, pid_t pid)
+{
+	sigset_t m;
+	int fd;
+
+	*chld = false;
+	if ((fd = pidfd_open(pid, 0)) >= 0 || errno != ENOSYS)
+		return fd;
+	sigemptyset(&m);
+	sigaddset(&m, SIGCHLD);
+	*chld = true;
+	return signalfd(-1, &m, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* Whether the child has exited, leaving it to be reaped. */
+static bool exited_now(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT)
+		== 0 && si.si_pid == pid;
+}
+
+static int spawn(pid_t *pid, int *outfd, int *pidfd, bool *chld,
+		 const spool_work_cmd *c)
 {
 	pid_t parent = getpid();
 	int out[2] = { -1, -1 }, gate[2] = { -1, -1 }, rc = 0;
@@ -189,7 +222,7 @@ static int spawn(pid_t *pid, int *outfd, int *pidfd, const spool_work_cmd *c)
 	if (*pid == 0)
 		child_main(c, parent, gate[0], out[1]);
 	setpgid(*pid, *pid);	/* both sides: kill(-pid) works at once */
-	if ((*pidfd = pidfd_open(*pid, 0)) < 0) {
+	if ((*pidfd = exit_fd(chld, *pid)) < 0) {
 		rc = spool_error_sys(SPOOL_ERROR, "cannot watch process %d",
 				     (int)*pid);
 		kill(*pid, SIGKILL);	/* still at its gate */
@@ -371,13 +404,19 @@ int spool_work_exec(spool_work_outcome *o, const spool_work_cmd *c)
 {
 	struct pollfd p[3];
 	long start, now, next_hb = -1, deadline = -1, kill_at = -1, wake;
-	bool exited = false, timed_out = false, stopped = false;
+	bool exited = false, timed_out = false, stopped = false, chld = false;
+	sigset_t m, was;
 	int outfd, pidfd, rc, st;
 	pid_t pid;
 
 	memset(o, 0, sizeof(*o));
-	if ((rc = spawn(&pid, &outfd, &pidfd, c)) < 0)
+	sigemptyset(&m);
+	sigaddset(&m, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &m, &was);
+	if ((rc = spawn(&pid, &outfd, &pidfd, &chld, c)) < 0) {
+		sigprocmask(SIG_SETMASK, &was, NULL);
 		return rc;
+	}
 	o->pid = pid;
 	start = now = mono_ms();
 	if (c->heartbeat_ms > 0 && c->claim)
@@ -424,8 +463,14 @@ int spool_work_exec(spool_work_outcome *o, const spool_work_cmd *c)
 		}
 		if (next_hb >= 0 && now >= next_hb)
 			heartbeat(o, c, &next_hb, now);
-		if (p[0].revents & POLLIN)
-			exited = true;
+		if (p[0].revents & POLLIN) {
+			if (chld) {
+				struct signalfd_siginfo si;
+				while (read(pidfd, &si, sizeof(si)) > 0)
+					;
+			}
+			exited = !chld || exited_now(pid);
+		}
 	}
 	st = reap(pid);
 	spool_guard_set(c->guard, 0);
@@ -433,6 +478,7 @@ int spool_work_exec(spool_work_outcome *o, const spool_work_cmd *c)
 		drain(o, c, p[1].fd);
 	close(outfd);
 	close(pidfd);
+	sigprocmask(SIG_SETMASK, &was, NULL);
 	o->elapsed_ms = mono_ms() - start;
 	if (stopped)
 		o->end = SPOOL_WORK_STOPPED;

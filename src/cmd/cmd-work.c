@@ -629,10 +629,10 @@ static int cmd_work_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 
 const struct cmd_entry cmd_work_entry = {
 	.name = "work",
-	.usage = "--agent A [--workspace DIR] [--manifest FILE] [--project P] "
-		 "[--max-tasks N | --once] [--no-wait] [--timeout DURATION] "
-		 "[--grace DURATION] [--log-max SIZE] [--json] "
-		 "[--] COMMAND [ARG...]",
+	.usage = "--agent A [--workspace DIR] [--manifest FILE] [--project P]\n"
+		 "       [--max-tasks N | --once] [--no-wait] [--timeout D] "
+		 "[--grace D]\n"
+		 "       [--log-max SIZE] [--json] -- COMMAND [ARG...]",
 	.summary = "run COMMAND for each task A claims; submit or give back "
 		   "by its exit",
 	.help =

@@ -21,7 +21,7 @@
 
 #include "work.h"
 
-static char logpath[] = "/tmp/spool-unit-work.XXXXXX";
+static char logpath[4096];
 
 static int run_sh(spool_work_outcome *o, const char *script, size_t log_max,
 		  long timeout_ms, int stopfd)
@@ -207,9 +207,12 @@ int main(void)
 		cmocka_unit_test(test_leftovers_killed),
 		cmocka_unit_test(test_guard),
 	};
-	int fd = mkstemp(logpath), rc;
+	const char *tmp = getenv("TMPDIR");
+	int fd, rc;
 
-	if (fd < 0)
+	snprintf(logpath, sizeof(logpath), "%s/spool-unit-work.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if ((fd = mkstemp(logpath)) < 0)
 		return 1;
 	close(fd);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -98,6 +98,19 @@ for a in scout quill judge; do
 	runners="$runners $!"
 done
 sh "$TOP/tests/demo/reviewer.sh" chief & reviewer=$!
+# The editor asks the operator a question; the operator, asleep on
+# inotifywait until it comes (5 s at a time, a minute at most), answers.
+question() { grep -l "\"question_for\": \"$v\"" ready/*.json 2>/dev/null | head -n 1; }
+i=0
+while [ -z "$(question)" ] && [ $i -lt 12 ]; do
+	inotifywait -qq -t 5 -e moved_to -e create ready/ 2>/dev/null
+	i=$((i + 1))
+done
+if q=$(question) && [ -n "$q" ]; then
+	q=$(basename "$q" .json)
+	echo "  [operator] $q asks: $(sed -n 's/^ *"description": "\(.*\)",*$/\1/p' "ready/$q.json")"
+	spool answer "$q" --text "casual, with one joke" | sed 's/^/  [operator] /'
+fi
 spool wait "$v" --state done --timeout 60 >/dev/null || true
 # SIGTERM: each runner exits 0 (a runner at work would give its task back)
 for p in $runners; do kill -TERM "$p" 2>/dev/null || true; done

@@ -7,11 +7,17 @@ field() { sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" "$2"
 title=$(field title "$SPOOL_TASK_FILE")
 out=$SPOOL_DELIVERABLES/$(echo "$title" | tr 'A-Z ' 'a-z-' | tr -cd 'a-z0-9-').md
 echo "$SPOOL_AGENT: working $SPOOL_TASK ($title) in $PWD"
+# The editor needs a decision first: it asks, and comes back with it.
+if [ "$title" = "Edit the draft" ] && ! grep -q '"answer to ' "$SPOOL_TASK_FILE"; then
+	q=$(spool ask "$SPOOL_TASK" --question "Which tone: formal or casual?")
+	echo "$SPOOL_AGENT: asked $q; the task waits in blocked/ for the answer"
+	exit 0
+fi
 {
 	echo "# $title"
 	echo
 	echo "Written by $SPOOL_AGENT under spool work, attempt $(field attempt "$SPOOL_TASK_FILE")."
-	# A rejected task comes back with feedback: act on it.
+	# A rejected or answered task comes back with feedback: act on it.
 	if grep -q '"feedback"' "$SPOOL_TASK_FILE"; then
 		echo
 		echo "Revised after review: $(grep '"text"' "$SPOOL_TASK_FILE" | tail -n 1 |

@@ -26,7 +26,12 @@ pgrep -f "spoold -C $S" >/dev/null; is $? 1 "spoold was stopped"
 git -C "$S" fsck --no-progress >/dev/null 2>&1; ok $? "git fsck is clean"
 # act two: the same pipeline run by spool work
 S2=$T/demo/spool2
-is "$(ls "$S2/done" | grep -c json)" 4 "act two: four tasks done under spool work"
+is "$(ls "$S2/done" | grep -c json)" 5 "act two: four steps and a question done under spool work"
+is "$(jq -r .question_for "$S2/done/T-0005.json")" T-0004 "act two: the editor asked a question"
+jq -e '.feedback[] | select(.text | test("^answer to T-0005 from .*: casual"))' "$S2/done/T-0004.json" >/dev/null
+ok $? "act two: the operator's answer came back to the editor"
+grep -q "Revised after review: answer to T-0005" "$S2/deliverables/T-0004/edit-the-draft.md"
+ok $? "act two: and the edit used it"
 git -C "$S2" log --format=%B | awk '
 	/^Spool-Task: / { t = $2 } /^Spool-Agent: / { a = $2 }
 	/^Spool-Verb: / { print a, $2, t }' >"$T/log2"

@@ -2,6 +2,8 @@
 #include <getopt.h>
 
 #include "cmd.h"
+#include "error.h"
+#include "task.h"
 
 static int cmd_answer_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			   int argc, char **argv)

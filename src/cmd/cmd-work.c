@@ -19,8 +19,12 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "error.h"
+#include "fsutil.h"
 #include "hydrate.h"
-#include "operator-int.h"
+#include "inspect.h"
+#include "registry.h"
+#include "task.h"
 #include "work.h"
 
 #define DEFAULT_LOG_MAX (1024L * 1024)

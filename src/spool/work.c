@@ -22,7 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "operator-int.h"
+#include "error.h"
+#include "fsutil.h"
+#include "inspect.h"
+#include "ops.h"
+#include "state.h"
+#include "task.h"
+#include "task-files.h"
 #include "work.h"
 
 extern char **environ;

@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "spool.h"
+#include "root.h"
+#include "task-files.h"
 
 /*
  * The guard: a small process, started once per runner, that kills the

@@ -82,6 +82,13 @@ int spool_open(spool **out, const char *dir)
 	}
 	if ((rc = spool_config_reload(sp)) < 0)
 		goto fail;
+	/* In a shared spool (shared.c) nothing we write is the group's to
+	 * change: the directories agents share are made so by their own
+	 * modes. */
+	if (json_is_object(json_object_get(sp->config, "shared"))) {
+		mode_t m = umask(0);
+		umask(m | 022);
+	}
 	*out = sp;
 	return 0;
 fail:
@@ -162,10 +169,4 @@ long spool_config_lease(const spool *sp)
 long spool_config_max_attempts(const spool *sp)
 {
 	return config_long(sp, "max_attempts", 3);
-}
-
-bool spool_present(const spool *sp)
-{
-	return faccessat(sp->rootfd, CONFIG_PATH, F_OK,
-			 AT_SYMLINK_NOFOLLOW) == 0;
 }

@@ -14,6 +14,7 @@
 #include <git2/sys/odb_backend.h>
 
 #include "error.h"
+#include "fsutil.h"
 #include "root.h"
 #include "gitlocks.h"
 #include "gitloose.h"

@@ -43,7 +43,7 @@ static int cmd_answer_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	    (for_id = spool_task_str(q, "question_for")) &&
 	    spool_task_find(&loc, ctx->sp, for_id) == 0) {
 		if (json) {
-			cmd_print_place(for_id, &loc, true);
+			cmd_print_place(ctx->sp, for_id, &loc, true);
 		} else {
 			char where[128];
 			spool_loc_format(where, sizeof(where), &loc);

@@ -192,6 +192,7 @@ static void test_every_guard(void **state)
 				snprintf(f.assignee, sizeof(f.assignee), "ops");
 				break;
 			case SPOOL_G_CAPABLE: f.holder_capable = false; break;
+			case SPOOL_G_NOT_HELD: f.held = true; break;
 			case SPOOL_G_QUESTION: f.question = false; break;
 			case SPOOL_G_ASKER: f.asked_by[0] = '\0'; break;
 			}

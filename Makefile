@@ -126,6 +126,9 @@ install: all
 	sed 's|@SBINDIR@|$(SBINDIR)|g' docs/spoold@.service \
 		>$(DESTDIR)$(UNITDIR)/spoold@.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/spoold@.service
+	sed 's|/usr/local/|$(PREFIX)/|g' docs/spool-work@.service \
+		>$(DESTDIR)$(UNITDIR)/spool-work@.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/spool-work@.service
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/spool $(DESTDIR)$(SBINDIR)/spoold \
@@ -135,7 +138,8 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man1/spool.1 $(DESTDIR)$(MANDIR)/man5/spool.5 \
 		$(DESTDIR)$(MANDIR)/man8/spoold.8 $(DESTDIR)$(COMPDIR)/spool \
 		$(DESTDIR)$(COMPDIR)/spoold \
-		$(DESTDIR)$(MANDIR)/man1/spool-launch.1
+		$(DESTDIR)$(MANDIR)/man1/spool-launch.1 \
+		$(DESTDIR)$(UNITDIR)/spool-work@.service
 
 clean:
 	rm -rf $(BUILD)

@@ -22,7 +22,8 @@ extern const struct cmd_entry cmd_hydrate_entry, cmd_skills_entry;
 extern const struct cmd_entry cmd_daemon_entry;
 extern const struct cmd_entry cmd_log_entry, cmd_events_entry,
 	cmd_wait_entry, cmd_diagnose_entry, cmd_status_entry,
-	cmd_export_entry, cmd_archive_entry, cmd_verify_entry;
+	cmd_export_entry, cmd_archive_entry, cmd_verify_entry, cmd_work_entry,
+	cmd_ask_entry, cmd_answer_entry;
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_init_entry,
@@ -43,6 +44,9 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_cancel_entry,
 	&cmd_unhold_entry,
 	&cmd_reconcile_entry,
+	&cmd_work_entry,
+	&cmd_ask_entry,
+	&cmd_answer_entry,
 	&cmd_daemon_entry,
 	&cmd_status_entry,
 	&cmd_log_entry,

@@ -76,6 +76,18 @@ const spool_row spool_rows[] = {
 	{ "fail", NULL, F(CLAIMED), NONE, S(FAILED), 0, AGENT | OPERATOR,
 	  CMD, G(REASON), E(ERROR) | E(BACKOFF) | E(RELEASE),
 	  "spool fail --reason: the agent gives up" },
+	{ "ask", NULL, F(CLAIMED), NONE, S(BLOCKED), 0, AGENT | OPERATOR,
+	  CMD, G(REASON), E(ASKED),
+	  "spool ask: it waits in blocked/ for the answer to its question" },
+	{ "answer", NULL, F(READY) | F(CLAIMED) | F(REVIEW), NONE, S(DONE), 0,
+	  AGENT | OPERATOR, CMD,
+	  G(QUESTION) | G(CHILDREN_CLOSED) | G(FEEDBACK),
+	  E(FEEDBACK) | E(RELEASE), "spool answer: the question is done" },
+	{ "resume", NULL, F(BLOCKED), NONE, S(CLAIMED), ASKED, SPOOL,
+	  BY_SPOOL, G(DEPS_DONE) | G(NO_CHILDREN) | G(ASKER) |
+	  G(REGISTERED) | G(ASSIGNEE) | G(CAPABLE), E(FEEDBACK),
+	  "its question answered: back to the agent who asked, with the "
+	  "answer" },
 	{ "expire", NULL, F(CLAIMED), NONE, S(READY), 0, SPOOL, BY_SPOOL,
 	  G(ATTEMPTS_LEFT) | G(LEASE_EXPIRED), E(ATTEMPT),
 	  "no heartbeat for the task's lease" },
@@ -196,6 +208,9 @@ static bool holds(unsigned g, const spool_request *rq, const spool_facts *f)
 		       strcmp(f->assignee, f->holder) == 0;
 	case SPOOL_G_CAPABLE: return f->holder_capable;
 	case SPOOL_G_NOT_HELD: return !f->held;
+	case SPOOL_G_QUESTION: return f->question;
+	case SPOOL_G_ASKER:
+		return f->asked_by[0] && strcmp(f->asked_by, f->holder) == 0;
 	}
 	return false;
 }
@@ -406,6 +421,14 @@ static int refuse_guard(const spool_request *rq, const spool_row *r,
 		snprintf(why, sizeof(why), "it is held (added with --hold); "
 			 "release it with 'spool unhold'");
 		break;
+	case SPOOL_G_QUESTION:
+		snprintf(why, sizeof(why), "it is not a question ('spool "
+			 "ask' makes them)");
+		break;
+	case SPOOL_G_ASKER:
+		snprintf(why, sizeof(why), "'%s' asked no question about it",
+			 f->holder);
+		break;
 	default:
 		snprintf(why, sizeof(why), "a guard does not hold");
 	}
@@ -468,6 +491,10 @@ int spool_machine_decide(const spool_row **row, const spool_row **would,
 	for (size_t i = 0; i < spool_nrows; i++) {
 		const spool_row *r = &spool_rows[i];
 		if (!candidate(r, rq))
+			continue;
+		/* A row for questions is none for another task: a raw
+		 * ready -> done is told it must be claimed first. */
+		if ((r->guards & SPOOL_G_QUESTION) && !f->question)
 			continue;
 		try_row(&tr, r, rq, f);
 		if (!first)
@@ -592,6 +619,8 @@ static const char *const guard_text[SPOOL_G_COUNT] = {
 	"A is the `assignee`, if set",
 	"A has every `requires`",
 	"not held (`spool add --hold`)",
+	"a question (`question_for`)",
+	"A asked its question",
 };
 
 static const char *const effect_text[SPOOL_E_COUNT] = {
@@ -605,6 +634,7 @@ static const char *const effect_text[SPOOL_E_COUNT] = {
 	"retried after the backoff while attempts are left",
 	"releases what waits for it",
 	"`hold` removed",
+	"depends on its question; `asked` says who asked",
 };
 
 struct buf {

@@ -64,6 +64,8 @@ static const struct field {
 	{ "submitted_by", K_NAME },
 	{ "children", K_IDS },
 	{ "meta", K_ANY },
+	{ "question_for", K_ID },
+	{ "asked", K_ANY },
 };
 
 static const struct field *field_find(const char *name)

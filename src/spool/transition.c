@@ -402,6 +402,14 @@ static int gather(spool_facts *f, spool *sp, const spool_request *rq,
 	review = json_object_get(spool_config(sp), "review");
 	f->self_approval = json_is_true(json_object_get(review,
 						"allow_self_approval"));
+	f->question = spool_task_str(task, "question_for") != NULL;
+	{
+		json_t *asked = json_object_get(task, "asked");
+		const char *by = json_string_value(json_object_get(asked,
+								   "by"));
+		snprintf(f->asked_by, sizeof(f->asked_by), "%s",
+			 by && spool_name_valid(by) ? by : "");
+	}
 	return actor_roles(&f->roles, sp, rq, who_any, who_all);
 }
 
@@ -561,6 +569,19 @@ static bool effects(json_t *task, const spool_row *r, const spool_request *rq,
 	if ((e & SPOOL_E_ERROR) && (rq->reason || *note)) {
 		append_entry(task, "errors", by, rq->reason ? rq->reason
 							    : note);
+		changed = true;
+	}
+	if ((e & SPOOL_E_ASKED) && rq->question) {
+		json_t *deps = json_object_get(task, "depends_on");
+
+		if (!json_is_array(deps)) {
+			deps = json_array();
+			json_object_set_new(task, "depends_on", deps);
+		}
+		json_array_append_new(deps, json_string(rq->question));
+		json_object_set_new(task, "asked", json_pack("{s:s, s:s, s:s?}",
+			"question", rq->question, "by", rq->from.agent,
+			"text", rq->reason));
 		changed = true;
 	}
 	if ((e & SPOOL_E_DEAD_DEP) && f->deps_dead[0]) {

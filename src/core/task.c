@@ -239,7 +239,7 @@ int spool_task_load(json_t **out, const spool *sp, const spool_loc *loc,
 
 	spool_loc_path(path, sizeof(path), loc, id);
 	if ((rc = spool_fs_read(&buf, &len, sp, path,
-				SPOOL_TASK_MAX_BYTES)) < 0)
+				spool_task_max(sp))) < 0)
 		return rc;
 	rc = spool_task_parse(out, buf, len, path, id);
 	free(buf);

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 
 #include "spool-int.h"
 
@@ -31,6 +33,147 @@ static int parent_of(char *buf, size_t len, const char *path)
 	memcpy(buf, path, slash - path);
 	buf[slash - path] = '\0';
 	return 0;
+}
+
+/* ---- paths that stay in the spool -------------------------------------- */
+
+/* openat2() with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS: the kernel itself
+ * refuses a link or a ".." anywhere on the way. -1 with ENOSYS where the
+ * kernel (before 5.6) or a seccomp filter does not have it. */
+static int open_beneath(int at, const char *path, int flags, mode_t mode)
+{
+	static bool missing;
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_NOFOLLOW),
+		.mode = flags & O_CREAT ? mode : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+			   RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
+
+	if (missing) {
+		errno = ENOSYS;
+		return -1;
+	}
+	do
+		fd = (int)syscall(SYS_openat2, at, path, &how, sizeof(how));
+	while (fd < 0 && (errno == EAGAIN || errno == EINTR));
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM || errno == E2BIG))
+		missing = true, errno = ENOSYS;
+	return fd;
+}
+
+/* The same, one component at a time: each directory is opened relative
+ * to the one before with O_NOFOLLOW, so a link swapped in on the way is
+ * refused, not followed. */
+static int open_walk(int at, const char *path, int flags, mode_t mode)
+{
+	char comp[NAME_MAX + 1];
+	const char *p = path, *slash;
+	int cur = at, fd, saved;
+
+	for (;;) {
+		size_t n;
+		while (*p == '/')
+			p++;
+		if (!(slash = strchr(p, '/')))
+			break;
+		n = (size_t)(slash - p);
+		if (n > NAME_MAX)
+			goto toolong;
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		p = slash + 1;
+		if (n == 0 || strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0)
+			goto out_of_tree;
+		fd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+			    O_CLOEXEC);
+		if (fd < 0 && errno == ENOTDIR) {
+			struct stat st;
+			if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(st.st_mode))
+				errno = ELOOP;
+			else
+				errno = ENOTDIR;
+		}
+		if (cur != at) {
+			saved = errno;
+			close(cur);
+			errno = saved;
+		}
+		if (fd < 0)
+			return -1;
+		cur = fd;
+	}
+	if (strcmp(p, "..") == 0)
+		goto out_of_tree;
+	fd = openat(cur, *p ? p : ".", flags | O_NOFOLLOW, mode);
+	saved = errno;
+	if (cur != at)
+		close(cur);
+	errno = saved;
+	return fd;
+toolong:
+	errno = ENAMETOOLONG;
+	goto fail;
+out_of_tree:
+	errno = EXDEV;
+fail:
+	if (cur != at) {
+		saved = errno;
+		close(cur);
+		errno = saved;
+	}
+	return -1;
+}
+
+int spool_fs_open(const spool *sp, const char *path, int flags, mode_t mode)
+{
+	int fd;
+
+	if (path[0] == '/') {
+		errno = EXDEV;
+		return -1;
+	}
+	fd = open_beneath(sp->rootfd, path, flags | O_CLOEXEC, mode);
+	if (fd < 0 && errno == ENOSYS)
+		fd = open_walk(sp->rootfd, path, flags | O_CLOEXEC, mode);
+	return fd;
+}
+
+int spool_fs_open_parent(const char **name, const spool *sp, const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	*name = slash ? slash + 1 : path;
+	if (!slash)
+		return fcntl(sp->rootfd, F_DUPFD_CLOEXEC, 0);
+	if ((size_t)(slash - path) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	return spool_fs_open(sp, dir[0] ? dir : ".", O_PATH | O_DIRECTORY, 0);
+}
+
+int spool_fs_lstat(const spool *sp, const char *path, struct stat *st)
+{
+	const char *name;
+	int fd, rc, saved;
+
+	if (!strchr(path, '/'))
+		return fstatat(sp->rootfd, path, st, AT_SYMLINK_NOFOLLOW);
+	if ((fd = spool_fs_open_parent(&name, sp, path)) < 0)
+		return -1;
+	rc = fstatat(fd, name, st, AT_SYMLINK_NOFOLLOW);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
 }
 
 int spool_fs_fsync_dir(const spool *sp, const char *dir)
@@ -249,17 +392,16 @@ int spool_fs_read(char **out, size_t *lenp, const spool *sp,
 {
 	struct stat st;
 	char *buf = NULL;
-	size_t n = 0;
+	size_t n = 0, size;
 	int fd;
 
 	*out = NULL;
-	fd = openat(sp->rootfd, path,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	fd = spool_fs_open(sp, path, O_RDONLY | O_NONBLOCK, 0);
 	if (fd < 0) {
-		if (errno == ELOOP)
+		if (errno == ELOOP || errno == EXDEV)
 			return spool_error_set(SPOOL_EINVALID,
-				"'%s' is a symbolic link; tasks must be "
-				"regular files", path);
+				"'%s' is a symbolic link or lies under one; "
+				"tasks must be regular files", path);
 		return spool_error_sys(errno == ENOENT ? SPOOL_ENOTFOUND
 						       : SPOOL_ERROR,
 				       "cannot open '%s'", path);
@@ -269,19 +411,23 @@ int spool_fs_read(char **out, size_t *lenp, const spool *sp,
 		return spool_error_set(SPOOL_EINVALID,
 			"'%s' is not a regular file", path);
 	}
-	if ((size_t)st.st_size > max) {
+	/* The apparent size: a sparse file counts as what a read gives. */
+	if (st.st_size < 0 || (uintmax_t)st.st_size > max) {
 		close(fd);
 		return spool_error_set(SPOOL_EINVALID,
 			"'%s' is too large (%lld bytes, the limit is %zu)",
 			path, (long long)st.st_size, max);
 	}
-	buf = malloc((size_t)st.st_size + 1);
+	size = (size_t)st.st_size;
+	buf = malloc(size + 1);
 	if (!buf) {
 		close(fd);
 		return spool_error_set(SPOOL_ERROR, "out of memory");
 	}
-	while (n < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+	/* Never more than the size checked: a file that grows meanwhile
+	 * is read as it was, and read again when its change is seen. */
+	while (n < size) {
+		ssize_t r = read(fd, buf + n, size - n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {

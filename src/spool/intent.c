@@ -162,7 +162,7 @@ static int read_task(char **out, size_t *len, spool *sp, const spool_loc *loc,
 	char path[PATH_MAX];
 
 	spool_loc_path(path, sizeof(path), loc, id);
-	return spool_fs_read(out, len, sp, path, SPOOL_TASK_MAX_BYTES);
+	return spool_fs_read(out, len, sp, path, spool_task_max(sp));
 }
 
 /* Where the file is before place() moves it. */
@@ -268,7 +268,7 @@ int spool_intent_file(spool_commit *c, spool *sp,
 	if (f->src) {
 		snprintf(it->src, sizeof(it->src), "%s", f->src);
 		if ((rc = spool_fs_read(&it->before, &it->beforelen, sp,
-					f->src, SPOOL_TASK_MAX_BYTES)) < 0)
+					f->src, spool_task_max(sp))) < 0)
 			goto fail;
 	}
 	/* Only a key this filing creates goes if it is undone. */
@@ -358,7 +358,7 @@ static bool same_bytes(spool *sp, const char *path, const char *want,
 	size_t n = 0;
 	bool same;
 
-	same = spool_fs_read(&buf, &n, sp, path, SPOOL_TASK_MAX_BYTES) == 0 &&
+	same = spool_fs_read(&buf, &n, sp, path, spool_task_max(sp)) == 0 &&
 	       n == len && memcmp(buf, want, n) == 0;
 	free(buf);
 	return same;

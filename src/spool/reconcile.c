@@ -101,7 +101,7 @@ static int keep_aside(struct rec_ctx *x, const spool_loc *loc, const char *id,
 
 	spool_loc_path(src, sizeof(src), loc, id);
 	if ((rc = spool_fs_read(&buf, &len, x->sp, src,
-				SPOOL_TASK_MAX_BYTES * 16)) < 0)
+				spool_task_max(x->sp))) < 0)
 		return rc == SPOOL_ENOTFOUND ? 0 : rc;
 	snprintf(tmp, sizeof(tmp), "tmp/%s.rejected.json", id);
 	rc = spool_fs_write(x->sp, tmp, buf, len, false);
@@ -429,11 +429,11 @@ static int read_task(char **buf, size_t *len, spool_loc *at,
 	if (disk) {
 		*at = *disk;
 		spool_loc_path(path, sizeof(path), at, id);
-		rc = spool_fs_read(buf, len, x->sp, path, SPOOL_TASK_MAX_BYTES);
+		rc = spool_fs_read(buf, len, x->sp, path, spool_task_max(x->sp));
 	}
 	if (rc == SPOOL_ENOTFOUND && spool_task_find(at, x->sp, id) == 0) {
 		spool_loc_path(path, sizeof(path), at, id);
-		rc = spool_fs_read(buf, len, x->sp, path, SPOOL_TASK_MAX_BYTES);
+		rc = spool_fs_read(buf, len, x->sp, path, spool_task_max(x->sp));
 	}
 	if (rc == SPOOL_ENOTFOUND)
 		spool_error_set(rc, "task '%s' is nowhere", id);
@@ -468,7 +468,7 @@ static int stage_end(struct rec_ctx *x, const struct walk *w,
 		return rc;
 	/* The content as the steps left it in the file, wherever it is. */
 	spool_loc_path(path, sizeof(path), &w->at, w->id);
-	if (spool_fs_read(&buf, &len, x->sp, path, SPOOL_TASK_MAX_BYTES) < 0) {
+	if (spool_fs_read(&buf, &len, x->sp, path, spool_task_max(x->sp)) < 0) {
 		spool_error_clear();
 		if (!(dump = spool_task_dump(w->task)))
 			return spool_error_set(SPOOL_ERROR, "out of memory");
@@ -756,7 +756,7 @@ static int check_edit(struct rec_ctx *x, const spool_map_entry *e)
 	git_tree *base = spool_commit_base(x->c);
 	git_tree_entry *te = NULL;
 	spool_transition t;
-	char path[PATH_MAX], abs[PATH_MAX], why[512], dir[128];
+	char path[PATH_MAX], why[512], dir[128];
 	git_oid disk;
 	char *buf = NULL;
 	size_t len;
@@ -776,12 +776,20 @@ static int check_edit(struct rec_ctx *x, const spool_map_entry *e)
 	spool_loc_path(path, sizeof(path), loc, e->id);
 	if (git_tree_entry_bypath(&te, base, path) < 0)
 		return 0;
-	snprintf(abs, sizeof(abs), "%s/%s", spool_root(x->sp), path);
-	if (git_odb_hashfile(&disk, abs, GIT_OBJECT_BLOB) < 0) {
+	/* Read within the task limit, with no link followed: a file
+	 * grown past it, or swapped for a link, is an edit too. */
+	rc = spool_fs_read(&buf, &len, x->sp, path, spool_task_max(x->sp));
+	if (rc == SPOOL_ENOTFOUND || (rc < 0 && rc != SPOOL_EINVALID)) {
+		spool_error_clear();
 		git_tree_entry_free(te);
 		return 0;	/* moved meanwhile: the next pass sees where */
 	}
-	same = git_oid_equal(&disk, git_tree_entry_id(te));
+	spool_error_clear();
+	same = rc == 0 &&
+	       git_odb_hash(&disk, buf, len, GIT_OBJECT_BLOB) == 0 &&
+	       git_oid_equal(&disk, git_tree_entry_id(te));
+	free(buf);
+	buf = NULL;
 	git_tree_entry_free(te);
 	if (same)
 		return 0;
@@ -871,8 +879,8 @@ static bool same_content(spool *sp, const char *a, const char *b)
 	size_t nx = 0, ny = 0;
 	bool same;
 
-	same = spool_fs_read(&x, &nx, sp, a, SPOOL_TASK_MAX_BYTES * 16) == 0 &&
-	       spool_fs_read(&y, &ny, sp, b, SPOOL_TASK_MAX_BYTES * 16) == 0 &&
+	same = spool_fs_read(&x, &nx, sp, a, spool_task_max(sp)) == 0 &&
+	       spool_fs_read(&y, &ny, sp, b, spool_task_max(sp)) == 0 &&
 	       nx == ny && memcmp(x, y, nx) == 0;
 	free(x);
 	free(y);
@@ -1145,7 +1153,7 @@ static int file_new(struct rec_ctx *x, struct path_list *paths)
 		char *buf = NULL;
 		size_t len;
 		rc = spool_fs_read(&buf, &len, x->sp, paths->v[i],
-				   SPOOL_TASK_MAX_BYTES);
+				   spool_task_max(x->sp));
 		if (rc == 0)
 			rc = spool_task_parse(&tasks[i], buf, len, paths->v[i],
 					      NULL);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -126,6 +127,20 @@ int spool_init(bool *created, const char *dir, const char *layout_dir);
 long spool_config_lease(const spool *sp);
 long spool_config_max_attempts(const spool *sp);
 
+/* The sizes the spool takes in ("limits" in .spool/config.json). Each
+ * is checked with fstat() on the opened file, by its apparent size,
+ * before a byte of it is read. */
+typedef struct {
+	int64_t task_bytes;		/* a task file */
+	int64_t file_bytes;		/* one file of a deliverable */
+	int64_t submission_bytes;	/* all the files of a deliverable */
+	int64_t submission_files;	/* how many files one may hold */
+} spool_limits;
+
+void spool_config_limits(spool_limits *out, const spool *sp);
+/* limits.task_bytes, for a read of a task file. */
+size_t spool_task_max(const spool *sp);
+
 /* ---- filesystem -------------------------------------------------------- */
 
 /* Atomic rename that never replaces: renameat2(RENAME_NOREPLACE), with a
@@ -155,6 +170,18 @@ int spool_fs_read(char **out, size_t *len, const spool *sp, const char *path,
 		  size_t max);
 int spool_fs_mkdirs(const spool *sp, const char *path);
 int spool_fs_fsync_dir(const spool *sp, const char *dir);
+/* Opens path (relative to the root) without following a symbolic link
+ * in any component and without leaving the spool: openat2() with
+ * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS where the kernel has it, else
+ * one O_NOFOLLOW component at a time. O_NOFOLLOW and O_CLOEXEC are
+ * implied. The fd, or -1 with errno (ELOOP: a link on the way, EXDEV:
+ * ".." or an absolute path). */
+int spool_fs_open(const spool *sp, const char *path, int flags, mode_t mode);
+/* Opens the directory that holds path the same way (O_PATH); *name gets
+ * the last component, a pointer into path. */
+int spool_fs_open_parent(const char **name, const spool *sp, const char *path);
+/* lstat() of path with no link followed on the way to it. */
+int spool_fs_lstat(const spool *sp, const char *path, struct stat *st);
 
 /* ---- tasks ------------------------------------------------------------- */
 
@@ -290,6 +317,11 @@ int spool_commit_blob(spool_commit *c, const char *path, const void *buf,
 		      size_t len);
 /* Removes path from the tree, whatever the disk holds now. */
 int spool_commit_remove(spool_commit *c, const char *path);
+/* Leaves path out of the commit and says why (on stderr or in the
+ * daemon's log, and under "Left out, refused:" in the message), never
+ * what it holds. With drop, a version recorded before leaves the tree. */
+int spool_commit_refuse(spool_commit *c, const char *path, const char *why,
+			bool drop);
 int spool_commit_transition(spool_commit *c, const spool_transition *t);
 /* Adds a free-form line to the message (for non-transition commits). */
 int spool_commit_subject(spool_commit *c, const char *subject);

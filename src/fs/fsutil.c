@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -445,6 +446,78 @@ int spool_fs_read(char **out, size_t *lenp, const spool *sp,
 	*out = buf;
 	if (lenp)
 		*lenp = n;
+	return 0;
+}
+
+/* Adds up the directory dfd (which it closes), depth levels deep at
+ * most. */
+static int measure_dir(spool_measure *m, int dfd, int depth)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int rc = 0;
+
+	if (!(d = fdopendir(dfd))) {
+		close(dfd);
+		return -1;
+	}
+	while (rc == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) < 0)
+			continue;	/* gone meanwhile */
+		m->files++;
+		if (m->files > m->max_files)
+			break;
+		if (S_ISDIR(st.st_mode)) {
+			int fd;
+			if (depth <= 0) {
+				m->files = m->max_files + 1;
+				break;
+			}
+			fd = openat(dirfd(d), de->d_name, O_RDONLY |
+				    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0)
+				rc = measure_dir(m, fd, depth - 1);
+			continue;
+		}
+		if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+			continue;
+		m->bytes += (uint64_t)st.st_size;
+		if ((uint64_t)st.st_size > m->largest) {
+			m->largest = (uint64_t)st.st_size;
+			snprintf(m->largest_name, sizeof(m->largest_name),
+				 "%s", de->d_name);
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+int spool_fs_measure(spool_measure *m, const spool *sp, const char *path)
+{
+	struct stat st;
+	int fd;
+
+	m->bytes = m->files = m->largest = 0;
+	m->largest_name[0] = '\0';
+	fd = spool_fs_open(sp, path, O_RDONLY | O_DIRECTORY, 0);
+	if (fd >= 0)
+		return measure_dir(m, fd, 64) < 0
+		       ? spool_error_sys(SPOOL_ERROR, "cannot read '%s'", path)
+		       : 0;
+	if (errno == ENOENT)
+		return 0;
+	if (errno == ELOOP || errno == EXDEV)
+		return spool_error_set(SPOOL_EINVALID, "'%s' is a symbolic "
+			"link or lies under one; the spool follows none",
+			path);
+	if (errno != ENOTDIR || spool_fs_lstat(sp, path, &st) < 0)
+		return spool_error_sys(SPOOL_ERROR, "cannot read '%s'", path);
+	m->files = 1;
+	m->bytes = m->largest = (uint64_t)st.st_size;
 	return 0;
 }
 

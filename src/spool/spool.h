@@ -183,6 +183,20 @@ int spool_fs_open_parent(const char **name, const spool *sp, const char *path);
 /* lstat() of path with no link followed on the way to it. */
 int spool_fs_lstat(const spool *sp, const char *path, struct stat *st);
 
+/* What a tree of files holds, by apparent sizes, as stat says (nothing
+ * is read, no link followed). */
+typedef struct {
+	uint64_t max_files;	/* in: stop counting past this many */
+	uint64_t files;		/* entries, directories included */
+	uint64_t bytes;		/* files and links */
+	uint64_t largest;	/* the largest file ... */
+	char largest_name[256];	/* ... and its name */
+} spool_measure;
+
+/* Measures path, a directory or a file; nothing there is all zero.
+ * SPOOL_EINVALID if a link is on the way to it. */
+int spool_fs_measure(spool_measure *m, const spool *sp, const char *path);
+
 /* ---- tasks ------------------------------------------------------------- */
 
 #define SPOOL_TASK_MAX_BYTES (1024 * 1024)

@@ -24,8 +24,8 @@ static bool running(spool *sp, long *pid)
 	int fd;
 
 	*pid = 0;
-	fd = openat(spool_rootfd(sp), ".spool/run/daemon.pid",
-		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = spool_fs_open(sp, ".spool/run/daemon.pid",
+		    O_RDONLY, 0);
 	if (fd < 0)
 		return false;
 	held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;

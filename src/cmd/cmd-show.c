@@ -18,7 +18,7 @@ static json_t *deliverables(spool *sp, const char *id)
 	int fd;
 
 	snprintf(path, sizeof(path), "deliverables/%s", id);
-	fd = openat(spool_rootfd(sp), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = spool_fs_open(sp, path, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);

@@ -117,6 +117,17 @@ static void recording(json_t *o, spool *sp, const spool_survey_t *sv)
 	json_object_set_new(o, "recording", r);
 }
 
+/* Directories of the layout that an agent turned into links. */
+static void layout(json_t *o, spool *sp)
+{
+	char why[512];
+	bool halt;
+
+	if (spool_layout_links(why, sizeof(why), &halt, sp))
+		json_object_set_new(o, "layout", json_pack("{s:s, s:b}",
+			"links", why, "recording_stops", halt));
+}
+
 static json_t *gather(spool *sp, long soon)
 {
 	json_t *o = json_object(), *counts = json_object(), *daemon;
@@ -151,6 +162,7 @@ static json_t *gather(spool *sp, long soon)
 	json_object_set_new(o, "daemon", daemon);
 	recording(o, sp, &sv);
 	last_commit(o, sp, &sv);
+	layout(o, sp);
 	return o;
 }
 
@@ -213,6 +225,12 @@ static void render(FILE *fp, json_t *o)
 			*json_string_value(json_object_get(d, "head"))
 			? json_string_value(json_object_get(d, "head"))
 			: "nothing");
+	d = json_object_get(o, "layout");
+	if (d)
+		fprintf(fp, "layout: %s%s\n", json_string_value(
+			json_object_get(d, "links")),
+			json_is_true(json_object_get(d, "recording_stops"))
+			? "; spoold records nothing until then" : "");
 	d = json_object_get(o, "daemon");
 	if (json_is_true(json_object_get(d, "running")))
 		fprintf(fp, "daemon: running (pid %ld)", jint(d, "pid", NULL));

@@ -304,7 +304,7 @@ spool_priority spool_task_priority(json_t *task)
 
 static bool exists(const spool *sp, const char *path)
 {
-	return faccessat(sp->rootfd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	return spool_fs_access(sp, path) == 0;
 }
 
 int spool_task_find(spool_loc *out, const spool *sp, const char *id)
@@ -328,7 +328,7 @@ int spool_task_find(spool_loc *out, const spool *sp, const char *id)
 		if (exists(sp, path) && found++ == 0)
 			first = loc;
 	}
-	fd = openat(sp->rootfd, "claimed", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = spool_fs_open(sp, "claimed", O_RDONLY | O_DIRECTORY, 0);
 	if (fd >= 0 && (d = fdopendir(fd))) {
 		while ((de = readdir(d))) {
 			if (de->d_name[0] == '.' ||
@@ -363,7 +363,7 @@ static int list_dir(spool_entry **out, size_t *count, size_t *cap,
 	int fd;
 
 	spool_loc_format(dir, sizeof(dir), loc);
-	fd = openat(sp->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = spool_fs_open(sp, dir, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : spool_error_sys(SPOOL_ERROR,
 			"cannot read '%s'", dir);

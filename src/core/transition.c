@@ -317,7 +317,7 @@ static void time_facts(spool_facts *f, spool *sp, const spool_request *rq,
 	if (!(guards & (SPOOL_G_LEASE_EXPIRED | SPOOL_G_BACKOFF_PASSED)))
 		return;
 	spool_loc_path(path, sizeof(path), &rq->from, rq->id);
-	if (fstatat(spool_rootfd(sp), path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (spool_fs_lstat(sp, path, &st) < 0)
 		return;
 	if (rq->from.state == SPOOL_STATE_CLAIMED)
 		f->lease_expired = spool_lease_due_ms(sp, task, &st) <= now;

@@ -263,7 +263,7 @@ static bool spool_removed(struct daemon *d)
 	struct stat st;
 
 	if (fstat(spool_rootfd(d->sp), &st) == 0 && st.st_nlink > 0 &&
-	    faccessat(spool_rootfd(d->sp), ".spool", F_OK, 0) == 0)
+	    spool_fs_access(d->sp, ".spool") == 0)
 		return false;
 	d->gone = d->stop = true;
 	return true;
@@ -295,6 +295,37 @@ static bool halted(struct daemon *d)
 	return false;
 }
 
+/*
+ * A state directory or tmp/ that is a symbolic link (swapped by an agent)
+ * stops recording as a rewritten branch does: the daemon reads, moves and
+ * deletes nothing behind it, and looks at the whole tree again once it
+ * is a directory. A link at deliverables/ or claimed/A/ is said too; the
+ * paths that would go through it refuse on their own.
+ */
+static bool layout_linked(struct daemon *d)
+{
+	char why[sizeof(d->links)];
+	bool halt;
+
+	spool_layout_links(why, sizeof(why), &halt, d->sp);
+	if (strcmp(why, d->links) != 0) {
+		if (why[0])
+			WARN("%s%s", why, halt ? "; recording stops until "
+			     "then" : "");
+		else
+			INFO("no directory of the layout is a symbolic link "
+			     "any more; recording resumes");
+		if (!why[0] && d->links[0])
+			d->resumed = true;
+		snprintf(d->links, sizeof(d->links), "%s", why);
+	}
+	if (!halt)
+		return false;
+	pathset_clear(&d->wt.dirty);
+	pathset_clear(&d->wt.later);
+	return true;
+}
+
 /* Halted, no lease or retry is acted on: only hooks still running may
  * need killing at their timeout. */
 static void arm_halted(struct daemon *d)
@@ -320,7 +351,7 @@ static void batch(struct daemon *d, bool timer)
 			ERROR("%s", spool_error_message());
 		return;
 	}
-	if (halted(d)) {
+	if (halted(d) || layout_linked(d)) {
 		spool_unlock(d->sp);
 		return;
 	}

@@ -141,6 +141,15 @@ int spool_fs_open(const spool *sp, const char *path, int flags, mode_t mode)
 	fd = open_beneath(sp->rootfd, path, flags | O_CLOEXEC, mode);
 	if (fd < 0 && errno == ENOSYS)
 		fd = open_walk(sp->rootfd, path, flags | O_CLOEXEC, mode);
+	if (fd < 0 && errno == ENOTDIR && (flags & O_DIRECTORY)) {
+		/* O_NOFOLLOW | O_DIRECTORY on a link says "not a
+		 * directory": say what it is. */
+		struct stat st;
+		if (spool_fs_lstat(sp, path, &st) == 0 && S_ISLNK(st.st_mode))
+			errno = ELOOP;
+		else
+			errno = ENOTDIR;
+	}
 	return fd;
 }
 
@@ -177,9 +186,68 @@ int spool_fs_lstat(const spool *sp, const char *path, struct stat *st)
 	return rc;
 }
 
+int spool_fs_access(const spool *sp, const char *path)
+{
+	struct stat st;
+
+	return spool_fs_lstat(sp, path, &st);
+}
+
+int spool_fs_unlink(const spool *sp, const char *path, int flags)
+{
+	const char *name;
+	int fd, rc, saved;
+
+	if ((fd = spool_fs_open_parent(&name, sp, path)) < 0)
+		return -1;
+	rc = unlinkat(fd, name, flags);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+/* renameat2() between the directories of src and dst, each reached with
+ * no link followed. */
+static int rename_beneath(const spool *sp, const char *src, const char *dst,
+			  unsigned flags)
+{
+	const char *sname, *dname;
+	int sfd, dfd = -1, rc = -1, saved;
+
+	if ((sfd = spool_fs_open_parent(&sname, sp, src)) < 0)
+		return -1;
+	if ((dfd = spool_fs_open_parent(&dname, sp, dst)) >= 0)
+		rc = flags ? renameat2(sfd, sname, dfd, dname, flags)
+			   : renameat(sfd, sname, dfd, dname);
+	saved = errno;
+	close(sfd);
+	if (dfd >= 0)
+		close(dfd);
+	errno = saved;
+	return rc;
+}
+
+static int link_beneath(const spool *sp, const char *src, const char *dst)
+{
+	const char *sname, *dname;
+	int sfd, dfd = -1, rc = -1, saved;
+
+	if ((sfd = spool_fs_open_parent(&sname, sp, src)) < 0)
+		return -1;
+	if ((dfd = spool_fs_open_parent(&dname, sp, dst)) >= 0)
+		rc = linkat(sfd, sname, dfd, dname, 0);
+	saved = errno;
+	close(sfd);
+	if (dfd >= 0)
+		close(dfd);
+	errno = saved;
+	return rc;
+}
+
 int spool_fs_fsync_dir(const spool *sp, const char *dir)
 {
-	int fd = openat(sp->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = spool_fs_open(sp, dir, O_RDONLY | O_DIRECTORY, 0);
 
 	if (fd < 0)
 		return spool_error_sys(SPOOL_ERROR, "cannot open '%s'", dir);
@@ -204,19 +272,23 @@ static int sync_parent(const spool *sp, const char *path)
 
 int spool_fs_move_unsynced(const spool *sp, const char *src, const char *dst)
 {
-	int r = renameat2(sp->rootfd, src, sp->rootfd, dst, RENAME_NOREPLACE);
+	int r = rename_beneath(sp, src, dst, RENAME_NOREPLACE);
 
 	if (r < 0 && (errno == EINVAL || errno == ENOSYS)) {
 		/* No RENAME_NOREPLACE here (NFS, old kernels): link() also
 		 * refuses to replace, and only one linker can win. */
-		r = linkat(sp->rootfd, src, sp->rootfd, dst, 0);
-		if (r == 0 && unlinkat(sp->rootfd, src, 0) < 0) {
+		r = link_beneath(sp, src, dst);
+		if (r == 0 && spool_fs_unlink(sp, src, 0) < 0) {
 			int saved = errno;
-			unlinkat(sp->rootfd, dst, 0);
+			spool_fs_unlink(sp, dst, 0);
 			errno = saved;
 			r = -1;
 		}
 	}
+	if (r < 0 && errno == ELOOP)
+		return spool_error_set(SPOOL_EINVALID, "cannot rename '%s' to "
+			"'%s': a symbolic link on the way; the spool follows "
+			"none", src, dst);
 	if (r < 0) {
 		if (errno == ENOENT)
 			return spool_error_sys(SPOOL_ENOTFOUND,
@@ -244,27 +316,47 @@ int spool_fs_move(const spool *sp, const char *src, const char *dst)
 
 int spool_fs_mkdirs(const spool *sp, const char *path)
 {
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
+	char comp[NAME_MAX + 1];
+	const char *p = path, *end;
+	int cur = sp->rootfd, fd;
 
-	if (n >= sizeof(buf))
-		return spool_error_set(SPOOL_EINVALID, "path too long: '%s'",
-				       path);
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; ; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-			*p = '\0';
-			if (mkdirat(sp->rootfd, buf, 0777) < 0 &&
-			    errno != EEXIST)
-				return spool_error_sys(SPOOL_ERROR,
-					"cannot create '%s'", buf);
-			*p = c;
-			if (!c)
-				break;
+	/* One component at a time, each below the last one opened: a link
+	 * on the way is refused, never followed or created behind. */
+	for (; *p; p = *end ? end + 1 : end) {
+		size_t n;
+		end = strchrnul(p, '/');
+		n = (size_t)(end - p);
+		if (n == 0 || (n == 1 && *p == '.'))
+			continue;
+		if (n > NAME_MAX || (n == 2 && p[0] == '.' && p[1] == '.')) {
+			errno = n > NAME_MAX ? ENAMETOOLONG : EXDEV;
+			goto fail;
 		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		if (mkdirat(cur, comp, 0777) < 0 && errno != EEXIST)
+			goto fail;
+		fd = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			    O_CLOEXEC);
+		if (fd < 0)
+			goto fail;
+		if (cur != sp->rootfd)
+			close(cur);
+		cur = fd;
 	}
+	if (cur != sp->rootfd)
+		close(cur);
 	return 0;
+fail:
+	if (cur != sp->rootfd) {
+		int saved = errno;
+		close(cur);
+		errno = saved;
+	}
+	if (errno == ELOOP || errno == ENOTDIR)
+		return spool_error_set(SPOOL_EINVALID, "cannot create '%s': a "
+			"symbolic link or a file on the way", path);
+	return spool_error_sys(SPOOL_ERROR, "cannot create '%s'", path);
 }
 
 /* Writes data to a fresh file in tmp/ and, with sync, fsyncs it; the
@@ -280,11 +372,10 @@ static int write_tmp(char *tmpname, size_t len, const spool *sp,
 	clock_gettime(CLOCK_REALTIME, &ts);
 	snprintf(tmpname, len, "tmp/%ld.%ld.%d.%u", (long)ts.tv_sec,
 		 ts.tv_nsec, (int)getpid(), counter++);
-	fd = openat(sp->rootfd, tmpname,
-		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	fd = spool_fs_open(sp, tmpname, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	if (fd < 0 && errno == ENOENT && mkdirat(sp->rootfd, "tmp", 0777) == 0)
-		fd = openat(sp->rootfd, tmpname,
-			    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		fd = spool_fs_open(sp, tmpname, O_WRONLY | O_CREAT | O_EXCL,
+				   0644);
 	if (fd < 0)
 		return spool_error_sys(SPOOL_ERROR, "cannot create '%s'",
 				       tmpname);
@@ -305,7 +396,7 @@ static int write_tmp(char *tmpname, size_t len, const spool *sp,
 fail:
 	spool_error_sys(SPOOL_ERROR, "cannot write '%s'", tmpname);
 	close(fd);
-	unlinkat(sp->rootfd, tmpname, 0);
+	spool_fs_unlink(sp, tmpname, 0);
 	return SPOOL_ERROR;
 }
 
@@ -319,10 +410,10 @@ static int write_replace(const spool *sp, const char *path, const void *data,
 
 	if ((rc = write_tmp(tmp, sizeof(tmp), sp, data, len, sync)) < 0)
 		return rc;
-	if (renameat(sp->rootfd, tmp, sp->rootfd, path) < 0) {
+	if (rename_beneath(sp, tmp, path, 0) < 0) {
 		rc = spool_error_sys(SPOOL_ERROR, "cannot rename '%s' to '%s'",
 				     tmp, path);
-		unlinkat(sp->rootfd, tmp, 0);
+		spool_fs_unlink(sp, tmp, 0);
 		return rc;
 	}
 	return 0;
@@ -342,7 +433,7 @@ int spool_fs_write(const spool *sp, const char *path, const void *data,
 	if ((rc = write_tmp(tmp, sizeof(tmp), sp, data, len, true)) < 0)
 		return rc;
 	if ((rc = spool_fs_move(sp, tmp, path)) < 0)
-		unlinkat(sp->rootfd, tmp, 0);
+		spool_fs_unlink(sp, tmp, 0);
 	return rc;
 }
 
@@ -362,17 +453,15 @@ int spool_fs_rewrite(const spool *sp, const char *path, const void *data,
 		return rc;
 	/* Exchange rather than rename: if an agent moved the file away in
 	 * the meantime, this fails instead of bringing a second copy back. */
-	if (renameat2(sp->rootfd, tmp, sp->rootfd, path, RENAME_EXCHANGE) < 0) {
+	if (rename_beneath(sp, tmp, path, RENAME_EXCHANGE) < 0) {
 		if (errno == ENOENT) {
 			rc = spool_error_sys(SPOOL_ENOTFOUND,
 					     "cannot rewrite '%s'", path);
 		} else if (errno == EINVAL || errno == ENOSYS) {
-			if (faccessat(sp->rootfd, path, F_OK,
-				      AT_SYMLINK_NOFOLLOW) < 0)
+			if (spool_fs_access(sp, path) < 0)
 				rc = spool_error_sys(SPOOL_ENOTFOUND,
 					"cannot rewrite '%s'", path);
-			else if (renameat(sp->rootfd, tmp, sp->rootfd,
-					  path) == 0)
+			else if (rename_beneath(sp, tmp, path, 0) == 0)
 				return sync_parent(sp, path);
 			else
 				rc = spool_error_sys(SPOOL_ERROR,
@@ -381,10 +470,10 @@ int spool_fs_rewrite(const spool *sp, const char *path, const void *data,
 			rc = spool_error_sys(SPOOL_ERROR, "cannot rewrite '%s'",
 					     path);
 		}
-		unlinkat(sp->rootfd, tmp, 0);
+		spool_fs_unlink(sp, tmp, 0);
 		return rc;
 	}
-	unlinkat(sp->rootfd, tmp, 0);	/* the old content, now in tmp/ */
+	spool_fs_unlink(sp, tmp, 0);	/* the old content, now in tmp/ */
 	return sync_parent(sp, path);
 }
 

@@ -35,8 +35,7 @@ static int list_indexes(char ***out, size_t *n, spool *sp)
 
 	*out = NULL;
 	*n = 0;
-	fd = openat(spool_rootfd(sp), ARCHIVE_DIR, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
+	fd = spool_fs_open(sp, ARCHIVE_DIR, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return 0;
 	if (!(d = fdopendir(fd))) {
@@ -102,7 +101,7 @@ static int read_archive(json_t **task, json_t **files, spool *sp,
 		 id);
 	dlen = (size_t)snprintf(dprefix, sizeof(dprefix), "deliverables/%s/",
 				id);
-	if ((fd = openat(spool_rootfd(sp), path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = spool_fs_open(sp, path, O_RDONLY, 0)) < 0)
 		return spool_error_sys(SPOOL_ERROR, "cannot open '%s'", path);
 	/* Start at the gzip member the task's entries are in. */
 	if (a->offset && lseek(fd, (off_t)a->offset, SEEK_SET) < 0) {

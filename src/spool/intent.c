@@ -272,7 +272,7 @@ int spool_intent_file(spool_commit *c, spool *sp,
 			goto fail;
 	}
 	/* Only a key this filing creates goes if it is undone. */
-	if (f->key && faccessat(spool_rootfd(sp), f->key, F_OK, 0) < 0)
+	if (f->key && spool_fs_access(sp, f->key) < 0)
 		snprintf(it->key, sizeof(it->key), "%s", f->key);
 	if (f->parent) {
 		snprintf(it->parent, sizeof(it->parent), "%s", f->parent);
@@ -313,7 +313,7 @@ static void intent_unlink(spool *sp, const struct intent *it)
 	if (!it->name[0])
 		return;
 	intent_path(path, sizeof(path), it->name);
-	unlinkat(spool_rootfd(sp), path, 0);
+	spool_fs_unlink(sp, path, 0);
 }
 
 void spool_intent_drop(spool_commit *c, spool *sp, const char *id)
@@ -382,14 +382,14 @@ static void undo_file(spool *sp, struct intent *it)
 		put_back(sp, ppath, it->parent_before, it->parent_len);
 	}
 	if (it->key[0])
-		unlinkat(spool_rootfd(sp), it->key, 0);
+		spool_fs_unlink(sp, it->key, 0);
 	/* The file in new/ comes back as it was dropped there. */
 	if (it->src[0] && it->before &&
-	    faccessat(spool_rootfd(sp), it->src, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+	    spool_fs_access(sp, it->src) < 0)
 		spool_fs_write(sp, it->src, it->before, it->beforelen, true);
 	if (it->to.state != SPOOL_STATE_NONE) {
 		spool_loc_path(to, sizeof(to), &it->to, it->id);
-		unlinkat(spool_rootfd(sp), to, 0);
+		spool_fs_unlink(sp, to, 0);
 	}
 }
 
@@ -402,7 +402,7 @@ static void undo(spool *sp, struct intent *it)
 		return;
 	}
 	spool_loc_path(to, sizeof(to), &it->to, it->id);
-	if (faccessat(spool_rootfd(sp), to, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+	if (spool_fs_access(sp, to) < 0)
 		return;	/* not moved, or moved on by its agent meanwhile */
 	/* The content first: killed in between, the next process finds the
 	 * task at the destination, as it was, and records the move. */
@@ -534,14 +534,14 @@ static int refile(spool_commit *c, spool *sp, json_t *o, const char *id)
 	int rc = 0;
 
 	if (src) {
-		if (unlinkat(spool_rootfd(sp), src, 0) < 0 && errno != ENOENT)
+		if (spool_fs_unlink(sp, src, 0) < 0 && errno != ENOENT)
 			return spool_error_sys(SPOOL_ERROR, "cannot remove "
 					       "'%s'", src);
 		if ((rc = spool_commit_path(c, src)) < 0)
 			return rc;
 	}
 	if (key) {
-		if (faccessat(spool_rootfd(sp), key, F_OK, 0) < 0 &&
+		if (spool_fs_access(sp, key) < 0 &&
 		    ((rc = spool_fs_mkdirs(sp, ".spool/keys")) < 0 ||
 		     (rc = spool_fs_write(sp, key, id, strlen(id), false)) < 0))
 			return rc;
@@ -620,7 +620,7 @@ static int replay(size_t *recorded, bool *terminal, spool *sp,
 	if (rc == 0 && !done) {
 		/* Nothing to record: never carried out, or written. */
 		intent_path(path, sizeof(path), name);
-		unlinkat(spool_rootfd(sp), path, 0);
+		spool_fs_unlink(sp, path, 0);
 	}
 out:
 	spool_commit_free(c);
@@ -641,8 +641,8 @@ static int list_intents(char ***out, size_t *n, spool *sp)
 
 	*out = NULL;
 	*n = 0;
-	fd = openat(spool_rootfd(sp), INTENT_DIR,
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = spool_fs_open(sp, INTENT_DIR,
+		    O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : spool_error_sys(SPOOL_ERROR,
 			"cannot read '" INTENT_DIR "'");
@@ -693,7 +693,7 @@ int spool_intent_recover(size_t *recorded, bool *terminal, spool *sp)
 		json_decref(o);
 		if (rc == SPOOL_EINVALID) {
 			/* A record that cannot be read cannot be acted on. */
-			unlinkat(spool_rootfd(sp), path, 0);
+			spool_fs_unlink(sp, path, 0);
 			spool_error_clear();
 			rc = 0;
 		}

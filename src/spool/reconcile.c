@@ -260,7 +260,7 @@ static bool dir_changed(struct rec_ctx *x, const spool_loc *loc)
 		return true;
 	since = last_commit_time(x->sp, head);
 	spool_loc_format(dir, sizeof(dir), loc);
-	return fstatat(spool_rootfd(x->sp), dir, &st, 0) == 0 &&
+	return spool_fs_lstat(x->sp, dir, &st) == 0 &&
 	       (st.st_mtim.tv_sec > since.tv_sec ||
 		(st.st_mtim.tv_sec == since.tv_sec &&
 		 st.st_mtim.tv_nsec >= since.tv_nsec));
@@ -730,7 +730,7 @@ static int revert_and_restore(struct rec_ctx *x, const char *id,
 	int rc;
 
 	spool_loc_path(path, sizeof(path), to, id);
-	if (unlinkat(spool_rootfd(x->sp), path, 0) < 0 && errno != ENOENT)
+	if (spool_fs_unlink(x->sp, path, 0) < 0 && errno != ENOENT)
 		return spool_error_sys(SPOOL_ERROR, "cannot remove '%s'", path);
 	if ((rc = restore(x, id, from, why)) < 0)
 		return rc;
@@ -898,18 +898,18 @@ static int drop_copy(struct rec_ctx *x, const char *id, const spool_loc *keep,
 	spool_loc_path(cp, sizeof(cp), copy, id);
 	/* Seen in two places because it moved while the tree was read:
 	 * the one that is gone was no copy. */
-	if (faccessat(spool_rootfd(x->sp), cp, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+	if (spool_fs_access(x->sp, cp) < 0 &&
 	    errno == ENOENT)
 		return spool_commit_path(x->c, cp);
 	/* The kept one went on meanwhile: this may be it, not a copy. */
-	if (faccessat(spool_rootfd(x->sp), kp, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+	if (spool_fs_access(x->sp, kp) < 0 &&
 	    errno == ENOENT)
 		return 0;
 	x->st->duplicates++;
 	if (!same_content(x->sp, kp, cp))
 		return spool_quarantine(x->c, x->sp, cp, "a second copy of the "
 			"task, different from the one kept", "spool");
-	if (unlinkat(spool_rootfd(x->sp), cp, 0) < 0 && errno != ENOENT)
+	if (spool_fs_unlink(x->sp, cp, 0) < 0 && errno != ENOENT)
 		return spool_error_sys(SPOOL_ERROR, "cannot remove '%s'", cp);
 	return spool_commit_path(x->c, cp);
 }
@@ -931,8 +931,7 @@ static const spool_loc *moved_while_read(struct rec_ctx *x,
 	for (size_t i = 0; i < e->ndisk; i++) {
 		spool_loc_path(path, sizeof(path), &x->map->dirs[e->disk[i]],
 			       e->id);
-		if (faccessat(spool_rootfd(x->sp), path, F_OK,
-			      AT_SYMLINK_NOFOLLOW) < 0)
+		if (spool_fs_access(x->sp, path) < 0)
 			continue;
 		if (found)
 			return NULL;
@@ -1090,7 +1089,7 @@ static int list_new(struct path_list *out, spool *sp)
 	DIR *d;
 	int fd, rc = 0;
 
-	fd = openat(spool_rootfd(sp), "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = spool_fs_open(sp, "new", O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : spool_error_sys(SPOOL_ERROR,
 			"cannot read 'new'");
@@ -1129,7 +1128,7 @@ static int file_one(struct rec_ctx *x, const char *path, json_t *task,
 	}
 	if (rc < 0)
 		return rc;
-	if (unlinkat(spool_rootfd(x->sp), path, 0) < 0 && errno != ENOENT)
+	if (spool_fs_unlink(x->sp, path, 0) < 0 && errno != ENOENT)
 		return spool_error_sys(SPOOL_ERROR, "cannot remove '%s'", path);
 	if (!existed)
 		x->st->filed++;
@@ -1235,8 +1234,8 @@ static int collect_dirs(struct rec_ctx *x, struct dirset *ds)
 			rc = add_dir(x, ds, &loc);
 	}
 	loc.state = SPOOL_STATE_CLAIMED;
-	fd = openat(spool_rootfd(x->sp), "claimed",
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = spool_fs_open(x->sp, "claimed",
+		    O_RDONLY | O_DIRECTORY, 0);
 	if (fd >= 0 && (d = fdopendir(fd))) {
 		while (rc == 0 && (de = readdir(d)))
 			if (spool_name_valid(de->d_name) &&
@@ -1306,8 +1305,8 @@ static int expand_dir(struct rec_ctx *x, struct dirset *ds, const char *dir,
 	DIR *d;
 	int fd, rc = 0;
 
-	fd = openat(spool_rootfd(x->sp), dir,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = spool_fs_open(x->sp, dir,
+		    O_RDONLY | O_DIRECTORY, 0);
 	if (fd >= 0 && (d = fdopendir(fd))) {
 		while (rc == 0 && (de = readdir(d))) {
 			if (de->d_name[0] == '.')
@@ -1357,8 +1356,7 @@ static int name_path(struct rec_ctx *x, struct dirset *ds, const char *path,
 		*fresh = true;
 		return 0;
 	}
-	exists = fstatat(spool_rootfd(x->sp), path, &st,
-			 AT_SYMLINK_NOFOLLOW) == 0;
+	exists = spool_fs_lstat(x->sp, path, &st) == 0;
 	if (strcmp(path, "claimed") == 0)
 		return expand_dir(x, ds, path, -1, odd, fresh, depth);
 	if (spool_loc_parse(&loc, path) == 0) {
@@ -1424,8 +1422,7 @@ static int locate_named(struct rec_ctx *x, struct dirset *ds,
 			continue;
 		spool_loc_path(path, sizeof(path), &x->map->dirs[e->head],
 			       e->id);
-		if (fstatat(spool_rootfd(x->sp), path, &st,
-			    AT_SYMLINK_NOFOLLOW) < 0)
+		if (spool_fs_lstat(x->sp, path, &st) < 0)
 			continue;
 		if (S_ISREG(st.st_mode))
 			add_disk(e, e->head);

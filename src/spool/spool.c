@@ -244,8 +244,8 @@ int spool_lock(spool *sp, int wait_ms)
 		return 0;
 	}
 	mkdirat(sp->rootfd, ".spool/run", 0777);
-	fd = openat(sp->rootfd, ".spool/run/lock",
-		    O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = spool_fs_open(sp, ".spool/run/lock",
+		    O_RDWR | O_CREAT, 0644);
 	if (fd < 0)
 		return spool_error_sys(SPOOL_ERROR,
 				       "cannot open '.spool/run/lock'");

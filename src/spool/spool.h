@@ -182,6 +182,10 @@ int spool_fs_open(const spool *sp, const char *path, int flags, mode_t mode);
 int spool_fs_open_parent(const char **name, const spool *sp, const char *path);
 /* lstat() of path with no link followed on the way to it. */
 int spool_fs_lstat(const spool *sp, const char *path, struct stat *st);
+/* Whether path is there (0) or not (-1, errno), link or not. */
+int spool_fs_access(const spool *sp, const char *path);
+/* unlinkat() of path, in its directory reached with no link followed. */
+int spool_fs_unlink(const spool *sp, const char *path, int flags);
 
 /* What a tree of files holds, by apparent sizes, as stat says (nothing
  * is read, no link followed). */
@@ -267,6 +271,15 @@ void spool_names_free(char **names, size_t count);
 /* Whether spoold runs on this spool (it holds a flock on
  * .spool/run/daemon.pid); *pid gets its pid when known. */
 bool spool_daemon_running(spool *sp, long *pid);
+
+/*
+ * Directories of the layout that are symbolic links: a state directory,
+ * tmp/, deliverables/ or claimed/A/. Nothing behind one is read, moved or
+ * deleted. Returns how many, with a sentence naming them in why (empty if
+ * none); *halt tells whether one is a state directory or tmp/, in which
+ * case spoold records nothing until it is a directory again.
+ */
+size_t spool_layout_links(char *why, size_t len, bool *halt, spool *sp);
 
 /* ---- the lock ---------------------------------------------------------- */
 

@@ -486,7 +486,16 @@ int spool_fs_read(char **out, size_t *lenp, const spool *sp,
 	int fd;
 
 	*out = NULL;
-	fd = spool_fs_open(sp, path, O_RDONLY | O_NONBLOCK, 0);
+	/* A device is not even opened (that alone may act); a socket
+	 * cannot be. The fstat below sees what was swapped in between. */
+	if (spool_fs_lstat(sp, path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISLNK(st.st_mode))
+		return spool_error_set(SPOOL_EINVALID,
+			"'%s' is not a regular file", path);
+	fd = spool_fs_open(sp, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+	if (fd < 0 && (errno == ENXIO || errno == ENODEV))
+		return spool_error_set(SPOOL_EINVALID,
+			"'%s' is not a regular file", path);
 	if (fd < 0) {
 		if (errno == ELOOP || errno == EXDEV)
 			return spool_error_set(SPOOL_EINVALID,

@@ -273,13 +273,24 @@ static int lines_add(char **buf, size_t *len, size_t *cap, const char *line)
 	return 0;
 }
 
+/* A path as one line of a message: a newline in a name must not make
+ * a line of its own (a trailer, say). */
+static void one_line(char *buf, size_t len, const char *path)
+{
+	snprintf(buf, len, "%s", path);
+	for (unsigned char *p = (unsigned char *)buf; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
 int spool_commit_refuse(spool_commit *c, const char *path, const char *why,
 			bool drop)
 {
-	char line[PATH_MAX + 600];
+	char line[PATH_MAX + 600], shown[PATH_MAX];
 
-	spool_notice("left '%s' out of the commit: %s", path, why);
-	snprintf(line, sizeof(line), "\n  %s: %s", path, why);
+	one_line(shown, sizeof(shown), path);
+	spool_notice("left '%s' out of the commit: %s", shown, why);
+	snprintf(line, sizeof(line), "\n  %s: %s", shown, why);
 	if (drop && add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0, path) < 0)
 		return SPOOL_ERROR;
 	if (c->refused_len >= 4096)
@@ -344,7 +355,9 @@ static int store_file(git_oid *oid, spool_commit *c, const char *path)
 	size_t got;
 	int fd, rc = 0;
 
-	fd = spool_fs_open(sp, path, O_RDONLY | O_NONBLOCK, 0);
+	fd = spool_fs_open(sp, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+	if (fd < 0 && (errno == ENXIO || errno == ENODEV))
+		return 1;	/* a socket swapped in: never recorded */
 	if (fd < 0 && (errno == ELOOP || errno == EXDEV))
 		return spool_commit_refuse(c, path, "a symbolic link on the "
 					   "way; the spool follows none",
@@ -539,7 +552,7 @@ static bool left_out_has(const spool_commit *c, const char *line)
 static int refused_name(spool_commit *c, const char *path,
 			const struct stat *st)
 {
-	char prefix[PATH_MAX + 3];
+	char prefix[PATH_MAX + 3], shown[PATH_MAX + 3];
 	const char *name = path, *slash;
 	git_filemode_t mode;
 
@@ -556,12 +569,14 @@ static int refused_name(spool_commit *c, const char *path,
 	}
 	snprintf(prefix, sizeof(prefix), "\n  %.*s",
 		 (int)(slash ? slash - path : (ptrdiff_t)strlen(path)), path);
+	one_line(shown + 3, sizeof(shown) - 3, prefix + 3);
+	memcpy(shown, "\n  ", 3);
 	/* once a commit: a repository's files come in one by one */
-	if (!left_out_has(c, prefix)) {
+	if (!left_out_has(c, shown)) {
 		spool_notice("left '%s' out of the commit: git refuses the "
-			     "name '%s'", prefix + 3, prefix + 3 +
+			     "name '%s'", shown + 3, shown + 3 +
 			     (name - path));
-		if (c->left_len < 4096 && left_out_add(c, prefix) < 0)
+		if (c->left_len < 4096 && left_out_add(c, shown) < 0)
 			return SPOOL_ERROR;
 	}
 	return add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0, prefix + 3) < 0

@@ -41,7 +41,7 @@ static void agents_and_leases(json_t *o, spool *sp, long soon)
 			spool_loc_path(path, sizeof(path), &list[j].loc,
 				       list[j].id);
 			if (spool_fs_read(&buf, &len, sp, path,
-					  SPOOL_TASK_MAX_BYTES) < 0) {
+					  spool_task_max(sp)) < 0) {
 				spool_error_clear();
 				continue;
 			}

@@ -52,6 +52,10 @@ ok $? "the commit says it left it out, and why"
 [ $(( $(gitkb) - kb )) -lt 300 ]; ok $? ".git grew by less than 300 KB ($(( $(gitkb) - kb )) KB)"
 safe "task over the limit"
 
+jq -n --arg d "$(head -c 5000 /dev/zero | tr '\0' x)" '{title: "5 KB", description: $d}' >"$T/5k.json"
+spool add --file "$T/5k.json" 2>"$T/err"; is $? 1 "spool add --file of a 5 KB task exits 1"
+grep -q "is larger than 4096 bytes (limits.task_bytes)" "$T/err"; ok $? "by the configured limit"
+
 kb=$(gitkb)
 truncate -s 1G tmp/sparse && mv tmp/sparse new/sparse.json
 until_ok 20 in_head quarantine/sparse.json.reason; ok $? "a sparse 1 GB task in new/ is quarantined"

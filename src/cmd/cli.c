@@ -4,6 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+#include "state.h"
+#include "root.h"
+#include "ops.h"
+#include "task-files.h"
 #include "cmd.h"
 
 int cmd_open(const struct cmd_entry *self, struct cmd_ctx *ctx)

@@ -5,6 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+#include "state.h"
+#include "task.h"
+#include "ops.h"
+#include "task-files.h"
 #include "cmd.h"
 
 static json_t *csv_list(const char *csv)

@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "state.h"
+#include "registry.h"
+#include "task-files.h"
 #include "cmd.h"
 
 static int agent_add(const struct cmd_entry *self, struct cmd_ctx *ctx,

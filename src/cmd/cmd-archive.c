@@ -3,8 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+#include "archives.h"
+#include "inspect.h"
 #include "cmd.h"
-#include "operator-int.h"
 
 static int cmd_archive_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			    int argc, char **argv)

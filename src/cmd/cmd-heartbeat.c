@@ -1,6 +1,7 @@
 /* spool heartbeat: renew the lease on a claimed task (like touch). */
 #include <getopt.h>
 
+#include "ops.h"
 #include "cmd.h"
 
 static int cmd_heartbeat_exec(const struct cmd_entry *self,

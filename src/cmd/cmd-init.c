@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "init.h"
 #include "cmd.h"
 
 #ifndef SPOOL_SHAREDIR

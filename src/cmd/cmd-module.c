@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "registry.h"
 #include "cmd.h"
 
 static int cmd_module_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,

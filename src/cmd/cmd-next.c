@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+#include "ops.h"
+#include "task-files.h"
 #include "cmd.h"
 
 int cmd_pick_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,

@@ -3,6 +3,13 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "root.h"
+#include "branch-accept.h"
+#include "branch.h"
+#include "gitindex.h"
+#include "repo.h"
+#include "inspect.h"
+#include "reconcile.h"
 #include "cmd.h"
 
 /* After a rewrite of the branch: HEAD as it is, the files as they are. */

@@ -10,8 +10,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "state.h"
+#include "task.h"
+#include "fsutil.h"
+#include "root.h"
+#include "branch.h"
+#include "repo.h"
+#include "inspect.h"
+#include "registry.h"
+#include "task-files.h"
 #include "cmd.h"
-#include "operator-int.h"
 
 /* Claimed tasks per agent, and leases that expire within soon seconds. */
 static void agents_and_leases(json_t *o, spool *sp, long soon)

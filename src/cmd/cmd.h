@@ -5,10 +5,14 @@
 #ifndef SPOOL_CMD_H
 #define SPOOL_CMD_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "spool.h"
+#include "state.h"
+#include "root.h"
+#include "ops.h"
+#include "task-files.h"
 
 /* Exit codes, documented in docs/protocol.md and spool(1). */
 enum {
@@ -59,8 +63,6 @@ const struct cmd_entry *cmd_find(const char *name);
  * help was asked (and printed).
  */
 extern const struct cmd_entry *const cmd_table[];
-
-
 
 /* The shape shared by the commands that act on one task by id. */
 typedef int (*cmd_id_fn)(spool *sp, const char *id, const spool_op_opts *o);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "notice.h"
+#include "root.h"
 #include "cmd.h"
 
 extern const struct cmd_entry cmd_init_entry, cmd_agent_entry,

@@ -14,6 +14,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "state.h"
+#include "root.h"
+#include "history.h"
+#include "journal.h"
+#include "policy.h"
 #include "daemon.h"
 
 #define OUTPUT_MAX (16 * 1024)

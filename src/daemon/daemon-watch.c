@@ -19,6 +19,12 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "fsutil.h"
+#include "error.h"
+#include "state.h"
+#include "moves.h"
+#include "root.h"
+#include "policy.h"
 #include "daemon.h"
 
 /* ---- a set of paths ---------------------------------------------------- */

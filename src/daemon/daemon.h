@@ -5,12 +5,16 @@
 #ifndef SPOOL_DAEMON_H
 #define SPOOL_DAEMON_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "journal.h"
-#include "lease.h"
+#include "state.h"
 #include "moves.h"
+#include "root.h"
+#include "history.h"
+#include "journal.h"
 
 enum { LOG_DEBUG_ = 0, LOG_INFO_, LOG_WARN_, LOG_ERROR_ };
 
@@ -173,6 +177,7 @@ struct daemon {
 	size_t pack_threshold;
 	long hook_timeout;
 	size_t checks_running;
+	bool journal_due;	/* a check moved a task: read the history */
 	int lockfd;		/* .spool/run/daemon.pid, held while running */
 };
 

@@ -22,6 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "notice.h"
+#include "root.h"
 #include "daemon.h"
 
 int daemon_log_level = LOG_INFO_;

@@ -12,7 +12,9 @@
 #include <unistd.h>
 #include <linux/openat2.h>
 
-#include "spool-int.h"
+#include "error.h"
+#include "fsutil.h"
+#include "root.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -376,7 +378,8 @@ static int write_tmp(char *tmpname, size_t len, const spool *sp,
 	snprintf(tmpname, len, "tmp/%ld.%ld.%d.%u", (long)ts.tv_sec,
 		 ts.tv_nsec, (int)getpid(), counter++);
 	fd = spool_fs_open(sp, tmpname, O_WRONLY | O_CREAT | O_EXCL, 0644);
-	if (fd < 0 && errno == ENOENT && mkdirat(sp->rootfd, "tmp", 0777) == 0)
+	if (fd < 0 && errno == ENOENT && spool_present(sp) &&
+	    mkdirat(sp->rootfd, "tmp", 0777) == 0)
 		fd = spool_fs_open(sp, tmpname, O_WRONLY | O_CREAT | O_EXCL,
 				   0644);
 	if (fd < 0)

@@ -15,8 +15,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool-int.h"
-#include "intent.h"
+#include "error.h"
+#include "notice.h"
+#include "state.h"
+#include "fsutil.h"
+#include "root.h"
+#include "branch.h"
+#include "gitloose.h"
+#include "gittree.h"
+#include "history.h"
+#include "repo.h"
 #include "trailer.h"
 
 struct spool_commit {
@@ -37,7 +45,8 @@ struct spool_commit {
 	char *refused;		/* lines for the message: files over a
 				 * limit, links on the way, hard links */
 	size_t refused_len, refused_cap;
-	spool_intents *intents;	/* its moves, until it is written */
+	void *pending;		/* a layer above's, until it is written */
+	spool_commit_settle_fn settle;
 	unsigned odb_failures;	/* spool_odb_failures when it began */
 };
 
@@ -81,7 +90,8 @@ void spool_commit_free(spool_commit *c)
 	if (!c)
 		return;
 	/* Not written: what it would have recorded is undone. */
-	spool_intents_settle(c->sp, c->intents, false);
+	if (c->settle)
+		c->settle(c->sp, c->pending, false);
 	for (size_t i = 0; i < c->nups; i++)
 		free((char *)c->ups[i].path);
 	free(c->ups);
@@ -139,9 +149,10 @@ git_tree *spool_commit_base(spool_commit *c)
 	return c->base;
 }
 
-spool_intents **spool_commit_intents(spool_commit *c)
+void **spool_commit_pending(spool_commit *c, spool_commit_settle_fn fn)
 {
-	return &c->intents;
+	c->settle = fn;
+	return &c->pending;
 }
 
 size_t spool_commit_count(const spool_commit *c)
@@ -507,7 +518,6 @@ static bool unversioned(const char *path)
 	return strcmp(path, "tmp") == 0 || strcmp(path, ".spool/run") == 0 ||
 	       strcmp(path, ".git") == 0;
 }
-
 
 /* ---- what a tree may not hold ------------------------------------------ */
 
@@ -1130,8 +1140,9 @@ int spool_commit_write(spool_commit *c, const char *actor)
 out:
 	if (rc == 0) {
 		/* Recorded: the moves need no recovery any more. */
-		spool_intents_settle(c->sp, c->intents, true);
-		c->intents = NULL;
+		if (c->settle)
+			c->settle(c->sp, c->pending, true);
+		c->pending = NULL;
 	}
 	return rc;
 }

@@ -15,9 +15,15 @@
 #include <dirent.h>
 #include <pthread.h>
 
-#include "operator-int.h"
-#include "lease.h"
+#include "error.h"
+#include "state.h"
+#include "fsutil.h"
+#include "root.h"
+#include "repo.h"
 #include "snapshot.h"
+#include "inspect.h"
+#include "policy.h"
+#include "registry.h"
 
 bool spool_daemon_running(spool *sp, long *pid)
 {
@@ -697,15 +703,13 @@ size_t spool_layout_links(char *why, size_t len, bool *halt, spool *sp)
 	*halt = false;
 	for (int s = SPOOL_STATE_NEW; s < SPOOL_STATE_COUNT; s++) {
 		const char *name = spool_state_name((spool_state)s);
-		if (fstatat(spool_rootfd(sp), name, &st,
-			    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+		if (spool_fs_lstat(sp, name, &st) == 0 && S_ISLNK(st.st_mode)) {
 			link_found(why, len, &n, name);
 			*halt = true;
 		}
 	}
 	for (size_t i = 0; i < SPOOL_ARRAY_SIZE(top); i++)
-		if (fstatat(spool_rootfd(sp), top[i], &st,
-			    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+		if (spool_fs_lstat(sp, top[i], &st) == 0 && S_ISLNK(st.st_mode)) {
 			link_found(why, len, &n, top[i]);
 			*halt |= i == 0;
 		}

@@ -28,9 +28,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "file.h"
+#include "error.h"
+#include "machine.h"
+#include "state.h"
+#include "task.h"
+#include "fsutil.h"
+#include "root.h"
+#include "history.h"
 #include "intent.h"
-#include "transition.h"
+#include "task-files.h"
 
 #define INTENT_DIR ".spool/run/intent"
 
@@ -65,12 +71,24 @@ static void intent_clear(struct intent *it)
 	memset(it, 0, sizeof(*it));
 }
 
+static void settle(spool *sp, void *pending, bool written)
+{
+	spool_intents_settle(sp, pending, written);
+}
+
+/* The intents a commit carries: the commit settles them. */
+static spool_intents *carried_by(spool_commit *c)
+{
+	return *spool_commit_pending(c, settle);
+}
+
 static struct intent *push(spool_commit *c, int kind, const char *id)
 {
-	spool_intents **pin = spool_commit_intents(c), *in = *pin;
+	spool_intents *in = carried_by(c);
 	struct intent *it;
 
-	if (!in && !(in = *pin = calloc(1, sizeof(*in)))) {
+	if (!in && !(in = *spool_commit_pending(c, settle) =
+		     calloc(1, sizeof(*in)))) {
 		spool_error_set(SPOOL_ERROR, "out of memory");
 		return NULL;
 	}
@@ -94,14 +112,14 @@ static struct intent *push(spool_commit *c, int kind, const char *id)
 
 static void pop(spool_commit *c)
 {
-	spool_intents *in = *spool_commit_intents(c);
+	spool_intents *in = carried_by(c);
 
 	intent_clear(&in->v[--in->n]);
 }
 
 static struct intent *carried(spool_commit *c, int kind, const char *id)
 {
-	spool_intents *in = *spool_commit_intents(c);
+	spool_intents *in = carried_by(c);
 
 	for (size_t i = in ? in->n : 0; i-- > 0;)
 		if (in->v[i].kind == kind && strcmp(in->v[i].id, id) == 0)
@@ -318,7 +336,7 @@ static void intent_unlink(spool *sp, const struct intent *it)
 
 void spool_intent_drop(spool_commit *c, spool *sp, const char *id)
 {
-	spool_intents *in = c ? *spool_commit_intents(c) : NULL;
+	spool_intents *in = c ? carried_by(c) : NULL;
 
 	if (!in || in->n == 0 || strcmp(in->v[in->n - 1].id, id) != 0)
 		return;
@@ -330,7 +348,7 @@ static void undo(spool *sp, struct intent *it);
 
 void spool_intent_abandon(spool_commit *c, spool *sp, const char *id)
 {
-	spool_intents *in = *spool_commit_intents(c);
+	spool_intents *in = carried_by(c);
 	struct intent *it = carried(c, KIND_FILE, id);
 	int code = spool_error_code();
 	char msg[1024];
@@ -438,193 +456,40 @@ void spool_intents_settle(spool *sp, spool_intents *in, bool written)
 	free(in);
 }
 
-/* ---- recovery ----------------------------------------------------------- */
+/* ---- what recovery reads ------------------------------------------------ */
 
-static const char *jstr(json_t *o, const char *key)
+int spool_intent_adopt(spool_commit *c, const char *name, bool filing,
+		       const char *id)
 {
-	return json_string_value(json_object_get(o, key));
-}
+	struct intent *it = push(c, filing ? KIND_FILE : KIND_MOVE, id);
 
-static int jloc(spool_loc *out, json_t *o, const char *key)
-{
-	const char *s = jstr(o, key);
-
-	memset(out, 0, sizeof(*out));
-	out->state = SPOOL_STATE_NONE;
-	return s ? spool_loc_parse(out, s) : 0;
-}
-
-static bool in_head(spool_commit *c, const spool_loc *loc, const char *id)
-{
-	git_tree *base = spool_commit_base(c);
-	git_tree_entry *e = NULL;
-	char path[PATH_MAX];
-
-	if (loc->state == SPOOL_STATE_NONE)
-		return false;
-	spool_loc_path(path, sizeof(path), loc, id);
-	if (!base || git_tree_entry_bypath(&e, base, path) < 0) {
-		git_error_clear();
-		return false;
-	}
-	git_tree_entry_free(e);
-	return true;
-}
-
-static bool same_loc(const spool_loc *a, const spool_loc *b)
-{
-	return a->state == b->state && (a->state != SPOOL_STATE_CLAIMED ||
-					strcmp(a->agent, b->agent) == 0);
-}
-
-/* The request the killed process made, as a move already made. */
-static void request_of(spool_request *rq, json_t *o, const char *id)
-{
-	memset(rq, 0, sizeof(*rq));
-	rq->id = id;
-	rq->verb = jstr(o, "verb");
-	rq->actor = jstr(o, "actor");
-	rq->via = (unsigned)json_integer_value(json_object_get(o, "via"));
-	rq->reason = jstr(o, "reason");
-	rq->feedback = jstr(o, "feedback");
-	rq->note = jstr(o, "note");
-	rq->moved = true;
-}
-
-static int replay_move(bool *done, bool *release, spool_commit *c,
-		       spool *sp, json_t *o, const char *id)
-{
-	const char *before = jstr(o, "before");
-	spool_loc now, at;
-	spool_request rq;
-	spool_outcome out;
-	json_t *task = NULL;
-	int rc;
-
-	request_of(&rq, o, id);
-	if (jloc(&rq.from, o, "from") < 0 || jloc(&rq.to, o, "to") < 0 ||
-	    jloc(&at, o, "at") < 0 || at.state == SPOOL_STATE_NONE ||
-	    spool_task_find(&now, sp, id) < 0 || !same_loc(&now, &at) ||
-	    !in_head(c, &rq.from, id) || in_head(c, &at, id) || !before ||
-	    spool_task_parse(&task, before, strlen(before), id, id) < 0) {
-		spool_error_clear();
-		return 0;	/* not moved, or already recorded */
-	}
-	if (!same_loc(&at, &rq.to))
-		rq.at = &at;
-	rq.task = task;
-	rc = spool_transition_apply(&out, c, sp, &rq);
-	*release = rc == 0 && out.release;
-	spool_outcome_clear(&out);
-	json_decref(task);
-	*done = rc == 0;
-	if (rc == SPOOL_EILLEGAL || rc == SPOOL_ENOTFOUND) {
-		/* no longer what it was: reconcile records what it is */
-		spool_error_clear();
-		rc = 0;
-	}
-	return rc;
-}
-
-/* What filing does besides the transition, done again. */
-static int refile(spool_commit *c, spool *sp, json_t *o, const char *id)
-{
-	const char *src = jstr(o, "src"), *key = jstr(o, "key");
-	const char *parent = jstr(o, "parent");
-	int rc = 0;
-
-	if (src) {
-		if (spool_fs_unlink(sp, src, 0) < 0 && errno != ENOENT)
-			return spool_error_sys(SPOOL_ERROR, "cannot remove "
-					       "'%s'", src);
-		if ((rc = spool_commit_path(c, src)) < 0)
-			return rc;
-	}
-	if (key) {
-		if (spool_fs_access(sp, key) < 0 &&
-		    ((rc = spool_fs_mkdirs(sp, ".spool/keys")) < 0 ||
-		     (rc = spool_fs_write(sp, key, id, strlen(id), false)) < 0))
-			return rc;
-		if ((rc = spool_commit_path(c, key)) < 0)
-			return rc;
-	}
-	return parent ? spool_file_link_parent(c, sp, parent, id) : 0;
-}
-
-static int replay_file(bool *done, bool *release, spool_commit *c,
-		       spool *sp, json_t *o, const char *id)
-{
-	const char *text = jstr(o, "task");
-	spool_request rq;
-	spool_outcome out;
-	json_t *task = NULL;
-	int rc;
-
-	request_of(&rq, o, id);
-	if (jloc(&rq.from, o, "from") < 0 ||
-	    spool_task_find(&rq.to, sp, id) < 0 ||
-	    (rq.to.state != SPOOL_STATE_READY &&
-	     rq.to.state != SPOOL_STATE_BLOCKED) ||
-	    in_head(c, &rq.to, id) || !text ||
-	    spool_task_parse(&task, text, strlen(text), id, id) < 0) {
-		spool_error_clear();
-		return 0;	/* never written, or already recorded */
-	}
-	rq.task = task;
-	rc = spool_transition_apply(&out, c, sp, &rq);
-	*release = rc == 0 && out.release;
-	spool_outcome_clear(&out);
-	json_decref(task);
-	if (rc == 0)
-		rc = refile(c, sp, o, id);
-	*done = rc == 0;
-	if (rc == SPOOL_EILLEGAL || rc == SPOOL_ENOTFOUND) {
-		spool_error_clear();
-		rc = 0;
-	}
-	return rc;
-}
-
-static int replay(size_t *recorded, bool *terminal, spool *sp,
-		  const char *name, json_t *o)
-{
-	const char *kind = jstr(o, "kind"), *id = jstr(o, "id");
-	spool_commit *c = NULL;
-	struct intent *it;
-	bool done = false, release = false;
-	char path[PATH_MAX];
-	int rc;
-
-	if (!kind || !id || !spool_id_valid(id))
-		return SPOOL_EINVALID;
-	if ((rc = spool_commit_new(&c, sp)) < 0)
-		return rc;
-	/* Carried by this commit, so that writing it removes the file. */
-	if (!(it = push(c, strcmp(kind, "file") == 0 ? KIND_FILE : KIND_MOVE,
-			id))) {
-		rc = SPOOL_ERROR;
-		goto out;
-	}
+	if (!it)
+		return SPOOL_ERROR;
 	snprintf(it->name, sizeof(it->name), "%s", name);
 	it->replayed = true;
-	if (strcmp(kind, "file") == 0)
-		rc = replay_file(&done, &release, c, sp, o, id);
-	else
-		rc = replay_move(&done, &release, c, sp, o, id);
-	if (rc == 0 && done)
-		rc = spool_commit_write(c, jstr(o, "actor"));
-	if (rc == 0 && done) {
-		(*recorded)++;
-		*terminal |= release;
-	}
-	if (rc == 0 && !done) {
-		/* Nothing to record: never carried out, or written. */
-		intent_path(path, sizeof(path), name);
-		spool_fs_unlink(sp, path, 0);
-	}
-out:
-	spool_commit_free(c);
-	return rc;
+	return 0;
+}
+
+void spool_intent_forget(spool *sp, const char *name)
+{
+	char path[PATH_MAX];
+
+	intent_path(path, sizeof(path), name);
+	spool_fs_unlink(sp, path, 0);
+}
+
+json_t *spool_intent_read(spool *sp, const char *name)
+{
+	char path[PATH_MAX], *buf = NULL;
+	json_t *o = NULL;
+	size_t len;
+
+	intent_path(path, sizeof(path), name);
+	if (spool_fs_read(&buf, &len, sp, path, 64 << 20) == 0)
+		o = json_loadb(buf, len, 0, NULL);
+	free(buf);
+	spool_error_clear();
+	return o;
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -632,7 +497,7 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int list_intents(char ***out, size_t *n, spool *sp)
+int spool_intent_list(char ***out, size_t *n, spool *sp)
 {
 	size_t cap = 0;
 	struct dirent *de;
@@ -671,33 +536,3 @@ static int list_intents(char ***out, size_t *n, spool *sp)
 	return 0;
 }
 
-int spool_intent_recover(size_t *recorded, bool *terminal, spool *sp)
-{
-	char **names = NULL, path[PATH_MAX];
-	size_t n = 0;
-	int rc;
-
-	if ((rc = list_intents(&names, &n, sp)) < 0)
-		return rc;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		json_t *o = NULL;
-		char *buf = NULL;
-		size_t len;
-		intent_path(path, sizeof(path), names[i]);
-		if (spool_fs_read(&buf, &len, sp, path, 64 << 20) == 0)
-			o = json_loadb(buf, len, 0, NULL);
-		free(buf);
-		spool_error_clear();
-		rc = o ? replay(recorded, terminal, sp, names[i], o)
-		       : SPOOL_EINVALID;
-		json_decref(o);
-		if (rc == SPOOL_EINVALID) {
-			/* A record that cannot be read cannot be acted on. */
-			spool_fs_unlink(sp, path, 0);
-			spool_error_clear();
-			rc = 0;
-		}
-	}
-	spool_names_free(names, n);
-	return rc;
-}

@@ -9,13 +9,15 @@
 #ifndef SPOOL_INTENT_H
 #define SPOOL_INTENT_H
 
-#include "spool-int.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
 #include "machine.h"
+#include "state.h"
+#include "root.h"
+#include "history.h"
 
 typedef struct spool_intents spool_intents;
-
-/* The intents a commit carries (history.c owns the pointer). */
-spool_intents **spool_commit_intents(spool_commit *c);
 
 /*
  * Before spool_transition_apply renames a task, or writes a new one, for
@@ -56,11 +58,14 @@ void spool_intent_abandon(spool_commit *c, spool *sp, const char *id);
  * moves are undone, newest first). Frees in; NULL is fine. */
 void spool_intents_settle(spool *sp, spool_intents *in, bool written);
 
-/* Records what a killed process was doing: a task at its intent's
- * destination, while HEAD still has it at the source, gets the
- * transition its command would have recorded, with the same verb, actor
- * and effects; one still at its source is left as it is. Call under the
- * lock before anything compares the tree with HEAD. */
-int spool_intent_recover(size_t *recorded, bool *terminal, spool *sp);
+/* For recovery (intent-recover.c): the intent files left, oldest first
+ * (free with spool_names_free); one read back as JSON (NULL if it cannot
+ * be); one carried by c as if c had written it, so that writing c
+ * removes it; one removed. */
+int spool_intent_list(char ***out, size_t *n, spool *sp);
+json_t *spool_intent_read(spool *sp, const char *name);
+int spool_intent_adopt(spool_commit *c, const char *name, bool filing,
+		       const char *id);
+void spool_intent_forget(spool *sp, const char *name);
 
 #endif

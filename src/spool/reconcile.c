@@ -15,11 +15,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "file.h"
-#include "intent.h"
-#include "lease.h"
+#include "error.h"
+#include "machine.h"
+#include "state.h"
+#include "task.h"
+#include "fsutil.h"
 #include "moves.h"
+#include "root.h"
+#include "history.h"
+#include "repo.h"
 #include "snapshot.h"
+#include "file.h"
+#include "intent-recover.h"
+#include "reconcile.h"
+#include "registry.h"
+#include "task-files.h"
 #include "transition.h"
 
 struct rec_ctx {

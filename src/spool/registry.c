@@ -8,7 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "spool-int.h"
+#include "error.h"
+#include "state.h"
+#include "task.h"
+#include "fsutil.h"
+#include "root.h"
+#include "gitindex.h"
+#include "history.h"
+#include "repo.h"
+#include "registry.h"
 
 static int split_names(json_t **out, const char *csv, const char *what)
 {

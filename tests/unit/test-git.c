@@ -13,7 +13,13 @@
 
 #include <cmocka.h>
 
-#include "spool-int.h"
+#include "error.h"
+#include "notice.h"
+#include "root.h"
+#include "gitloose.h"
+#include "gittree.h"
+#include "history.h"
+#include "init.h"
 
 struct fixture {
 	char dir[4096];

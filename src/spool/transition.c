@@ -12,9 +12,19 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "error.h"
+#include "machine.h"
+#include "state.h"
+#include "task.h"
+#include "fsutil.h"
+#include "root.h"
+#include "history.h"
+#include "repo.h"
 #include "archive-find.h"
 #include "intent.h"
 #include "policy.h"
+#include "registry.h"
+#include "task-files.h"
 #include "transition.h"
 
 void spool_now_iso(char *buf, size_t len)
@@ -553,23 +563,6 @@ static bool effects(json_t *task, const spool_row *r, const spool_request *rq,
 }
 
 /* ---- the move ---------------------------------------------------------- */
-
-int spool_move_task(spool *sp, const char *id, const spool_loc *from,
-		    const spool_loc *to, bool sync)
-{
-	char src[PATH_MAX], dst[PATH_MAX], dir[128];
-	int rc;
-
-	spool_loc_path(src, sizeof(src), from, id);
-	spool_loc_path(dst, sizeof(dst), to, id);
-	if (to->state == SPOOL_STATE_CLAIMED) {
-		spool_loc_format(dir, sizeof(dir), to);
-		if ((rc = spool_fs_mkdirs(sp, dir)) < 0)
-			return rc;
-	}
-	return sync ? spool_fs_move(sp, src, dst)
-		    : spool_fs_move_unsynced(sp, src, dst);
-}
 
 static int create(spool *sp, const spool_loc *to, const char *id,
 		  json_t *task)

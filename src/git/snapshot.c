@@ -12,6 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsutil.h"
+#include "error.h"
+#include "state.h"
+#include "root.h"
+#include "repo.h"
 #include "snapshot.h"
 
 static uint32_t hash(const char *s)

@@ -53,7 +53,7 @@ static int open_beneath(int at, const char *path, int flags, mode_t mode)
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
 			   RESOLVE_NO_MAGICLINKS,
 	};
-	int fd;
+	int fd, tries = 0;
 
 	if (missing < 0)
 		missing = getenv("SPOOL_NO_OPENAT2") != NULL;
@@ -61,11 +61,17 @@ static int open_beneath(int at, const char *path, int flags, mode_t mode)
 		errno = ENOSYS;
 		return -1;
 	}
+	/* EAGAIN: a rename raced the lookup; the walk settles it after a
+	 * few. */
 	do
 		fd = (int)syscall(SYS_openat2, at, path, &how, sizeof(how));
-	while (fd < 0 && (errno == EAGAIN || errno == EINTR));
-	if (fd < 0 && (errno == ENOSYS || errno == EPERM || errno == E2BIG))
+	while (fd < 0 && (errno == EAGAIN || errno == EINTR) && ++tries < 8);
+	if (fd < 0 && errno == EAGAIN)
+		errno = ENOSYS;
+	else if (fd < 0 && (errno == ENOSYS || errno == E2BIG))
 		missing = 1, errno = ENOSYS;
+	else if (fd < 0 && errno == EPERM)	/* a seccomp filter, or a */
+		errno = ENOSYS;			/* real EPERM the walk sees */
 	return fd;
 }
 

@@ -19,6 +19,7 @@
 #include "repo.h"
 #include "inspect.h"
 #include "registry.h"
+#include "shared.h"
 #include "task-files.h"
 #include "cmd.h"
 
@@ -137,6 +138,20 @@ static void layout(json_t *o, spool *sp)
 			"links", why, "recording_stops", halt));
 }
 
+/* A shared spool's hooks and checks that were not run (shared.h). */
+static void violations(json_t *o, spool *sp)
+{
+	char *last = NULL;
+	size_t n;
+
+	if (!spool_shared(sp))
+		return;
+	n = spool_shared_violations(&last, sp);
+	json_object_set_new(o, "violations", json_pack("{s:I, s:s?}",
+		"count", (json_int_t)n, "last", last));
+	free(last);
+}
+
 static json_t *gather(spool *sp, long soon)
 {
 	json_t *o = json_object(), *counts = json_object(), *daemon;
@@ -172,6 +187,7 @@ static json_t *gather(spool *sp, long soon)
 	recording(o, sp, &sv);
 	last_commit(o, sp, &sv);
 	layout(o, sp);
+	violations(o, sp);
 	return o;
 }
 
@@ -248,6 +264,12 @@ static void render(FILE *fp, json_t *o)
 	fprintf(fp, "; behind by %ld unrecorded moves, %ld files in new/\n",
 		jint(d, "unrecorded_moves", NULL),
 		jint(d, "waiting_in_new", NULL));
+	v = json_object_get(o, "violations");
+	if (jint(v, "count", NULL) > 0)
+		fprintf(fp, "violations: %ld hooks or checks not run, as an "
+			"agent could have written them; last: %s\n",
+			jint(v, "count", NULL),
+			json_string_value(json_object_get(v, "last")));
 	if ((v = json_object_get(o, "last_commit"))) {
 		spool_duration_format(dur, sizeof(dur),
 				      jint(v, "age_seconds", NULL));

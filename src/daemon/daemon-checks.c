@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "error.h"
@@ -49,6 +51,23 @@ static void check_done(void *data, struct child *ch, int status,
 	free(out);
 }
 
+/* The config names the check; any of its words that is a file in the
+ * spool (its script) must be one no agent could have written either. */
+static bool check_trusted(struct daemon *d, char **argv, const char *label)
+{
+	struct stat st;
+
+	if (!daemon_trusted(d, ".spool/config.json", label))
+		return false;
+	for (size_t i = 0; argv[i]; i++)
+		if (argv[i][0] != '/' &&
+		    fstatat(spool_rootfd(d->sp), argv[i], &st,
+			    AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !daemon_trusted(d, argv[i], label))
+			return false;
+	return true;
+}
+
 void daemon_check_start(struct daemon *d, const char *id)
 {
 	spool_loc review = { .state = SPOOL_STATE_REVIEW };
@@ -85,6 +104,8 @@ void daemon_check_start(struct daemon *d, const char *id)
 	    asprintf(&env[2], "SPOOL_DELIVERABLES=%s", dpath) < 0)
 		goto out;
 	snprintf(label, sizeof(label), "check %s %s", name, id);
+	if (!check_trusted(d, argv, label))
+		goto out;
 	if (child_start(&d->kids, argv, env, spool_root(d->sp), timeout,
 			label, check_done, d, id, name) < 0)
 		ERROR("%s: %s", label, spool_error_message());

@@ -24,6 +24,7 @@
 #include "inspect.h"
 #include "error.h"
 #include "state.h"
+#include "fsutil.h"
 #include "moves.h"
 #include "root.h"
 #include "branch.h"
@@ -473,7 +474,10 @@ int daemon_run(struct daemon *d, int ready_fd)
 	malloc_trim(0);	/* the whole tree's map is gone */
 	if (rc < 0)
 		return rc;
+	if (serve_open(d) < 0)
+		return SPOOL_ERROR;
 	INFO("watching %s (%zu directories)", spool_root(d->sp), d->wt.n);
+	daemon_notify("READY=1");
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "", 1) < 0) {
 			/* the parent is gone; carry on */
@@ -493,13 +497,15 @@ int daemon_run(struct daemon *d, int ready_fd)
 					ERROR("%s", spool_error_message());
 			} else if (fd == d->sigfd) {
 				on_signals(d);
+			} else if (fd == d->servefd) {
+				serve_accept(d);
 			} else if (fd == d->timerfd) {
 				uint64_t ticks;
 				if (read(d->timerfd, &ticks, sizeof(ticks)) < 0) {
 					/* spurious */
 				}
 				timer = true;
-			} else {
+			} else if (!serve_read(d, fd)) {
 				child_read(&d->kids, fd);
 			}
 		}
@@ -510,6 +516,7 @@ int daemon_run(struct daemon *d, int ready_fd)
 			reload(d);
 		if (timer)
 			child_expire(&d->kids, spool_now_ms());
+		serve_expire(d);
 		/* Halted, any wake-up looks whether to resume. */
 		if (d->wt.overflow || d->wt.dirty.n || timer || d->halted)
 			batch(d, timer);
@@ -521,6 +528,7 @@ int daemon_run(struct daemon *d, int ready_fd)
 			daemon_timers_arm(d);
 		}
 	}
+	daemon_notify("STOPPING=1");
 	INFO("stopping after %zu batches, %zu transitions", d->batches,
 	     d->transitions);
 	if (d->gone)
@@ -532,6 +540,7 @@ int daemon_run(struct daemon *d, int ready_fd)
 
 void daemon_free(struct daemon *d)
 {
+	serve_close(d);
 	child_kill_all(&d->kids);
 	daemon_hooks_free();
 	daemon_journal_close(d);

@@ -200,6 +200,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	memset(&d, 0, sizeof(d));
+	d.servefd = -1;
 	d.sigfd = d.timerfd = d.epfd = d.lockfd = -1;
 	d.wt.fd = -1;
 	if ((rc = spool_open(&d.sp, dir)) < 0) {

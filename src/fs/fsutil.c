@@ -663,3 +663,9 @@ bool spool_stamp_settled(const spool_stamp *s, int64_t taken)
 {
 	return s->ctime < taken - SETTLE_NS && s->mtime < taken - SETTLE_NS;
 }
+
+bool spool_present(const spool *sp)
+{
+	return faccessat(sp->rootfd, ".spool/config.json", F_OK,
+			 AT_SYMLINK_NOFOLLOW) == 0;
+}

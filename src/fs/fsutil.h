@@ -102,4 +102,8 @@ int64_t spool_now_ns(void);
  * change cannot fall in the same clock tick. */
 bool spool_stamp_settled(const spool_stamp *s, int64_t taken);
 
+/* Whether the spool is still there (its config file is): a spool being
+ * removed gets no directory made again for it. */
+bool spool_present(const spool *sp);
+
 #endif

@@ -83,6 +83,13 @@ int spool_open(spool **out, const char *dir)
 	}
 	if ((rc = spool_config_reload(sp)) < 0)
 		goto fail;
+	/* In a shared spool (shared.c) nothing we write is the group's to
+	 * change: the directories agents share are made so by their own
+	 * modes. */
+	if (json_is_object(json_object_get(sp->config, "shared"))) {
+		mode_t m = umask(0);
+		umask(m | 022);
+	}
 	*out = sp;
 	return 0;
 fail:
@@ -191,7 +198,3 @@ size_t spool_task_max(const spool *sp)
 	return n > (int64_t)(SIZE_MAX / 2) ? SIZE_MAX / 2 : (size_t)n;
 }
 
-bool spool_present(const spool *sp)
-{
-	return spool_fs_access(sp, CONFIG_PATH) == 0;
-}

@@ -3,6 +3,7 @@
 #define SPOOL_ROOT_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <jansson.h>
 #include <git2.h>
@@ -63,10 +64,8 @@ struct spool {
 	int64_t ids_stamp;	/* archive/'s ctime when it was read */
 	long ids_archived;
 	char ids_prefix[SPOOL_ID_MAX + 1];
+	bool caller_set;	/* shared.c: the verified caller */
+	uid_t caller;
 };
-
-/* Whether the spool is still there (its config file is): a spool being
- * removed gets no directory made again for it. */
-bool spool_present(const spool *sp);
 
 #endif

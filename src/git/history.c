@@ -25,6 +25,7 @@
 #include "gittree.h"
 #include "history.h"
 #include "repo.h"
+#include "sign.h"
 #include "trailer.h"
 
 struct spool_commit {
@@ -854,7 +855,9 @@ static int write_commit(spool_commit *c, git_commit *parent,
 			git_oid *out)
 {
 	git_signature *author = NULL, *committer = NULL;
+	git_buf buf = GIT_BUF_INIT;
 	git_tree *tree = NULL;
+	const char *key;
 	char *msg = NULL;
 	int rc = SPOOL_ERROR;
 
@@ -866,6 +869,17 @@ static int write_commit(spool_commit *c, git_commit *parent,
 	}
 	if (build_message(&msg, c) < 0)
 		goto out;
+	if ((key = spool_signing_key(c->sp))) {
+		if (git_commit_create_buffer(&buf, c->sp->repo, author,
+					     committer, NULL, msg, tree,
+					     parent ? 1 : 0,
+					     (const git_commit **)&parent) < 0) {
+			spool_error_git("cannot create the commit");
+			goto out;
+		}
+		rc = spool_commit_sign(out, c->sp, key, buf.ptr);
+		goto out;
+	}
 	if (git_commit_create(out, c->sp->repo, NULL, author, committer, NULL,
 			      msg, tree, parent ? 1 : 0,
 			      (const git_commit **)&parent) < 0) {
@@ -874,6 +888,8 @@ static int write_commit(spool_commit *c, git_commit *parent,
 	}
 	rc = 0;
 out:
+	if (buf.ptr)
+		git_buf_dispose(&buf);
 	free(msg);
 	git_tree_free(tree);
 	git_signature_free(author);

@@ -15,6 +15,7 @@
 
 #include "fsutil.h"
 #include "error.h"
+#include "fsutil.h"
 #include "root.h"
 #include "gitlocks.h"
 #include "gitloose.h"

@@ -31,5 +31,8 @@
 #include "reconcile.h"
 #include "inspect.h"
 #include "archives.h"
+#include "shared.h"
+#include "verify.h"
+#include "sign.h"
 
 #endif

@@ -24,6 +24,7 @@
 #include "intent.h"
 #include "policy.h"
 #include "registry.h"
+#include "shared.h"
 #include "task-files.h"
 #include "transition.h"
 
@@ -279,7 +280,11 @@ int spool_transition_roles(unsigned *roles, spool *sp, const char *actor,
 		return 0;
 	if (spool_agent_load(&agent, sp, actor) < 0) {
 		spool_error_clear();
-		*roles |= SPOOL_WHO_OPERATOR;	/* a person, not an agent */
+		/* A person, not an agent; in a shared spool, only one the
+		 * kernel says is an operator. */
+		if (!spool_shared(sp) ||
+		    spool_shared_operator(sp, spool_caller(sp)))
+			*roles |= SPOOL_WHO_OPERATOR;
 		return 0;
 	}
 	if (spool_agent_has_role(agent, "reviewer"))

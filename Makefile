@@ -120,6 +120,7 @@ install: all
 	install -m 644 docs/man/spool.5 $(DESTDIR)$(MANDIR)/man5/spool.5
 	install -m 644 docs/man/spoold.8 $(DESTDIR)$(MANDIR)/man8/spoold.8
 	install -m 644 docs/spool.bash-completion $(DESTDIR)$(COMPDIR)/spool
+	install -m 644 docs/man/spool-launch.1 $(DESTDIR)$(MANDIR)/man1/spool-launch.1
 	ln -sf spool $(DESTDIR)$(COMPDIR)/spoold
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|@SBINDIR@|$(SBINDIR)|g' docs/spoold@.service \
@@ -133,7 +134,8 @@ uninstall:
 	rm -rf $(DESTDIR)$(SHAREDIR)
 	rm -f $(DESTDIR)$(MANDIR)/man1/spool.1 $(DESTDIR)$(MANDIR)/man5/spool.5 \
 		$(DESTDIR)$(MANDIR)/man8/spoold.8 $(DESTDIR)$(COMPDIR)/spool \
-		$(DESTDIR)$(COMPDIR)/spoold
+		$(DESTDIR)$(COMPDIR)/spoold \
+		$(DESTDIR)$(MANDIR)/man1/spool-launch.1
 
 clean:
 	rm -rf $(BUILD)

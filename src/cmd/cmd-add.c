@@ -122,6 +122,7 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		{ "max-attempts", required_argument, NULL, 'n' },
 		{ "lease", required_argument, NULL, 'l' },
 		{ "idempotency-key", required_argument, NULL, 'k' },
+		{ "hold", no_argument, NULL, 'H' },
 		{ "id", required_argument, NULL, 'i' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "agent", required_argument, NULL, 'a' },
@@ -135,7 +136,8 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	bool json = false, existed, fields = false;
 	int c, rc = EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "t:d:m:p:A:r:P:M:D:v:c:n:l:k:i:f:a:jh",
+	while ((c = getopt_long(argc, argv,
+				"t:d:m:p:A:r:P:M:D:v:c:n:l:k:i:f:a:Hjh",
 				opts, NULL)) != -1) {
 		const char *key = NULL;
 		json_t *val = NULL;
@@ -147,12 +149,31 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		case 'p': key = "parent"; break;
 		case 'A': key = "assignee"; break;
 		case 'r': key = "requires"; val = csv_list(optarg); break;
-		case 'P': key = "priority"; break;
-		case 'M': key = "mode"; break;
+		case 'P': {
+			spool_priority p;
+			key = "priority";
+			if (spool_priority_parse(&p, optarg) < 0) {
+				json_decref(task);
+				return cmd_bad_value(self, "'%s' is not a "
+					"priority (low, normal, high, urgent)",
+					optarg);
+			}
+			break;
+		}
+		case 'M':
+			key = "mode";
+			if (strcmp(optarg, "direct") &&
+			    strcmp(optarg, "plan_first")) {
+				json_decref(task);
+				return cmd_bad_value(self, "'%s' is not a mode "
+					"(direct, plan_first)", optarg);
+			}
+			break;
 		case 'D': key = "depends_on"; val = csv_list(optarg); break;
 		case 'v': key = "deliverable"; break;
 		case 'c': key = "acceptance"; break;
 		case 'k': key = "idempotency_key"; break;
+		case 'H': key = "hold"; val = json_true(); break;
 		case 'i': key = "id"; break;
 		case 'n':
 		case 'l':
@@ -161,11 +182,10 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			long v = strtol(optarg, &end, 10);
 			if (errno || *end || v < 1) {
 				json_decref(task);
-				fprintf(stderr, "spool: add: --%s wants a "
-					"positive number, not '%s'\n",
+				return cmd_bad_value(self, "--%s wants a "
+					"positive number, not '%s'",
 					c == 'n' ? "max-attempts" : "lease",
 					optarg);
-				return EXIT_USAGE;
 			}
 			val = json_integer(v);
 			break;
@@ -178,7 +198,7 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			return EXIT_OK;
 		default:
 			json_decref(task);
-			return cmd_usage(self);
+			return cmd_bad_option(self, argv);
 		}
 		if (key) {
 			json_object_set_new(task, key,
@@ -241,12 +261,16 @@ const struct cmd_entry cmd_add_entry = {
 		 "       [--mode direct|plan_first] [--depends-on ID,ID] "
 		 "[--deliverable TEXT]\n"
 		 "       [--acceptance TEXT] [--max-attempts N] [--lease SECONDS]\n"
-		 "       [--idempotency-key KEY] [--id ID] [--json]\n"
+		 "       [--idempotency-key KEY] [--id ID] [--hold] [--json]\n"
 		 "   or: spool add --file FILE|- [--json]",
 	.summary = "create a task; prints its id",
 	.help = "The task goes to ready/, or to blocked/ while its depends_on "
 		"are not all done.\nA subtask (--parent) holds its parent in "
 		"blocked/ until all subtasks are done.\nWith an idempotency "
-		"key already used, prints the existing id and adds nothing.\n",
+		"key already used, prints the existing id and adds nothing.\n"
+		"--hold puts it in blocked/ until 'spool unhold ID', or, once "
+		"subtasks are\nadded to it, until they are done: a planner "
+		"adds a parent, then its\nsubtasks, and no agent can claim "
+		"the parent in between.\n",
 	.exec = cmd_add_exec,
 };

@@ -39,19 +39,25 @@ const spool_row spool_rows[] = {
 	{ "file", NULL, F(NONE), NONE, S(NEW), 0, ANYONE, MV, 0, 0,
 	  "write the task in tmp/, then mv it into new/" },
 	{ "file", NULL, F(NEW), NONE, S(READY), 0, SPOOL, BY_SPOOL,
-	  G(DEPS_DONE), 0, "a valid task; its references exist" },
+	  G(DEPS_DONE) | G(NOT_HELD), 0,
+	  "a valid task; its references exist" },
 	{ "file", NULL, F(NEW), NONE, S(BLOCKED), 0, SPOOL, BY_SPOOL,
 	  0, E(DEAD_DEP), "it waits for a dependency" },
 	{ "quarantine", NULL, F(NEW), NONE, S(QUARANTINE), 0, SPOOL,
 	  BY_SPOOL, 0, 0, "refused input; a .reason file says why" },
 	{ "add", NULL, F(NONE), NONE, S(READY), 0, ANYONE | SPOOL,
-	  CMD | BY_SPOOL, G(DEPS_DONE), 0, "spool add" },
+	  CMD | BY_SPOOL, G(DEPS_DONE) | G(NOT_HELD), 0, "spool add" },
 	{ "add", NULL, F(NONE), NONE, S(BLOCKED), 0, ANYONE | SPOOL,
-	  CMD | BY_SPOOL, 0, E(DEAD_DEP), "it waits for a dependency" },
+	  CMD | BY_SPOOL, 0, E(DEAD_DEP),
+	  "it waits for a dependency, or was added with --hold" },
 	{ "block", NULL, F(READY), NONE, S(BLOCKED), 0, SPOOL, BY_SPOOL,
 	  G(HAS_CHILDREN), 0, "a subtask was added" },
 	{ "unblock", NULL, F(BLOCKED), NONE, S(READY), 0, SPOOL, BY_SPOOL,
-	  G(DEPS_DONE) | G(NO_CHILDREN), 0, "what it waited for is done" },
+	  G(DEPS_DONE) | G(NO_CHILDREN) | G(NOT_HELD), 0,
+	  "what it waited for is done" },
+	{ "unhold", NULL, F(BLOCKED), NONE, S(READY), 0, ANYONE, CMD,
+	  G(DEPS_DONE) | G(NO_CHILDREN), E(UNHOLD),
+	  "spool unhold: a task held without subtasks is released" },
 	{ "complete", NULL, F(BLOCKED), NONE, S(DONE), 0, SPOOL, BY_SPOOL,
 	  G(CHILDREN_DONE), E(RELEASE), "a parent, once its subtasks are" },
 	{ "claim", NULL, F(READY), NONE, S(CLAIMED), ASKED, AGENT,
@@ -189,6 +195,7 @@ static bool holds(unsigned g, const spool_request *rq, const spool_facts *f)
 		return !f->assignee[0] ||
 		       strcmp(f->assignee, f->holder) == 0;
 	case SPOOL_G_CAPABLE: return f->holder_capable;
+	case SPOOL_G_NOT_HELD: return !f->held;
 	}
 	return false;
 }
@@ -395,6 +402,10 @@ static int refuse_guard(const spool_request *rq, const spool_row *r,
 		snprintf(why, sizeof(why), "agent '%s' lacks a required "
 			 "capability (requires %s)", f->holder, f->requires);
 		break;
+	case SPOOL_G_NOT_HELD:
+		snprintf(why, sizeof(why), "it is held (added with --hold); "
+			 "release it with 'spool unhold'");
+		break;
 	default:
 		snprintf(why, sizeof(why), "a guard does not hold");
 	}
@@ -580,6 +591,7 @@ static const char *const guard_text[SPOOL_G_COUNT] = {
 	"A registered",
 	"A is the `assignee`, if set",
 	"A has every `requires`",
+	"not held (`spool add --hold`)",
 };
 
 static const char *const effect_text[SPOOL_E_COUNT] = {
@@ -592,6 +604,7 @@ static const char *const effect_text[SPOOL_E_COUNT] = {
 	"`deliverables/ID/` committed with it",
 	"retried after the backoff while attempts are left",
 	"releases what waits for it",
+	"`hold` removed",
 };
 
 struct buf {

@@ -62,7 +62,8 @@ enum {
 	SPOOL_G_REGISTERED = 1u << 16,	/* the holder is registered */
 	SPOOL_G_ASSIGNEE = 1u << 17,	/* the holder is the assignee */
 	SPOOL_G_CAPABLE = 1u << 18,	/* the holder has every requires */
-	SPOOL_G_COUNT = 19
+	SPOOL_G_NOT_HELD = 1u << 19,	/* not added with --hold */
+	SPOOL_G_COUNT = 20
 };
 
 /* Effects, applied by spool_transition_apply(). */
@@ -78,7 +79,8 @@ enum {
 	SPOOL_E_BACKOFF = 1u << 7,	/* retried after the backoff while
 					 * attempts are left (the retry row) */
 	SPOOL_E_RELEASE = 1u << 8,	/* what waits for it is released */
-	SPOOL_E_COUNT = 9
+	SPOOL_E_UNHOLD = 1u << 9,	/* the hold is lifted */
+	SPOOL_E_COUNT = 10
 };
 
 /* For a row that ends in claimed/: whose. */
@@ -139,6 +141,7 @@ typedef struct {
 	unsigned roles;		/* SPOOL_WHO_* the actor holds here */
 	long attempt, max_attempts, lease_s;
 	bool plan_first, plan_approved;
+	bool held;		/* "hold": true (spool add --hold) */
 	char submitted_by[SPOOL_NAME_MAX + 1];	/* "" when none */
 	char assignee[SPOOL_NAME_MAX + 1];	/* "" when none */
 	char requires[128];	/* for messages: ["code","docs"] */

@@ -55,6 +55,7 @@ static const struct field {
 	{ "created", K_STR },
 	{ "created_by", K_STR },
 	{ "idempotency_key", K_STR },
+	{ "hold", K_BOOL },
 	/* written by the spool */
 	{ "attempt", K_INT },
 	{ "feedback", K_ANY },

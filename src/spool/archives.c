@@ -23,6 +23,7 @@
 #include <zlib.h>
 
 #include "error.h"
+#include "notice.h"
 #include "state.h"
 #include "fsutil.h"
 #include "root.h"
@@ -431,6 +432,7 @@ static int archive_chunk(spool_archive_stats *st, spool *sp,
 	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		spool_loc loc = { .state = cands[i].state };
+		spool_progress("writing the archive", i, n);
 		/* A new gzip member every MEMBER_TASKS tasks: finding one
 		 * task inflates one member, not the whole archive. */
 		if (i % MEMBER_TASKS == 0 && i > 0 &&
@@ -454,6 +456,7 @@ static int archive_chunk(spool_archive_stats *st, spool *sp,
 	}
 	if (rc < 0)
 		goto out;
+	spool_progress("writing the archive", n, n);
 	if (archive_write_close(ar) != ARCHIVE_OK || gz_end(&gz) < 0) {
 		rc = spool_error_set(SPOOL_ERROR, "cannot write '%s': %s", tmp,
 				     archive_error_string(ar));
@@ -477,6 +480,7 @@ static int archive_chunk(spool_archive_stats *st, spool *sp,
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		spool_loc loc = { .state = cands[i].state };
 		spool_transition t;
+		spool_progress("removing archived", i, n);
 		memset(&t, 0, sizeof(t));
 		snprintf(t.id, sizeof(t.id), "%s", cands[i].id);
 		t.from = loc;
@@ -499,6 +503,8 @@ static int archive_chunk(spool_archive_stats *st, spool *sp,
 		    (rc = spool_commit_transition(c, &t)) < 0)
 			break;
 	}
+	if (rc == 0)
+		spool_progress("removing archived", n, n);
 	snprintf(subject, sizeof(subject), "archive %zu tasks into %s", n,
 		 tarpath);
 	if (rc == 0 && n > 1)

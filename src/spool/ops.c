@@ -133,6 +133,12 @@ int spool_op_retry(spool *sp, const char *id, const spool_op_opts *o)
 	return op(sp, id, "retry", SPOOL_STATE_NONE, o);
 }
 
+/* A task added with --hold and no subtasks goes to ready/. */
+int spool_op_unhold(spool *sp, const char *id, const spool_op_opts *o)
+{
+	return op(sp, id, "unhold", SPOOL_STATE_NONE, o);
+}
+
 int spool_op_cancel(spool *sp, const char *id, const spool_op_opts *o)
 {
 	return op(sp, id, "cancel", SPOOL_STATE_NONE, o);

@@ -47,5 +47,6 @@ int spool_op_reject(spool *sp, const char *id, const spool_op_opts *o);
 int spool_op_retry(spool *sp, const char *id, const spool_op_opts *o);
 
 int spool_op_cancel(spool *sp, const char *id, const spool_op_opts *o);
+int spool_op_unhold(spool *sp, const char *id, const spool_op_opts *o);
 
 #endif

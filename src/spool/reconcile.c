@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "notice.h"
 #include "machine.h"
 #include "state.h"
 #include "task.h"
@@ -1170,6 +1171,7 @@ static int file_new(struct rec_ctx *x, struct path_list *paths)
 	for (size_t i = 0; i < paths->n && rc == 0; i++) {
 		char *buf = NULL;
 		size_t len;
+		spool_progress("reading new/", i, paths->n);
 		rc = spool_fs_read(&buf, &len, x->sp, paths->v[i],
 				   spool_task_max(x->sp));
 		if (rc == 0)
@@ -1188,9 +1190,13 @@ static int file_new(struct rec_ctx *x, struct path_list *paths)
 				 spool_task_str(tasks[i], "id"));
 		}
 	}
-	for (size_t i = 0; i < paths->n && rc == 0; i++)
+	for (size_t i = 0; i < paths->n && rc == 0; i++) {
+		spool_progress("filing new/", i, paths->n);
 		if (tasks[i])
 			rc = file_one(x, paths->v[i], tasks[i], &batch);
+	}
+	if (rc == 0 && paths->n)
+		spool_progress("filing new/", paths->n, paths->n);
 	for (size_t i = 0; i < paths->n; i++)
 		json_decref(tasks[i]);
 	free(tasks);
@@ -1540,6 +1546,7 @@ int spool_reconcile_ex(spool_reconcile_stats *stats, spool *sp,
 	for (size_t i = 0; i < x.map->cap && rc == 0; i++) {
 		spool_map_entry *e = &x.map->slots[i];
 		size_t before;
+		spool_progress("checking tasks", i, x.map->cap);
 		if (!e->id[0] || (!needs_work(e) && !x.content))
 			continue;
 		before = spool_commit_count(x.c);
@@ -1547,6 +1554,8 @@ int spool_reconcile_ex(spool_reconcile_stats *stats, spool *sp,
 		if (rc == 0 && single && spool_commit_count(x.c) > before)
 			rc = flush(&x, true);
 	}
+	if (rc == 0)
+		spool_progress("checking tasks", x.map->cap, x.map->cap);
 	if (rc == 0)
 		rc = file_new(&x, &fresh);
 	if (rc == 0 && single)

@@ -381,6 +381,7 @@ static int gather(spool_facts *f, spool *sp, const spool_request *rq,
 	f->plan_first = mode && strcmp(mode, "plan_first") == 0;
 	f->plan_approved = json_is_true(json_object_get(task,
 							"plan_approved"));
+	f->held = json_is_true(json_object_get(task, "hold"));
 	copy_name(f->submitted_by, sizeof(f->submitted_by), task,
 		  "submitted_by");
 	copy_name(f->assignee, sizeof(f->assignee), task, "assignee");
@@ -543,6 +544,10 @@ static bool effects(json_t *task, const spool_row *r, const spool_request *rq,
 	if (e & SPOOL_E_ATTEMPT) {
 		json_object_set_new(task, "attempt",
 				    json_integer(f->attempt + 1));
+		changed = true;
+	}
+	if ((e & SPOOL_E_UNHOLD) && json_object_get(task, "hold")) {
+		json_object_del(task, "hold");
 		changed = true;
 	}
 	if (e & SPOOL_E_PLAN_APPROVED) {

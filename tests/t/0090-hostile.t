@@ -57,10 +57,10 @@ head=$(head_id)
 for bad in ../x a/b .. x/../../etc/passwd; do
 	fails 1 "add --id '$bad' refused" -- spool add --title evil --id "$bad"
 	grep -q "field 'id'" "$T/.err"; ok $? "add --id '$bad': the error names the field"
-	fails 1 "show '$bad' refused" -- spool show "$bad"
+	fails 2 "show '$bad' refused" -- spool show "$bad"
 	grep -q "not a task id" "$T/.err"; ok $? "show '$bad': says it is not a task id"
 done
-fails 1 "approve '../T-0002' refused" -- spool approve ../T-0002 --agent rev
+fails 2 "approve '../T-0002' refused" -- spool approve ../T-0002 --agent rev
 is "$(head_id)" "$head" "nothing recorded for the refused ids"
 [ ! -e "$T/x.json" ] && [ ! -e "$S/../x.json" ]; ok $? "nothing written outside the spool"
 drop evil.json '{"title": "evil", "id": "../../escape"}'

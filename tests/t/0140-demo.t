@@ -22,6 +22,14 @@ git -C "$S" log --format=%B | grep -q 'Revised after review' ||
 	git -C "$S" show HEAD~0:deliverables/T-0003/draft-the-post.md | grep -q 'Revised'
 ok $? "the second draft answers the feedback"
 grep -q "The spool is in $S" "$T/out"; ok $? "says where its spool is"
+# the lines in the order things happened: a rejection before its rework,
+# a submission before its review
+line() { grep -n -m1 -- "$1" "$T/out" | cut -d: -f1; }
+rej=$(line "\[chief\] rejects T-0003") rew=$(line "\[quill\] reworking T-0003")
+[ -n "$rej" ] && [ -n "$rew" ] && [ "$rej" -lt "$rew" ]
+ok $? "the rejection is printed before the rework it caused ($rej < $rew)"
+sub=$(line "\[quill\] submits T-0003") app=$(line "\[chief\] rejects T-0003")
+[ -n "$sub" ] && [ "$sub" -lt "$app" ]; ok $? "the submission before its review"
 pgrep -f "spoold -C $S" >/dev/null; is $? 1 "spoold was stopped"
 git -C "$S" fsck --no-progress >/dev/null 2>&1; ok $? "git fsck is clean"
 done_testing

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 D=$T/inst
 make -s -C "$TOP" install DESTDIR="$D" PREFIX=/usr >"$T/make.out" 2>&1; ok $? "make install"
-for page in man1/spool.1 man5/spool.5 man8/spoold.8; do
+for page in man1/spool.1 man1/spool-launch.1 man5/spool.5 man8/spoold.8; do
 	[ -f "$D/usr/share/man/$page" ]; ok $? "installed $page"
 	groff -ww -man -z "$D/usr/share/man/$page" 2>"$T/warn"
 	is "$(cat "$T/warn")" "" "$page: groff finds nothing to warn about"

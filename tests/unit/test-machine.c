@@ -188,6 +188,7 @@ static void test_every_guard(void **state)
 				snprintf(f.assignee, sizeof(f.assignee), "ops");
 				break;
 			case SPOOL_G_CAPABLE: f.holder_capable = false; break;
+			case SPOOL_G_NOT_HELD: f.held = true; break;
 			}
 			got = NULL;
 			if (spool_machine_decide(&got, NULL, &to, &rq, &f) == 0)

@@ -28,7 +28,8 @@ static json_t *csv_list(const char *csv)
 	return arr;
 }
 
-static int read_stream(char **out, size_t *len, FILE *fp, const char *name)
+static int read_stream(char **out, size_t *len, FILE *fp, const char *name,
+		       size_t max)
 {
 	size_t cap = 65536, n = 0;
 	char *buf = malloc(cap);
@@ -36,10 +37,11 @@ static int read_stream(char **out, size_t *len, FILE *fp, const char *name)
 	while (buf) {
 		size_t r = fread(buf + n, 1, cap - n, fp);
 		n += r;
-		if (n > SPOOL_TASK_MAX_BYTES) {
+		if (n > max) {
 			free(buf);
 			return spool_error_set(SPOOL_EINVALID, "'%s' is larger "
-				"than %d bytes", name, SPOOL_TASK_MAX_BYTES);
+				"than %zu bytes (limits.task_bytes)", name,
+				max);
 		}
 		if (r == 0)
 			break;
@@ -61,7 +63,7 @@ static int read_stream(char **out, size_t *len, FILE *fp, const char *name)
 	return 0;
 }
 
-static int load_file(json_t **task, const char *file)
+static int load_file(json_t **task, const char *file, size_t max)
 {
 	FILE *fp = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
 	char *buf = NULL;
@@ -70,7 +72,7 @@ static int load_file(json_t **task, const char *file)
 
 	if (!fp)
 		return spool_error_sys(SPOOL_ERROR, "cannot open '%s'", file);
-	rc = read_stream(&buf, &len, fp, file);
+	rc = read_stream(&buf, &len, fp, file, max);
 	if (fp != stdin)
 		fclose(fp);
 	if (rc < 0)
@@ -208,13 +210,17 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		json_decref(task);
 		return cmd_usage(self);
 	}
-	if (file) {
-		json_decref(task);
-		if ((rc = load_file(&task, file)) < 0)
-			return cmd_fail(self, rc);
-	}
 	if ((rc = cmd_open(self, ctx)) != 0)
 		goto out;
+	if (file) {
+		json_decref(task);
+		task = NULL;
+		if ((rc = load_file(&task, file,
+				    spool_task_max(ctx->sp))) < 0) {
+			rc = cmd_fail(self, rc);
+			goto out;
+		}
+	}
 	if (cmd_remote(ctx)) {
 		if ((rc = add_remote(self, ctx, id, sizeof(id), &existed, task,
 				     agent)) != 0)

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "root.h"
 #include "cmd.h"
 
@@ -25,8 +26,8 @@ static bool running(spool *sp, long *pid)
 	int fd;
 
 	*pid = 0;
-	fd = openat(spool_rootfd(sp), ".spool/run/daemon.pid",
-		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = spool_fs_open(sp, ".spool/run/daemon.pid",
+		    O_RDONLY, 0);
 	if (fd < 0)
 		return false;
 	held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;

@@ -394,6 +394,19 @@ static void stopped(struct diag *d)
 	      bs.head[0] ? bs.head : "nothing");
 }
 
+/* Nothing behind a linked directory of the layout is read or moved. */
+static void links(struct diag *d)
+{
+	char why[512];
+	bool halt;
+
+	if (!spool_layout_links(why, sizeof(why), &halt, d->sp))
+		return;
+	json_object_set_new(d->facts, "layout_links", json_string(why));
+	cause(d, halt ? 118 : 90, "layout-link", "%s%s", why, halt
+	      ? "; spoold records nothing until then" : "");
+}
+
 static int cmd_diagnose_exec(const struct cmd_entry *self,
 			     struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -489,6 +502,7 @@ static int cmd_diagnose_exec(const struct cmd_entry *self,
 		break;
 	}
 	stopped(&d);
+	links(&d);
 	if (!spool_state_terminal(d.loc.state) &&
 	    d.loc.state != SPOOL_STATE_FAILED && attempt > 1)
 		cause(&d, 35, "attempts", "this is attempt %ld of %ld%s",

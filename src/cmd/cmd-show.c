@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "error.h"
 #include "state.h"
 #include "root.h"
@@ -24,7 +25,7 @@ static json_t *deliverables(spool *sp, const char *id)
 	int fd;
 
 	snprintf(path, sizeof(path), "deliverables/%s", id);
-	fd = openat(spool_rootfd(sp), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = spool_fs_open(sp, path, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);

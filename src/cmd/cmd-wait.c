@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "error.h"
 #include "state.h"
 #include "root.h"
@@ -38,8 +39,7 @@ static int add_watches(int fd, spool *sp)
 	/* The archive dir: archiving removes finished tasks from disk. */
 	snprintf(path, sizeof(path), "%s/archive", spool_root(sp));
 	inotify_add_watch(fd, path, DIR_EVENTS);
-	dfd = openat(spool_rootfd(sp), "claimed", O_RDONLY | O_DIRECTORY |
-		     O_CLOEXEC);
+	dfd = spool_fs_open(sp, "claimed", O_RDONLY | O_DIRECTORY, 0);
 	if (dfd < 0 || !(d = fdopendir(dfd))) {
 		if (dfd >= 0)
 			close(dfd);

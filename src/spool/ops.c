@@ -3,6 +3,7 @@
  * record what agents did with mv since the last commit, check the rules,
  * move, commit. An operation the rules refuse changes nothing.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "error.h"
 #include "machine.h"
 #include "notice.h"
@@ -309,9 +311,10 @@ out:
 int spool_op_heartbeat(spool *sp, const char *id, const char *agent)
 {
 	char path[PATH_MAX];
+	const char *name;
 	unsigned roles;
 	spool_loc loc;
-	int rc;
+	int rc, fd, saved;
 
 	if ((rc = spool_task_find(&loc, sp, id)) < 0)
 		return rc;
@@ -330,7 +333,14 @@ int spool_op_heartbeat(spool *sp, const char *id, const char *agent)
 				       "'%s', not by '%s'", id, loc.agent,
 				       agent);
 	spool_loc_path(path, sizeof(path), &loc, id);
-	if (utimensat(spool_rootfd(sp), path, NULL, AT_SYMLINK_NOFOLLOW) < 0)
+	/* claimed/A may be a link an agent made: not followed. */
+	if ((fd = spool_fs_open_parent(&name, sp, path)) < 0)
+		return spool_error_sys(SPOOL_ERROR, "cannot touch '%s'", path);
+	rc = utimensat(fd, name, NULL, AT_SYMLINK_NOFOLLOW);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	if (rc < 0)
 		return spool_error_sys(SPOOL_ERROR, "cannot touch '%s'", path);
 	return 0;
 }

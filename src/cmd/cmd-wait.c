@@ -193,7 +193,9 @@ static int cmd_wait_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		if ((rc = cmd_id((const char **)&argv[optind + i], self, ctx,
 				 argv[optind + i])) != 0)
 			return rc;
-	if (!(ws = calloc((size_t)n, sizeof(*ws))))
+	/* n > 0 (checked above); said again for gcc, which loses that
+	 * under -fsanitize and warns of a negative size */
+	if (!(ws = calloc(n > 0 ? (size_t)n : 1, sizeof(*ws))))
 		return cmd_error(self, "out of memory");
 	for (int i = 0; i < n; i++)
 		ws[i].id = argv[optind + i];

@@ -5,7 +5,7 @@
 set -u
 PKGS="gcc make pkg-config git jq libgit2-dev libjansson-dev libarchive-dev
 libyaml-dev libcmocka-dev zlib1g-dev inotify-tools perl stow hyperfine
-man-db groff-base bsdextrautils bash-completion valgrind procps"
+man-db groff-base bsdextrautils bash-completion valgrind procps python3"
 
 missing=""
 for p in $PKGS; do

@@ -3,6 +3,8 @@
 #   make demo       run the blog-post pipeline in a fresh spool
 #   make check      run the unit and integration tests
 #   make unit       build and run the unit tests only
+#   make torture    the long torture run: 100,000 racing transitions, 50 kill -9
+#                   of spoold (TORTURE_TRANSITIONS, TORTURE_KILLS, TORTURE_TASKS)
 #   make bench      run the benchmarks, print a table
 #   make install    PREFIX=/usr/local DESTDIR=
 #
@@ -100,6 +102,15 @@ unit: $(UNIT_BIN)
 check: deps all unit
 	prove -j2 --failures --comments tests/t/
 
+# The short run of the same test is part of check.
+torture: deps all
+	TORTURE_TASKS=$${TORTURE_TASKS:-2000} \
+	TORTURE_TRANSITIONS=$${TORTURE_TRANSITIONS:-100000} \
+	TORTURE_KILLS=$${TORTURE_KILLS:-50} \
+	TORTURE_MAX_SECONDS=$${TORTURE_MAX_SECONDS:-3600} \
+	TORTURE_SETTLE_SECONDS=$${TORTURE_SETTLE_SECONDS:-300} \
+	prove -v tests/t/0610-torture.t
+
 demo: deps all
 	sh tests/demo/run.sh
 
@@ -131,4 +142,4 @@ clean:
 	rm -rf $(BUILD)
 	rm -f bin/spool bin/spoold
 
-.PHONY: all deps deps-check unit check demo bench install uninstall clean
+.PHONY: all deps deps-check unit check torture demo bench install uninstall clean

@@ -72,7 +72,7 @@ $(BUILD)/%.o: src/%.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 bin/spool: $(SPOOL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SPOOL_LDLIBS)

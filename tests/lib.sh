@@ -46,9 +46,13 @@ new_spool() {
 	spool init "$S" >/dev/null || return 1
 	export SPOOL_DIR=$S
 }
-# git fsck must be clean and the tree must match HEAD for versioned paths.
+# git fsck of the spool (or of DIR) must be clean: every object read and
+# checked, a nested .git (hasDotgit, a warning by default) an error too.
+# What fsck said is shown on failure.
 fsck_clean() {
-	git -C "$SPOOL_DIR" fsck --strict --no-progress >/dev/null 2>&1
+	git -C "${1:-$SPOOL_DIR}" -c fsck.hasDotgit=error fsck --full --strict \
+		--no-progress >"$T/.fsck" 2>&1 ||
+		{ sed 's/^/#   fsck: /' "$T/.fsck" | head -n 20; return 1; }
 }
 state_of() {	# state_of ID: the directory the task is in
 	local f

@@ -462,7 +462,8 @@ static int cmd_diagnose_exec(const struct cmd_entry *self,
 	if ((fb = last_text(d.task, "feedback", &fb_by)))
 		cause(&d, 15, "feedback", "last feedback%s%s: %s",
 		      fb_by ? " from " : "", fb_by ? fb_by : "", fb);
-	qsort(d.causes, d.n, sizeof(d.causes[0]), cmp_cause);
+	if (d.n > 1)
+		qsort(d.causes, d.n, sizeof(d.causes[0]), cmp_cause);
 	if (json) {
 		json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:{s:b}}",
 			"id", d.id, "state", spool_state_name(d.loc.state),

@@ -23,7 +23,8 @@ static int ev_fn(void *data, const spool_event *ev)
 	struct ev_ctx *x = data;
 	json_t *o;
 
-	if (x->limit && x->n >= x->limit)
+	/* the reader went away or the disk is full: no one reads more */
+	if ((x->limit && x->n >= x->limit) || ferror(stdout))
 		return 1;
 	if (!(o = spool_event_json(x->sp, ev)))
 		return spool_error_set(SPOOL_ERROR, "out of memory");
@@ -141,7 +142,8 @@ static int cmd_events_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	if (rc == 0 && x.n == 0 && since && !strchr(since, ':'))
 		start_cursor(x.cursor, ctx->sp, since);
 	fflush(stdout);
-	while (rc >= 0 && follow && !(x.limit && x.n >= x.limit)) {
+	while (rc >= 0 && follow && !(x.limit && x.n >= x.limit) &&
+	       !ferror(stdout)) {
 		if ((rc = wait_change(fd)) < 0)
 			break;
 		rc = spool_history_since(ctx->sp, x.cursor, ev_fn, &x);

@@ -1,7 +1,24 @@
-/* spool help [COMMAND] */
+/* spool help [COMMAND | protocol] */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cmd.h"
+#include "machine.h"
+
+/* The transition table as docs/protocol.md shows it, from the code. */
+static int print_protocol(void)
+{
+	char *md = spool_machine_markdown();
+
+	if (!md) {
+		fprintf(stderr, "spool: help: out of memory\n");
+		return EXIT_ERROR;
+	}
+	fputs(md, stdout);
+	free(md);
+	return EXIT_OK;
+}
 
 static int cmd_help_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			 int argc, char **argv)
@@ -21,6 +38,8 @@ static int cmd_help_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	}
 	if (argc != 2)
 		return cmd_usage(self);
+	if (strcmp(argv[1], "protocol") == 0)
+		return print_protocol();
 	if (!(cmd = cmd_find(argv[1]))) {
 		fprintf(stderr, "spool: help: '%s' is not a command\n", argv[1]);
 		return EXIT_USAGE;
@@ -31,7 +50,7 @@ static int cmd_help_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 
 const struct cmd_entry cmd_help_entry = {
 	.name = "help",
-	.usage = "[COMMAND]",
-	.summary = "describe the commands, or one command",
+	.usage = "[COMMAND | protocol]",
+	.summary = "describe the commands, one command, or the transitions",
 	.exec = cmd_help_exec,
 };

@@ -130,6 +130,9 @@ FUNC(int, git_index_read_tree,
      (index, tree))
 FUNC(int, git_index_write, (git_index *index), (index))
 FUNC(int, git_libgit2_init, (void), ())
+FUNC(int, git_message_trailers,
+     (git_message_trailer_array *arr, const char *message), (arr, message))
+PROC(git_message_trailer_array_free, (git_message_trailer_array *arr), (arr))
 FREE(git_object_free, git_object)
 FUNC(const git_oid *, git_object_id, (const git_object *obj), (obj))
 FUNC(int, git_object_lookup,

@@ -1,7 +1,10 @@
 /* spool(1): the command-line front end; one cmd-*.c file per command. */
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 
@@ -60,6 +63,70 @@ static void usage(FILE *fp)
 		    "4 timed out.\n");
 }
 
+/* A warning from the library, said as the command's own. */
+static void notice(const char *msg, void *payload)
+{
+	fprintf(stderr, "spool: %s: %s\n", (const char *)payload, msg);
+}
+
+/* The first error writing stdout: stdio keeps only a flag, and the
+ * message must say why (a full disk, a reader gone). */
+static int out_errno;
+
+static ssize_t out_write(void *cookie, const char *buf, size_t n)
+{
+	size_t done = 0;
+
+	(void)cookie;
+	while (done < n) {
+		ssize_t w = write(STDOUT_FILENO, buf + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			if (!out_errno)
+				out_errno = errno;
+			break;
+		}
+		done += (size_t)w;
+	}
+	return (ssize_t)done;	/* short: stdio marks the stream failed */
+}
+
+/* stdout through out_write, buffered as stdio would buffer it. */
+static void output_start(void)
+{
+	cookie_io_functions_t io = { .write = out_write };
+	FILE *fp = fopencookie(NULL, "w", io);
+
+	if (!fp)
+		return;	/* plain stdout: errors still found, reason unknown */
+	setvbuf(fp, NULL, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, BUFSIZ);
+	stdout = fp;
+}
+
+/*
+ * Output that could not be written is an error, as in git: a full disk
+ * must not pass for an empty listing. A reader that went away (spool ls |
+ * head) is the one quiet exception: it asked for no more.
+ */
+static int output_done(const char *name, int rc)
+{
+	bool failed = fflush(stdout) != 0 || ferror(stdout);
+	int err = out_errno ? out_errno : errno;
+
+	if (!failed || err == EPIPE)
+		return rc;
+	fprintf(stderr, "spool: %s%scannot write output: %s\n",
+		name ? name : "", name ? ": " : "",
+		out_errno || err ? strerror(err) : "write error");
+	return EXIT_ERROR;
+}
+
+static void on_sigpipe(int sig)
+{
+	(void)sig;	/* the write fails with EPIPE; see output_done */
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -72,6 +139,9 @@ int main(int argc, char **argv)
 	const struct cmd_entry *cmd;
 	int c, rc;
 
+	/* Not SIG_IGN, which a child would inherit through exec. */
+	signal(SIGPIPE, on_sigpipe);
+	output_start();
 	/* '+' stops at the command word so its own options stay its own. */
 	while ((c = getopt_long(argc, argv, "+C:hV", opts, NULL)) != -1) {
 		switch (c) {
@@ -80,10 +150,10 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return EXIT_OK;
+			return output_done(NULL, EXIT_OK);
 		case 'V':
 			printf("spool %s\n", SPOOL_VERSION);
-			return EXIT_OK;
+			return output_done(NULL, EXIT_OK);
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
@@ -102,7 +172,8 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	optind = 0;	/* glibc: full reinitialisation for the next parse */
+	spool_notice_set(notice, (void *)cmd->name);
 	rc = cmd->exec(cmd, &ctx, argc, argv);
 	spool_free(ctx.sp);
-	return rc;
+	return output_done(cmd->name, rc);
 }

@@ -1,16 +1,19 @@
 /*
- * What a move means beyond the rename: the fields the spool writes (attempt,
- * submitted_by, feedback, plan_approved), the paths that go into the
- * commit, and the release of work that was waiting. Shared by the CLI's
- * operations, reconcile and the daemon.
+ * The entry point of every transition (see transition.h): the facts, the
+ * decision of the table, the move, the fields it writes, the record; and
+ * the release of work that was waiting, which goes through it too.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
-#include "spool-int.h"
+#include "archive-find.h"
+#include "policy.h"
 #include "transition.h"
 
 void spool_now_iso(char *buf, size_t len)
@@ -41,6 +44,18 @@ void spool_transition_init(spool_transition *t, const char *id,
 	snprintf(t->actor, sizeof(t->actor), "%s", actor ? actor : "spool");
 }
 
+void spool_outcome_clear(spool_outcome *o)
+{
+	json_decref(o->task);
+	o->task = NULL;
+}
+
+static bool same_loc(const spool_loc *a, const spool_loc *b)
+{
+	return a->state == b->state && (a->state != SPOOL_STATE_CLAIMED ||
+					strcmp(a->agent, b->agent) == 0);
+}
+
 static void append_entry(json_t *task, const char *field, const char *by,
 			 const char *text)
 {
@@ -56,74 +71,487 @@ static void append_entry(json_t *task, const char *field, const char *by,
 					      "by", by, "text", text));
 }
 
-/*
- * The fields a move changes. Returns true if the task changed and must be
- * written back.
- */
-static bool update_fields(json_t *task, const spool_transition *t,
-			  const char *feedback, long max_attempts)
-{
-	spool_state f = t->from.state, to = t->to.state;
-	long attempt = spool_task_int(task, "attempt", 1);
-	bool changed = false;
+/* ---- the record -------------------------------------------------------- */
 
-	(void)max_attempts;
-	if (f == SPOOL_STATE_CLAIMED && to == SPOOL_STATE_REVIEW) {
+static int blob_task(json_t **out, spool *sp, git_tree *tree,
+		     const char *path, const char *id)
+{
+	git_tree_entry *te = NULL;
+	git_blob *blob = NULL;
+	int rc;
+
+	if (git_tree_entry_bypath(&te, tree, path) < 0 ||
+	    git_tree_entry_type(te) != GIT_OBJECT_BLOB) {
+		git_tree_entry_free(te);
+		return SPOOL_ENOTFOUND;
+	}
+	if (git_blob_lookup(&blob, sp->repo, git_tree_entry_id(te)) < 0) {
+		git_tree_entry_free(te);
+		return spool_error_git("cannot read '%s' at HEAD", path);
+	}
+	rc = spool_task_parse(out, git_blob_rawcontent(blob),
+			      (size_t)git_blob_rawsize(blob), path, id);
+	git_blob_free(blob);
+	git_tree_entry_free(te);
+	return rc;
+}
+
+/* Wherever the tree has the task: a task moved twice between two looks
+ * is recorded where it was. */
+static int find_in_tree(json_t **out, spool *sp, git_tree *tree,
+			const char *id)
+{
+	git_tree_entry *te = NULL;
+	git_tree *claimed = NULL;
+	char path[PATH_MAX];
+	int rc = SPOOL_ENOTFOUND;
+
+	for (int s = 0; s < SPOOL_STATE_COUNT && rc == SPOOL_ENOTFOUND; s++) {
+		spool_loc loc = { .state = (spool_state)s };
+		if (s == SPOOL_STATE_CLAIMED || s == SPOOL_STATE_QUARANTINE)
+			continue;
+		spool_loc_path(path, sizeof(path), &loc, id);
+		rc = blob_task(out, sp, tree, path, id);
+	}
+	if (rc != SPOOL_ENOTFOUND)
+		return rc;
+	if (git_tree_entry_bypath(&te, tree, "claimed") == 0 &&
+	    git_tree_entry_type(te) == GIT_OBJECT_TREE &&
+	    git_tree_lookup(&claimed, sp->repo, git_tree_entry_id(te)) == 0) {
+		for (size_t i = 0; i < git_tree_entrycount(claimed) &&
+		     rc == SPOOL_ENOTFOUND; i++) {
+			const git_tree_entry *e =
+				git_tree_entry_byindex(claimed, i);
+			snprintf(path, sizeof(path), "claimed/%s/%s.json",
+				 git_tree_entry_name(e), id);
+			rc = blob_task(out, sp, tree, path, id);
+		}
+	}
+	git_tree_free(claimed);
+	git_tree_entry_free(te);
+	return rc;
+}
+
+int spool_task_recorded(json_t **out, spool *sp, git_tree *base,
+			const char *id, const spool_loc *hint)
+{
+	git_repository *repo;
+	git_object *obj = NULL;
+	git_tree *tree = base;
+	char path[PATH_MAX];
+	int rc;
+
+	*out = NULL;
+	if ((rc = spool_repo(&repo, sp)) < 0)
+		return rc;
+	if (!tree) {
+		if (git_revparse_single(&obj, repo, "HEAD^{tree}") < 0) {
+			spool_error_clear();
+			return SPOOL_ENOTFOUND;
+		}
+		tree = (git_tree *)obj;
+	}
+	rc = SPOOL_ENOTFOUND;
+	if (hint && hint->state != SPOOL_STATE_NONE) {
+		spool_loc_path(path, sizeof(path), hint, id);
+		rc = blob_task(out, sp, tree, path, id);
+	}
+	if (rc == SPOOL_ENOTFOUND)
+		rc = find_in_tree(out, sp, tree, id);
+	git_object_free(obj);
+	if (rc == SPOOL_ENOTFOUND)
+		return spool_error_set(rc, "'%s' was never recorded", id);
+	return rc;
+}
+
+/* ---- facts ------------------------------------------------------------- */
+
+/* Where a task is, counting the archives; NONE if nowhere. */
+static int task_state(spool_state *out, spool *sp, const char *id)
+{
+	spool_archived arc;
+	spool_loc loc;
+	int rc = spool_task_find(&loc, sp, id);
+
+	*out = SPOOL_STATE_NONE;
+	if (rc == 0 || rc == SPOOL_EEXISTS) {
+		*out = loc.state;
+	} else if (rc == SPOOL_ENOTFOUND) {
+		/* Finished work may have been archived out of the tree. */
+		if (spool_archive_find(&arc, NULL, NULL, sp, id) == 0)
+			*out = arc.state;
+	} else {
+		return rc;
+	}
+	spool_error_clear();
+	return 0;
+}
+
+int spool_deps_state(bool *ready, char *dead, size_t deadlen, spool *sp,
+		     json_t *task)
+{
+	spool_state st;
+	size_t i;
+	json_t *d;
+	int rc;
+
+	*ready = true;
+	if (dead && deadlen)
+		dead[0] = '\0';
+	json_array_foreach(json_object_get(task, "depends_on"), i, d) {
+		const char *dep = json_string_value(d);
+		if (!dep)
+			continue;
+		if ((rc = task_state(&st, sp, dep)) < 0)
+			return rc;
+		if (st != SPOOL_STATE_DONE)
+			*ready = false;
+		if (dead && !dead[0] && st == SPOOL_STATE_NONE)
+			snprintf(dead, deadlen, "%s (missing)", dep);
+		else if (dead && !dead[0] && (st == SPOOL_STATE_FAILED ||
+					      st == SPOOL_STATE_CANCELLED))
+			snprintf(dead, deadlen, "%s (%s)", dep,
+				 spool_state_name(st));
+	}
+	return 0;
+}
+
+static bool open_state(spool_state s)
+{
+	return s == SPOOL_STATE_NEW || s == SPOOL_STATE_BLOCKED ||
+	       s == SPOOL_STATE_READY || s == SPOOL_STATE_CLAIMED ||
+	       s == SPOOL_STATE_REVIEW;
+}
+
+static int children_facts(spool_facts *f, spool *sp, json_t *task)
+{
+	spool_state st;
+	size_t i;
+	json_t *ch;
+	int rc;
+
+	json_array_foreach(json_object_get(task, "children"), i, ch) {
+		const char *id = json_string_value(ch);
+		if (!id)
+			continue;
+		if ((rc = task_state(&st, sp, id)) < 0)
+			return rc;
+		f->children++;
+		if (st == SPOOL_STATE_DONE) {
+			f->children_done++;
+		} else if (open_state(st)) {
+			if (!f->children_open++)
+				snprintf(f->open_child, sizeof(f->open_child),
+					 "%s", id);
+		} else if (st != SPOOL_STATE_NONE) {
+			f->child_dead = true;
+		}
+	}
+	return 0;
+}
+
+int spool_transition_roles(unsigned *roles, spool *sp, const char *actor,
+			   const spool_loc *from, const spool_loc *to,
+			   unsigned via)
+{
+	const char *holder = spool_machine_holder(from, to);
+	json_t *agent = NULL;
+
+	if (via == SPOOL_VIA_SPOOL) {
+		*roles = SPOOL_WHO_SPOOL;
+		return 0;
+	}
+	*roles = SPOOL_WHO_ANYONE;
+	if (holder && actor && strcmp(holder, actor) == 0)
+		*roles |= SPOOL_WHO_SELF;
+	if (via != SPOOL_VIA_CMD || !actor)
+		return 0;
+	if (spool_agent_load(&agent, sp, actor) < 0) {
+		spool_error_clear();
+		*roles |= SPOOL_WHO_OPERATOR;	/* a person, not an agent */
+		return 0;
+	}
+	if (spool_agent_has_role(agent, "reviewer"))
+		*roles |= SPOOL_WHO_REVIEWER;
+	if (spool_agent_has_role(agent, "operator"))
+		*roles |= SPOOL_WHO_OPERATOR | SPOOL_WHO_REVIEWER;
+	json_decref(agent);
+	return 0;
+}
+
+static void holder_facts(spool_facts *f, spool *sp, const spool_request *rq,
+			 json_t *task, unsigned guards)
+{
+	json_t *agent = NULL;
+	char *req;
+
+	if (!(guards & (SPOOL_G_REGISTERED | SPOOL_G_CAPABLE)) ||
+	    !f->holder[0])
+		return;
+	if (rq->agent && rq->to.state == SPOOL_STATE_CLAIMED &&
+	    strcmp(rq->to.agent, f->holder) == 0)
+		agent = json_incref(rq->agent);
+	else if (spool_agent_load(&agent, sp, f->holder) < 0)
+		spool_error_clear();
+	f->holder_registered = agent != NULL;
+	f->holder_capable = agent && spool_agent_capable(agent, task);
+	json_decref(agent);
+	if (!f->holder_capable &&
+	    (req = json_dumps(json_object_get(task, "requires"),
+			      JSON_COMPACT | JSON_ENCODE_ANY))) {
+		snprintf(f->requires, sizeof(f->requires), "%s", req);
+		free(req);
+	}
+}
+
+/* The clock's facts: the file's stat against the recorded lease, and
+ * the backoff after a failure. */
+static void time_facts(spool_facts *f, spool *sp, const spool_request *rq,
+		       json_t *task, unsigned guards)
+{
+	int64_t now = rq->now ? rq->now : spool_now_ms();
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!(guards & (SPOOL_G_LEASE_EXPIRED | SPOOL_G_BACKOFF_PASSED)))
+		return;
+	spool_loc_path(path, sizeof(path), &rq->from, rq->id);
+	if (fstatat(spool_rootfd(sp), path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (rq->from.state == SPOOL_STATE_CLAIMED)
+		f->lease_expired = spool_lease_due_ms(sp, task, &st) <= now;
+	if (rq->from.state == SPOOL_STATE_FAILED)
+		f->backoff_passed = spool_retry_due_ms(sp, task, &st) <= now;
+}
+
+/* The actor's roles for this request. Only a command's actor is looked
+ * up in the registry, and only when a row needs more than the agent
+ * itself: a claim by its own agent reads no registry. */
+static int actor_roles(unsigned *roles, spool *sp, const spool_request *rq,
+		       unsigned who_any, unsigned who_all)
+{
+	const char *holder = spool_machine_holder(&rq->from, &rq->to);
+	bool self = holder && rq->actor && strcmp(holder, rq->actor) == 0;
+	unsigned via = rq->via;
+
+	if (via == SPOOL_VIA_CMD &&
+	    (!(who_any & (SPOOL_WHO_REVIEWER | SPOOL_WHO_OPERATOR)) ||
+	     (self && (who_all & SPOOL_WHO_SELF))))
+		via = SPOOL_VIA_MV;	/* the same roles, without the lookup */
+	return spool_transition_roles(roles, sp, rq->actor, &rq->from,
+				      &rq->to, via);
+}
+
+static void copy_name(char *dst, size_t len, json_t *task, const char *field)
+{
+	const char *s = spool_task_str(task, field);
+
+	snprintf(dst, len, "%s", s && spool_name_valid(s) ? s : "");
+}
+
+static int gather(spool_facts *f, spool *sp, const spool_request *rq,
+		  json_t *task)
+{
+	const char *mode = spool_task_str(task, "mode");
+	unsigned guards, who_any, who_all;
+	json_t *review;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	spool_machine_needs(&guards, &who_any, &who_all, rq);
+	f->attempt = spool_task_int(task, "attempt", 1);
+	f->max_attempts = spool_task_max_attempts(sp, task);
+	f->lease_s = spool_lease_seconds(sp, task);
+	f->plan_first = mode && strcmp(mode, "plan_first") == 0;
+	f->plan_approved = json_is_true(json_object_get(task,
+							"plan_approved"));
+	copy_name(f->submitted_by, sizeof(f->submitted_by), task,
+		  "submitted_by");
+	copy_name(f->assignee, sizeof(f->assignee), task, "assignee");
+	snprintf(f->holder, sizeof(f->holder), "%s",
+		 rq->to.state == SPOOL_STATE_CLAIMED ? rq->to.agent
+						     : f->submitted_by);
+	holder_facts(f, sp, rq, task, guards);
+	if ((guards & SPOOL_G_DEPS_DONE) &&
+	    (rc = spool_deps_state(&f->deps_done, f->deps_dead,
+				   sizeof(f->deps_dead), sp, task)) < 0)
+		return rc;
+	if ((guards & (SPOOL_G_NO_CHILDREN | SPOOL_G_HAS_CHILDREN |
+		       SPOOL_G_CHILDREN_DONE | SPOOL_G_CHILDREN_CLOSED |
+		       SPOOL_G_CHILDREN_OPEN)) &&
+	    (rc = children_facts(f, sp, task)) < 0)
+		return rc;
+	time_facts(f, sp, rq, task, guards);
+	review = json_object_get(spool_config(sp), "review");
+	f->self_approval = json_is_true(json_object_get(review,
+						"allow_self_approval"));
+	return actor_roles(&f->roles, sp, rq, who_any, who_all);
+}
+
+/* ---- the task the decision reads --------------------------------------- */
+
+/* Where the file is before the transition. */
+static spool_loc file_at(const spool_request *rq)
+{
+	if (!rq->moved)
+		return rq->from;
+	return rq->at ? *rq->at : rq->to;
+}
+
+/*
+ * The task as the spool keeps it. Where an agent could have written it
+ * (it holds it in claimed/, or moved it itself), the recorded version
+ * stands and only the fields an agent may write come from disk; *changed
+ * lists the others it changed.
+ */
+static int trusted_task(json_t **out, char *changed, size_t len, spool *sp,
+			spool_commit *c, const spool_request *rq)
+{
+	spool_loc at = file_at(rq);
+	json_t *disk = NULL, *rec = NULL;
+	int rc;
+
+	*out = NULL;
+	changed[0] = '\0';
+	if (rq->task)
+		disk = json_incref(rq->task);
+	else if (!rq->moved && (rq->from.state == SPOOL_STATE_NONE ||
+				rq->from.state == SPOOL_STATE_NEW))
+		return spool_error_set(SPOOL_EINVALID, "no task to file");
+	else if ((rc = spool_task_load(&disk, sp, &at, rq->id)) < 0)
+		return rc;
+	if (!rq->recorded && (rq->from.state == SPOOL_STATE_NONE ||
+			      (!rq->moved &&
+			       rq->from.state != SPOOL_STATE_CLAIMED))) {
+		*out = disk;
+		return 0;
+	}
+	if (rq->recorded) {
+		rec = json_incref(rq->recorded);
+	} else if ((rc = spool_task_recorded(&rec, sp,
+					     c ? spool_commit_base(c) : NULL,
+					     rq->id, &rq->from)) < 0) {
+		if (rc != SPOOL_ENOTFOUND) {
+			json_decref(disk);
+			return rc;
+		}
+		spool_error_clear();	/* never recorded: nothing to keep */
+		*out = disk;
+		return 0;
+	}
+	*out = spool_machine_merge(rec, disk, changed, len);
+	json_decref(rec);
+	json_decref(disk);
+	return *out ? 0 : spool_error_set(SPOOL_ERROR, "out of memory");
+}
+
+static int decide(spool_outcome *out, char *changed, size_t len, spool *sp,
+		  spool_commit *c, const spool_request *rq)
+{
+	int rc;
+
+	if ((rc = trusted_task(&out->task, changed, len, sp, c, rq)) < 0 ||
+	    (rc = gather(&out->facts, sp, rq, out->task)) < 0)
+		return rc;
+	return spool_machine_decide(&out->row, &out->would, &out->to, rq,
+				    &out->facts);
+}
+
+int spool_transition_check(spool_outcome *out, spool_commit *c, spool *sp,
+			   const spool_request *rq)
+{
+	char changed[256];
+
+	memset(out, 0, sizeof(*out));
+	return decide(out, changed, sizeof(changed), sp, c, rq);
+}
+
+/* ---- effects ----------------------------------------------------------- */
+
+/* The note the commit carries, when the caller gave none. */
+static void row_note(char *buf, size_t len, const spool_row *r,
+		     const spool_request *rq, const spool_facts *f, spool *sp)
+{
+	const char *verb = r->verb;
+
+	buf[0] = '\0';
+	if (rq->note) {
+		snprintf(buf, len, "%s", rq->note);
+	} else if (strcmp(verb, "fail") == 0 && r->ask != SPOOL_STATE_NONE) {
+		snprintf(buf, len, "released after the last of %ld attempts",
+			 f->max_attempts);
+	} else if (strcmp(verb, "expire") == 0 &&
+		   r->to == SPOOL_STATE_FAILED) {
+		snprintf(buf, len, "lease of %lds expired on the last of %ld "
+			 "attempts (no heartbeat from '%s')", f->lease_s,
+			 f->max_attempts, rq->from.agent);
+	} else if (strcmp(verb, "expire") == 0) {
+		snprintf(buf, len, "lease of %lds expired (no heartbeat from "
+			 "'%s'); attempt %ld of %ld next", f->lease_s,
+			 rq->from.agent, f->attempt + 1, f->max_attempts);
+	} else if (strcmp(verb, "retry") == 0 &&
+		   (r->via & SPOOL_VIA_SPOOL)) {
+		snprintf(buf, len, "attempt %ld of %ld, after %lds",
+			 f->attempt + 1, f->max_attempts,
+			 spool_retry_backoff(sp, f->attempt));
+	} else if (strcmp(verb, "reject") == 0 && rq->feedback) {
+		snprintf(buf, len, "feedback: %s", rq->feedback);
+	} else if (strcmp(verb, "approve") == 0 &&
+		   r->to == SPOOL_STATE_BLOCKED) {
+		snprintf(buf, len, "approved; it waits for its subtasks ('%s' "
+			 "is open) and is completed with them",
+			 f->open_child);
+	} else if ((r->effects & SPOOL_E_DEAD_DEP) && f->deps_dead[0]) {
+		snprintf(buf, len, "dependency %s will never be done",
+			 f->deps_dead);
+	} else if (rq->reason) {
+		snprintf(buf, len, "%s", rq->reason);
+	}
+}
+
+/* Writes the row's effects into the task; true if it changed. */
+static bool effects(json_t *task, const spool_row *r, const spool_request *rq,
+		    const spool_facts *f, const char *note)
+{
+	const char *by = rq->actor ? rq->actor : "spool";
+	unsigned e = r->effects;
+	bool changed = false;
+	char why[256];
+
+	if ((e & SPOOL_E_SUBMITTED_BY) && rq->from.state ==
+	    SPOOL_STATE_CLAIMED) {
 		json_object_set_new(task, "submitted_by",
-				    json_string(t->from.agent));
+				    json_string(rq->from.agent));
 		changed = true;
 	}
-	if ((f == SPOOL_STATE_CLAIMED || f == SPOOL_STATE_FAILED) &&
-	    to == SPOOL_STATE_READY) {
-		json_object_set_new(task, "attempt", json_integer(attempt + 1));
+	if (e & SPOOL_E_ATTEMPT) {
+		json_object_set_new(task, "attempt",
+				    json_integer(f->attempt + 1));
 		changed = true;
 	}
-	if (strcmp(t->verb, "approve-plan") == 0) {
+	if (e & SPOOL_E_PLAN_APPROVED) {
 		json_object_set_new(task, "plan_approved", json_true());
 		changed = true;
 	}
-	if (feedback && *feedback) {
-		append_entry(task, "feedback", t->actor, feedback);
+	if ((e & SPOOL_E_FEEDBACK) && rq->feedback && *rq->feedback) {
+		append_entry(task, "feedback", by, rq->feedback);
 		changed = true;
 	}
-	if (to == SPOOL_STATE_FAILED && t->note[0]) {
-		append_entry(task, "errors", t->actor, t->note);
+	if ((e & SPOOL_E_ERROR) && (rq->reason || *note)) {
+		append_entry(task, "errors", by, rq->reason ? rq->reason
+							    : note);
+		changed = true;
+	}
+	if ((e & SPOOL_E_DEAD_DEP) && f->deps_dead[0]) {
+		snprintf(why, sizeof(why), "dependency %s will never be done; "
+			 "retry it or cancel this task", f->deps_dead);
+		append_entry(task, "errors", "spool", why);
 		changed = true;
 	}
 	return changed;
 }
 
-int spool_record_move(spool_commit *c, spool *sp, json_t *task,
-		      spool_transition *t, const char *feedback)
-{
-	char from[PATH_MAX], to[PATH_MAX], deliv[PATH_MAX];
-	int rc;
-
-	t->attempt = spool_task_int(task, "attempt", 1);
-	if (update_fields(task, t, feedback, spool_config_max_attempts(sp))) {
-		if ((rc = spool_task_store(sp, &t->to, t->id, task)) < 0)
-			return rc;
-		t->attempt = spool_task_int(task, "attempt", 1);
-	}
-	if (t->from.state != SPOOL_STATE_NONE) {
-		spool_loc_path(from, sizeof(from), &t->from, t->id);
-		if ((rc = spool_commit_path(c, from)) < 0)
-			return rc;
-	}
-	if (t->to.state != SPOOL_STATE_NONE) {
-		spool_loc_path(to, sizeof(to), &t->to, t->id);
-		if ((rc = spool_commit_path(c, to)) < 0)
-			return rc;
-	}
-	/* The deliverables go with the submission that produced them. */
-	if (t->to.state == SPOOL_STATE_REVIEW ||
-	    t->to.state == SPOOL_STATE_DONE) {
-		spool_deliverables_path(deliv, sizeof(deliv), t->id);
-		if ((rc = spool_commit_path(c, deliv)) < 0)
-			return rc;
-	}
-	return spool_commit_transition(c, t);
-}
+/* ---- the move ---------------------------------------------------------- */
 
 int spool_move_task(spool *sp, const char *id, const spool_loc *from,
 		    const spool_loc *to, bool sync)
@@ -142,52 +570,178 @@ int spool_move_task(spool *sp, const char *id, const spool_loc *from,
 		    : spool_fs_move_unsynced(sp, src, dst);
 }
 
-int spool_do_move(spool_commit *c, spool *sp, json_t *task,
-		  spool_transition *t, const char *feedback)
+static int create(spool *sp, const spool_loc *to, const char *id,
+		  json_t *task)
 {
+	char path[PATH_MAX];
+	char *s = spool_task_dump(task);
 	int rc;
 
-	if ((rc = spool_move_task(sp, t->id, &t->from, &t->to, true)) < 0)
+	if (!s)
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	spool_loc_path(path, sizeof(path), to, id);
+	rc = spool_fs_write(sp, path, s, strlen(s), true);
+	free(s);
+	return rc;
+}
+
+/* Puts the file where the row ends, with what it must hold. */
+static int place(spool *sp, bool sync, const spool_request *rq,
+		 const spool_loc *to, json_t *task, bool rewrite)
+{
+	spool_loc at = file_at(rq);
+	int rc;
+
+	if (!rq->moved && (rq->from.state == SPOOL_STATE_NONE ||
+			   rq->from.state == SPOOL_STATE_NEW))
+		return create(sp, to, rq->id, task);
+	if (!rq->moved) {
+		if ((rc = spool_move_task(sp, rq->id, &rq->from, to,
+					  sync)) < 0)
+			return rc;
+		at = *to;
+	} else if (!same_loc(to, &rq->to)) {
+		/* It ends past where it was moved (the last attempt of a
+		 * release goes on to failed/). */
+		if ((rc = spool_move_task(sp, rq->id, &at, to, true)) < 0)
+			return rc;
+		at = *to;
+	}
+	return rewrite ? spool_task_store(sp, &at, rq->id, task) : 0;
+}
+
+static int stage(spool_commit *c, const spool_loc *loc, const char *id)
+{
+	char path[PATH_MAX];
+
+	if (loc->state == SPOOL_STATE_NONE)
+		return 0;
+	spool_loc_path(path, sizeof(path), loc, id);
+	return spool_commit_path(c, path);
+}
+
+static int record_violation(spool_commit *c, const spool_request *rq,
+			    const char *changed)
+{
+	const char *agent = spool_machine_holder(&rq->from, &rq->to);
+	spool_loc where = rq->from.state == SPOOL_STATE_CLAIMED
+			  ? rq->from : rq->to;
+	spool_transition v;
+
+	if (!agent)
+		agent = spool_machine_mover(&rq->from, &rq->to);
+	spool_transition_init(&v, rq->id, &where, &where, "revert", agent);
+	snprintf(v.note, sizeof(v.note), "violation: '%s' changed %s, which "
+		 "only the spool writes; the recorded values stand", agent,
+		 changed);
+	return spool_commit_transition(c, &v);
+}
+
+static int record(spool_outcome *out, spool_commit *c, const spool_request *rq,
+		  const char *changed)
+{
+	char deliv[PATH_MAX];
+	int rc;
+
+	if (changed[0] && (rc = record_violation(c, rq, changed)) < 0)
 		return rc;
-	return spool_record_move(c, sp, task, t, feedback);
+	if ((rc = stage(c, &rq->from, rq->id)) < 0)
+		return rc;
+	if (rq->moved && !same_loc(&rq->to, &out->to) &&
+	    (rc = stage(c, &rq->to, rq->id)) < 0)
+		return rc;
+	if ((rc = stage(c, &out->to, rq->id)) < 0)
+		return rc;
+	/* The deliverables go with the submission that produced them. */
+	if (out->row->effects & SPOOL_E_DELIVERABLES) {
+		spool_deliverables_path(deliv, sizeof(deliv), rq->id);
+		if ((rc = spool_commit_path(c, deliv)) < 0)
+			return rc;
+	}
+	return spool_commit_transition(c, &out->t);
+}
+
+int spool_transition_apply(spool_outcome *out, spool_commit *c, spool *sp,
+			   const spool_request *rq)
+{
+	char changed[256], note[sizeof(out->t.note)];
+	bool rewrite;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = decide(out, changed, sizeof(changed), sp, c, rq)) < 0)
+		return rc;
+	row_note(note, sizeof(note), out->row, rq, &out->facts, sp);
+	rewrite = effects(out->task, out->row, rq, &out->facts, note) ||
+		  changed[0];
+	if ((rc = place(sp, c != NULL, rq, &out->to, out->task,
+			rewrite)) < 0)
+		return rc;
+	out->violation = changed[0] != '\0';
+	out->release = out->row->effects & SPOOL_E_RELEASE;
+	spool_transition_init(&out->t, rq->id, &rq->from, &out->to,
+			      out->row->verb, rq->actor);
+	snprintf(out->t.note, sizeof(out->t.note), "%s", note);
+	out->t.attempt = spool_task_int(out->task, "attempt", 1);
+	return c ? record(out, c, rq, changed) : 0;
+}
+
+int spool_transition_police(bool *reverted, spool_commit *c, spool *sp,
+			    const char *id, const spool_loc *loc)
+{
+	spool_request rq = { .id = id, .from = *loc, .to = *loc };
+	json_t *disk = NULL, *rec = NULL, *task = NULL;
+	char changed[256];
+	char path[PATH_MAX];
+	int rc;
+
+	*reverted = false;
+	if (!spool_commit_base(c))
+		return 0;
+	if ((rc = spool_task_load(&disk, sp, loc, id)) < 0)
+		goto out;	/* gone, or broken: its next move says */
+	spool_loc_path(path, sizeof(path), loc, id);
+	if ((rc = blob_task(&rec, sp, spool_commit_base(c), path, id)) < 0)
+		goto out;	/* not recorded here yet: its move is */
+	if (!(task = spool_machine_merge(rec, disk, changed,
+					 sizeof(changed)))) {
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+		goto out;
+	}
+	if (!changed[0])
+		goto out;
+	if ((rc = spool_task_store(sp, loc, id, task)) < 0 ||
+	    (rc = record_violation(c, &rq, changed)) < 0 ||
+	    (rc = spool_commit_path(c, path)) < 0)
+		goto out;
+	*reverted = true;
+out:
+	json_decref(disk);
+	json_decref(rec);
+	json_decref(task);
+	if (rc == SPOOL_ENOTFOUND || rc == SPOOL_EINVALID) {
+		spool_error_clear();
+		rc = 0;
+	}
+	return rc;
 }
 
 /* ---- releasing waiting work -------------------------------------------- */
 
-static bool all_children_done(bool *dead, spool *sp, json_t *task)
-{
-	json_t *children = json_object_get(task, "children");
-	size_t i;
-	json_t *ch;
-
-	*dead = false;
-	json_array_foreach(children, i, ch) {
-		spool_loc loc;
-		if (spool_task_find(&loc, sp, json_string_value(ch)) < 0)
-			return false;
-		if (loc.state == SPOOL_STATE_FAILED ||
-		    loc.state == SPOOL_STATE_CANCELLED)
-			*dead = true;
-		if (loc.state != SPOOL_STATE_DONE)
-			return false;
-	}
-	return json_array_size(children) > 0;
-}
-
-/* Notes a dependency that will never finish, once per cause. */
+/* Notes a dependency that will never finish, once per cause. This is a
+ * report in the task, not a move. */
 static int report_dead(spool_commit *c, spool *sp, json_t *task,
 		       const char *id, const char *why)
 {
 	json_t *errs = json_object_get(task, "errors");
 	json_t *last = json_array_get(errs, json_array_size(errs) - 1);
+	const char *text = json_string_value(json_object_get(last, "text"));
 	spool_loc blocked = { .state = SPOOL_STATE_BLOCKED };
 	spool_transition t;
 	char path[PATH_MAX];
 	int rc;
 
-	if (last && strcmp(json_string_value(json_object_get(last, "text"))
-			   ? json_string_value(json_object_get(last, "text"))
-			   : "", why) == 0)
+	if (text && strcmp(text, why) == 0)
 		return 0;
 	append_entry(task, "errors", "spool", why);
 	if ((rc = spool_task_store(sp, &blocked, id, task)) < 0)
@@ -203,49 +757,38 @@ static int report_dead(spool_commit *c, spool *sp, json_t *task,
 static int advance_one(bool *moved, spool_commit *c, spool *sp,
 		       const char *id)
 {
-	spool_loc blocked = { .state = SPOOL_STATE_BLOCKED };
-	spool_loc ready = { .state = SPOOL_STATE_READY };
-	spool_loc done = { .state = SPOOL_STATE_DONE };
-	spool_transition t;
-	json_t *task = NULL;
-	char dead[128], why[256];
-	bool deps_ok, child_dead;
+	spool_request rq = { .id = id, .from.state = SPOOL_STATE_BLOCKED,
+			     .to.state = SPOOL_STATE_NONE, .actor = "spool",
+			     .via = SPOOL_VIA_SPOOL };
+	spool_outcome o;
+	char why[256];
 	int rc;
 
 	*moved = false;
-	if ((rc = spool_task_load(&task, sp, &blocked, id)) < 0)
-		return rc == SPOOL_ENOTFOUND || rc == SPOOL_EINVALID ? 0 : rc;
-	if (json_array_size(json_object_get(task, "children")) > 0) {
-		if (all_children_done(&child_dead, sp, task)) {
-			spool_transition_init(&t, id, &blocked, &done,
-					      "complete", "spool");
-			snprintf(t.note, sizeof(t.note),
-				 "all subtasks are done");
-			rc = spool_do_move(c, sp, task, &t, NULL);
-			*moved = rc == 0;
-		} else if (child_dead) {
-			rc = report_dead(c, sp, task, id, "a subtask failed or "
-				"was cancelled; retry it or cancel this task");
+	rc = spool_transition_apply(&o, c, sp, &rq);
+	*moved = rc == 0;
+	if (rc == SPOOL_EILLEGAL && o.task) {
+		spool_error_clear();
+		rc = 0;
+		if (o.facts.children && o.facts.child_dead) {
+			rc = report_dead(c, sp, o.task, id, "a subtask failed "
+				"or was cancelled; retry it or cancel this "
+				"task");
+		} else if (!o.facts.children && o.facts.deps_dead[0]) {
+			snprintf(why, sizeof(why), "dependency %s will never "
+				 "be done; retry it or cancel this task",
+				 o.facts.deps_dead);
+			rc = report_dead(c, sp, o.task, id, why);
 		}
-		goto out;
 	}
-	if ((rc = spool_deps_state(&deps_ok, dead, sizeof(dead), sp,
-				   task)) < 0)
-		goto out;
-	if (deps_ok) {
-		spool_transition_init(&t, id, &blocked, &ready, "unblock",
-				      "spool");
-		rc = spool_do_move(c, sp, task, &t, NULL);
-		*moved = rc == 0;
-	} else if (dead[0]) {
-		snprintf(why, sizeof(why), "dependency %s will never be done; "
-			 "retry it or cancel this task", dead);
-		rc = report_dead(c, sp, task, id, why);
+	spool_outcome_clear(&o);
+	/* Gone, broken, or moved meanwhile: the next pass sees where. */
+	if (rc == SPOOL_ENOTFOUND || rc == SPOOL_EEXISTS ||
+	    rc == SPOOL_EINVALID) {
+		spool_error_clear();
+		rc = 0;
 	}
-out:
-	json_decref(task);
-	/* Someone moved it meanwhile: the next pass sees where. */
-	return rc == SPOOL_ENOTFOUND || rc == SPOOL_EEXISTS ? 0 : rc;
+	return rc;
 }
 
 int spool_advance(spool *sp, spool_commit *c, size_t *released)

@@ -1,19 +1,77 @@
-/* Moves and what they imply; shared by operations, reconcile, the daemon. */
+/*
+ * The one entry point that makes a transition. Every path that moves a
+ * task comes here: the commands, the raw moves reconcile sees, leases,
+ * retries, acceptance checks, the release of blocked work and filing. It
+ * gathers the facts (from the task as the spool recorded it, never from
+ * an agent's edit), asks the table (machine.h), moves the file or
+ * records the move already made, applies the row's effects, and stages
+ * the paths and the transition in the commit.
+ */
 #ifndef SPOOL_TRANSITION_H
 #define SPOOL_TRANSITION_H
 
 #include "spool-int.h"
+#include "machine.h"
 
 void spool_now_iso(char *buf, size_t len);
 void spool_transition_init(spool_transition *t, const char *id,
 			   const spool_loc *from, const spool_loc *to,
 			   const char *verb, const char *actor);
-/* Records a move already made on disk: writes the fields it implies into
- * the task at t->to, adds the paths and the transition to c. */
-int spool_record_move(spool_commit *c, spool *sp, json_t *task,
-		      spool_transition *t, const char *feedback);
-/* Renames, then records as above. */
-int spool_do_move(spool_commit *c, spool *sp, json_t *task,
-		  spool_transition *t, const char *feedback);
+
+/* What a transition did. */
+typedef struct {
+	const spool_row *row;	/* the row applied; NULL if refused */
+	const spool_row *would;	/* refused: the row it would have been */
+	spool_loc to;		/* where the task is now */
+	spool_transition t;	/* as recorded */
+	spool_facts facts;	/* what the decision read */
+	json_t *task;		/* the task as the spool keeps it (a
+				 * reference, also when refused) */
+	bool release;		/* it finished: release what waits for it */
+	bool violation;		/* fields an agent may not write were
+				 * put back (recorded as a revert) */
+} spool_outcome;
+
+void spool_outcome_clear(spool_outcome *o);
+
+/*
+ * Makes the transition rq asks for, or refuses it with SPOOL_EILLEGAL and
+ * changes nothing. With rq->moved the rename was already made (a raw
+ * move): it is recorded, and finished where the row ends elsewhere (a
+ * release on the last attempt goes on to failed/). Without it the file
+ * is renamed here (or, from nowhere or new/, written). c receives the
+ * paths and the transition; with c NULL the move is made unsynced and
+ * left for spoold to record (spool claim while spoold runs). *out is
+ * filled in either case; clear it with spool_outcome_clear(). Caller
+ * holds the lock when c is not NULL.
+ */
+int spool_transition_apply(spool_outcome *out, spool_commit *c, spool *sp,
+			   const spool_request *rq);
+
+/* The decision alone, on the facts apply would gather (c, if given, is
+ * the commit whose base is the record); nothing is moved or written. */
+int spool_transition_check(spool_outcome *out, spool_commit *c, spool *sp,
+			   const spool_request *rq);
+
+/* The roles (SPOOL_WHO_*) actor holds for a move from -> to by channel
+ * via: the holder itself; for a command, reviewer and operator from the
+ * registry (a name that is not a registered agent is a person, an
+ * operator). A raw move's mover is known only by its directory. */
+int spool_transition_roles(unsigned *roles, spool *sp, const char *actor,
+			   const spool_loc *from, const spool_loc *to,
+			   unsigned via);
+
+/* The task id as the spool last recorded it: at hint in base (HEAD's
+ * tree when NULL), else wherever base has it. SPOOL_ENOTFOUND if never
+ * recorded. */
+int spool_task_recorded(json_t **out, spool *sp, git_tree *base,
+			const char *id, const spool_loc *hint);
+
+/* The fields of a claimed task at loc that its agent may not write,
+ * checked against the record; a changed one is put back (the agent's
+ * own fields are kept), rewritten in place and recorded in c as a
+ * violation. *reverted tells whether it was. */
+int spool_transition_police(bool *reverted, spool_commit *c, spool *sp,
+			    const char *id, const spool_loc *loc);
 
 #endif

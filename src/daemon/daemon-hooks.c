@@ -18,10 +18,28 @@
 
 #define OUTPUT_MAX (16 * 1024)
 
-int child_start(struct children *cs, char *const argv[], char *const env[],
-		const char *dir, long timeout_s, const char *label,
-		child_done_fn done, void *data, const char *arg,
-		const char *name)
+/*
+ * In a child that waits for its start to be recorded: one byte from the
+ * daemon says it is; the end of the pipe says the daemon died, and then
+ * the journal says whether it had recorded this start.
+ */
+static void gate_wait(const struct gate *g)
+{
+	ssize_t n;
+	char c;
+
+	close(g->wfd);
+	do
+		n = read(g->rfd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1 && !daemon_journal_recorded(g->jfd, g->seq))
+		_exit(0);
+}
+
+static int start(struct children *cs, char *const argv[], char *const env[],
+		 const char *dir, long timeout_s, const char *label,
+		 child_done_fn done, void *data, const char *arg,
+		 const char *name, const struct gate *gate)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct child *ch;
@@ -62,6 +80,8 @@ int child_start(struct children *cs, char *const argv[], char *const env[],
 		dup2(p[1], 2);
 		for (size_t i = 0; env && env[i]; i++)
 			putenv(env[i]);
+		if (gate)
+			gate_wait(gate);
 		if (dir && chdir(dir) < 0)
 			_exit(126);
 		execvp(argv[0], argv);
@@ -84,6 +104,15 @@ int child_start(struct children *cs, char *const argv[], char *const env[],
 	cs->v[cs->n++] = ch;
 	DEBUG("%s: started (pid %d)", label, (int)pid);
 	return 0;
+}
+
+int child_start(struct children *cs, char *const argv[], char *const env[],
+		const char *dir, long timeout_s, const char *label,
+		child_done_fn done, void *data, const char *arg,
+		const char *name)
+{
+	return start(cs, argv, env, dir, timeout_s, label, done, data, arg,
+		     name, NULL);
 }
 
 static void close_out(struct children *cs, struct child *ch)
@@ -261,17 +290,40 @@ static const char *hook_name(const spool_transition *t)
 	}
 }
 
-/* Hooks wait here when too many run at once. */
+/*
+ * Hooks wait here when too many run at once, each with the place in the
+ * history after its transition. They start in order, and a hook starts
+ * only once the journal holds its place: see start_round.
+ */
 struct pending {
 	char *hook;
 	char *env[9];
+	spool_jpos pos;
 };
 
 static struct pending *queue;
 static size_t qhead, qlen, qcap;
 
 #define HOOKS_RUNNING_MAX 16
-#define HOOKS_QUEUED_MAX 100000
+/* Past this many waiting (config "hook_queue_max") the history is read no
+ * further until hooks drain: none is ever dropped. */
+#define HOOKS_QUEUED_MAX 10000
+
+static size_t queue_max(struct daemon *d)
+{
+	return (size_t)spool_config_long(d->sp, "hook_queue_max",
+					 HOOKS_QUEUED_MAX);
+}
+
+bool daemon_hooks_full(struct daemon *d)
+{
+	return qlen >= queue_max(d);
+}
+
+bool daemon_hooks_room(struct daemon *d)
+{
+	return qlen <= queue_max(d) / 2;
+}
 
 static size_t hooks_running(struct daemon *d)
 {
@@ -289,11 +341,12 @@ static void pending_free(struct pending *p)
 		free(p->env[i]);
 }
 
-static void spawn(struct daemon *d, struct pending *p)
+static bool spawn(struct daemon *d, struct pending *p, const struct gate *g)
 {
 	char path[4096], label[256];
 	char *argv[3];
 	const char *id = p->env[0] + strlen("SPOOL_TASK=");
+	bool ok;
 
 	snprintf(path, sizeof(path), "%s/.spool/hooks/%s", spool_root(d->sp),
 		 p->hook);
@@ -301,20 +354,77 @@ static void spawn(struct daemon *d, struct pending *p)
 	argv[0] = path;
 	argv[1] = (char *)id;
 	argv[2] = NULL;
-	if (child_start(&d->kids, argv, p->env, spool_root(d->sp),
-			d->hook_timeout, label, NULL, NULL, id, NULL) < 0)
+	ok = start(&d->kids, argv, p->env, spool_root(d->sp), d->hook_timeout,
+		   label, NULL, NULL, id, NULL, g) == 0;
+	if (!ok)
 		WARN("%s: %s", label, spool_error_message());
 	pending_free(p);
+	return ok;
+}
+
+/*
+ * Starts the next n hooks. Each is forked and waits on a pipe; the
+ * journal then records that they started, and only then do they run. A
+ * daemon killed before the record leaves them to exit without running,
+ * and the next daemon starts them; killed after it, they run, and the
+ * next daemon does not. Those still deciding hold the journal locked
+ * shared, so the next daemon reads it only once they have.
+ */
+static void start_round(struct daemon *d, size_t n)
+{
+	struct gate g = { .rfd = -1, .wfd = -1, .jfd = -1 };
+	char go[HOOKS_RUNNING_MAX];
+	spool_jpos pos = d->hooked;
+	size_t started = 0;
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		WARN("cannot make a pipe: %s; hooks wait", strerror(errno));
+		return;
+	}
+	g.rfd = p[0];
+	g.wfd = p[1];
+	g.jfd = daemon_journal_share(d);
+	for (size_t i = 0; i < n && qlen > 0; i++) {
+		struct pending e = queue[qhead];
+		qhead = (qhead + 1) % qcap;
+		qlen--;
+		g.seq = ++d->hook_seq;
+		started += spawn(d, &e, &g);
+		pos = e.pos;
+	}
+	/* with none left waiting, the transitions without a hook too */
+	if (qlen == 0)
+		pos = d->hook_tail;
+	daemon_journal_save(d, &pos);
+	memset(go, 'g', sizeof(go));
+	if (started && write(g.wfd, go, started) != (ssize_t)started)
+		WARN("cannot start hooks: %s", strerror(errno));
+	close(g.wfd);
+	close(g.rfd);
+	if (g.jfd >= 0)
+		close(g.jfd);
 }
 
 void daemon_hooks_pump(struct daemon *d)
 {
-	while (qlen > 0 && hooks_running(d) < HOOKS_RUNNING_MAX) {
-		struct pending p = queue[qhead];
-		qhead = (qhead + 1) % qcap;
-		qlen--;
-		spawn(d, &p);
-	}
+	size_t running = hooks_running(d);
+
+	if (qlen > 0 && running < HOOKS_RUNNING_MAX)
+		start_round(d, HOOKS_RUNNING_MAX - running);
+}
+
+static bool jpos_equal(const spool_jpos *a, const spool_jpos *b)
+{
+	return a->k == b->k && git_oid_equal(&a->commit, &b->commit);
+}
+
+void daemon_hooks_settle(struct daemon *d)
+{
+	daemon_hooks_pump(d);
+	/* the transitions without a hook since the last one started */
+	if (qlen == 0 && !jpos_equal(&d->hooked, &d->hook_tail))
+		daemon_journal_save(d, &d->hook_tail);
 }
 
 static char *envf(const char *k, const char *v)
@@ -327,28 +437,13 @@ static char *envf(const char *k, const char *v)
 	return s;
 }
 
-void daemon_hook(struct daemon *d, const spool_transition *t)
+static int enqueue(struct pending *p)
 {
-	const char *name = hook_name(t);
-	char path[4096], rel[256], from[128], to[128];
-	struct pending p = { 0 };
-	const char *agent;
-
-	if (!name)
-		return;
-	snprintf(rel, sizeof(rel), ".spool/hooks/%s", name);
-	if (faccessat(spool_rootfd(d->sp), rel, X_OK, 0) < 0)
-		return;
-	if (qlen >= HOOKS_QUEUED_MAX) {
-		WARN("hook %s %s: %zu hooks are waiting; not run", name, t->id,
-		     qlen);
-		return;
-	}
 	if (qlen == qcap) {
 		size_t nc = qcap ? qcap * 2 : 64;
 		struct pending *q = malloc(nc * sizeof(*q));
 		if (!q)
-			return;
+			return -1;
 		for (size_t i = 0; i < qlen; i++)
 			q[i] = queue[(qhead + i) % (qcap ? qcap : 1)];
 		free(queue);
@@ -356,6 +451,25 @@ void daemon_hook(struct daemon *d, const spool_transition *t)
 		qhead = 0;
 		qcap = nc;
 	}
+	queue[(qhead + qlen) % qcap] = *p;
+	qlen++;
+	return 0;
+}
+
+void daemon_hook(struct daemon *d, const spool_transition *t,
+		 const spool_jpos *after)
+{
+	const char *name = hook_name(t);
+	char path[4096], rel[256], from[128], to[128];
+	struct pending p = { 0 };
+	const char *agent;
+
+	d->hook_tail = *after;
+	if (!name)
+		return;
+	snprintf(rel, sizeof(rel), ".spool/hooks/%s", name);
+	if (faccessat(spool_rootfd(d->sp), rel, X_OK, 0) < 0)
+		return;
 	spool_loc_format(from, sizeof(from), &t->from);
 	spool_loc_format(to, sizeof(to), &t->to);
 	if (t->to.state != SPOOL_STATE_NONE &&
@@ -371,6 +485,7 @@ void daemon_hook(struct daemon *d, const spool_transition *t)
 	      : t->from.state == SPOOL_STATE_CLAIMED ? t->from.agent
 	      : t->actor;
 	p.hook = strdup(name);
+	p.pos = *after;
 	p.env[0] = envf("SPOOL_TASK", t->id);
 	p.env[1] = envf("SPOOL_PATH", path);
 	p.env[2] = envf("SPOOL_EVENT", t->verb);
@@ -382,12 +497,14 @@ void daemon_hook(struct daemon *d, const spool_transition *t)
 	p.env[8] = NULL;
 	for (int i = 0; i < 8; i++)
 		if (!p.env[i] || !p.hook) {
+			WARN("hook %s %s: out of memory; not run", name, t->id);
 			pending_free(&p);
 			return;
 		}
-	queue[(qhead + qlen) % qcap] = p;
-	qlen++;
-	daemon_hooks_pump(d);
+	if (enqueue(&p) < 0) {
+		WARN("hook %s %s: out of memory; not run", name, t->id);
+		pending_free(&p);
+	}
 }
 
 void daemon_hooks_free(void)

@@ -3,7 +3,8 @@
  * deadline timer (timerfd) and the output of hooks and checks. Events are
  * drained, then one locked batch reconciles every path they named, so a
  * burst shares its commits; the history since the last batch is then
- * read back to run hooks, once per transition, whoever made it.
+ * read back to run hooks, once per transition, whoever made it
+ * (daemon-journal.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +24,6 @@
 #include "daemon.h"
 #include "snapshot.h"
 
-#define JOURNAL_PATH ".spool/run/journal"
 /* Batches closer together than this are a burst: one commit each. */
 #define BUSY_MS 20
 /* A batch naming more paths than this reconciles the whole tree. */
@@ -32,80 +32,6 @@
 #define PACK_BUSY_FACTOR 4
 #define PACK_BUSY_BYTES ((size_t)256 << 20)
 #define PACK_QUIET_BYTES ((size_t)16 << 20)
-
-/* ---- the history since the last batch ---------------------------------- */
-
-static int on_journal(void *data, const spool_transition *t)
-{
-	struct daemon *d = data;
-	char path[PATH_MAX];
-
-	d->transitions++;
-	DEBUG("recorded %s %s %s -> %s", t->verb, t->id,
-	      spool_state_name(t->from.state), spool_state_name(t->to.state));
-	if (t->from.state != SPOOL_STATE_NONE) {
-		spool_loc_path(path, sizeof(path), &t->from, t->id);
-		daemon_track_path(d, path);
-	}
-	if (t->to.state != SPOOL_STATE_NONE) {
-		spool_loc_path(path, sizeof(path), &t->to, t->id);
-		daemon_track_path(d, path);
-	}
-	if (t->to.state == SPOOL_STATE_REVIEW &&
-	    strcmp(t->verb, "revert") != 0)
-		daemon_check_start(d, t->id);
-	daemon_hook(d, t);
-	return 0;
-}
-
-static void journal_save(struct daemon *d)
-{
-	char hex[GIT_OID_HEXSZ + 2];
-	int fd;
-
-	git_oid_tostr(hex, sizeof(hex), &d->journal);
-	strcat(hex, "\n");
-	fd = openat(spool_rootfd(d->sp), JOURNAL_PATH,
-		    O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return;
-	if (pwrite(fd, hex, strlen(hex), 0) < 0)
-		WARN("cannot write '%s': %s", JOURNAL_PATH, strerror(errno));
-	close(fd);
-}
-
-/* Reads the transitions committed since the last look (under the lock). */
-static void journal_sync(struct daemon *d)
-{
-	git_oid head;
-
-	if (spool_journal_since(&head, d->sp, &d->journal, 1000000,
-				on_journal, d) < 0) {
-		ERROR("cannot read the history: %s", spool_error_message());
-		return;
-	}
-	if (!git_oid_equal(&head, &d->journal)) {
-		d->journal = head;
-		journal_save(d);
-	}
-}
-
-static void journal_load(struct daemon *d)
-{
-	char *s = NULL;
-
-	if (spool_fs_read(&s, NULL, d->sp, JOURNAL_PATH, 128) == 0 &&
-	    git_oid_fromstrn(&d->journal, s, GIT_OID_HEXSZ) == 0) {
-		free(s);
-		return;
-	}
-	free(s);
-	spool_error_clear();
-	/* First start: the past is not replayed. */
-	git_repository *repo;
-	if (spool_repo(&repo, d->sp) == 0)
-		git_reference_name_to_id(&d->journal, repo, "HEAD");
-}
 
 /* ---- acceptance checks ------------------------------------------------- */
 
@@ -138,7 +64,7 @@ static void check_done(void *data, struct child *ch, int status,
 	else if (moved)
 		INFO("check %s %s: %s", ch->name, ch->arg,
 		     passed ? "passed, done" : "failed, back to its agent");
-	journal_sync(d);
+	daemon_journal_sync(d);
 	spool_unlock(d->sp);
 	free(out);
 }
@@ -368,7 +294,7 @@ static void batch(struct daemon *d, bool timer)
 	int64_t t1 = spool_now_ms();
 	if (timer)
 		daemon_timers_fire(d);
-	journal_sync(d);
+	daemon_journal_sync(d);
 	int64_t t2 = spool_now_ms();
 	spool_unlock(d->sp);
 	/* The commit is out; the trees it wrote are parsed while nobody
@@ -468,6 +394,7 @@ int daemon_run(struct daemon *d, int ready_fd)
 	struct epoll_event evs[32];
 	int rc;
 
+	d->journalfd = -1;
 	d->hook_timeout = spool_config_long(d->sp, "hook_timeout_seconds", 10);
 	d->pack_threshold = (size_t)spool_config_long(d->sp,
 		"pack_loose_objects", 4096);
@@ -479,10 +406,10 @@ int daemon_run(struct daemon *d, int ready_fd)
 	if ((rc = spool_lock(d->sp, -1)) < 0)
 		return rc;
 	remove_stale_git_locks(d);
-	journal_load(d);
+	daemon_journal_load(d);
 	rc = full_reconcile(d, "start");
 	if (rc == 0) {
-		journal_sync(d);
+		daemon_journal_sync(d);
 		daemon_track_all(d);
 	}
 	spool_unlock(d->sp);
@@ -529,6 +456,7 @@ int daemon_run(struct daemon *d, int ready_fd)
 		if (d->wt.overflow || d->wt.dirty.n || timer)
 			batch(d, timer);
 		daemon_hooks_pump(d);
+		daemon_journal_catch_up(d);
 		daemon_timers_arm(d);
 	}
 	INFO("stopping after %zu batches, %zu transitions", d->batches,
@@ -544,6 +472,7 @@ void daemon_free(struct daemon *d)
 {
 	child_kill_all(&d->kids);
 	daemon_hooks_free();
+	daemon_journal_close(d);
 	if (d->packer) {
 		int status;
 		waitpid(d->packer, &status, 0);

@@ -168,12 +168,15 @@ static void track(struct daemon *d, const char *id, const spool_loc *loc)
 		return;
 	}
 	if (loc->state == SPOOL_STATE_CLAIMED) {
+		/* A hint only, read from the file: the lease check decides
+		 * on the recorded lease, and a lease an agent writes in its
+		 * file is put back at once (its rewrite is tracked again). */
 		if (spool_task_load(&task, d->sp, loc, id) < 0) {
 			spool_error_clear();
 			return;
 		}
-		dl_set(&d->dl, DL_LEASE, id, loc, spool_heartbeat_ms(&st) +
-		       (int64_t)spool_lease_seconds(d->sp, task) * 1000);
+		dl_set(&d->dl, DL_LEASE, id, loc,
+		       spool_lease_due_ms(d->sp, task, &st));
 		dl_drop(&d->dl, DL_RETRY, id);
 	} else if (loc->state == SPOOL_STATE_FAILED) {
 		if (spool_task_load(&task, d->sp, loc, id) < 0) {
@@ -184,10 +187,7 @@ static void track(struct daemon *d, const char *id, const spool_loc *loc)
 		dl_drop(&d->dl, DL_LEASE, id);
 		if (attempt < spool_task_max_attempts(d->sp, task))
 			dl_set(&d->dl, DL_RETRY, id, loc,
-			       (int64_t)st.st_ctim.tv_sec * 1000 +
-			       st.st_ctim.tv_nsec / 1000000 +
-			       (int64_t)spool_retry_backoff(d->sp, attempt)
-			       * 1000);
+			       spool_retry_due_ms(d->sp, task, &st));
 		else
 			dl_drop(&d->dl, DL_RETRY, id);
 	} else {

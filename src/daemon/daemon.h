@@ -1,12 +1,14 @@
 /* spoold's parts: options and logging (spoold.c), the event loop
  * (daemon-loop.c), inotify watches (daemon-watch.c), child processes for
- * hooks and checks (daemon-hooks.c), deadlines (daemon-timers.c). */
+ * hooks and checks (daemon-hooks.c), the history read back to run hooks
+ * (daemon-journal.c), deadlines (daemon-timers.c). */
 #ifndef SPOOL_DAEMON_H
 #define SPOOL_DAEMON_H
 
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "journal.h"
 #include "lease.h"
 
 enum { LOG_DEBUG_ = 0, LOG_INFO_, LOG_WARN_, LOG_ERROR_ };
@@ -84,6 +86,14 @@ struct children {
 	void *orphan_data;
 };
 
+/* A child that runs only once its start is recorded (see start_round in
+ * daemon-hooks.c). */
+struct gate {
+	int rfd, wfd;		/* a byte on rfd: the start is recorded */
+	int jfd;		/* the journal, locked shared */
+	uint64_t seq;		/* this start's number in the journal */
+};
+
 /* Starts argv with env (NULL-terminated "K=V" added to ours) in dir. */
 int child_start(struct children *cs, char *const argv[], char *const env[],
 		const char *dir, long timeout_s, const char *label,
@@ -137,7 +147,12 @@ struct daemon {
 	int epfd, sigfd, timerfd;
 	bool stop, reload;
 	bool gone;		/* the spool was removed under us */
-	git_oid journal;	/* the last commit whose transitions were seen */
+	spool_jpos journal;	/* the history is read up to here */
+	bool journal_behind;	/* stopped early: too many hooks wait */
+	spool_jpos hooked;	/* hooks started up to here (the file) */
+	spool_jpos hook_tail;	/* after the last one given to hooks */
+	uint64_t hook_seq;	/* hooks started, ever */
+	int journalfd;		/* .spool/run/journal, or -1 */
 	int64_t last_commit_ms;	/* for batching under load */
 	int64_t last_work_ms;	/* the last batch with events: packing waits */
 	size_t batches, transitions;
@@ -151,11 +166,35 @@ struct daemon {
 int daemon_run(struct daemon *d, int ready_fd);
 void daemon_free(struct daemon *d);
 
-/* Runs .spool/hooks/on-EVENT for a transition, if there is one. */
-void daemon_hook(struct daemon *d, const spool_transition *t);
+/* Queues .spool/hooks/on-EVENT for a transition, if there is one;
+ * after is the place in the history after it. */
+void daemon_hook(struct daemon *d, const spool_transition *t,
+		 const spool_jpos *after);
 /* Starts queued hooks while fewer than the limit run. */
 void daemon_hooks_pump(struct daemon *d);
+/* After a read of the history: starts what it queued, and records the
+ * place reached once no hook waits. */
+void daemon_hooks_settle(struct daemon *d);
+/* The queue is full: read no further. Room: read again. */
+bool daemon_hooks_full(struct daemon *d);
+bool daemon_hooks_room(struct daemon *d);
 void daemon_hooks_free(void);
+
+/* The journal (daemon-journal.c). Load reads where hooks stopped (the
+ * first commit on a first start); sync reads the history since, under the
+ * lock; catch_up reads on after the hook queue was full. */
+void daemon_journal_load(struct daemon *d);
+void daemon_journal_sync(struct daemon *d);
+void daemon_journal_catch_up(struct daemon *d);
+void daemon_journal_close(struct daemon *d);
+/* Records that hooks started up to pos (d->hook_seq of them). */
+void daemon_journal_save(struct daemon *d, const spool_jpos *pos);
+/* The journal opened again and locked shared, for a round of hooks to
+ * hold while they decide; -1 if it cannot be. */
+int daemon_journal_share(struct daemon *d);
+/* Whether the journal on fd records the start numbered seq. Called in
+ * a forked child. */
+bool daemon_journal_recorded(int fd, uint64_t seq);
 
 /* Hooks and checks for one recorded transition. */
 void daemon_on_transition(struct daemon *d, const spool_transition *t);

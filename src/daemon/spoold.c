@@ -48,6 +48,13 @@ void dlog(int level, const char *fmt, ...)
 		msg);
 }
 
+/* What the library went on past (a name git refuses, left out). */
+static void notice_to_log(const char *msg, void *payload)
+{
+	(void)payload;
+	WARN("%s", msg);
+}
+
 static void usage(FILE *fp)
 {
 	fprintf(fp, "usage: spoold [-C DIR] [--detach] "
@@ -196,6 +203,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "spoold: %s\n", spool_error_message());
 		return 1;
 	}
+	spool_notice_set(notice_to_log, NULL);
 	/* The daemon keeps the big directory trees it reads in memory. */
 	git_libgit2_init();
 	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE,

@@ -43,9 +43,16 @@ int spool_index_sync(spool *sp)
 	 * would keep it (megabytes in a big spool) for the daemon's life. */
 	if (git_index_open(&index, path) < 0 ||
 	    git_index_read_tree(index, (git_tree *)tree) < 0 ||
-	    git_index_write(index) < 0)
-		rc = spool_error_git("cannot write the git index");
-	else if (spool_fs_write(sp, SYNCED, hex, strlen(hex), false) < 0)
+	    git_index_write(index) < 0) {
+		/* Only 'git status' reads it: the commit before stands, and
+		 * must not be reported failed. A tree of an older spool with
+		 * a name git refuses (a nested .git) cannot be in an index
+		 * until a commit takes the name out. */
+		const git_error *e = git_error_last();
+		spool_notice("git's index is not updated: %s",
+			     e && e->message ? e->message : "unknown error");
+		git_error_clear();
+	} else if (spool_fs_write(sp, SYNCED, hex, strlen(hex), false) < 0)
 		spool_error_clear();	/* only costs a rebuild next time */
 	git_index_free(index);
 	git_object_free(tree);

@@ -25,6 +25,7 @@
 struct stored {
 	git_odb_backend parent;
 	int dirfd;		/* objects/ */
+	char *dir;		/* its path, for mkstemp */
 };
 
 static int write_all(int fd, const unsigned char *p, size_t n)
@@ -68,21 +69,58 @@ static int deflate_to(int fd, const char *hdr, size_t hlen, const void *data,
 	return rc;
 }
 
-static int fail(struct stored *s, const char *tmp)
+static int fail(const char *tmp)
 {
 	int err = errno;
 
 	if (tmp)
-		unlinkat(s->dirfd, tmp, 0);
+		unlink(tmp);
 	git_error_set_str(GIT_ERROR_OS, strerror(err));
 	return -1;
+}
+
+/*
+ * A scratch file beside where the object goes, under git's own prefix for
+ * them (fsck lets them be, prune removes old ones). mkstemp picks the name:
+ * one made from the pid collides between two hosts sharing the directory,
+ * and a writer that removed its namesake's file first could remove
+ * another host's object half written.
+ */
+static int open_tmp(struct stored *s, char *tmp, size_t len, const char *hex)
+{
+	int fd;
+
+	if ((size_t)snprintf(tmp, len, "%s/%.2s/tmp_obj_XXXXXX", s->dir,
+			     hex) >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		char fan[3] = { hex[0], hex[1], '\0' };
+
+		if (mkdirat(s->dirfd, fan, 0777) < 0 && errno != EEXIST)
+			return -1;
+		snprintf(tmp, len, "%s/%.2s/tmp_obj_XXXXXX", s->dir, hex);
+		fd = mkostemp(tmp, O_CLOEXEC);
+	}
+	/* read-only, as git leaves its objects */
+	if (fd >= 0 && fchmod(fd, 0444) < 0) {
+		int err = errno;
+
+		close(fd);
+		unlink(tmp);
+		errno = err;
+		return -1;
+	}
+	return fd;
 }
 
 static int stored_write(git_odb_backend *b, const git_oid *oid,
 			const void *data, size_t len, git_object_t type)
 {
 	struct stored *s = (struct stored *)b;
-	char hex[GIT_OID_HEXSZ + 1], path[64], tmp[64], hdr[64];
+	char hex[GIT_OID_HEXSZ + 1], path[64], tmp[PATH_MAX], hdr[64];
 	int fd, hlen;
 
 	if (len != (uInt)len)
@@ -91,29 +129,16 @@ static int stored_write(git_odb_backend *b, const git_oid *oid,
 	hlen = snprintf(hdr, sizeof(hdr), "%s %zu",
 			git_object_type2string(type), len) + 1;
 	snprintf(path, sizeof(path), "%.2s/%s", hex, hex + 2);
-	/* git's own name for scratch files there: fsck lets them be */
-	snprintf(tmp, sizeof(tmp), "%.2s/tmp_obj_spool%d", hex, (int)getpid());
-	unlinkat(s->dirfd, tmp, 0);	/* left by a killed namesake */
-	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0444);
-	if (fd < 0 && errno == ENOENT) {
-		path[2] = '\0';
-		if (mkdirat(s->dirfd, path, 0777) < 0 && errno != EEXIST)
-			return fail(s, NULL);
-		path[2] = '/';
-		fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
-			    O_CLOEXEC, 0444);
-	}
-	if (fd < 0)
-		return fail(s, NULL);
+	if ((fd = open_tmp(s, tmp, sizeof(tmp), hex)) < 0)
+		return fail(NULL);
 	if (deflate_to(fd, hdr, (size_t)hlen, data, len) < 0) {
 		close(fd);
-		return fail(s, tmp);
+		return fail(tmp);
 	}
 	/* Written whole before it gets its name: a reader, or a crash,
 	 * never sees half an object. */
-	if (close(fd) < 0 || renameat(s->dirfd, tmp, s->dirfd, path) < 0)
-		return fail(s, tmp);
+	if (close(fd) < 0 || renameat(AT_FDCWD, tmp, s->dirfd, path) < 0)
+		return fail(tmp);
 	return 0;
 }
 
@@ -123,6 +148,7 @@ static void stored_free(git_odb_backend *b)
 
 	if (s->dirfd >= 0)
 		close(s->dirfd);
+	free(s->dir);
 	free(s);
 }
 
@@ -136,8 +162,13 @@ int spool_odb_stored(git_odb_backend **out, const char *objects)
 	git_odb_init_backend(&s->parent, GIT_ODB_BACKEND_VERSION);
 	s->parent.write = stored_write;
 	s->parent.free = stored_free;
+	if (!(s->dir = strdup(objects))) {
+		free(s);
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	}
 	s->dirfd = open(objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dirfd < 0) {
+		free(s->dir);
 		free(s);
 		return spool_error_sys(SPOOL_ERROR, "cannot open '%s'",
 				       objects);

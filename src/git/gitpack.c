@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <git2/sys/odb_backend.h>
@@ -21,6 +22,9 @@
 #include "lease.h"
 
 #define PACKED_MARK ".spool/run/packed"
+/* A loose object is written in milliseconds: a scratch file this old was
+ * left by a writer that died (git's prune waits longer, two weeks). */
+#define TMP_OBJ_AGE (60 * 60)
 
 size_t spool_loose_estimate(spool *sp, size_t *bytes)
 {
@@ -65,11 +69,22 @@ static int hex_val(int c)
 	return -1;
 }
 
-/* Deletes loose objects that the new pack holds. */
+static void prune_tmp(int dirfd, const char *name, time_t now)
+{
+	struct stat st;
+
+	if (strncmp(name, "tmp_obj_", 8) == 0 &&
+	    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) && now - st.st_mtime > TMP_OBJ_AGE)
+		unlinkat(dirfd, name, 0);
+}
+
+/* Deletes loose objects that the new pack holds, and old scratch files. */
 static size_t prune_packed(git_repository *repo, git_odb_backend *pack)
 {
 	char dir[PATH_MAX], hex[GIT_OID_HEXSZ + 1];
 	size_t removed = 0;
+	time_t now = time(NULL);
 
 	for (int i = 0; i < 256; i++) {
 		struct dirent *de;
@@ -82,6 +97,10 @@ static size_t prune_packed(git_repository *repo, git_odb_backend *pack)
 		fd = dirfd(d);
 		while ((de = readdir(d))) {
 			git_oid oid;
+			if (de->d_name[0] == 't') {
+				prune_tmp(fd, de->d_name, now);
+				continue;
+			}
 			if (strlen(de->d_name) != GIT_OID_HEXSZ - 2 ||
 			    hex_val(de->d_name[0]) < 0)
 				continue;

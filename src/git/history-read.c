@@ -18,203 +18,58 @@
 #include <unistd.h>
 
 #include "operator-int.h"
+#include "trailer.h"
 
-/* ---- trailers ---------------------------------------------------------- */
+/* ---- emitting the transitions of a commit ------------------------------ */
 
-static const char *field(const char *line, const char *key)
+struct emit {
+	spool_event ev;
+	const char *id;		/* only this task's, if set */
+	size_t skip;		/* from this index on */
+	spool_event_fn fn;
+	void *data;
+};
+
+static int emit_one(void *data, const spool_transition *t, size_t index,
+		    size_t count)
 {
-	size_t n = strlen(key);
+	struct emit *e = data;
+	spool_tgroup g;
 
-	return strncmp(line, key, n) == 0 ? line + n : NULL;
-}
-
-static void copy(char *dst, size_t len, const char *src)
-{
-	snprintf(dst, len, "%s", src);
-}
-
-int spool_trailers_parse(spool_tgroup **out, size_t *n, char **notebuf,
-			 const char *msg)
-{
-	size_t len = strlen(msg), cap = 0, ng = 0, start = 0;
-	spool_tgroup *gs = NULL, *g = NULL;
-	char *buf, *line, *next, *subj_end;
-	bool have_note = false;
-
-	*out = NULL;
-	*n = 0;
-	*notebuf = NULL;
-	while (len && msg[len - 1] == '\n')
-		len--;
-	/* The trailers are the last paragraph. */
-	for (size_t i = len; i >= 2; i--)
-		if (msg[i - 1] == '\n' && msg[i - 2] == '\n') {
-			start = i;
-			break;
-		}
-	if (start == 0 || strncmp(msg + start, "Spool-Task: ", 12) != 0)
+	if (index < e->skip || (e->id && strcmp(t->id, e->id) != 0))
 		return 0;
-	if (!(buf = malloc(len + 1)))
-		return spool_error_set(SPOOL_ERROR, "out of memory");
-	memcpy(buf, msg, len);
-	buf[len] = '\0';
-	for (line = buf + start; line && *line; line = next) {
-		const char *v;
-		if ((next = strchr(line, '\n')))
-			*next++ = '\0';
-		if ((v = field(line, "Spool-Task: "))) {
-			if (ng == cap) {
-				size_t nc = cap ? cap * 2 : 4;
-				spool_tgroup *p = realloc(gs, nc * sizeof(*p));
-				if (!p) {
-					free(gs);
-					free(buf);
-					return spool_error_set(SPOOL_ERROR,
-							       "out of memory");
-				}
-				gs = p;
-				cap = nc;
-			}
-			g = &gs[ng++];
-			memset(g, 0, sizeof(*g));
-			g->note = "";
-			g->attempt = 1;
-			copy(g->id, sizeof(g->id), v);
-		} else if (!g) {
-			continue;
-		} else if ((v = field(line, "Spool-From: "))) {
-			copy(g->from, sizeof(g->from), v);
-		} else if ((v = field(line, "Spool-To: "))) {
-			copy(g->to, sizeof(g->to), v);
-		} else if ((v = field(line, "Spool-Agent: "))) {
-			copy(g->actor, sizeof(g->actor), v);
-		} else if ((v = field(line, "Spool-Verb: "))) {
-			copy(g->verb, sizeof(g->verb), v);
-		} else if ((v = field(line, "Spool-Attempt: "))) {
-			g->attempt = strtol(v, NULL, 10);
-		} else if ((v = field(line, "Spool-Note: "))) {
-			g->note = v;
-			have_note = true;
-		}
-	}
-	/* One transition: its note is the body between subject and trailers. */
-	subj_end = strstr(buf, "\n\n");
-	if (ng == 1 && !have_note && subj_end && subj_end + 2 < buf + start) {
-		char *body = subj_end + 2, *end = buf + start - 2;
-		*end = '\0';
-		if (body < end)
-			gs[0].note = body;
-	}
-	*out = gs;
-	*n = ng;
-	*notebuf = buf;
-	return 0;
+	memset(&g, 0, sizeof(g));
+	snprintf(g.id, sizeof(g.id), "%s", t->id);
+	spool_loc_format(g.from, sizeof(g.from), &t->from);
+	spool_loc_format(g.to, sizeof(g.to), &t->to);
+	snprintf(g.actor, sizeof(g.actor), "%s", t->actor);
+	snprintf(g.verb, sizeof(g.verb), "%s", t->verb);
+	g.attempt = t->attempt;
+	g.note = t->note;
+	e->ev.g = &g;
+	e->ev.index = index;
+	e->ev.count = count;
+	return e->fn(e->data, &e->ev);
 }
 
-/* ---- emitting the groups of a commit ----------------------------------- */
-
-/* Calls fn for the groups of c from skip on (only id's, if id). */
-static int emit_commit(spool *sp, git_commit *c, const char *id, size_t skip,
+/* Calls fn for the transitions of c from skip on (only id's, if id). */
+static int emit_commit(git_commit *c, const char *id, size_t skip,
 		       spool_event_fn fn, void *data)
 {
 	const git_signature *a = git_commit_author(c);
-	spool_tgroup *gs = NULL;
-	char *notes = NULL;
-	spool_event ev;
-	size_t n = 0;
-	int rc;
+	struct emit e;
 
-	(void)sp;
-	if ((rc = spool_trailers_parse(&gs, &n, &notes,
-				       git_commit_message(c))) < 0)
-		return rc;
-	memset(&ev, 0, sizeof(ev));
-	ev.commit = c;
-	git_oid_tostr(ev.hex, sizeof(ev.hex), git_commit_id(c));
-	ev.time = a ? a->when.time : git_commit_time(c);
-	ev.offset = a ? a->when.offset : git_commit_time_offset(c);
-	ev.author = a && a->name ? a->name : "";
-	ev.count = n;
-	for (size_t i = skip; i < n && rc == 0; i++) {
-		if (id && strcmp(gs[i].id, id) != 0)
-			continue;
-		ev.g = &gs[i];
-		ev.index = i;
-		rc = fn(data, &ev);
-	}
-	free(gs);
-	free(notes);
-	return rc;
-}
-
-/*
- * The groups of one task in a big commit (an archive run records 10,000
- * transitions): found with memmem and parsed alone, not the whole block.
- */
-static int emit_for_id(spool *sp, git_commit *c, const char *id,
-		       spool_event_fn fn, void *data)
-{
-	const char *msg = git_commit_message(c), *block = NULL, *p, *end;
-	const git_signature *a = git_commit_author(c);
-	size_t len = strlen(msg), idlen = strlen(id), total = 0;
-	size_t matches[64], nm = 0;
-	spool_event ev;
-	int rc = 0;
-
-	if (len < 16384)
-		return emit_commit(sp, c, id, 0, fn, data);
-	end = msg + len;
-	for (p = end; p > msg + 1; p--)
-		if (p[-1] == '\n' && p[-2] == '\n') {
-			block = p - 1;	/* keep the newline before */
-			break;
-		}
-	if (!block)
-		return 0;
-	for (p = block; (p = memmem(p, (size_t)(end - p), "\nSpool-Task: ",
-				    13)); p += 13) {
-		if (strncmp(p + 13, id, idlen) == 0 &&
-		    (p[13 + idlen] == '\n' || p[13 + idlen] == '\0') &&
-		    nm < SPOOL_ARRAY_SIZE(matches))
-			matches[nm++] = total;
-		total++;
-	}
-	memset(&ev, 0, sizeof(ev));
-	ev.commit = c;
-	git_oid_tostr(ev.hex, sizeof(ev.hex), git_commit_id(c));
-	ev.time = a ? a->when.time : git_commit_time(c);
-	ev.offset = a ? a->when.offset : git_commit_time_offset(c);
-	ev.author = a && a->name ? a->name : "";
-	ev.count = total;
-	for (size_t k = 0; k < nm && rc == 0; k++) {
-		/* the matches[k]-th group, as a message of its own */
-		const char *g = block, *gend;
-		char *fake, *notes = NULL;
-		spool_tgroup *gs = NULL;
-		size_t n = 0;
-		for (size_t i = 0; i <= matches[k]; i++)
-			g = memmem(g + (i ? 13 : 0), (size_t)(end - g) -
-				   (i ? 13 : 0), "\nSpool-Task: ", 13);
-		gend = memmem(g + 13, (size_t)(end - g - 13), "\nSpool-Task: ",
-			      13);
-		if (!gend)
-			gend = end;
-		if (!(fake = malloc((size_t)(gend - g) + 8)))
-			return spool_error_set(SPOOL_ERROR, "out of memory");
-		memcpy(fake, "x\n", 2);
-		memcpy(fake + 2, g, (size_t)(gend - g));
-		fake[2 + (gend - g)] = '\0';
-		if ((rc = spool_trailers_parse(&gs, &n, &notes, fake)) == 0 &&
-		    n == 1) {
-			ev.g = &gs[0];
-			ev.index = matches[k];
-			rc = fn(data, &ev);
-		}
-		free(gs);
-		free(notes);
-		free(fake);
-	}
-	return rc;
+	memset(&e, 0, sizeof(e));
+	e.ev.commit = c;
+	git_oid_tostr(e.ev.hex, sizeof(e.ev.hex), git_commit_id(c));
+	e.ev.time = a ? a->when.time : git_commit_time(c);
+	e.ev.offset = a ? a->when.offset : git_commit_time_offset(c);
+	e.ev.author = a && a->name ? a->name : "";
+	e.id = id;
+	e.skip = skip;
+	e.fn = fn;
+	e.data = data;
+	return spool_trailer_foreach(git_commit_message(c), id, emit_one, &e);
 }
 
 void spool_event_cursor(char *buf, size_t len, const spool_event *ev)
@@ -330,10 +185,32 @@ static unsigned bucket_of(const char *id, size_t n)
 	return (h ^ (h >> 16)) & (NBUCKETS - 1);
 }
 
+struct index_ctx {
+	struct buf *bs;
+	char hex[GIT_OID_HEXSZ + 1];
+	long long time;
+};
+
+static int index_line(void *data, const spool_transition *t, size_t index,
+		      size_t count)
+{
+	struct index_ctx *x = data;
+	char line[256];
+	int n;
+
+	(void)index;
+	(void)count;
+	n = snprintf(line, sizeof(line), "%s %lld %s\n", x->hex, x->time,
+		     t->id);
+	return buf_add(&x->bs[bucket_of(t->id, strlen(t->id))], line,
+		       (size_t)n);
+}
+
 /* Adds the lines of the commits in HEAD not in tip, by bucket. */
 static int index_walk(struct buf *bs, git_repository *repo,
 		      const git_oid *head, const git_oid *tip)
 {
+	struct index_ctx x = { .bs = bs };
 	git_revwalk *w = NULL;
 	git_oid oid;
 	int rc = 0, err;
@@ -347,28 +224,14 @@ static int index_walk(struct buf *bs, git_repository *repo,
 	}
 	while (rc == 0 && (err = git_revwalk_next(&oid, w)) == 0) {
 		git_commit *c = NULL;
-		spool_tgroup *gs = NULL;
-		char *notes = NULL, hex[GIT_OID_HEXSZ + 1], line[256];
-		const char *msg;
-		size_t n = 0;
 		if (git_commit_lookup(&c, repo, &oid) < 0) {
 			rc = spool_error_git("cannot read a commit");
 			break;
 		}
-		msg = git_commit_message(c);
-		if (msg && strstr(msg, "\nSpool-Task: ") &&
-		    (rc = spool_trailers_parse(&gs, &n, &notes, msg)) == 0) {
-			git_oid_tostr(hex, sizeof(hex), &oid);
-			for (size_t i = 0; i < n && rc == 0; i++) {
-				int k = snprintf(line, sizeof(line),
-					"%s %lld %s\n", hex,
-					(long long)git_commit_time(c), gs[i].id);
-				rc = buf_add(&bs[bucket_of(gs[i].id,
-					strlen(gs[i].id))], line, (size_t)k);
-			}
-		}
-		free(gs);
-		free(notes);
+		git_oid_tostr(x.hex, sizeof(x.hex), &oid);
+		x.time = (long long)git_commit_time(c);
+		rc = spool_trailer_foreach(git_commit_message(c), NULL,
+					   index_line, &x);
 		git_commit_free(c);
 	}
 	if (rc == 0 && err != GIT_ITEROVER)
@@ -384,7 +247,7 @@ static void head_format(char *h, const git_oid *tip, const size_t *len)
 
 	git_oid_tostr(hex, sizeof(hex), tip);
 	memset(h, ' ', HEAD_LEN);
-	off = (size_t)snprintf(h, HEAD_LEN, "spool-history-index 2 %s\n", hex);
+	off = (size_t)snprintf(h, HEAD_LEN, "spool-history-index 3 %s\n", hex);
 	for (int i = 0; i < NBUCKETS; i++)
 		off += (size_t)snprintf(h + off, HEAD_LEN - off, "%010zu\n",
 					len[i]);
@@ -397,7 +260,7 @@ static bool head_parse(git_oid *tip, size_t *len, const char *h)
 	char hex[GIT_OID_HEXSZ + 1];
 	const char *p;
 
-	if (sscanf(h, "spool-history-index 2 %40s", hex) != 1 ||
+	if (sscanf(h, "spool-history-index 3 %40s", hex) != 1 ||
 	    git_oid_fromstr(tip, hex) < 0 || !(p = strchr(h, '\n')))
 		return false;
 	for (int i = 0; i < NBUCKETS; i++) {
@@ -707,7 +570,7 @@ int spool_history_task(spool *sp, const char *id, spool_event_fn fn,
 			rc = spool_error_git("cannot read a commit");
 			break;
 		}
-		rc = emit_for_id(sp, c, id, fn, data);
+		rc = emit_commit(c, id, 0, fn, data);
 		git_commit_free(c);
 	}
 	free(o.v);
@@ -793,7 +656,7 @@ int spool_history_since(spool *sp, const char *cursor, spool_event_fn fn,
 			rc = spool_error_git("cannot read a commit");
 			break;
 		}
-		rc = emit_commit(sp, c, NULL,
+		rc = emit_commit(c, NULL,
 				 partial && git_oid_equal(&oid,
 					git_commit_id(from)) ? skip : 0,
 				 fn, data);
@@ -805,20 +668,6 @@ out:
 	git_revwalk_free(w);
 	git_commit_free(from);
 	return rc;
-}
-
-static size_t count_groups(const char *msg)
-{
-	spool_tgroup *gs = NULL;
-	char *notes = NULL;
-	size_t n = 0;
-
-	if (!strstr(msg, "\nSpool-Task: ") ||
-	    spool_trailers_parse(&gs, &n, &notes, msg) < 0)
-		return 0;
-	free(gs);
-	free(notes);
-	return n;
 }
 
 int spool_history_last(spool *sp, size_t want, spool_event_fn fn, void *data)
@@ -843,7 +692,7 @@ int spool_history_last(spool *sp, size_t want, spool_event_fn fn, void *data)
 			rc = spool_error_git("cannot read a commit");
 			break;
 		}
-		n = count_groups(git_commit_message(c));
+		n = spool_trailer_count(git_commit_message(c));
 		git_commit_free(c);
 		if (n == 0)
 			continue;
@@ -861,7 +710,7 @@ int spool_history_last(spool *sp, size_t want, spool_event_fn fn, void *data)
 			rc = spool_error_git("cannot read a commit");
 			break;
 		}
-		rc = emit_commit(sp, c, NULL, i == o.n - 1 ? first_skip : 0,
+		rc = emit_commit(c, NULL, i == o.n - 1 ? first_skip : 0,
 				 fn, data);
 		git_commit_free(c);
 	}

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "spool-int.h"
+#include "trailer.h"
 
 #define BLOB_READ_MAX ((size_t)64 << 20)
 
@@ -31,6 +33,8 @@ struct spool_commit {
 	size_t nups, capups;
 	size_t *index;		/* hash of ups' paths: position + 1, or 0 */
 	size_t nindex;
+	char *left_out;		/* lines for the message: paths git refuses */
+	size_t left_len, left_cap;
 };
 
 /*
@@ -70,6 +74,7 @@ void spool_commit_free(spool_commit *c)
 		free((char *)c->ups[i].path);
 	free(c->ups);
 	free(c->index);
+	free(c->left_out);
 	git_tree_free(c->base);
 	git_commit_free(c->parent);
 	free(c->trans);
@@ -349,9 +354,181 @@ static bool unversioned(const char *path)
 	       strcmp(path, ".git") == 0;
 }
 
+
+/* ---- what a tree may not hold ------------------------------------------ */
+
+/* Adds a line to those left out. */
+static int left_out_add(spool_commit *c, const char *line)
+{
+	size_t n = strlen(line);
+
+	if (c->left_len + n + 1 > c->left_cap) {
+		size_t cap = c->left_cap ? c->left_cap * 2 : 256;
+		char *p;
+		while (cap < c->left_len + n + 1)
+			cap *= 2;
+		if (!(p = realloc(c->left_out, cap)))
+			return spool_error_set(SPOOL_ERROR, "out of memory");
+		c->left_out = p;
+		c->left_cap = cap;
+	}
+	memcpy(c->left_out + c->left_len, line, n + 1);
+	c->left_len += n;
+	return 0;
+}
+
+/* Is the line "\n  path" among those left out already? */
+static bool left_out_has(const spool_commit *c, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = c->left_out; p && (p = strstr(p, line)); p += n)
+		if (p[n] == '\0' || p[n] == '\n')
+			return true;
+	return false;
+}
+
+/*
+ * A path with a name git refuses in it (a nested .git above all: a
+ * repository in a deliverable, or a name some file system takes for one)
+ * is left out of the commit and told, never recorded: git fsck reports
+ * such a tree and git will not check it out. One recorded before is
+ * removed. Returns 1 to leave path out, 0 to stage it, or an error.
+ */
+static int refused_name(spool_commit *c, const char *path,
+			const struct stat *st)
+{
+	char prefix[PATH_MAX + 3];
+	const char *name = path, *slash;
+	git_filemode_t mode;
+
+	for (;; name = slash + 1) {
+		slash = strchr(name, '/');
+		mode = slash || S_ISDIR(st->st_mode) ? GIT_FILEMODE_TREE :
+		       S_ISLNK(st->st_mode) ? GIT_FILEMODE_LINK :
+		       GIT_FILEMODE_BLOB;
+		if (!spool_tree_name_valid(name, slash ? (size_t)(slash - name)
+					   : strlen(name), mode))
+			break;
+		if (!slash)
+			return 0;
+	}
+	snprintf(prefix, sizeof(prefix), "\n  %.*s",
+		 (int)(slash ? slash - path : (ptrdiff_t)strlen(path)), path);
+	/* once a commit: a repository's files come in one by one */
+	if (!left_out_has(c, prefix)) {
+		spool_notice("left '%s' out of the commit: git refuses the "
+			     "name '%s'", prefix + 3, prefix + 3 +
+			     (name - path));
+		if (c->left_len < 4096 && left_out_add(c, prefix) < 0)
+			return SPOOL_ERROR;
+	}
+	return add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0, prefix + 3) < 0
+	       ? SPOOL_ERROR : 1;
+}
+
+/* A directory where a file was, in HEAD or earlier in this commit: the
+ * file goes, or the tree would hold both. */
+static int make_room(spool_commit *c, const char *path)
+{
+	git_tree_entry *e = NULL;
+	bool file;
+
+	if (find_update(c, path))
+		return add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0, path);
+	if (!c->base || git_tree_entry_bypath(&e, c->base, path) < 0) {
+		git_error_clear();	/* not in HEAD: nothing in the way */
+		return 0;
+	}
+	file = git_tree_entry_type(e) != GIT_OBJECT_TREE;
+	git_tree_entry_free(e);
+	return file ? add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0, path) : 0;
+}
+
+/* Checks a path about to be staged: 1 to leave it out, 0 to go on. */
+static int stage_check(spool_commit *c, const char *path,
+		       const struct stat *st)
+{
+	int rc = refused_name(c, path, st);
+
+	if (rc == 0 && S_ISDIR(st->st_mode))
+		rc = make_room(c, path);
+	return rc;
+}
+
+static int cmp_up_path(const void *a, const void *b)
+{
+	return strcmp((*(git_tree_update *const *)a)->path,
+		      (*(git_tree_update *const *)b)->path);
+}
+
+/*
+ * A file and a directory of one name among the updates: a path seen as
+ * a directory and later, in the same commit, as a file (or the other way
+ * round). What is on disk now decides which stays. Run only when the
+ * tree writer refused the updates; true if anything changed.
+ */
+static bool settle_file_dirs(spool_commit *c)
+{
+	size_t n = c->nups, kept = 0;
+	git_tree_update **v = malloc((n ? n : 1) * sizeof(*v));
+	bool *drop = calloc(n ? n : 1, sizeof(*drop)), changed = false;
+	struct stat st;
+
+	if (!v || !drop)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		v[i] = &c->ups[i];
+	qsort(v, n, sizeof(*v), cmp_up_path);
+	for (size_t i = 0; i < n; i++) {
+		const char *p = v[i]->path;
+		size_t len = strlen(p), lo = i + 1, hi = n;
+
+		if (v[i]->action == GIT_TREE_UPDATE_REMOVE)
+			continue;
+		while (lo < hi) {	/* the first path not below "p/" */
+			size_t mid = lo + (hi - lo) / 2;
+			int cmp = strncmp(v[mid]->path, p, len);
+			if (cmp < 0 || (cmp == 0 && v[mid]->path[len] < '/'))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo >= n || strncmp(v[lo]->path, p, len) != 0 ||
+		    v[lo]->path[len] != '/')
+			continue;
+		changed = true;
+		if (fstatat(c->sp->rootfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode)) {
+			if (in_base(c, p))
+				v[i]->action = GIT_TREE_UPDATE_REMOVE;
+			else
+				drop[v[i] - c->ups] = true;
+			continue;
+		}
+		for (; lo < n && strncmp(v[lo]->path, p, len) == 0 &&
+		       v[lo]->path[len] == '/'; lo++)
+			drop[v[lo] - c->ups] = true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (drop[i])
+			free((char *)c->ups[i].path);
+		else
+			c->ups[kept++] = c->ups[i];
+	}
+	c->nups = kept;
+	if (changed)
+		reindex(c);
+out:
+	free(v);
+	free(drop);
+	return changed;
+}
+
 static int stage_path(spool_commit *c, const char *path)
 {
 	struct stat st;
+	int rc;
 
 	if (unversioned(path))
 		return 0;
@@ -364,6 +541,8 @@ static int stage_path(spool_commit *c, const char *path)
 					  path);
 		return stage_gone(c, path);
 	}
+	if ((rc = stage_check(c, path, &st)) != 0)
+		return rc < 0 ? rc : 0;
 	if (S_ISDIR(st.st_mode))
 		return stage_dir(c, path);
 	if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
@@ -388,24 +567,6 @@ static void verb_line(char *buf, size_t len, const spool_transition *t)
 			 t->actor, from, to);
 }
 
-static void append(char **buf, size_t *len, size_t *cap, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (*len + n + 1 > *cap) {
-		size_t nc = (*cap ? *cap : 256) * 2;
-		char *p;
-		while (nc < *len + n + 1)
-			nc *= 2;
-		if (!(p = realloc(*buf, nc)))
-			return;
-		*buf = p;
-		*cap = nc;
-	}
-	memcpy(*buf + *len, s, n + 1);
-	*len += n;
-}
-
 static bool same_task(const spool_commit *c)
 {
 	for (size_t i = 1; i < c->ntrans; i++)
@@ -414,80 +575,100 @@ static bool same_task(const spool_commit *c)
 	return true;
 }
 
-static char *build_message(spool_commit *c)
+/* The list of steps, one line each, for a commit of several. */
+static char *steps(const spool_commit *c)
 {
-	char *msg = NULL, line[1024], loc[128];
+	char line[1024], *body = NULL, *p;
 	size_t len = 0, cap = 0;
 
-	if (c->ntrans == 1) {
-		verb_line(line, sizeof(line), &c->trans[0]);
-		append(&msg, &len, &cap, line);
-	} else if (c->ntrans > 1 && same_task(c)) {
-		/* steps the spool saw at once: "claim+submit T-1 by devbot" */
-		for (size_t i = 0; i < c->ntrans; i++) {
-			append(&msg, &len, &cap, i ? "+" : "");
-			append(&msg, &len, &cap, c->trans[i].verb);
-		}
-		snprintf(line, sizeof(line), " %s by %s\n", c->trans[0].id,
-			 c->trans[0].actor);
-		append(&msg, &len, &cap, line);
-		for (size_t i = 0; i < c->ntrans; i++) {
-			verb_line(line, sizeof(line), &c->trans[i]);
-			append(&msg, &len, &cap, "\n- ");
-			append(&msg, &len, &cap, line);
-		}
-	} else if (c->ntrans > 1) {
-		snprintf(line, sizeof(line), "record %zu transitions",
-			 c->ntrans);
-		append(&msg, &len, &cap, c->subject ? c->subject : line);
-		append(&msg, &len, &cap, "\n");
-		for (size_t i = 0; i < c->ntrans; i++) {
-			verb_line(line, sizeof(line), &c->trans[i]);
-			append(&msg, &len, &cap, "\n- ");
-			append(&msg, &len, &cap, line);
-		}
-	} else {
-		append(&msg, &len, &cap, c->subject ? c->subject : "update");
-	}
-	if (c->ntrans == 1 && c->trans[0].note[0]) {
-		append(&msg, &len, &cap, "\n\n");
-		append(&msg, &len, &cap, c->trans[0].note);
-	}
-	if (c->ntrans)
-		append(&msg, &len, &cap, "\n");
 	for (size_t i = 0; i < c->ntrans; i++) {
-		const spool_transition *t = &c->trans[i];
-		append(&msg, &len, &cap, "\nSpool-Task: ");
-		append(&msg, &len, &cap, t->id);
-		spool_loc_format(loc, sizeof(loc), &t->from);
-		append(&msg, &len, &cap, "\nSpool-From: ");
-		append(&msg, &len, &cap, loc);
-		spool_loc_format(loc, sizeof(loc), &t->to);
-		append(&msg, &len, &cap, "\nSpool-To: ");
-		append(&msg, &len, &cap, loc);
-		append(&msg, &len, &cap, "\nSpool-Agent: ");
-		append(&msg, &len, &cap, t->actor);
-		snprintf(line, sizeof(line), "\nSpool-Verb: %s\nSpool-Attempt: %ld",
-			 t->verb, t->attempt);
-		append(&msg, &len, &cap, line);
-		if (t->note[0] && c->ntrans > 1) {
-			/* one-line trailers only */
-			snprintf(line, sizeof(line), "%s", t->note);
-			for (char *p = line; *p; p++)
-				if (*p == '\n')
-					*p = ' ';
-			append(&msg, &len, &cap, "\nSpool-Note: ");
-			append(&msg, &len, &cap, line);
+		int n;
+		verb_line(line, sizeof(line), &c->trans[i]);
+		if (len + sizeof(line) + 4 > cap) {
+			cap = cap ? cap * 2 : 4096;
+			if (!(p = realloc(body, cap))) {
+				free(body);
+				return NULL;
+			}
+			body = p;
 		}
+		n = snprintf(body + len, cap - len, "- %s\n", line);
+		len += (size_t)n;
 	}
-	append(&msg, &len, &cap, "\n");
-	return msg;
+	return body;
 }
 
-static int signature(git_signature **out, const char *name)
+/* The message, with the paths left out (if any) after the body. */
+static int encode(char **out, const spool_commit *c, const char *subject,
+		  const char *body, size_t n)
 {
-	char email[256];
+	const char *head = "Left out, names git refuses:";
+	size_t len, blen = body ? strlen(body) : 0;
+	char *all;
+	int rc;
 
+	if (!c->left_out)
+		return spool_trailer_encode(out, subject, body, c->trans, n);
+	len = blen + 2 + strlen(head) + c->left_len + 1;
+	if (!(all = malloc(len)))
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	snprintf(all, len, "%s%s%s%s", blen ? body : "",
+		 !blen ? "" : body[blen - 1] == '\n' ? "\n" : "\n\n", head,
+		 c->left_out);
+	rc = spool_trailer_encode(out, subject, all, c->trans, n);
+	free(all);
+	return rc;
+}
+
+/* The subject and body; the transitions themselves go in the trailers
+ * (trailer.c), which is all that is ever read back. */
+static int build_message(char **out, spool_commit *c)
+{
+	char subject[1024];
+	char *body;
+	size_t n = 0;
+	int rc;
+
+	if (c->ntrans == 1) {
+		verb_line(subject, sizeof(subject), &c->trans[0]);
+		return encode(out, c, subject, c->trans[0].note, 1);
+	}
+	if (c->ntrans == 0)
+		return encode(out, c, c->subject ? c->subject : "update",
+			      NULL, 0);
+	if (same_task(c)) {
+		/* steps the spool saw at once: "claim+submit T-1 by devbot" */
+		for (size_t i = 0; i < c->ntrans && n < sizeof(subject); i++)
+			n += (size_t)snprintf(subject + n, sizeof(subject) - n,
+					      "%s%s", i ? "+" : "",
+					      c->trans[i].verb);
+		if (n < sizeof(subject))
+			snprintf(subject + n, sizeof(subject) - n, " %s by %s",
+				 c->trans[0].id, c->trans[0].actor);
+	} else if (c->subject) {
+		snprintf(subject, sizeof(subject), "%s", c->subject);
+	} else {
+		snprintf(subject, sizeof(subject), "record %zu transitions",
+			 c->ntrans);
+	}
+	if (!(body = steps(c)))
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	rc = encode(out, c, subject, body, c->ntrans);
+	free(body);
+	return rc;
+}
+
+static int signature(git_signature **out, const char *actor)
+{
+	char name[SPOOL_NAME_MAX + 1], email[256];
+
+	/* One line without the brackets that end a name in a header. */
+	spool_trailer_value(name, sizeof(name), actor);
+	for (char *p = name; *p; p++)
+		if (*p == '<' || *p == '>')
+			*p = '?';
+	if (!name[0])
+		snprintf(name, sizeof(name), "unknown");
 	snprintf(email, sizeof(email), "%s@spool", name);
 	if (git_signature_now(out, name, email) < 0)
 		return spool_error_git("cannot make a signature for '%s'",
@@ -510,10 +691,8 @@ static int write_commit(spool_commit *c, git_commit *parent,
 		spool_error_git("cannot read the new tree");
 		goto out;
 	}
-	if (!(msg = build_message(c))) {
-		spool_error_set(SPOOL_ERROR, "out of memory");
+	if (build_message(&msg, c) < 0)
 		goto out;
-	}
 	if (git_commit_create(out, c->sp->repo, NULL, author, committer, NULL,
 			      msg, tree, parent ? 1 : 0,
 			      (const git_commit **)&parent) < 0) {
@@ -567,8 +746,11 @@ int spool_commit_write(spool_commit *c, const char *actor)
 
 	if (c->nups == 0 && c->ntrans == 0)
 		return 0;
-	if ((rc = spool_tree_update(&tree_id, repo, c->base, c->nups,
-				    c->ups)) < 0)
+	rc = spool_tree_update(&tree_id, repo, c->base, c->nups, c->ups);
+	if (rc == SPOOL_EINVALID && settle_file_dirs(c))
+		rc = spool_tree_update(&tree_id, repo, c->base, c->nups,
+				       c->ups);
+	if (rc < 0)
 		goto out;
 	if (c->ntrans == 0 && c->base &&
 	    git_oid_equal(&tree_id, git_tree_id(c->base)))

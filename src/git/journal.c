@@ -1,140 +1,54 @@
 /*
- * The history read back: the transitions recorded in commits, from their
- * Spool-* trailers. The daemon runs hooks from here, so a transition made
- * by spool(1), by the daemon itself or while the daemon was down wakes
+ * The history read back for the daemon: the transitions recorded in
+ * commits, from their Spool-* trailers (trailer.c), from a place in the
+ * history on. The daemon runs hooks from here, so a transition made by
+ * spool(1), by the daemon itself or while the daemon was down wakes
  * agents the same way, once.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lease.h"
+#include "journal.h"
+#include "trailer.h"
 
-static bool trailer(const char *line, size_t len, const char *key,
-		    char *out, size_t outlen)
+void spool_jpos_format(char *buf, size_t len, const spool_jpos *pos)
 {
-	size_t k = strlen(key);
+	char hex[GIT_OID_HEXSZ + 1];
 
-	if (len <= k + 2 || strncmp(line, key, k) != 0 || line[k] != ':' ||
-	    line[k + 1] != ' ')
-		return false;
-	len -= k + 2;
-	if (len >= outlen)
-		len = outlen - 1;
-	memcpy(out, line + k + 2, len);
-	out[len] = '\0';
-	return true;
-}
-
-static void parse_loc(spool_loc *loc, const char *s)
-{
-	if (spool_loc_parse(loc, s) < 0) {
-		memset(loc, 0, sizeof(*loc));
-		loc->state = SPOOL_STATE_NONE;
-		spool_error_clear();
-	}
-}
-
-/* A commit of one transition keeps its note in the body, between the
- * subject and the trailers. */
-static void body_note(char *out, size_t len, const char *msg)
-{
-	const char *start = strstr(msg, "\n\n"), *end;
-	size_t n;
-
-	out[0] = '\0';
-	if (!start || strncmp(start + 2, "Spool-", 6) == 0)
+	if (git_oid_is_zero(&pos->commit)) {
+		snprintf(buf, len, "%s", "");
 		return;
-	start += 2;
-	end = strstr(start, "\n\nSpool-Task: ");
-	if (!end)
-		return;
-	n = (size_t)(end - start);
-	if (n >= len)
-		n = len - 1;
-	memcpy(out, start, n);
-	out[n] = '\0';
-	for (char *p = out; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
-}
-
-struct one {
-	spool_journal_fn fn;
-	void *data;
-	size_t n;
-	spool_transition first;
-};
-
-static int count(void *data, const spool_transition *t)
-{
-	struct one *o = data;
-
-	if (o->n++ == 0)
-		o->first = *t;
-	return 0;
-}
-
-static int parse(const char *msg, spool_journal_fn fn, void *data);
-
-int spool_journal_parse(const char *msg, spool_journal_fn fn, void *data)
-{
-	struct one o;
-	int rc;
-
-	memset(&o, 0, sizeof(o));
-	o.fn = fn;
-	o.data = data;
-	rc = parse(msg, count, &o);
-	if (rc < 0 || o.n != 1)
-		return rc < 0 ? rc : parse(msg, fn, data);
-	if (!o.first.note[0])
-		body_note(o.first.note, sizeof(o.first.note), msg);
-	return fn(data, &o.first);
-}
-
-static int parse(const char *msg, spool_journal_fn fn, void *data)
-{
-	spool_transition t;
-	bool open = false;
-	char val[256];
-	int rc = 0;
-
-	memset(&t, 0, sizeof(t));
-	for (const char *p = msg; *p && rc == 0;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		if (trailer(p, len, "Spool-Task", val, sizeof(val))) {
-			if (open)
-				rc = fn(data, &t);
-			memset(&t, 0, sizeof(t));
-			t.from.state = t.to.state = SPOOL_STATE_NONE;
-			snprintf(t.id, sizeof(t.id), "%s", val);
-			open = true;
-		} else if (open && trailer(p, len, "Spool-From", val,
-					   sizeof(val))) {
-			parse_loc(&t.from, val);
-		} else if (open && trailer(p, len, "Spool-To", val,
-					   sizeof(val))) {
-			parse_loc(&t.to, val);
-		} else if (open && trailer(p, len, "Spool-Agent", val,
-					   sizeof(val))) {
-			snprintf(t.actor, sizeof(t.actor), "%s", val);
-		} else if (open && trailer(p, len, "Spool-Verb", val,
-					   sizeof(val))) {
-			snprintf(t.verb, sizeof(t.verb), "%s", val);
-		} else if (open && trailer(p, len, "Spool-Attempt", val,
-					   sizeof(val))) {
-			t.attempt = strtol(val, NULL, 10);
-		} else if (open && trailer(p, len, "Spool-Note", val,
-					   sizeof(val))) {
-			snprintf(t.note, sizeof(t.note), "%s", val);
-		}
-		p = nl ? nl + 1 : p + len;
 	}
-	if (rc == 0 && open)
-		rc = fn(data, &t);
-	return rc;
+	git_oid_tostr(hex, sizeof(hex), &pos->commit);
+	if (pos->k == SPOOL_JPOS_ALL)
+		snprintf(buf, len, "%s", hex);
+	else
+		snprintf(buf, len, "%s:%zu", hex, pos->k);
+}
+
+int spool_jpos_parse(spool_jpos *out, const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+	char *end;
+
+	memset(out, 0, sizeof(*out));
+	out->k = SPOOL_JPOS_ALL;
+	if (!*s)
+		return 0;
+	if (n != GIT_OID_HEXSZ || git_oid_fromstrn(&out->commit, s, n) < 0)
+		goto bad;
+	if (!s[n])
+		return 0;
+	if (s[n] != ':' || s[n + 1] < '0' || s[n + 1] > '9')
+		goto bad;
+	out->k = (size_t)strtoull(s + n + 1, &end, 10);
+	if (!*end && out->k != SPOOL_JPOS_ALL)
+		return 0;
+bad:
+	memset(out, 0, sizeof(*out));
+	return spool_error_set(SPOOL_EINVALID, "'%s' is not a place in the "
+			       "history (COMMIT or COMMIT:N)", s);
 }
 
 static int push_id(git_oid **ids, size_t *n, size_t *cap, const git_oid *id)
@@ -154,8 +68,9 @@ static int push_id(git_oid **ids, size_t *n, size_t *cap, const git_oid *id)
 /*
  * Newest first, along first parents back to since, which is never read
  * itself: the commit that adopted a big spool's tasks holds megabytes of
- * trailers. Returns 1 when the line does not lead there (a merge, the
- * root): then the graph is walked.
+ * trailers. Without since, back to the first commit. Returns 1 when the
+ * line does not lead there (a merge, another root): then the graph is
+ * walked.
  */
 static int first_parents(git_oid **ids, size_t *n, size_t *cap,
 			 git_repository *repo, const git_oid *head,
@@ -164,19 +79,24 @@ static int first_parents(git_oid **ids, size_t *n, size_t *cap,
 	git_oid id = *head;
 	int rc = 0;
 
-	while (*n < max && rc == 0 && !git_oid_equal(&id, since)) {
+	while (*n < max && rc == 0 && !(since && git_oid_equal(&id, since))) {
 		git_commit *commit = NULL;
+		unsigned parents;
 		if (git_commit_lookup(&commit, repo, &id) < 0) {
 			git_error_clear();
 			return 1;
 		}
-		if (git_commit_parentcount(commit) != 1) {
+		parents = git_commit_parentcount(commit);
+		if (parents > 1) {
 			git_commit_free(commit);
 			return 1;
 		}
 		rc = push_id(ids, n, cap, &id);
-		git_oid_cpy(&id, git_commit_parent_id(commit, 0));
+		if (parents == 1)
+			git_oid_cpy(&id, git_commit_parent_id(commit, 0));
 		git_commit_free(commit);
+		if (parents == 0)
+			return since ? 1 : rc;
 	}
 	return rc;
 }
@@ -194,7 +114,7 @@ static int walk_graph(git_oid **ids, size_t *n, size_t *cap,
 		return spool_error_git("cannot walk the history");
 	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL);
 	if (git_revwalk_push(walk, head) < 0 ||
-	    git_revwalk_hide(walk, since) < 0) {
+	    (since && git_revwalk_hide(walk, since) < 0)) {
 		git_revwalk_free(walk);
 		git_error_clear();
 		return 1;
@@ -206,39 +126,96 @@ static int walk_graph(git_oid **ids, size_t *n, size_t *cap,
 	return rc;
 }
 
-int spool_journal_since(git_oid *head, spool *sp, const git_oid *since,
-			size_t max, spool_journal_fn fn, void *data)
+struct reader {
+	spool_jpos *pos;
+	const git_oid *id;
+	size_t skip;
+	spool_journal_fn fn;
+	void *data;
+};
+
+static int read_one(void *data, const spool_transition *t, size_t index,
+		    size_t count)
+{
+	struct reader *r = data;
+	spool_jpos after;
+	int rc;
+
+	if (index < r->skip)
+		return 0;
+	git_oid_cpy(&after.commit, r->id);
+	after.k = index + 1 == count ? SPOOL_JPOS_ALL : index + 1;
+	if ((rc = r->fn(r->data, t, &after)) == 0)
+		*r->pos = after;
+	return rc;
+}
+
+/* The transitions of one commit from skip on; *pos past each. */
+static int read_commit(spool_jpos *pos, git_repository *repo,
+		       const git_oid *id, size_t skip, spool_journal_fn fn,
+		       void *data)
+{
+	struct reader r = { pos, id, skip, fn, data };
+	git_commit *commit = NULL;
+	int rc;
+
+	if (git_commit_lookup(&commit, repo, id) < 0)
+		return spool_error_git("cannot read a commit");
+	rc = spool_trailer_foreach(git_commit_message(commit), NULL,
+				   read_one, &r);
+	git_commit_free(commit);
+	if (rc == 0) {
+		git_oid_cpy(&pos->commit, id);
+		pos->k = SPOOL_JPOS_ALL;
+	}
+	return rc;
+}
+
+int spool_journal_since(spool_jpos *pos, spool *sp, size_t max,
+			spool_journal_fn fn, void *data)
 {
 	git_repository *repo;
-	git_oid *ids = NULL;
+	git_oid head, *ids = NULL;
+	const git_oid *since = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
 
 	if ((rc = spool_repo(&repo, sp)) < 0)
 		return rc;
-	if (git_reference_name_to_id(head, repo, "HEAD") < 0)
-		return spool_error_git("cannot read HEAD");
-	if (!since || git_oid_is_zero(since) || git_oid_equal(since, head))
+	if ((rc = git_reference_name_to_id(&head, repo, "HEAD")) < 0) {
+		if (rc != GIT_ENOTFOUND && rc != GIT_EUNBORNBRANCH)
+			return spool_error_git("cannot read HEAD");
+		git_error_clear();	/* no commit yet: nothing to read */
 		return 0;
-	rc = first_parents(&ids, &n, &cap, repo, head, since, max);
+	}
+	if (!git_oid_is_zero(&pos->commit))
+		since = &pos->commit;
+	if (since && pos->k == SPOOL_JPOS_ALL && git_oid_equal(since, &head))
+		return 0;
+	rc = first_parents(&ids, &n, &cap, repo, &head, since, max);
 	if (rc == 1) {
 		n = 0;
-		rc = walk_graph(&ids, &n, &cap, repo, head, since, max);
+		rc = walk_graph(&ids, &n, &cap, repo, &head, since, max);
 	}
 	if (rc == 1) {
+		/* a commit the history does not hold: nothing to read */
 		free(ids);
-		return 0;	/* an unknown commit: nothing to replay */
+		git_oid_cpy(&pos->commit, &head);
+		pos->k = SPOOL_JPOS_ALL;
+		return 0;
 	}
-	/* Oldest first. */
-	while (n-- > 0 && rc == 0) {
-		git_commit *commit = NULL;
-		if (git_commit_lookup(&commit, repo, &ids[n]) < 0) {
-			rc = spool_error_git("cannot read a commit");
-			break;
-		}
-		rc = spool_journal_parse(git_commit_message(commit), fn, data);
-		git_commit_free(commit);
+	/* The rest of a commit read in part, then the newer ones. */
+	if (rc == 0 && since && pos->k != SPOOL_JPOS_ALL) {
+		git_oid part = pos->commit;
+		rc = read_commit(pos, repo, &part, pos->k, fn, data);
 	}
+	while (n-- > 0 && rc == 0)
+		rc = read_commit(pos, repo, &ids[n], 0, fn, data);
 	free(ids);
+	if (rc == 0) {
+		/* all read; HEAD may also have moved back (a reset) */
+		git_oid_cpy(&pos->commit, &head);
+		pos->k = SPOOL_JPOS_ALL;
+	}
 	return rc;
 }

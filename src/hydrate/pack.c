@@ -1,9 +1,12 @@
 /*
  * Skill packs: a skill directory as a gzip'd tar of NAME/..., written and
- * read with libarchive. Installing checks every entry before it is
- * written, extracts into a temporary directory inside the root, validates
- * the skill there and renames it into place, so a root never holds half a
- * skill or anything from outside the pack's one directory.
+ * read with libarchive; a zip, as skills are often shared, installs under
+ * the same rules. Installing checks every entry before it is written,
+ * extracts into a temporary directory inside the root, validates the
+ * skill there and renames it into place, so a root never holds half a
+ * skill or anything from outside the pack's one directory. What a pack
+ * unpacks to is bounded: in entries, in bytes, and in how far it expands
+ * (an archive bomb unpacks to thousands of times its size).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +23,11 @@
 #include "larchive.h"
 
 #define PACK_MAX_ENTRIES 10000
-#define PACK_MAX_BYTES (256L * 1024 * 1024)
+#define PACK_MAX_BYTES ((int64_t)256 << 20)
+/* Text deflates to a third or a tenth of its size; a skill that unpacks
+ * to more than a hundred times its pack is refused once past a MiB. */
+#define PACK_MAX_RATIO 100
+#define PACK_RATIO_FLOOR ((int64_t)1 << 20)
 
 static int rm_entry(const char *p, const struct stat *st, int flag,
 		    struct FTW *f)
@@ -328,21 +335,43 @@ static int check_entry(const char *file, struct archive_entry *e,
 			       file, path, kind_of(t));
 }
 
+/* What a pack may still unpack to. */
+struct budget {
+	int64_t total;	/* unpacked so far */
+	int64_t packed;	/* the pack's size; 0 if not known (a pipe) */
+};
+
+static int over_budget(struct archive *in, const char *file,
+		       const struct budget *b)
+{
+	int64_t packed = b->packed > 0 ? b->packed :
+			 archive_filter_bytes(in, -1);
+
+	if (b->total > PACK_MAX_BYTES)
+		return spool_error_set(SPOOL_EINVALID, "pack '%s': larger "
+				       "than 256 MiB unpacked", file);
+	if (b->total > PACK_RATIO_FLOOR &&
+	    b->total / PACK_MAX_RATIO > (packed > 0 ? packed : 1))
+		return spool_error_set(SPOOL_EINVALID, "pack '%s': refusing "
+				       "an archive bomb: %lld bytes unpack to "
+				       "more than %d times that", file,
+				       (long long)packed, PACK_MAX_RATIO);
+	return 0;
+}
+
 static int copy_data(struct archive *in, struct archive *out,
-		     const char *file, long *total)
+		     const char *file, struct budget *b)
 {
 	const void *buf;
 	size_t size;
 	la_int64_t off;
-	int r;
+	int r, rc;
 
 	while ((r = archive_read_data_block(in, &buf, &size, &off)) ==
 	       ARCHIVE_OK) {
-		*total += (long)size;
-		if (*total > PACK_MAX_BYTES)
-			return spool_error_set(SPOOL_EINVALID, "pack '%s': "
-					       "larger than 256 MiB unpacked",
-					       file);
+		b->total += (int64_t)size;
+		if ((rc = over_budget(in, file, b)) < 0)
+			return rc;
 		if (archive_write_data_block(out, buf, size, off) != ARCHIVE_OK)
 			return spool_error_set(SPOOL_ERROR, "pack '%s': %s",
 					       file, archive_error_string(out));
@@ -360,9 +389,10 @@ static int extract(char *name, size_t namelen, const char *file,
 	struct archive *out = archive_write_disk_new();
 	struct archive_entry *e;
 	char dst[PATH_MAX * 2];
-	long total = 0;
+	struct budget b = { 0 };
+	struct stat st;
 	size_t count = 0;
-	int r, rc = 0;
+	int r = ARCHIVE_OK, rc = 0, fd = -1;
 
 	if (!in || !out) {
 		rc = spool_error_set(SPOOL_ERROR, "out of memory");
@@ -370,14 +400,21 @@ static int extract(char *name, size_t namelen, const char *file,
 	}
 	archive_read_support_filter_all(in);
 	archive_read_support_format_tar(in);
+	archive_read_support_format_zip(in);
 	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
 				       ARCHIVE_EXTRACT_SECURE_NODOTDOT |
 				       ARCHIVE_EXTRACT_NO_OVERWRITE);
-	if (archive_read_open_filename(in, file, 65536) != ARCHIVE_OK) {
-		rc = spool_error_set(errno == ENOENT ? SPOOL_ENOTFOUND
-				     : SPOOL_EINVALID, "cannot read pack "
-				     "'%s': %s", file,
-				     archive_error_string(in));
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &st) < 0) {
+		rc = spool_error_sys(errno == ENOENT ? SPOOL_ENOTFOUND
+				     : SPOOL_ERROR, "cannot read pack '%s'",
+				     file);
+		goto out;
+	}
+	b.packed = S_ISREG(st.st_mode) ? (int64_t)st.st_size : 0;
+	if (archive_read_open_fd(in, fd, 65536) != ARCHIVE_OK) {
+		rc = spool_error_set(SPOOL_EINVALID, "cannot read pack '%s': "
+				     "%s", file, archive_error_string(in));
 		goto out;
 	}
 	while (rc == 0 && (r = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
@@ -401,6 +438,14 @@ static int extract(char *name, size_t namelen, const char *file,
 		}
 		if ((rc = check_entry(file, e, path, name, namelen)) < 0)
 			break;
+		/* a size it owns up to is refused before a byte is written */
+		if (archive_entry_size_is_set(e) &&
+		    archive_entry_size(e) > PACK_MAX_BYTES - b.total) {
+			rc = spool_error_set(SPOOL_EINVALID, "pack '%s': '%s' "
+					     "makes it larger than 256 MiB "
+					     "unpacked", file, path);
+			break;
+		}
 		snprintf(dst, sizeof(dst), "%s/%s", tmp, path);
 		archive_entry_set_pathname(e, dst);
 		archive_entry_set_uid(e, getuid());
@@ -415,7 +460,7 @@ static int extract(char *name, size_t namelen, const char *file,
 			break;
 		}
 		if (archive_entry_filetype(e) == AE_IFREG &&
-		    (rc = copy_data(in, out, file, &total)) < 0)
+		    (rc = copy_data(in, out, file, &b)) < 0)
 			break;
 		if (archive_write_finish_entry(out) != ARCHIVE_OK)
 			rc = spool_error_set(SPOOL_ERROR, "pack '%s': cannot "
@@ -433,6 +478,8 @@ out:
 		archive_read_free(in);
 	if (out)
 		archive_write_free(out);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 

@@ -15,7 +15,7 @@
 #include <git2.h>
 
 #include "file.h"
-#include "operator-int.h"
+#include "archive-find.h"
 #include "transition.h"
 
 static void key_path(char *buf, size_t len, const char *key)
@@ -113,14 +113,16 @@ static int check_refs(spool *sp, json_t *task, const char *id,
 static int link_parent(spool_commit *c, spool *sp, const char *parent,
 		       const char *id)
 {
-	spool_loc loc, blocked = { .state = SPOOL_STATE_BLOCKED };
-	spool_transition t;
+	spool_request rq = { .id = parent, .verb = "block", .actor = "spool",
+			     .via = SPOOL_VIA_SPOOL };
+	spool_outcome o;
 	json_t *task = NULL, *children;
-	char path[PATH_MAX];
+	char path[PATH_MAX], note[128];
 	int rc;
 
-	if ((rc = spool_task_find(&loc, sp, parent)) < 0 ||
-	    (rc = spool_task_load(&task, sp, &loc, parent)) < 0)
+	memset(&o, 0, sizeof(o));
+	if ((rc = spool_task_find(&rq.from, sp, parent)) < 0 ||
+	    (rc = spool_task_load(&task, sp, &rq.from, parent)) < 0)
 		return rc;
 	children = json_object_get(task, "children");
 	if (!json_is_array(children)) {
@@ -128,20 +130,35 @@ static int link_parent(spool_commit *c, spool *sp, const char *parent,
 		json_object_set_new(task, "children", children);
 	}
 	json_array_append_new(children, json_string(id));
-	if ((rc = spool_task_store(sp, &loc, parent, task)) < 0)
+	if ((rc = spool_task_store(sp, &rq.from, parent, task)) < 0)
 		goto out;
-	if (loc.state == SPOOL_STATE_READY) {
-		spool_transition_init(&t, parent, &loc, &blocked, "block",
-				      "spool");
-		snprintf(t.note, sizeof(t.note), "waits for subtask %s", id);
-		rc = spool_do_move(c, sp, task, &t, NULL);
+	if (rq.from.state == SPOOL_STATE_READY) {
+		rq.to.state = SPOOL_STATE_BLOCKED;
+		rq.task = task;
+		snprintf(note, sizeof(note), "waits for subtask %s", id);
+		rq.note = note;
+		rc = spool_transition_apply(&o, c, sp, &rq);
 	} else {
-		spool_loc_path(path, sizeof(path), &loc, parent);
+		spool_loc_path(path, sizeof(path), &rq.from, parent);
 		rc = spool_commit_path(c, path);
 	}
 out:
+	spool_outcome_clear(&o);
 	json_decref(task);
 	return rc;
+}
+
+/* Fields only the spool writes start afresh whatever a new task says:
+ * a task filed with "plan_approved": true would skip its plan's review. */
+static void reset_owned(json_t *task)
+{
+	static const char *const owned[] = { "plan_approved", "submitted_by",
+					     "feedback", "errors",
+					     "children" };
+
+	for (size_t i = 0; i < SPOOL_ARRAY_SIZE(owned); i++)
+		json_object_del(task, owned[i]);
+	json_object_set_new(task, "attempt", json_integer(1));
 }
 
 int spool_file_task(char *idout, size_t idlen, bool *existed,
@@ -149,17 +166,17 @@ int spool_file_task(char *idout, size_t idlen, bool *existed,
 		    const spool_loc *from, const char *actor,
 		    const spool_file_batch *batch)
 {
-	spool_loc to = { .state = SPOOL_STATE_READY };
+	spool_request rq = { .verb = from ? "file" : "add", .actor = actor,
+			     .via = from ? SPOOL_VIA_SPOOL : SPOOL_VIA_CMD,
+			     .task = task };
 	const char *key = spool_task_str(task, "idempotency_key");
 	const char *parent = spool_task_str(task, "parent");
-	spool_transition t;
-	char id[SPOOL_ID_MAX + 1], path[PATH_MAX], kpath[PATH_MAX], now[32];
-	char dead[128];
+	char id[SPOOL_ID_MAX + 1], kpath[PATH_MAX], now[32];
+	spool_outcome o;
 	spool_loc loc;
-	bool deps_ok;
-	char *s = NULL;
 	int rc;
 
+	memset(&o, 0, sizeof(o));
 	if (existed)
 		*existed = false;
 	if (key && key_lookup(id, sizeof(id), sp, key) &&
@@ -192,52 +209,29 @@ int spool_file_task(char *idout, size_t idlen, bool *existed,
 	}
 	if (!json_object_get(task, "created_by"))
 		json_object_set_new(task, "created_by", json_string(actor));
-	if (!json_object_get(task, "attempt"))
-		json_object_set_new(task, "attempt", json_integer(1));
-	if ((rc = spool_deps_state(&deps_ok, dead, sizeof(dead), sp,
-				   task)) < 0)
-		return rc;
-	if (!deps_ok)
-		to.state = SPOOL_STATE_BLOCKED;
-	if (dead[0]) {
-		/* Said in the task at once, as the spool says it later. */
-		json_t *errs = json_object_get(task, "errors");
-		char why[256];
-		if (!json_is_array(errs)) {
-			errs = json_array();
-			json_object_set_new(task, "errors", errs);
-		}
-		snprintf(why, sizeof(why), "dependency %s will never be done; "
-			 "retry it or cancel this task", dead);
-		spool_now_iso(now, sizeof(now));
-		json_array_append_new(errs, json_pack("{s:s, s:s, s:s}", "at",
-				      now, "by", "spool", "text", why));
-	}
-	if (!(s = spool_task_dump(task)))
-		return spool_error_set(SPOOL_ERROR, "out of memory");
-	spool_loc_path(path, sizeof(path), &to, id);
-	rc = spool_fs_write(sp, path, s, strlen(s), true);
-	free(s);
-	if (rc < 0)
-		return rc;
+	reset_owned(task);
+	/* Written to ready/ or blocked/ as the table says, and recorded. */
+	rq.id = id;
+	if (from)
+		rq.from = *from;
+	else
+		rq.from.state = SPOOL_STATE_NONE;
+	rq.to.state = SPOOL_STATE_NONE;
+	if ((rc = spool_transition_apply(&o, c, sp, &rq)) < 0)
+		goto out;
 	if (key) {
 		key_path(kpath, sizeof(kpath), key);
 		if ((rc = spool_fs_mkdirs(sp, ".spool/keys")) < 0 ||
 		    (rc = spool_fs_write(sp, kpath, id, strlen(id), false)) < 0 ||
 		    (rc = spool_commit_path(c, kpath)) < 0)
-			return rc;
+			goto out;
 	}
-	spool_transition_init(&t, id, from, &to,
-			      from ? "file" : "add", actor);
-	if (dead[0])
-		snprintf(t.note, sizeof(t.note), "dependency %s will never be "
-			 "done", dead);
-	if ((rc = spool_record_move(c, sp, task, &t, NULL)) < 0)
-		return rc;
 	if (parent && (rc = link_parent(c, sp, parent, id)) < 0)
-		return rc;
+		goto out;
 	snprintf(idout, idlen, "%s", id);
-	return 0;
+out:
+	spool_outcome_clear(&o);
+	return rc;
 }
 
 /* One line of text whatever a refused name held. */

@@ -27,8 +27,10 @@
 	X(archive_entry_set_symlink) \
 	X(archive_entry_set_uid) \
 	X(archive_entry_size) \
+	X(archive_entry_size_is_set) \
 	X(archive_entry_symlink) \
 	X(archive_error_string) \
+	X(archive_filter_bytes) \
 	X(archive_read_data) \
 	X(archive_read_data_block) \
 	X(archive_read_free) \
@@ -39,6 +41,7 @@
 	X(archive_read_support_filter_all) \
 	X(archive_read_support_filter_gzip) \
 	X(archive_read_support_format_tar) \
+	X(archive_read_support_format_zip) \
 	X(archive_write_add_filter_gzip) \
 	X(archive_write_close) \
 	X(archive_write_data) \
@@ -82,8 +85,10 @@ int spool_larchive_load(void);
 #define archive_entry_set_symlink (spool_larchive_fn.archive_entry_set_symlink)
 #define archive_entry_set_uid (spool_larchive_fn.archive_entry_set_uid)
 #define archive_entry_size (spool_larchive_fn.archive_entry_size)
+#define archive_entry_size_is_set (spool_larchive_fn.archive_entry_size_is_set)
 #define archive_entry_symlink (spool_larchive_fn.archive_entry_symlink)
 #define archive_error_string (spool_larchive_fn.archive_error_string)
+#define archive_filter_bytes (spool_larchive_fn.archive_filter_bytes)
 #define archive_read_data (spool_larchive_fn.archive_read_data)
 #define archive_read_data_block (spool_larchive_fn.archive_read_data_block)
 #define archive_read_free (spool_larchive_fn.archive_read_free)
@@ -94,6 +99,7 @@ int spool_larchive_load(void);
 #define archive_read_support_filter_all (spool_larchive_fn.archive_read_support_filter_all)
 #define archive_read_support_filter_gzip (spool_larchive_fn.archive_read_support_filter_gzip)
 #define archive_read_support_format_tar (spool_larchive_fn.archive_read_support_format_tar)
+#define archive_read_support_format_zip (spool_larchive_fn.archive_read_support_format_zip)
 #define archive_write_add_filter_gzip (spool_larchive_fn.archive_write_add_filter_gzip)
 #define archive_write_close (spool_larchive_fn.archive_write_close)
 #define archive_write_data (spool_larchive_fn.archive_write_data)

@@ -1,8 +1,7 @@
 /*
  * What moves work on without an agent: leases on claimed tasks, retries of
- * failed tasks, named acceptance checks; and reading transitions back from
- * the history, and packing it. Shared by spoold and the library's users;
- * nothing here prints or waits.
+ * failed tasks, named acceptance checks; and packing the history. Shared
+ * by spoold and the library's users; nothing here prints or waits.
  */
 #ifndef SPOOL_LEASE_H
 #define SPOOL_LEASE_H
@@ -11,24 +10,7 @@
 #include <sys/stat.h>
 
 #include "spool-int.h"
-
-/* Milliseconds since the epoch, as file times are kept. */
-int64_t spool_now_ms(void);
-
-/* When a claimed task last showed life, in ms: the later of its mtime (a
- * touch) and its ctime (the claim itself: a rename keeps the mtime). */
-int64_t spool_heartbeat_ms(const struct stat *st);
-
-/* A positive integer from .spool/config.json, or dflt. */
-long spool_config_long(const spool *sp, const char *key, long dflt);
-
-/* The task's lease in seconds: its "lease" field, else lease_seconds. */
-long spool_lease_seconds(const spool *sp, json_t *task);
-long spool_task_max_attempts(const spool *sp, json_t *task);
-
-/* Seconds to wait before retrying a task whose attempt n failed:
- * retry_backoff_seconds[n-1], the last entry repeating; 0 when unset. */
-long spool_retry_backoff(const spool *sp, long attempt);
+#include "policy.h"
 
 /*
  * Leases. The claimed file's mtime is the heartbeat. If the task is still
@@ -65,21 +47,6 @@ int spool_check_lookup(const char **name, json_t **argv, long *timeout_s,
  */
 int spool_check_verdict(bool *moved, spool *sp, const char *id,
 			const char *name, bool passed, const char *output);
-
-/* ---- the history, read back ------------------------------------------- */
-
-typedef int (*spool_journal_fn)(void *data, const spool_transition *t);
-
-/*
- * Calls fn for every transition recorded in commits after since, up to
- * HEAD, oldest first; head gets HEAD. since NULL or unknown: fn is not
- * called. At most max commits are read (the newest ones).
- */
-int spool_journal_since(git_oid *head, spool *sp, const git_oid *since,
-			size_t max, spool_journal_fn fn, void *data);
-
-/* Parses the Spool-* trailers of one commit message. */
-int spool_journal_parse(const char *msg, spool_journal_fn fn, void *data);
 
 /* ---- packing ----------------------------------------------------------- */
 

@@ -7,10 +7,11 @@
 #define SPOOL_OPERATOR_INT_H
 
 #include "spool-int.h"
+#include "archive-find.h"
 
 /* ---- history ----------------------------------------------------------- */
 
-/* One Spool-Task trailer group of a commit, as history.c wrote it. */
+/* One transition of a commit, as trailer.c reads it back. */
 typedef struct {
 	char id[SPOOL_ID_MAX + 1];
 	char from[SPOOL_NAME_MAX + 16];	/* "ready", "claimed/dev", "none" */
@@ -34,15 +35,6 @@ typedef struct {
 
 /* Return > 0 to stop the walk (returned as is), < 0 for an error. */
 typedef int (*spool_event_fn)(void *data, const spool_event *ev);
-
-/*
- * Parses the trailer block (the last paragraph) of a commit message into
- * groups. For a commit of one transition the note is the paragraph
- * between the subject and the trailers; *notebuf (malloc'd, caller
- * frees) holds it. Returns the number of groups in *out (malloc'd).
- */
-int spool_trailers_parse(spool_tgroup **out, size_t *n, char **notebuf,
-			 const char *msg);
 
 /* The history index (.spool/run/history/): one line per recorded
  * transition, "<commit> <time> <id>", in 256 buckets by id, brought up to
@@ -129,22 +121,6 @@ void spool_duration_format(char *buf, size_t len, long secs);
 int spool_duration_parse(long *out, const char *s);
 
 /* ---- archives ---------------------------------------------------------- */
-
-/* Where an archived task is. */
-typedef struct {
-	char archive[128];	/* "archive/2026-01-31.tar.gz" */
-	spool_state state;	/* done, failed, cancelled */
-	char commit[GIT_OID_HEXSZ + 1];	/* its last transition */
-	long long offset;	/* of the gzip member its entries are in */
-} spool_archived;
-
-/*
- * Finds an archived task. With task non-NULL, also reads its JSON from
- * the archive; with files non-NULL, the names of its deliverables.
- * SPOOL_ENOTFOUND if it is in no archive.
- */
-int spool_archive_find(spool_archived *out, json_t **task, json_t **files,
-		       spool *sp, const char *id);
 
 typedef struct {
 	size_t tasks;		/* tasks archived */

@@ -70,264 +70,95 @@ int spool_op_add(char *id, size_t idlen, bool *existed, spool *sp,
 	return finish(sp, c, rc, false, actor);
 }
 
-/* Loads a task and checks it is in one of the states in mask. */
-static int locate(spool_loc *loc, json_t **task, spool *sp, const char *id,
-		  unsigned mask, const char *what)
+/*
+ * The common shape: find the task, ask the entry point for the verb (it
+ * decides with the table, moves and records), commit, then release what
+ * waited for it. An operation the table refuses changes nothing.
+ */
+static int op(spool *sp, const char *id, const char *verb, spool_state to,
+	      const spool_op_opts *o)
 {
-	int rc;
-
-	*task = NULL;
-	if ((rc = spool_task_find(loc, sp, id)) < 0)
-		return rc;
-	if (!(mask & (1u << loc->state))) {
-		char where[128];
-		spool_loc_format(where, sizeof(where), loc);
-		return spool_error_set(SPOOL_EILLEGAL, "cannot %s '%s': it is "
-				       "in %s", what, id, where);
-	}
-	return spool_task_load(task, sp, loc, id);
-}
-
-/* An agent may only act on its own claimed work; operators (names not
- * registered as agents) may act on anyone's. */
-static int check_owner(spool *sp, const char *id, const spool_loc *loc,
-		       const char *actor)
-{
-	json_t *agent = NULL;
-
-	if (!actor || strcmp(actor, loc->agent) == 0)
-		return 0;
-	if (spool_agent_load(&agent, sp, actor) < 0) {
-		spool_error_clear();
-		return 0;
-	}
-	if (spool_agent_has_role(agent, "operator")) {
-		json_decref(agent);
-		return 0;
-	}
-	json_decref(agent);
-	return spool_error_set(SPOOL_EILLEGAL, "'%s' is claimed by '%s', not "
-			       "by '%s'", id, loc->agent, actor);
-}
-
-static int check_reviewer(spool *sp, json_t *task, const char *id,
-			  const char *actor)
-{
-	const char *by = spool_task_str(task, "submitted_by");
-	json_t *agent = NULL, *review;
-	bool self_ok;
-
-	review = json_object_get(spool_config(sp), "review");
-	self_ok = json_is_true(json_object_get(review, "allow_self_approval"));
-	if (by && actor && strcmp(by, actor) == 0 && !self_ok)
-		return spool_error_set(SPOOL_EILLEGAL, "'%s' was submitted by "
-			"'%s', who cannot also review it", id, actor);
-	if (!actor || spool_agent_load(&agent, sp, actor) < 0) {
-		spool_error_clear();
-		return 0;	/* an operator, not an agent */
-	}
-	if (!spool_agent_has_role(agent, "reviewer") &&
-	    !spool_agent_has_role(agent, "operator")) {
-		json_decref(agent);
-		return spool_error_set(SPOOL_EILLEGAL, "agent '%s' has no "
-			"reviewer role (spool agent add %s --roles "
-			"worker,reviewer)", actor, actor);
-	}
-	json_decref(agent);
-	return 0;
-}
-
-#define M(s) (1u << (s))
-#define OPEN_STATES (M(SPOOL_STATE_NEW) | M(SPOOL_STATE_BLOCKED) | \
-		     M(SPOOL_STATE_READY) | M(SPOOL_STATE_CLAIMED) | \
-		     M(SPOOL_STATE_REVIEW))
-
-/* The common shape: locate, check, move, record. */
-static int simple_move(spool *sp, const char *id, unsigned mask,
-		       const char *what, spool_loc *to, const char *verb,
-		       const spool_op_opts *o, bool owner)
-{
+	spool_request rq = { .id = id, .verb = verb, .actor = o->actor,
+			     .via = SPOOL_VIA_CMD, .reason = o->reason,
+			     .feedback = o->feedback };
+	spool_outcome out;
 	spool_commit *c;
-	spool_transition t;
-	spool_loc from;
-	json_t *task = NULL;
 	int rc;
 
+	memset(&out, 0, sizeof(out));
+	rq.to.state = to;
 	if ((rc = begin(&c, sp)) < 0)
 		return rc;
-	if ((rc = locate(&from, &task, sp, id, mask, what)) < 0)
-		goto out;
-	if (owner && from.state == SPOOL_STATE_CLAIMED &&
-	    (rc = check_owner(sp, id, &from, o->actor)) < 0)
-		goto out;
-	if ((rc = spool_rules_check(sp, task, id, &from, to)) < 0)
-		goto out;
-	spool_transition_init(&t, id, &from, to, verb, o->actor);
-	if (o->reason)
-		snprintf(t.note, sizeof(t.note), "%s", o->reason);
-	rc = spool_do_move(c, sp, task, &t, o->feedback);
-out:
-	json_decref(task);
-	return finish(sp, c, rc, spool_state_terminal(to->state), o->actor);
+	if ((rc = spool_task_find(&rq.from, sp, id)) == 0)
+		rc = spool_transition_apply(&out, c, sp, &rq);
+	spool_outcome_clear(&out);
+	return finish(sp, c, rc, rc == 0 && out.release, o->actor);
 }
 
 int spool_op_submit(spool *sp, const char *id, const spool_op_opts *o)
 {
-	spool_loc to = { .state = SPOOL_STATE_REVIEW };
-
-	return simple_move(sp, id, M(SPOOL_STATE_CLAIMED), "submit", &to,
-			   "submit", o, true);
+	return op(sp, id, "submit", SPOOL_STATE_NONE, o);
 }
 
 int spool_op_fail(spool *sp, const char *id, const spool_op_opts *o)
 {
-	spool_loc to = { .state = SPOOL_STATE_FAILED };
-
-	if (!o->reason || !*o->reason)
-		return spool_error_set(SPOOL_EINVALID, "say why with --reason "
-				       "TEXT; the reason is kept in the task");
-	return simple_move(sp, id, M(SPOOL_STATE_CLAIMED), "fail", &to,
-			   "fail", o, true);
+	return op(sp, id, "fail", SPOOL_STATE_NONE, o);
 }
 
 int spool_op_retry(spool *sp, const char *id, const spool_op_opts *o)
 {
-	spool_loc to = { .state = SPOOL_STATE_READY };
-
-	return simple_move(sp, id, M(SPOOL_STATE_FAILED), "retry", &to,
-			   "retry", o, false);
+	return op(sp, id, "retry", SPOOL_STATE_NONE, o);
 }
 
 int spool_op_cancel(spool *sp, const char *id, const spool_op_opts *o)
 {
-	spool_loc to = { .state = SPOOL_STATE_CANCELLED };
-
-	return simple_move(sp, id, OPEN_STATES, "cancel", &to, "cancel", o,
-			   false);
+	return op(sp, id, "cancel", SPOOL_STATE_NONE, o);
 }
 
+/* On the last attempt the table ends a release in failed/. */
 int spool_op_release(spool *sp, const char *id, const spool_op_opts *o)
 {
-	spool_loc to = { .state = SPOOL_STATE_READY };
-	spool_commit *c;
-	spool_transition t;
-	spool_loc from;
-	json_t *task = NULL;
-	long max;
-	int rc;
-
-	if ((rc = begin(&c, sp)) < 0)
-		return rc;
-	if ((rc = locate(&from, &task, sp, id, M(SPOOL_STATE_CLAIMED),
-			 "release")) < 0 ||
-	    (rc = check_owner(sp, id, &from, o->actor)) < 0)
-		goto out;
-	/* Every claim spends an attempt; the last one ends in failed/. */
-	max = spool_task_int(task, "max_attempts",
-			     spool_config_max_attempts(sp));
-	if (spool_task_int(task, "attempt", 1) >= max)
-		to.state = SPOOL_STATE_FAILED;
-	spool_transition_init(&t, id, &from, &to,
-			      to.state == SPOOL_STATE_FAILED ? "fail"
-							     : "release",
-			      o->actor);
-	if (to.state == SPOOL_STATE_FAILED)
-		snprintf(t.note, sizeof(t.note), "released after the last of "
-			 "%ld attempts", max);
-	rc = spool_do_move(c, sp, task, &t, NULL);
-out:
-	json_decref(task);
-	return finish(sp, c, rc, to.state == SPOOL_STATE_FAILED, o->actor);
+	return op(sp, id, "release", SPOOL_STATE_NONE, o);
 }
 
+/* A plan_first task's plan goes back to its agent; a parent with open
+ * subtasks waits in blocked/; anything else is done. */
 int spool_op_approve(spool *sp, const char *id, const spool_op_opts *o)
 {
-	spool_loc from, to = { .state = SPOOL_STATE_DONE };
-	const char *mode, *by;
-	spool_transition t;
-	spool_commit *c;
-	json_t *task = NULL;
-	int rc;
-
-	if ((rc = begin(&c, sp)) < 0)
-		return rc;
-	if ((rc = locate(&from, &task, sp, id, M(SPOOL_STATE_REVIEW),
-			 "approve")) < 0 ||
-	    (rc = check_reviewer(sp, task, id, o->actor)) < 0)
-		goto out;
-	mode = spool_task_str(task, "mode");
-	by = spool_task_str(task, "submitted_by");
-	if (mode && strcmp(mode, "plan_first") == 0 &&
-	    !json_is_true(json_object_get(task, "plan_approved"))) {
-		/* The plan is approved: back to its agent to execute. */
-		if (!by) {
-			rc = spool_error_set(SPOOL_EINVALID, "'%s' has no "
-				"submitted_by; cannot tell whose plan it is",
-				id);
-			goto out;
-		}
-		to.state = SPOOL_STATE_CLAIMED;
-		snprintf(to.agent, sizeof(to.agent), "%s", by);
-	}
-	if ((rc = spool_rules_check(sp, task, id, &from, &to)) < 0)
-		goto out;
-	spool_transition_init(&t, id, &from, &to,
-			      to.state == SPOOL_STATE_DONE ? "approve"
-							   : "approve-plan",
-			      o->actor);
-	rc = spool_do_move(c, sp, task, &t, o->feedback);
-out:
-	json_decref(task);
-	return finish(sp, c, rc, to.state == SPOOL_STATE_DONE, o->actor);
+	return op(sp, id, "approve", SPOOL_STATE_NONE, o);
 }
 
+/* Back to the agent who submitted it, or to ready/ with --to-ready or
+ * when that agent cannot take it. */
 int spool_op_reject(spool *sp, const char *id, const spool_op_opts *o)
 {
-	spool_loc from, to = { .state = SPOOL_STATE_READY };
-	spool_transition t;
-	spool_commit *c;
-	json_t *task = NULL;
-	const char *by;
-	int rc;
-
-	if (!o->feedback || !*o->feedback)
-		return spool_error_set(SPOOL_EINVALID, "a rejection needs "
-			"feedback: say what to change with --feedback TEXT");
-	if ((rc = begin(&c, sp)) < 0)
-		return rc;
-	if ((rc = locate(&from, &task, sp, id, M(SPOOL_STATE_REVIEW),
-			 "reject")) < 0 ||
-	    (rc = check_reviewer(sp, task, id, o->actor)) < 0)
-		goto out;
-	by = spool_task_str(task, "submitted_by");
-	if (by && !o->to_ready) {
-		/* Back to the agent who did it, who has the context. */
-		to.state = SPOOL_STATE_CLAIMED;
-		snprintf(to.agent, sizeof(to.agent), "%s", by);
-	}
-	if ((rc = spool_rules_check(sp, task, id, &from, &to)) < 0)
-		goto out;
-	spool_transition_init(&t, id, &from, &to, "reject", o->actor);
-	snprintf(t.note, sizeof(t.note), "feedback: %s", o->feedback);
-	rc = spool_do_move(c, sp, task, &t, o->feedback);
-out:
-	json_decref(task);
-	return finish(sp, c, rc, false, o->actor);
+	return op(sp, id, "reject", o->to_ready ? SPOOL_STATE_READY
+						: SPOOL_STATE_NONE, o);
 }
 
 int spool_op_heartbeat(spool *sp, const char *id, const char *agent)
 {
 	char path[PATH_MAX];
+	unsigned roles;
 	spool_loc loc;
-	json_t *task = NULL;
 	int rc;
 
-	if ((rc = locate(&loc, &task, sp, id, M(SPOOL_STATE_CLAIMED),
-			 "heartbeat")) < 0)
+	if ((rc = spool_task_find(&loc, sp, id)) < 0)
 		return rc;
-	json_decref(task);
-	if ((rc = check_owner(sp, id, &loc, agent)) < 0)
+	if (loc.state != SPOOL_STATE_CLAIMED) {
+		char where[128];
+		spool_loc_format(where, sizeof(where), &loc);
+		return spool_error_set(SPOOL_EILLEGAL, "cannot heartbeat '%s': "
+				       "it is in %s", id, where);
+	}
+	/* Whoever may release it may keep it alive. */
+	if ((rc = spool_transition_roles(&roles, sp, agent, &loc, &loc,
+					 SPOOL_VIA_CMD)) < 0)
 		return rc;
+	if (!(roles & (SPOOL_WHO_SELF | SPOOL_WHO_OPERATOR)))
+		return spool_error_set(SPOOL_EILLEGAL, "'%s' is claimed by "
+				       "'%s', not by '%s'", id, loc.agent,
+				       agent);
 	spool_loc_path(path, sizeof(path), &loc, id);
 	if (utimensat(spool_rootfd(sp), path, NULL, AT_SYMLINK_NOFOLLOW) < 0)
 		return spool_error_sys(SPOOL_ERROR, "cannot touch '%s'", path);
@@ -351,31 +182,29 @@ int spool_op_next(spool_entry *out, spool *sp, const char *agent)
 static int claim_loop(spool_entry *out, spool *sp, spool_commit *c,
 		      const char *agent, json_t *a)
 {
-	spool_loc to = { .state = SPOOL_STATE_CLAIMED };
-	spool_transition t;
+	spool_request rq = { .verb = "claim", .actor = agent,
+			     .via = SPOOL_VIA_CMD, .agent = a };
+	spool_outcome o;
 	json_t *task = NULL;
 	int rc = 0, tries;
 
-	snprintf(to.agent, sizeof(to.agent), "%s", agent);
+	rq.to.state = SPOOL_STATE_CLAIMED;
+	snprintf(rq.to.agent, sizeof(rq.to.agent), "%s", agent);
 	/* A shell agent may take our pick with mv first: pick again. Each
 	 * lost pick was taken by someone, so this ends with a claim or with
-	 * nothing left; a cap would fail a claimer that merely kept losing. */
+	 * nothing left; a cap would fail a claimer that merely kept losing.
+	 * Without c the rename is left unsynced, like the agent's own mv:
+	 * a power cut can undo this claim, never double it. */
 	for (tries = 0;; tries++) {
 		if ((rc = spool_select(out, sp, agent, a, tries > 0)) < 0)
 			break;
 		rc = spool_task_load(&task, sp, &out->loc, out->id);
-		if (rc == 0)
-			rc = spool_rules_check(sp, task, out->id, &out->loc,
-					       &to);
-		if (rc == 0 && c) {
-			spool_transition_init(&t, out->id, &out->loc, &to,
-					      "claim", agent);
-			rc = spool_do_move(c, sp, task, &t, NULL);
-		} else if (rc == 0) {
-			/* like the agent's own mv: a power cut can undo
-			 * this claim, never double it */
-			rc = spool_move_task(sp, out->id, &out->loc, &to,
-					     false);
+		if (rc == 0) {
+			rq.id = out->id;
+			rq.from = out->loc;
+			rq.task = task;
+			rc = spool_transition_apply(&o, c, sp, &rq);
+			spool_outcome_clear(&o);
 		}
 		json_decref(task);
 		task = NULL;
@@ -384,7 +213,7 @@ static int claim_loop(spool_entry *out, spool *sp, spool_commit *c,
 	}
 	if (rc == 0) {
 		spool_select_taken(sp, out->id);
-		out->loc = to;
+		out->loc = rq.to;
 	}
 	return rc;
 }

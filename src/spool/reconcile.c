@@ -31,11 +31,7 @@ struct rec_ctx {
 
 static const char *mover(const spool_loc *from, const spool_loc *to)
 {
-	if (to->state == SPOOL_STATE_CLAIMED)
-		return to->agent;
-	if (from->state == SPOOL_STATE_CLAIMED)
-		return from->agent;
-	return "operator";
+	return spool_machine_mover(from, to);
 }
 
 int spool_head_read(char **out, size_t *len, spool *sp, const char *path)
@@ -161,17 +157,51 @@ static struct timespec last_commit_time(spool *sp, git_commit *head)
 	return t;
 }
 
+/* One step of a raw move, as the table sees it. */
+static void raw_step(spool_request *rq, const char *id, const spool_loc *from,
+		     const spool_loc *to, json_t *task)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->id = id;
+	rq->from = *from;
+	rq->to = *to;
+	rq->actor = mover(from, to);
+	rq->via = SPOOL_VIA_MV;
+	rq->moved = true;
+	rq->task = task;
+}
+
+/* Whether the table allows a raw move from -> to of this task. */
+static bool raw_legal(struct rec_ctx *x, json_t *task, const char *id,
+		      const spool_loc *from, const spool_loc *to,
+		      const spool_row **row)
+{
+	spool_request rq;
+	spool_outcome o;
+	int rc;
+
+	raw_step(&rq, id, from, to, task);
+	rc = spool_transition_check(&o, x->c, x->sp, &rq);
+	if (row)
+		*row = o.row;
+	spool_outcome_clear(&o);
+	spool_error_clear();
+	return rc == 0;
+}
+
 static int unseen_claim(struct rec_ctx *x, json_t *task, const char *id,
 			const spool_loc *from, const spool_loc *to)
 {
 	spool_loc mid = { .state = SPOOL_STATE_CLAIMED }, cand;
 	git_commit *head = spool_commit_parent(x->c);
+	const spool_row *second = NULL;
 	struct timespec since;
-	spool_transition t1, t2;
+	spool_request r1, r2;
+	spool_outcome o1, o2;
 	char **agents = NULL;
 	size_t n = 0, found = 0;
 	struct stat st;
-	char dir[128];
+	char dir[128], note[256];
 	int rc;
 
 	if (!head || from->state != SPOOL_STATE_READY ||
@@ -188,66 +218,40 @@ static int unseen_claim(struct rec_ctx *x, json_t *task, const char *id,
 		    st.st_mtim.tv_sec < since.tv_sec ||
 		    (st.st_mtim.tv_sec == since.tv_sec &&
 		     st.st_mtim.tv_nsec < since.tv_nsec) ||
-		    spool_rules_check(x->sp, task, id, from, &cand) < 0)
+		    !raw_legal(x, task, id, from, &cand, NULL))
 			continue;
 		if (found++ == 0)
 			mid = cand;
 	}
 	spool_names_free(agents, n);
 	spool_error_clear();
-	if (found != 1)
+	/* Both steps must be moves the agent may make by mv. */
+	if (found != 1 || !raw_legal(x, task, id, &mid, to, &second))
 		return SPOOL_EILLEGAL;
-	spool_transition_init(&t1, id, from, &mid, "claim", mid.agent);
-	spool_transition_init(&t2, id, &mid, to,
-			      spool_rules_verb(task, &mid, to), mid.agent);
-	snprintf(t2.note, sizeof(t2.note), "claimed and %s between two "
-		 "looks; claimer inferred from claimed/%s/", t2.verb,
-		 mid.agent);
-	if ((rc = spool_record_move(x->c, x->sp, task, &t1, NULL)) < 0 ||
-	    (rc = spool_record_move(x->c, x->sp, task, &t2, NULL)) < 0)
+	raw_step(&r1, id, from, &mid, task);
+	r1.at = to;
+	snprintf(note, sizeof(note), "claimed and %s between two looks; "
+		 "claimer inferred from claimed/%s/", second->verb, mid.agent);
+	if ((rc = spool_transition_apply(&o1, x->c, x->sp, &r1)) == 0) {
+		raw_step(&r2, id, &mid, to, o1.task);
+		r2.recorded = o1.task;
+		r2.note = note;
+		rc = spool_transition_apply(&o2, x->c, x->sp, &r2);
+		x->terminal |= o2.release;
+		spool_outcome_clear(&o2);
+	}
+	spool_outcome_clear(&o1);
+	if (rc < 0)
 		return rc == SPOOL_ENOTFOUND ? 0 : rc;
 	x->st->recorded += 2;
-	x->terminal |= spool_state_terminal(to->state);
-	return 0;
-}
-
-/*
- * A release by mv on the last attempt: like 'spool release', it ends in
- * failed/, recorded as one claimed/A -> failed transition.
- */
-static bool release_spent(struct rec_ctx *x, json_t *task,
-			  const spool_loc *from, const spool_loc *to)
-{
-	return from->state == SPOOL_STATE_CLAIMED &&
-	       to->state == SPOOL_STATE_READY &&
-	       spool_task_int(task, "attempt", 1) >=
-			spool_task_max_attempts(x->sp, task);
-}
-
-static int record_spent(struct rec_ctx *x, json_t *task, const char *id,
-			const spool_loc *from, const spool_loc *ready)
-{
-	spool_loc failed = { .state = SPOOL_STATE_FAILED };
-	spool_transition t;
-	int rc;
-
-	if ((rc = spool_move_task(x->sp, id, ready, &failed, true)) < 0)
-		return rc == SPOOL_ENOTFOUND ? 0 : rc;	/* claimed again */
-	spool_transition_init(&t, id, from, &failed, "fail",
-			      mover(from, ready));
-	snprintf(t.note, sizeof(t.note), "released after the last of %ld "
-		 "attempts", spool_task_max_attempts(x->sp, task));
-	if ((rc = spool_record_move(x->c, x->sp, task, &t, NULL)) < 0)
-		return rc == SPOOL_ENOTFOUND ? 0 : rc;
-	x->st->recorded++;
-	x->terminal = true;
 	return 0;
 }
 
 static int record_move(struct rec_ctx *x, const char *id,
 		       const spool_loc *from, const spool_loc *to)
 {
-	spool_transition t;
+	spool_request rq;
+	spool_outcome o;
 	json_t *task = NULL;
 	char why[512];
 	int rc;
@@ -264,7 +268,13 @@ static int record_move(struct rec_ctx *x, const char *id,
 	}
 	if (rc < 0)
 		return rc;
-	if (spool_rules_check(x->sp, task, id, from, to) < 0) {
+	/* The table decides; a release on the last attempt goes on to
+	 * failed/ there, as spool release does. */
+	raw_step(&rq, id, from, to, task);
+	rc = spool_transition_apply(&o, x->c, x->sp, &rq);
+	x->terminal |= rc == 0 && o.release;
+	spool_outcome_clear(&o);
+	if (rc == SPOOL_EILLEGAL) {
 		snprintf(why, sizeof(why), "%s", spool_error_message());
 		spool_error_clear();
 		rc = unseen_claim(x, task, id, from, to);
@@ -274,22 +284,11 @@ static int record_move(struct rec_ctx *x, const char *id,
 		spool_error_clear();
 		return revert(x, id, from, to, why);
 	}
-	if (release_spent(x, task, from, to)) {
-		rc = record_spent(x, task, id, from, to);
-		json_decref(task);
-		return rc;
-	}
-	spool_transition_init(&t, id, from, to,
-			      spool_rules_verb(task, from, to),
-			      mover(from, to));
-	rc = spool_record_move(x->c, x->sp, task, &t, NULL);
 	json_decref(task);
 	if (rc == SPOOL_ENOTFOUND)
 		return 0;
-	if (rc == 0) {
+	if (rc == 0)
 		x->st->recorded++;
-		x->terminal |= spool_state_terminal(to->state);
-	}
 	return rc;
 }
 
@@ -335,6 +334,14 @@ static int check_edit(struct rec_ctx *x, const spool_map_entry *e)
 	bool same;
 	int rc;
 
+	if (base && loc->state == SPOOL_STATE_CLAIMED) {
+		/* The agent may write its own fields, not the spool's. */
+		bool reverted;
+		rc = spool_transition_police(&reverted, x->c, x->sp, e->id,
+					     loc);
+		x->st->reverted += reverted;
+		return rc;
+	}
 	if (!base || !fixed_state(loc->state))
 		return 0;
 	spool_loc_path(path, sizeof(path), loc, e->id);
@@ -373,22 +380,15 @@ static int check_edit(struct rec_ctx *x, const spool_map_entry *e)
 /* A task that is on disk but was never recorded. */
 static int adopt(struct rec_ctx *x, const char *id, const spool_loc *loc)
 {
-	char path[PATH_MAX], why[512];
-	spool_transition t;
+	const char *by;
+	char path[PATH_MAX], why[1024], dir[128];
+	spool_request rq = { .id = id, .verb = "add",
+			     .via = SPOOL_VIA_SPOOL, .moved = true };
+	spool_outcome o;
 	json_t *task = NULL;
 	int rc;
 
 	spool_loc_path(path, sizeof(path), loc, id);
-	if (loc->state != SPOOL_STATE_READY &&
-	    loc->state != SPOOL_STATE_BLOCKED) {
-		char dir[128];
-		spool_loc_format(dir, sizeof(dir), loc);
-		snprintf(why, sizeof(why), "'%s' appeared in %s/ without being "
-			 "filed; write new tasks to tmp/ and move them to new/",
-			 path, dir);
-		x->st->quarantined++;
-		return spool_quarantine(x->c, x->sp, path, why, "spool");
-	}
 	rc = spool_task_load(&task, x->sp, loc, id);
 	if (rc == SPOOL_ENOTFOUND)
 		return 0;
@@ -399,14 +399,26 @@ static int adopt(struct rec_ctx *x, const char *id, const spool_loc *loc)
 	}
 	if (rc < 0)
 		return rc;
-	spool_transition_init(&t, id, NULL, loc, "add",
-			      spool_task_str(task, "created_by") &&
-			      spool_name_valid(spool_task_str(task, "created_by"))
-			      ? spool_task_str(task, "created_by") : "operator");
-	rc = spool_record_move(x->c, x->sp, task, &t, NULL);
+	by = spool_task_str(task, "created_by");
+	rq.actor = by && spool_name_valid(by) ? by : "operator";
+	rq.from.state = SPOOL_STATE_NONE;
+	rq.to = *loc;
+	rq.task = task;
+	rc = spool_transition_apply(&o, x->c, x->sp, &rq);
+	spool_outcome_clear(&o);
 	json_decref(task);
-	x->st->recorded++;
-	return rc;
+	if (rc == SPOOL_EILLEGAL) {
+		spool_loc_format(dir, sizeof(dir), loc);
+		snprintf(why, sizeof(why), "'%s' appeared in %s/ without being "
+			 "filed (%s); write new tasks to tmp/ and move them to "
+			 "new/", path, dir, spool_error_message());
+		spool_error_clear();
+		x->st->quarantined++;
+		return spool_quarantine(x->c, x->sp, path, why, "spool");
+	}
+	if (rc == 0)
+		x->st->recorded++;
+	return rc == SPOOL_ENOTFOUND ? 0 : rc;
 }
 
 static bool same_content(spool *sp, const char *a, const char *b)
@@ -459,7 +471,7 @@ static int resolve_copies(struct rec_ctx *x, spool_map_entry *e)
 		if (!head || e->disk[i] == e->head)
 			continue;
 		if (spool_task_load(&task, x->sp, d, e->id) == 0 &&
-		    spool_rules_check(x->sp, task, e->id, head, d) == 0)
+		    raw_legal(x, task, e->id, head, d, NULL))
 			keep = (int)i;
 		json_decref(task);
 		task = NULL;

@@ -251,7 +251,8 @@ int spool_registry_names(char ***out, size_t *count, const spool *sp,
 		names[n++] = strdup(name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_str);
 	*out = names;
 	*count = n;
 	return 0;

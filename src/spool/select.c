@@ -245,7 +245,8 @@ static void idx_save(struct idx *x, spool *sp)
 			p += sizeof(x->v[i]);
 		}
 	/* strings of taken records stay until the next read of ready/ */
-	memcpy(p, x->str, x->strsize);
+	if (x->strsize)
+		memcpy(p, x->str, x->strsize);
 	mkdirat(spool_rootfd(sp), ".spool/run", 0777);
 	if (spool_fs_write_cache(sp, IDX_PATH, buf, len) < 0)
 		spool_error_clear();

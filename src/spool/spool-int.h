@@ -29,6 +29,11 @@ int spool_odb_stored(git_odb_backend **out, const char *objects);
  * git_tree_create_updated; directories left empty go (gittree.c). */
 int spool_tree_update(git_oid *out, git_repository *repo, git_tree *base,
 		      size_t n, const git_tree_update *updates);
+/* May a tree hold an entry of this name and mode? Not empty, ".", "..",
+ * nor ".git" as any file system may read it (".GIT", ".git.", "git~1",
+ * HFS+'s ignored code points), nor a link git would read as .gitmodules. */
+bool spool_tree_name_valid(const char *name, size_t len,
+			   git_filemode_t mode);
 
 /* HEAD's tree as the commit saw it when made (NULL before the first). */
 git_tree *spool_commit_base(spool_commit *c);
@@ -46,10 +51,6 @@ int spool_task_store(spool *sp, const spool_loc *loc, const char *id,
 
 /* Deliverables of a task: "deliverables/ID". */
 void spool_deliverables_path(char *buf, size_t len, const char *id);
-
-/* The transition verb for a move, e.g. "claim", "submit". */
-const char *spool_rules_verb(json_t *task, const spool_loc *from,
-			     const spool_loc *to);
 
 /* Dependents of a finished task: moves blocked tasks whose deps are all
  * done to ready/, completes parents whose children are all done. Adds

@@ -176,9 +176,9 @@ int spool_repo(git_repository **out, spool *sp)
 	}
 	if (!inited) {
 		git_libgit2_init();
-		/* Our own objects are well formed; skip re-hashing on read. */
-		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
-		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
+		/* libgit2's object checks stay on (hashes verified on read,
+		 * commits and refs only to objects that exist): .git lies
+		 * in a directory agents write into. */
 		/* Trees of big state directories are read again and again
 		 * within one run; by default libgit2 caches none over 4 KB. */
 		git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT,

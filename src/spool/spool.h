@@ -44,6 +44,13 @@ const char *spool_error_message(void);
 int spool_error_code(void);
 void spool_error_clear(void);
 
+/* What the library went on past, told to one receiver per process (the
+ * daemon logs it, spool(1) prints it); nowhere without one (notice.c). */
+typedef void (*spool_notice_fn)(const char *msg, void *payload);
+void spool_notice_set(spool_notice_fn fn, void *payload);
+void spool_notice(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
 /* ---- names ------------------------------------------------------------- */
 
 #define SPOOL_ID_MAX 64
@@ -260,14 +267,6 @@ int spool_index_sync(spool *sp);
 int spool_head_read(char **out, size_t *len, spool *sp, const char *path);
 
 /* ---- the state machine ------------------------------------------------- */
-
-/*
- * Decides whether task may move from -> to by actor. Returns 0, or
- * SPOOL_EILLEGAL with the reason recorded. Shared by the CLI, reconcile
- * and the daemon.
- */
-int spool_rules_check(spool *sp, json_t *task, const char *id,
-		      const spool_loc *from, const spool_loc *to);
 
 /* True when every depends_on is done. *dead is set when one of them is
  * failed or cancelled (waiting would be forever). */

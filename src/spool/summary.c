@@ -321,7 +321,7 @@ static int names_read(struct probes *p, spool_listing *l, const char *where)
 			rc = probe_add(p, s, strlen(s), NULL);
 	}
 	closedir(d);
-	if (rc == 0)
+	if (rc == 0 && p->n > 1)
 		qsort(p->v, p->n, sizeof(*p->v), probe_cmp);
 	return rc;
 }
@@ -751,8 +751,9 @@ static void merge_agents(spool_listing *l)
 	for (size_t end = start; end <= l->n; end++)
 		if (end == l->n || l->rows[end].loc->state !=
 				   SPOOL_STATE_CLAIMED) {
-			qsort(l->rows + start, end - start, sizeof(*l->rows),
-			      row_cmp);
+			if (end - start > 1)
+				qsort(l->rows + start, end - start,
+				      sizeof(*l->rows), row_cmp);
 			break;
 		}
 }

@@ -62,7 +62,7 @@ violation() {
 	is "$(trailer Verb)|$(trailer Task)|$(trailer From)|$(trailer To)" \
 		"revert|$id|$to|$from" "$desc: the revert is recorded"
 	is "$(author)" "$who" "$desc: recorded against $who"
-	git log -1 --format=%B | grep -q "^violation: "; ok $? "$desc: the violation is in the message"
+	git log -1 --format=%B | grep -q "^Spool-Note: violation: "; ok $? "$desc: the violation is in the message"
 	grep -q "reverted 1" "$T/out"; ok $? "$desc: reconcile says it reverted one"
 	[ ! -e "$to/$id.json" ]; ok $? "$desc: nothing left in $to"
 }
@@ -82,7 +82,7 @@ violation T-0002 claimed/dev claimed/ops ops "steal a claimed task"
 violation T-0002 claimed/dev done dev "claimed -> done (skipping review)"
 violation T-0004 done ready operator "done -> ready"
 violation T-0005 review done operator "plan_first: the plan cannot be accepted as the result"
-git log -1 --format=%B | grep -q "plan is not approved"; ok $? "... says the plan needs approval"
+git log -1 --format=%B | grep -q "approve is made with 'spool approve', not by mv"; ok $? "... says an approval is a command"
 spool add --title later --depends-on T-0001 >/dev/null      # T-0008 blocked
 violation T-0008 blocked claimed/dev dev "claim a blocked task"
 violation T-0008 blocked ready operator "unblock by hand before the dependency is done"

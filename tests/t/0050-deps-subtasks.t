@@ -25,12 +25,15 @@ recorded "unblock" T-0003 blocked ready spool unblock
 is "$(git log -2 --format=%s | tail -n1)" "approve T-0002 by rev (review -> done)" \
 	"the approval and the release are separate commits"
 
-# released by reconcile when the dependency was finished with mv
+# a dependency claimed and submitted by mv, then approved (an approval by
+# mv is undone and releases nothing)
 spool add --title draft --assignee dev --depends-on T-0003 >/dev/null   # T-0004
 mv ready/T-0003.json claimed/ops/ && spool reconcile >/dev/null
 mv claimed/ops/T-0003.json review/ && spool reconcile >/dev/null
 mv review/T-0003.json done/ && spool reconcile >/dev/null
-is "$(state_of T-0004)" ready "mv to done/ + reconcile releases the dependant"
+is "$(state_of T-0003)/$(state_of T-0004)" review/blocked "mv to done/ is undone: the dependant waits"
+spool approve T-0003 --agent rev >/dev/null
+is "$(state_of T-0004)" ready "spool approve releases the dependant"
 
 # a dependency that will never be done is reported
 spool add --title doomed >/dev/null                                  # T-0005
@@ -69,7 +72,7 @@ is "$(head_id)" "$head" "nothing recorded"
 P=$(spool add --title "blog post")
 C1=$(spool add --title part-1 --parent "$P" --assignee dev)
 is "$(state_of "$P")" blocked "a parent with a subtask is held in blocked"
-git log -1 --format=%B | grep -qx -- "- block $P by spool (ready -> blocked)"
+git log -1 --format=%B | grep -qx -- "    - block $P by spool (ready -> blocked)"
 ok $? "the parent's move to blocked is recorded with the child's add"
 is "$(head_state "$P")" blocked "HEAD has the parent in blocked"
 C2=$(spool add --title part-2 --parent "$P" --assignee ops)
@@ -89,12 +92,14 @@ is "$(state_of "$P")" blocked "parent of a cancelled child stays blocked"
 jq -r '.errors[-1].text' "blocked/$P.json" | grep -q "subtask"
 ok $? "the parent reports the cancelled subtask"
 
-# parents released through reconcile, children finished with mv
+# parents released once children worked with mv are approved
 P=$(spool add --title p3); C=$(spool add --title c3 --parent "$P")
 mv "ready/$C.json" claimed/dev/ && spool reconcile >/dev/null
 mv "claimed/dev/$C.json" review/ && spool reconcile >/dev/null
 mv "review/$C.json" done/ && spool reconcile >/dev/null
-is "$(state_of "$C")/$(state_of "$P")" done/done "child done by mv: reconcile completes the parent"
+is "$(state_of "$C")/$(state_of "$P")" review/blocked "a child moved to done/ by mv is undone: the parent waits"
+spool approve "$C" --agent rev >/dev/null
+is "$(state_of "$C")/$(state_of "$P")" done/done "child approved: the parent is completed"
 fsck_clean; ok $? "git fsck clean"
 tree_matches_head; ok $? "disk matches HEAD"
 done_testing

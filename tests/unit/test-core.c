@@ -1,6 +1,6 @@
 /* Unit tests for the core library: names, states, locations, task
- * parsing and validation, priorities, and the state machine on a real
- * temporary spool. */
+ * parsing and validation, priorities, and the entry point's decisions on
+ * a real temporary spool (facts from the registry and the tree). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "spool.h"
+#include "transition.h"
 
 static void test_id_valid(void **state)
 {
@@ -284,81 +284,111 @@ static spool_loc L(const char *dir)
 	return loc;
 }
 
+/* Asks the entry point whether the spool allows from -> to of task by
+ * channel via (by the mover the directories say for a raw move, by an
+ * operator for a command), on the facts it gathers from the spool. */
 static int check(struct fixture *f, json_t *task, const char *from,
-		 const char *to)
+		 const char *to, unsigned via)
 {
-	spool_loc a = L(from), b = L(to);
+	spool_request rq = { .id = "T-1", .via = via, .task = task,
+			     .reason = "r", .feedback = "f" };
+	spool_outcome o;
+	int rc;
 
-	return spool_rules_check(f->sp, task, "T-1", &a, &b);
+	rq.from = L(from);
+	rq.to = L(to);
+	rq.actor = via == SPOOL_VIA_MV ? spool_machine_mover(&rq.from, &rq.to)
+		 : via == SPOOL_VIA_CMD ? "boss" : "spool";
+	rc = spool_transition_check(&o, NULL, f->sp, &rq);
+	spool_outcome_clear(&o);
+	return rc;
 }
 
-#define LEGAL(f, t, a, b) assert_int_equal(check(f, t, a, b), 0)
-#define ILLEGAL(f, t, a, b) \
-	assert_int_equal(check(f, t, a, b), SPOOL_EILLEGAL)
+#define MV SPOOL_VIA_MV
+#define CMD SPOOL_VIA_CMD
+#define SP SPOOL_VIA_SPOOL
+#define LEGAL(f, t, a, b, v) assert_int_equal(check(f, t, a, b, v), 0)
+#define ILLEGAL(f, t, a, b, v) \
+	assert_int_equal(check(f, t, a, b, v), SPOOL_EILLEGAL)
 
 static void test_rules_legal(void **state)
 {
 	struct fixture *f = *state;
-	json_t *t = json_pack("{s:s, s:s}", "id", "T-1", "title", "t");
+	json_t *t = json_pack("{s:s, s:s, s:s}", "id", "T-1", "title", "t",
+			      "submitted_by", "dev");
 
-	LEGAL(f, t, "new", "ready");
-	LEGAL(f, t, "new", "blocked");
-	LEGAL(f, t, "new", "quarantine");
-	LEGAL(f, t, "blocked", "ready");
-	LEGAL(f, t, "ready", "claimed/dev");
-	LEGAL(f, t, "claimed/dev", "review");
-	LEGAL(f, t, "claimed/dev", "ready");
-	LEGAL(f, t, "claimed/dev", "failed");
-	LEGAL(f, t, "review", "done");
-	LEGAL(f, t, "review", "ready");
-	LEGAL(f, t, "review", "claimed/dev");
-	LEGAL(f, t, "failed", "ready");
-	LEGAL(f, t, "new", "cancelled");
-	LEGAL(f, t, "blocked", "cancelled");
-	LEGAL(f, t, "ready", "cancelled");
-	LEGAL(f, t, "claimed/dev", "cancelled");
-	LEGAL(f, t, "review", "cancelled");
+	LEGAL(f, t, "new", "ready", SP);
+	LEGAL(f, t, "new", "quarantine", SP);
+	LEGAL(f, t, "ready", "claimed/dev", MV);
+	/* only the agent itself claims, even by command */
+	ILLEGAL(f, t, "ready", "claimed/dev", CMD);
+	LEGAL(f, t, "claimed/dev", "review", MV);
+	LEGAL(f, t, "claimed/dev", "ready", MV);
+	LEGAL(f, t, "claimed/dev", "failed", CMD);
+	LEGAL(f, t, "review", "done", CMD);
+	LEGAL(f, t, "review", "ready", CMD);
+	LEGAL(f, t, "review", "claimed/dev", CMD);
+	LEGAL(f, t, "failed", "ready", CMD);
+	LEGAL(f, t, "new", "cancelled", CMD);
+	LEGAL(f, t, "blocked", "cancelled", CMD);
+	LEGAL(f, t, "ready", "cancelled", CMD);
+	LEGAL(f, t, "claimed/dev", "cancelled", CMD);
+	LEGAL(f, t, "review", "cancelled", CMD);
+	LEGAL(f, t, "blocked", "ready", SP);
 	json_decref(t);
 }
 
 static void test_rules_illegal(void **state)
 {
 	struct fixture *f = *state;
-	json_t *t = json_pack("{s:s, s:s}", "id", "T-1", "title", "t");
+	json_t *t = json_pack("{s:s, s:s, s:s}", "id", "T-1", "title", "t",
+			      "submitted_by", "dev");
+	unsigned vias[] = { MV, CMD, SP };
 
-	ILLEGAL(f, t, "ready", "done");
-	assert_non_null(strstr(spool_error_message(), "T-1"));
-	assert_non_null(strstr(spool_error_message(), "ready"));
-	ILLEGAL(f, t, "ready", "review");
-	ILLEGAL(f, t, "ready", "failed");
-	ILLEGAL(f, t, "ready", "ready");
-	ILLEGAL(f, t, "new", "claimed/dev");
-	ILLEGAL(f, t, "new", "done");
-	ILLEGAL(f, t, "blocked", "claimed/dev");
-	ILLEGAL(f, t, "blocked", "done");
-	ILLEGAL(f, t, "claimed/dev", "done");
-	ILLEGAL(f, t, "claimed/dev", "claimed/ops");
-	ILLEGAL(f, t, "claimed/dev", "claimed/dev");
-	ILLEGAL(f, t, "review", "failed");
-	ILLEGAL(f, t, "done", "ready");
-	ILLEGAL(f, t, "done", "cancelled");
-	ILLEGAL(f, t, "failed", "done");
-	ILLEGAL(f, t, "failed", "cancelled");
-	ILLEGAL(f, t, "cancelled", "ready");
-	ILLEGAL(f, t, "quarantine", "ready");
+	for (size_t i = 0; i < 3; i++) {
+		unsigned v = vias[i];
+		ILLEGAL(f, t, "ready", "done", v);
+		assert_non_null(strstr(spool_error_message(), "T-1"));
+		ILLEGAL(f, t, "ready", "review", v);
+		ILLEGAL(f, t, "ready", "failed", v);
+		ILLEGAL(f, t, "ready", "ready", v);
+		ILLEGAL(f, t, "new", "claimed/dev", v);
+		ILLEGAL(f, t, "new", "done", v);
+		ILLEGAL(f, t, "blocked", "claimed/dev", v);
+		ILLEGAL(f, t, "blocked", "done", v);
+		ILLEGAL(f, t, "claimed/dev", "done", v);
+		ILLEGAL(f, t, "claimed/dev", "claimed/ops", v);
+		ILLEGAL(f, t, "claimed/dev", "claimed/dev", v);
+		ILLEGAL(f, t, "review", "failed", v);
+		ILLEGAL(f, t, "done", "ready", v);
+		ILLEGAL(f, t, "done", "cancelled", v);
+		ILLEGAL(f, t, "failed", "done", v);
+		ILLEGAL(f, t, "failed", "cancelled", v);
+		ILLEGAL(f, t, "cancelled", "ready", v);
+		ILLEGAL(f, t, "quarantine", "ready", v);
+	}
+	/* by mv, only what an agent does to its own work */
+	ILLEGAL(f, t, "review", "done", MV);
+	assert_non_null(strstr(spool_error_message(), "'spool approve'"));
+	ILLEGAL(f, t, "review", "claimed/dev", MV);
+	ILLEGAL(f, t, "review", "ready", MV);
+	ILLEGAL(f, t, "failed", "ready", MV);
+	ILLEGAL(f, t, "ready", "cancelled", MV);
+	ILLEGAL(f, t, "claimed/dev", "failed", MV);
+	ILLEGAL(f, t, "blocked", "ready", MV);
 
-	/* who may claim */
-	ILLEGAL(f, t, "ready", "claimed/ghost");
+	/* who may claim: the facts come from the registry */
+	ILLEGAL(f, t, "ready", "claimed/ghost", MV);
 	assert_non_null(strstr(spool_error_message(), "not registered"));
 	json_object_set_new(t, "requires", json_pack("[s]", "docs"));
-	LEGAL(f, t, "ready", "claimed/dev");
-	ILLEGAL(f, t, "ready", "claimed/ops");
+	LEGAL(f, t, "ready", "claimed/dev", MV);
+	ILLEGAL(f, t, "ready", "claimed/ops", MV);
 	assert_non_null(strstr(spool_error_message(), "capability"));
-	ILLEGAL(f, t, "review", "claimed/ops");
+	ILLEGAL(f, t, "review", "claimed/ops", CMD);
 	json_object_del(t, "requires");
 	json_object_set_new(t, "assignee", json_string("dev"));
-	LEGAL(f, t, "ready", "claimed/dev");
-	ILLEGAL(f, t, "ready", "claimed/ops");
+	LEGAL(f, t, "ready", "claimed/dev", MV);
+	ILLEGAL(f, t, "ready", "claimed/ops", MV);
 	assert_non_null(strstr(spool_error_message(), "assigned to 'dev'"));
 	json_decref(t);
 }
@@ -366,14 +396,15 @@ static void test_rules_illegal(void **state)
 static void test_rules_plan_first(void **state)
 {
 	struct fixture *f = *state;
-	json_t *t = json_pack("{s:s, s:s, s:s}", "id", "T-1", "title", "t",
-			      "mode", "plan_first");
+	json_t *t = json_pack("{s:s, s:s, s:s, s:s}", "id", "T-1", "title",
+			      "t", "mode", "plan_first", "submitted_by",
+			      "dev");
 
-	ILLEGAL(f, t, "review", "done");
+	ILLEGAL(f, t, "review", "done", CMD);
 	assert_non_null(strstr(spool_error_message(), "plan"));
-	LEGAL(f, t, "review", "claimed/dev");
+	LEGAL(f, t, "review", "claimed/dev", CMD);
 	json_object_set_new(t, "plan_approved", json_true());
-	LEGAL(f, t, "review", "done");
+	LEGAL(f, t, "review", "done", CMD);
 	json_decref(t);
 }
 
@@ -390,14 +421,15 @@ static void test_rules_unblock(void **state)
 					  t), 0);
 	assert_false(ready);
 	assert_non_null(strstr(dead, "T-2"));
-	ILLEGAL(f, t, "blocked", "ready");
+	ILLEGAL(f, t, "blocked", "ready", SP);
 	assert_non_null(strstr(spool_error_message(), "dependencies"));
 	json_decref(t);
 
 	t = json_pack("{s:s, s:s, s:[s]}", "id", "T-1", "title", "t",
 		      "children", "T-3");
-	ILLEGAL(f, t, "blocked", "ready");
+	ILLEGAL(f, t, "blocked", "ready", SP);
 	assert_non_null(strstr(spool_error_message(), "subtask"));
+	ILLEGAL(f, t, "blocked", "done", SP);
 	json_decref(t);
 }
 

@@ -101,6 +101,50 @@ static bool valid_for_libgit2(struct fixture *f, git_tree *base,
 	return rc == 0;
 }
 
+/* git's order, a tree sorting as NAME/: strictly increasing, so no name
+ * comes twice (a file and a directory of one name sort apart). */
+static int entry_order(const git_tree_entry *a, const git_tree_entry *b)
+{
+	const char *x = git_tree_entry_name(a), *y = git_tree_entry_name(b);
+	size_t lx = strlen(x), ly = strlen(y), n = lx < ly ? lx : ly;
+	int c = memcmp(x, y, n);
+	int cx, cy;
+
+	if (c)
+		return c;
+	cx = n < lx ? (unsigned char)x[n] :
+	     git_tree_entry_type(a) == GIT_OBJECT_TREE ? '/' : 0;
+	cy = n < ly ? (unsigned char)y[n] :
+	     git_tree_entry_type(b) == GIT_OBJECT_TREE ? '/' : 0;
+	return cx - cy;
+}
+
+static void assert_tree_sound(struct fixture *f, const git_oid *id)
+{
+	git_tree *t;
+	size_t n;
+
+	assert_int_equal(git_tree_lookup(&t, f->repo, id), 0);
+	n = git_tree_entrycount(t);
+	for (size_t i = 0; i < n; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		assert_true(spool_tree_name_valid(git_tree_entry_name(e),
+			strlen(git_tree_entry_name(e)),
+			git_tree_entry_filemode(e)));
+		for (size_t k = i + 1; k < n; k++) {
+			const git_tree_entry *o = git_tree_entry_byindex(t, k);
+			assert_string_not_equal(git_tree_entry_name(e),
+						git_tree_entry_name(o));
+		}
+		if (i)
+			assert_true(entry_order(git_tree_entry_byindex(t, i - 1),
+						e) < 0);
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			assert_tree_sound(f, git_tree_entry_id(e));
+	}
+	git_tree_free(t);
+}
+
 static void test_tree_update_matches_libgit2(void **state)
 {
 	struct fixture *f = *state;
@@ -127,8 +171,14 @@ static void test_tree_update_matches_libgit2(void **state)
 			assert_int_equal(git_tree_lookup(&base, f->repo,
 							 &empty), 0);
 		}
-		if (!valid_for_libgit2(f, base, ups, n, &want))
+		if (!valid_for_libgit2(f, base, ups, n, &want)) {
+			/* where libgit2 refuses, the spool may go on (a file
+			 * replacing a directory) or refuse; it never writes
+			 * a tree git cannot read */
+			if (spool_tree_update(&got, f->repo, base, n, ups) == 0)
+				assert_tree_sound(f, &got);
 			continue;
+		}
 		assert_int_equal(spool_tree_update(&got, f->repo, base, n,
 						   ups), 0);
 		if (!git_oid_equal(&want, &got)) {
@@ -209,6 +259,331 @@ static void test_tree_update_same_path(void **state)
 	}
 }
 
+/* A file and a directory of one name, both kept, in one call: refused,
+ * never two entries of one name. A file removed where a directory comes
+ * makes way for it. */
+static void test_tree_update_file_and_dir(void **state)
+{
+	struct fixture *f = *state;
+	git_oid id = blob(f, "x\n"), got, base_id;
+	git_tree_update ups[3] = {
+		{ GIT_TREE_UPDATE_UPSERT, id, GIT_FILEMODE_BLOB, "d/a" },
+		{ GIT_TREE_UPDATE_UPSERT, id, GIT_FILEMODE_BLOB, "d/a-b" },
+		{ GIT_TREE_UPDATE_UPSERT, id, GIT_FILEMODE_BLOB, "d/a/x" },
+	};
+	git_tree *base, *tree;
+	git_tree_entry *e;
+
+	assert_int_equal(spool_tree_update(&got, f->repo, NULL, 3, ups),
+			 SPOOL_EINVALID);
+	assert_int_equal(spool_tree_update(&base_id, f->repo, NULL, 2, ups),
+			 0);
+	assert_int_equal(git_tree_lookup(&base, f->repo, &base_id), 0);
+	/* d/a is a file at base: a directory there needs its removal */
+	assert_int_equal(spool_tree_update(&got, f->repo, base, 1, &ups[2]),
+			 SPOOL_EINVALID);
+	ups[0].action = GIT_TREE_UPDATE_REMOVE;
+	assert_int_equal(spool_tree_update(&got, f->repo, base, 3, ups), 0);
+	assert_tree_sound(f, &got);
+	assert_int_equal(git_tree_lookup(&tree, f->repo, &got), 0);
+	assert_int_equal(git_tree_entry_bypath(&e, tree, "d/a/x"), 0);
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	/* a file replacing a directory takes its place whole */
+	git_tree_free(base);
+	assert_int_equal(git_tree_lookup(&base, f->repo, &got), 0);
+	ups[0].action = GIT_TREE_UPDATE_UPSERT;
+	assert_int_equal(spool_tree_update(&got, f->repo, base, 1, ups), 0);
+	assert_tree_sound(f, &got);
+	git_tree_free(base);
+}
+
+/* The names git refuses, checked against git itself: a tree holding one
+ * of them fails git fsck (hasDotgit made an error), a tree holding one
+ * the spool takes passes. */
+static const struct {
+	const char *name;
+	git_filemode_t mode;
+	bool valid;
+} names[] = {
+	{ ".git", GIT_FILEMODE_TREE, false },
+	{ ".git", GIT_FILEMODE_BLOB, false },
+	{ ".GIT", GIT_FILEMODE_TREE, false },
+	{ ".gIt", GIT_FILEMODE_BLOB, false },
+	{ ".git.", GIT_FILEMODE_TREE, false },
+	{ ".git ", GIT_FILEMODE_TREE, false },
+	{ ".git . .", GIT_FILEMODE_BLOB, false },
+	{ ".git:x", GIT_FILEMODE_BLOB, false },
+	{ ".git\\config", GIT_FILEMODE_BLOB, false },
+	{ "git~1", GIT_FILEMODE_TREE, false },
+	{ "GIT~1", GIT_FILEMODE_BLOB, false },
+	{ "git~1. ", GIT_FILEMODE_BLOB, false },
+	{ ".g\xe2\x80\x8cit", GIT_FILEMODE_TREE, false },	/* U+200C */
+	{ "\xef\xbb\xbf.git", GIT_FILEMODE_BLOB, false },	/* U+FEFF */
+	{ ".GI\xe2\x80\xaeT", GIT_FILEMODE_TREE, false },	/* U+202E */
+	{ ".gitmodules", GIT_FILEMODE_LINK, false },
+	{ ".GITMODULES.", GIT_FILEMODE_LINK, false },
+	{ "gitmod~1", GIT_FILEMODE_LINK, false },
+	{ "gi7eba~9", GIT_FILEMODE_LINK, false },
+	{ ".gitmodules", GIT_FILEMODE_BLOB, true },
+	{ ".gitx", GIT_FILEMODE_TREE, true },
+	{ ".git~1", GIT_FILEMODE_BLOB, true },
+	{ "git~2", GIT_FILEMODE_BLOB, true },
+	{ "a.git", GIT_FILEMODE_BLOB, true },
+	{ "...", GIT_FILEMODE_BLOB, true },
+	{ "..a", GIT_FILEMODE_BLOB, true },
+	{ ".gi\xe2\x80\x8c", GIT_FILEMODE_BLOB, true },
+	{ ".g\xc0\xa9it", GIT_FILEMODE_BLOB, true },	/* not UTF-8 */
+	{ "git", GIT_FILEMODE_BLOB, true },
+	{ ".gitignore", GIT_FILEMODE_LINK, true },
+};
+
+static int git_fsck_tree(struct fixture *f, size_t i, const char *name,
+			 git_filemode_t mode, const git_oid *id)
+{
+	char dir[4200], in[4300], cmd[13000];
+	FILE *fp;
+
+	snprintf(dir, sizeof(dir), "%s/n%zu", f->dir, i);
+	snprintf(in, sizeof(in), "%s.in", dir);
+	fp = fopen(in, "w");
+	assert_non_null(fp);
+	fprintf(fp, "%o %s %s\t%s", (unsigned)mode,
+		mode == GIT_FILEMODE_TREE ? "tree" : "blob",
+		git_oid_tostr_s(id), name);
+	fputc('\0', fp);
+	fclose(fp);
+	snprintf(cmd, sizeof(cmd), "git init -q '%s' && cd '%s' && "
+		 "printf x | git hash-object -w --stdin >/dev/null && "
+		 "git mktree --missing -z <'%s' >tree && "
+		 "git -c fsck.hasDotgit=error fsck --full --strict "
+		 "--no-dangling >/dev/null 2>&1", dir, dir, in);
+	return system(cmd);
+}
+
+static void test_tree_names(void **state)
+{
+	struct fixture *f = *state;
+	git_oid x = blob(f, "x"), empty, got;
+	git_treebuilder *tb;
+	char path[64];
+
+	assert_int_equal(git_treebuilder_new(&tb, f->repo, NULL), 0);
+	assert_int_equal(git_treebuilder_insert(NULL, tb, "x", &x,
+						GIT_FILEMODE_BLOB), 0);
+	assert_int_equal(git_treebuilder_write(&empty, tb), 0);
+	git_treebuilder_free(tb);
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		const char *name = names[i].name;
+		git_filemode_t mode = names[i].mode;
+		git_tree_update up = { GIT_TREE_UPDATE_UPSERT, x,
+				       GIT_FILEMODE_BLOB, path };
+		int want = names[i].valid ? 0 : SPOOL_EINVALID;
+
+		assert_int_equal(spool_tree_name_valid(name, strlen(name),
+						       mode), names[i].valid);
+		snprintf(path, sizeof(path), "deliverables/T-1/%s%s", name,
+			 mode == GIT_FILEMODE_TREE ? "/f" : "");
+		if (mode != GIT_FILEMODE_TREE)
+			up.filemode = mode;
+		assert_int_equal(spool_tree_update(&got, f->repo, NULL, 1,
+						   &up), want);
+		/* git agrees */
+		if (names[i].valid)
+			assert_int_equal(git_fsck_tree(f, i, name, mode,
+				mode == GIT_FILEMODE_TREE ? &empty : &x), 0);
+		else
+			assert_int_not_equal(git_fsck_tree(f, i, name, mode,
+				mode == GIT_FILEMODE_TREE ? &empty : &x), 0);
+	}
+	{
+		/* empty, "." and ".." components are refused as well */
+		static const char *bad[] = { "a//b", "/a", "a/./b", "a/../b",
+					     "a/.", "..", "" };
+		for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+			git_tree_update up = { GIT_TREE_UPDATE_UPSERT, x,
+					       GIT_FILEMODE_BLOB, bad[i] };
+			assert_int_equal(spool_tree_update(&got, f->repo, NULL,
+							   1, &up),
+					 SPOOL_EINVALID);
+		}
+	}
+}
+
+/* ---- the history on a real spool ---------------------------------------- */
+
+struct spool_fixture {
+	char dir[4096];
+	spool *sp;
+	int notices;
+	char last[1024];
+};
+
+static void count_notice(const char *msg, void *payload)
+{
+	struct spool_fixture *f = payload;
+
+	f->notices++;
+	snprintf(f->last, sizeof(f->last), "%s", msg);
+}
+
+static int spool_setup(void **state)
+{
+	struct spool_fixture *f = calloc(1, sizeof(*f));
+	const char *layout = getenv("SPOOL_LAYOUT");
+	const char *tmp = getenv("TMPDIR");
+	bool created;
+
+	if (!layout || !*layout)
+		layout = access("spool-layout", F_OK) == 0 ? "spool-layout"
+							   : "../spool-layout";
+	snprintf(f->dir, sizeof(f->dir), "%s/spool-git.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(f->dir) || spool_init(&created, f->dir, layout) < 0 ||
+	    spool_open(&f->sp, f->dir) < 0)
+		return -1;
+	spool_notice_set(count_notice, f);
+	*state = f;
+	return 0;
+}
+
+static int spool_teardown(void **state)
+{
+	struct spool_fixture *f = *state;
+	char cmd[4200];
+
+	spool_notice_set(NULL, NULL);
+	spool_free(f->sp);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static void sh(struct spool_fixture *f, const char *script)
+{
+	char cmd[8192];
+
+	snprintf(cmd, sizeof(cmd), "cd '%s' && %s", f->dir, script);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Stages each path (with the shell step before it), writes the commit. */
+static void commit(struct spool_fixture *f, const char *const *steps)
+{
+	spool_commit *c;
+
+	assert_int_equal(spool_commit_new(&c, f->sp), 0);
+	for (size_t i = 0; steps[i]; i += 2) {
+		if (*steps[i])
+			sh(f, steps[i]);
+		assert_int_equal(spool_commit_path(c, steps[i + 1]), 0);
+	}
+	assert_int_equal(spool_commit_write(c, "test"), 0);
+	spool_commit_free(c);
+}
+
+static void head_has(struct spool_fixture *f, const char *spec,
+		     const char *type)
+{
+	char cmd[8192];
+
+	snprintf(cmd, sizeof(cmd), "test \"$(git -C '%s' cat-file -t "
+		 "'HEAD:%s' 2>&1)\" = '%s'", f->dir, spec, type);
+	if (system(cmd) != 0)
+		fail_msg("HEAD:%s is not a %s", spec, type);
+}
+
+/* A path seen as a directory and then, in the same commit, as a file (or
+ * the other way round): what is on disk when written is committed. */
+static void test_commit_file_dir_one_commit(void **state)
+{
+	struct spool_fixture *f = *state;
+	const char *dir_then_file[] = {
+		"mkdir -p deliverables/T-1/a && echo x >deliverables/T-1/a/x",
+		"deliverables/T-1",
+		"rm -r deliverables/T-1/a && echo flat >deliverables/T-1/a",
+		"deliverables/T-1/a",
+		NULL };
+	const char *file_then_dir[] = {
+		"echo flat >deliverables/T-1/b", "deliverables/T-1/b",
+		"rm deliverables/T-1/b && mkdir deliverables/T-1/b && "
+		"echo y >deliverables/T-1/b/y", "deliverables/T-1",
+		NULL };
+	const char *both_at_head[] = {
+		"rm -r deliverables/T-1/b && echo flat >deliverables/T-1/b && "
+		"rm deliverables/T-1/a && mkdir deliverables/T-1/a && "
+		"echo z >deliverables/T-1/a/z", "deliverables/T-1",
+		NULL };
+
+	commit(f, dir_then_file);
+	head_has(f, "deliverables/T-1/a", "blob");
+	commit(f, file_then_dir);
+	head_has(f, "deliverables/T-1/b/y", "blob");
+	head_has(f, "deliverables/T-1/a", "blob");
+	commit(f, both_at_head);
+	head_has(f, "deliverables/T-1/a/z", "blob");
+	head_has(f, "deliverables/T-1/b", "blob");
+	sh(f, "git -c fsck.hasDotgit=error fsck --strict >/dev/null 2>&1");
+	assert_int_equal(f->notices, 0);
+}
+
+/* A nested .git and a name taken for it: left out, told once a commit,
+ * said in the message; one an older spool recorded is taken out. */
+static void test_commit_leaves_dotgit_out(void **state)
+{
+	struct spool_fixture *f = *state;
+	const char *nested[] = {
+		"mkdir -p deliverables/T-1/.git/objects deliverables/T-1/GIT~1 "
+		"&& echo c >deliverables/T-1/.git/config && "
+		"echo o >deliverables/T-1/.git/objects/o && "
+		"echo d >deliverables/T-1/GIT~1/x && echo r "
+		">deliverables/T-1/r", "deliverables/T-1/.git/config",
+		"", "deliverables/T-1/.git/objects/o",
+		"", "deliverables/T-1",
+		NULL };
+	const char *old[] = { "", "deliverables/T-1", NULL };
+	char cmd[8192], id[64];
+	FILE *fp;
+
+	commit(f, nested);
+	head_has(f, "deliverables/T-1/r", "blob");
+	snprintf(cmd, sizeof(cmd), "git -C '%s' ls-tree -r --name-only HEAD "
+		 "| grep -iq 'T-1/\\(.git\\|git~1\\)'", f->dir);
+	assert_int_not_equal(system(cmd), 0);
+	assert_int_equal(f->notices, 2);	/* .git and GIT~1, once each */
+	snprintf(cmd, sizeof(cmd), "git -C '%s' log -1 --format=%%B | "
+		 "grep -c '^ *deliverables/T-1/\\(.git\\|GIT~1\\)$' | "
+		 "grep -qx 2", f->dir);
+	assert_int_equal(system(cmd), 0);
+
+	/* an older spool's commit with a .git in it, made with git */
+	snprintf(cmd, sizeof(cmd), "cd '%s' && b=$(printf c | git hash-object "
+		 "-w --stdin) && g=$(printf '100644 blob %%s\\tconfig\\n' $b | "
+		 "git mktree) && t=$(git ls-tree HEAD:deliverables/T-1 | "
+		 "{ cat; printf '040000 tree %%s\\t.git\\n' $g; } | git mktree)"
+		 " && d=$(git ls-tree HEAD:deliverables | sed 's/[^ ]* [^ ]* "
+		 "[^\t]*\t\\(.*\\)/040000 tree '$t'\t\\1/' | git mktree) && "
+		 "r=$(git ls-tree HEAD | sed '/\tdeliverables$/s/tree [0-9a-f]*"
+		 "/tree '$d'/' | git mktree) && c=$(git -c user.name=a -c "
+		 "user.email=a@a commit-tree $r -p HEAD -m old) && "
+		 "git update-ref HEAD $c && git cat-file -e "
+		 "HEAD:deliverables/T-1/.git/config && git rev-parse HEAD "
+		 ">.old", f->dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/.old", f->dir);
+	assert_non_null(fp = fopen(cmd, "r"));
+	assert_non_null(fgets(id, sizeof(id), fp));
+	fclose(fp);
+	commit(f, old);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && ! git cat-file -e "
+		 "HEAD:deliverables/T-1/.git 2>/dev/null && git cat-file -e "
+		 "HEAD:deliverables/T-1/r && test \"$(git rev-parse HEAD~1)\" "
+		 "= \"$(cat .old)\"", f->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* Objects the spool writes are zlib streams without compression: as big
  * as what they hold, readable by libgit2 and by git. */
 static void test_stored_objects(void **state)
@@ -264,6 +639,16 @@ int main(void)
 			test_tree_update_big_directory, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_tree_update_same_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_tree_update_file_and_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tree_names, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_commit_file_dir_one_commit, spool_setup,
+			spool_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_commit_leaves_dotgit_out, spool_setup,
+			spool_teardown),
 		cmocka_unit_test_setup_teardown(test_stored_objects, setup,
 						teardown),
 	};

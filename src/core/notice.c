@@ -1,0 +1,31 @@
+/*
+ * Notices: what the library saw and went on past (a name git refuses left
+ * out of a commit), for the program to tell its user or its log. The
+ * library never prints; without a receiver a notice goes nowhere.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "spool.h"
+
+static spool_notice_fn receiver;
+static void *receiver_payload;
+
+void spool_notice_set(spool_notice_fn fn, void *payload)
+{
+	receiver = fn;
+	receiver_payload = payload;
+}
+
+void spool_notice(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!receiver)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	receiver(msg, receiver_payload);
+}

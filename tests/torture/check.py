@@ -119,7 +119,8 @@ def blind_windows(spool, logs):
         pass
     overflows = 0
     try:
-        with open(os.path.join(spool, ".spool", "run", "spoold.log")) as f:
+        with open(os.path.join(spool, ".spool", "run", "spoold.log"),
+                  errors="replace") as f:
             for line in f:
                 if "queue overflowed" in line:
                     overflows += 1

@@ -747,6 +747,7 @@ class Runner:
         if not self.daemon and f in self.RAW:
             if not self.must_succeed and self.rng.random() < 0.25:
                 # Leave it to the next command, which reconciles first.
+                self.count("raw move left to the next command")
                 self.must_succeed = True
                 return
             self.spool(["reconcile"], 0)

@@ -237,8 +237,9 @@ def main():
     fig["tasks"] = len(ids)
     fig["lost"] = sum(1 for i in ids if not where.get(i))
     fig["doubled_files"] = sum(1 for i in ids if len(where.get(i, [])) > 1)
-    fig["quarantined"] = sum(1 for p in stray if p.startswith("quarantine/"))
-    fig["stray_files"] = len(stray) - fig["quarantined"]
+    quarantine = [p for p in stray if p.startswith("quarantine/")]
+    fig["quarantined"] = sum(1 for p in quarantine if p.endswith(".json"))
+    fig["stray_files"] = len(stray) - len(quarantine)
     fig["unknown_tasks"] = len(set(where) - set(ids))
     head = sorted(p for p in git(spool, "ls-tree", "-r", "--name-only",
                                  "HEAD", "--", *STATE_DIRS).stdout.split()

@@ -362,6 +362,24 @@ static void print_text(struct diag *d, const char *where, long since,
 		printf("%zu. %s\n", i + 1, d->causes[i].msg);
 }
 
+/* Nothing moves while the spool does not record. */
+static void stopped(struct diag *d)
+{
+	spool_branch_state bs;
+
+	if (spool_branch_state_get(&bs, d->sp, NULL) < 0 || !bs.stopped) {
+		spool_error_clear();
+		return;
+	}
+	json_object_set_new(d->facts, "recording", json_pack("{s:b, s:s, s:s}",
+		"stopped", 1, "seen", bs.seen, "head", bs.head));
+	cause(d, 120, "recording-stopped", "the spool records nothing: the "
+	      "branch moved from %s to %s, which is not a fast-forward (git "
+	      "reset, rebase or a forced push); check the files, then run "
+	      "'spool reconcile --accept-head'", bs.seen,
+	      bs.head[0] ? bs.head : "nothing");
+}
+
 static int cmd_diagnose_exec(const struct cmd_entry *self,
 			     struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -455,6 +473,7 @@ static int cmd_diagnose_exec(const struct cmd_entry *self,
 		      "moves it any more", where, archived ? "" : "");
 		break;
 	}
+	stopped(&d);
 	if (!spool_state_terminal(d.loc.state) &&
 	    d.loc.state != SPOOL_STATE_FAILED && attempt > 1)
 		cause(&d, 35, "attempts", "this is attempt %ld of %ld%s",

@@ -1,23 +1,54 @@
 /* spool reconcile: bring git up to date with what agents did by hand. */
 #include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
 
 #include "cmd.h"
+
+/* After a rewrite of the branch: HEAD as it is, the files as they are. */
+static int accept_head(const struct cmd_entry *self, spool *sp, bool json)
+{
+	spool_branch_state was;
+	long pid = 0;
+	int rc;
+
+	if ((rc = spool_lock(sp, -1)) < 0)
+		return cmd_fail(self, rc);
+	rc = spool_branch_accept(&was, sp, cmd_actor(NULL));
+	spool_unlock(sp);
+	if (rc < 0)
+		return cmd_fail(self, rc);
+	/* spoold resumes on its next event; a reload is one at once */
+	if (was.stopped && spool_daemon_running(sp, &pid) && pid > 0)
+		kill((pid_t)pid, SIGHUP);
+	if (json)
+		return EXIT_OK;
+	if (was.stopped)
+		printf("accepted HEAD %.12s after the branch moved from %.12s; "
+		       "the files are recorded as they are\n",
+		       was.head[0] ? was.head : "(none)", was.seen);
+	else
+		printf("recording was not stopped: nothing to accept\n");
+	return EXIT_OK;
+}
 
 static int cmd_reconcile_exec(const struct cmd_entry *self,
 			      struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "accept-head", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	spool_reconcile_stats st;
-	bool json = false;
+	bool json = false, accept = false;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
+		case 'A': accept = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
 		default: return cmd_usage(self);
 		}
@@ -25,6 +56,8 @@ static int cmd_reconcile_exec(const struct cmd_entry *self,
 	if (optind != argc)
 		return cmd_usage(self);
 	if ((rc = cmd_open(self, ctx)) != 0)
+		return rc;
+	if (accept && (rc = accept_head(self, ctx->sp, json)) != EXIT_OK)
 		return rc;
 	if ((rc = spool_reconcile_locked(&st, ctx->sp)) < 0 ||
 	    (rc = spool_index_sync(ctx->sp)) < 0)
@@ -51,12 +84,16 @@ static int cmd_reconcile_exec(const struct cmd_entry *self,
 
 const struct cmd_entry cmd_reconcile_entry = {
 	.name = "reconcile",
-	.usage = "[--json]",
+	.usage = "[--json] [--accept-head]",
 	.summary = "file tasks dropped in new/, record raw moves since the last "
 		   "commit",
 	.help = "Illegal moves are undone and recorded as violations; deleted "
 		"tasks are restored\nfrom git; copies are resolved to one file; "
 		"blocked tasks whose dependencies are\ndone become ready. Every "
-		"mutating command does this first.\n",
+		"mutating command does this first.\n"
+		"When the branch moved other than by a fast-forward (git "
+		"reset, a rebase), the\nspool stops recording; --accept-head, "
+		"once you have checked the files, takes\nHEAD as it is, "
+		"commits the files as they are on top of it, and resumes.\n",
 	.exec = cmd_reconcile_exec,
 };

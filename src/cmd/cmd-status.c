@@ -97,6 +97,26 @@ static void last_commit(json_t *o, spool *sp, const spool_survey_t *sv)
 	git_commit_free(c);
 }
 
+/* Whether the spool records, or stopped because the branch was rewritten
+ * (HEAD's hex compared first: no git is loaded when it has not moved). */
+static void recording(json_t *o, spool *sp, const spool_survey_t *sv)
+{
+	spool_branch_state bs;
+	json_t *r;
+
+	if (spool_branch_state_get(&bs, sp, sv->head) < 0 || !bs.stopped) {
+		spool_error_clear();
+		json_object_set_new(o, "recording", json_pack("{s:b}",
+							      "stopped", 0));
+		return;
+	}
+	r = json_pack("{s:b, s:s, s:s}", "stopped", 1, "seen", bs.seen,
+		      "head", bs.head);
+	if (bs.since)
+		json_object_set_new(r, "since", json_integer(bs.since));
+	json_object_set_new(o, "recording", r);
+}
+
 static json_t *gather(spool *sp, long soon)
 {
 	json_t *o = json_object(), *counts = json_object(), *daemon;
@@ -129,6 +149,7 @@ static json_t *gather(spool *sp, long soon)
 	if (running)
 		json_object_set_new(daemon, "pid", json_integer(pid));
 	json_object_set_new(o, "daemon", daemon);
+	recording(o, sp, &sv);
 	last_commit(o, sp, &sv);
 	return o;
 }
@@ -183,6 +204,15 @@ static void render(FILE *fp, json_t *o)
 		}
 		fprintf(fp, "\n");
 	}
+	d = json_object_get(o, "recording");
+	if (json_is_true(json_object_get(d, "stopped")))
+		fprintf(fp, "recording: STOPPED: the branch moved from %.12s "
+			"to %.12s, not a fast-forward; check the files, then "
+			"run 'spool reconcile --accept-head'\n",
+			json_string_value(json_object_get(d, "seen")),
+			*json_string_value(json_object_get(d, "head"))
+			? json_string_value(json_object_get(d, "head"))
+			: "nothing");
 	d = json_object_get(o, "daemon");
 	if (json_is_true(json_object_get(d, "running")))
 		fprintf(fp, "daemon: running (pid %ld)", jint(d, "pid", NULL));

@@ -443,25 +443,13 @@ int spool_list(spool_entry **out, size_t *count, const spool *sp,
 	return rc;
 }
 
-static long id_number(const char *id, const char *prefix)
-{
-	size_t n = strlen(prefix);
-	char *end;
-	long v;
-
-	if (strncmp(id, prefix, n) != 0 || !id[n])
-		return -1;
-	v = strtol(id + n, &end, 10);
-	return *end ? -1 : v;
-}
-
 int spool_task_new_id(char *out, size_t len, spool *sp)
 {
 	const char *prefix = json_string_value(
 		json_object_get(sp->config, "id_prefix"));
 	char buf[64], path[PATH_MAX];
 	spool_loc loc;
-	long next = 0;
+	long next = 0, high;
 	char *s = NULL;
 
 	if (!prefix || !spool_id_valid(prefix))
@@ -470,17 +458,24 @@ int spool_task_new_id(char *out, size_t len, spool *sp)
 		next = strtol(s, NULL, 10);
 	free(s);
 	if (next <= 0) {
-		/* No counter yet (a fresh clone): start after the highest. */
+		/* No counter yet (a fresh clone): start after the highest id
+		 * in the tree and in the whole history. */
 		spool_entry *all = NULL;
 		size_t n = 0;
 		if (spool_list(&all, &n, sp, SPOOL_STATE_NONE, NULL) == 0)
 			for (size_t i = 0; i < n; i++)
-				if (id_number(all[i].id, prefix) >= next)
-					next = id_number(all[i].id, prefix) + 1;
+				if (spool_id_number(all[i].id, prefix) >= next)
+					next = spool_id_number(all[i].id,
+							       prefix) + 1;
 		free(all);
+		if ((high = spool_ids_history_max(sp, prefix)) >= next)
+			next = high + 1;
 		if (next <= 0)
 			next = 1;
 	}
+	/* Archived ids have left the tree, not the spool. */
+	if ((high = spool_ids_archived_max(sp, prefix)) >= next)
+		next = high + 1;
 	for (;; next++) {
 		snprintf(out, len, "%s%04ld", prefix, next);
 		snprintf(path, sizeof(path), "deliverables/%s", out);

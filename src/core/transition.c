@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "archive-find.h"
+#include "intent.h"
 #include "policy.h"
 #include "transition.h"
 
@@ -585,25 +586,44 @@ static int create(spool *sp, const spool_loc *to, const char *id,
 	return rc;
 }
 
+/* The rename, announced first in the intent log (intent.h): cut short,
+ * the next process records it as this request would have. */
+static int rename_task(spool_commit *c, spool *sp, const spool_request *rq,
+		       const spool_row *row, const spool_loc *from,
+		       const spool_loc *to)
+{
+	int rc;
+
+	if ((rc = spool_intent_place(c, sp, rq, row, to)) < 0)
+		return rc;
+	if ((rc = spool_move_task(sp, rq->id, from, to, c != NULL)) < 0)
+		spool_intent_drop(c, sp, rq->id);
+	return rc;
+}
+
 /* Puts the file where the row ends, with what it must hold. */
-static int place(spool *sp, bool sync, const spool_request *rq,
-		 const spool_loc *to, json_t *task, bool rewrite)
+static int place(spool_commit *c, spool *sp, const spool_request *rq,
+		 const spool_row *row, const spool_loc *to, json_t *task,
+		 bool rewrite)
 {
 	spool_loc at = file_at(rq);
 	int rc;
 
 	if (!rq->moved && (rq->from.state == SPOOL_STATE_NONE ||
-			   rq->from.state == SPOOL_STATE_NEW))
+			   rq->from.state == SPOOL_STATE_NEW)) {
+		if ((rc = spool_intent_place(c, sp, rq, row, to)) < 0)
+			return rc;
 		return create(sp, to, rq->id, task);
+	}
 	if (!rq->moved) {
-		if ((rc = spool_move_task(sp, rq->id, &rq->from, to,
-					  sync)) < 0)
+		if ((rc = rename_task(c, sp, rq, row, &rq->from, to)) < 0)
 			return rc;
 		at = *to;
-	} else if (!same_loc(to, &rq->to)) {
+	} else if (!same_loc(to, &rq->to) && !same_loc(to, &at)) {
 		/* It ends past where it was moved (the last attempt of a
-		 * release goes on to failed/). */
-		if ((rc = spool_move_task(sp, rq->id, &at, to, true)) < 0)
+		 * release goes on to failed/); unless it is there already,
+		 * as when a killed process's move is recorded again. */
+		if ((rc = rename_task(c, sp, rq, row, &at, to)) < 0)
 			return rc;
 		at = *to;
 	}
@@ -674,7 +694,7 @@ int spool_transition_apply(spool_outcome *out, spool_commit *c, spool *sp,
 	row_note(note, sizeof(note), out->row, rq, &out->facts, sp);
 	rewrite = effects(out->task, out->row, rq, &out->facts, note) ||
 		  changed[0];
-	if ((rc = place(sp, c != NULL, rq, &out->to, out->task,
+	if ((rc = place(c, sp, rq, out->row, &out->to, out->task,
 			rewrite)) < 0)
 		return rc;
 	out->violation = changed[0] != '\0';

@@ -192,25 +192,6 @@ static void maybe_pack(struct daemon *d)
 
 /* ---- batches ----------------------------------------------------------- */
 
-static void remove_stale_git_locks(struct daemon *d)
-{
-	git_repository *repo;
-	char path[PATH_MAX];
-	const char *names[] = { "HEAD.lock", "packed-refs.lock", "index.lock",
-				"refs/heads/main.lock", "refs/heads/master.lock" };
-
-	if (spool_repo(&repo, d->sp) < 0)
-		return;
-	/* Under the spool lock no git writer can be running: a lock file
-	 * is what a killed writer left. */
-	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
-		snprintf(path, sizeof(path), "%s%s", git_repository_path(repo),
-			 names[i]);
-		if (unlink(path) == 0)
-			WARN("removed a stale git lock '%s'", names[i]);
-	}
-}
-
 static int full_reconcile(struct daemon *d, const char *why)
 {
 	spool_reconcile_opts o = { .check_content = true, .batch = true,
@@ -241,22 +222,69 @@ static bool spool_removed(struct daemon *d)
 	return true;
 }
 
+/*
+ * A branch that moved other than by a fast-forward (git reset, a rebase)
+ * stops every writer until an operator accepts the new HEAD: the daemon
+ * then moves no file, commits nothing and runs no timer, and drops the
+ * events it gets. Once accepted, it looks at the whole tree again.
+ */
+static bool halted(struct daemon *d)
+{
+	if (spool_branch_verify(d->sp) == SPOOL_ESTOPPED) {
+		if (!d->halted)
+			WARN("%s", spool_error_message());
+		spool_error_clear();
+		d->halted = true;
+		pathset_clear(&d->wt.dirty);
+		pathset_clear(&d->wt.later);
+		return true;
+	}
+	spool_error_clear();
+	if (d->halted) {
+		INFO("recording resumes: the operator accepted HEAD");
+		d->halted = false;
+		d->resumed = true;
+	}
+	return false;
+}
+
+/* Halted, no lease or retry is acted on: only hooks still running may
+ * need killing at their timeout. */
+static void arm_halted(struct daemon *d)
+{
+	struct itimerspec its = { 0 };
+	int64_t next = child_next_deadline(&d->kids);
+
+	its.it_value.tv_sec = next / 1000;
+	its.it_value.tv_nsec = (next % 1000) * 1000000;
+	timerfd_settime(d->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
 static void batch(struct daemon *d, bool timer)
 {
 	struct watcher *wt = &d->wt;
 	int64_t now = spool_now_ms();
-	bool full = wt->overflow || wt->dirty.n > PATHS_MAX;
+	bool full, resumed;
 	int rc = 0;
+
+	/* Under the lock: a git command run by hand finishes first. */
+	if (spool_lock(d->sp, -1) < 0) {
+		if (!spool_removed(d))
+			ERROR("%s", spool_error_message());
+		return;
+	}
+	if (halted(d)) {
+		spool_unlock(d->sp);
+		return;
+	}
+	resumed = d->resumed;
+	d->resumed = false;
+	full = resumed || wt->overflow || wt->dirty.n > PATHS_MAX;
 
 	if (wt->later.n && (timer || full) && wt->later_due <= now) {
 		for (size_t i = 0; i < wt->later.n; i++)
 			pathset_add(&wt->dirty, wt->later.v[i]);
 		pathset_clear(&wt->later);
-	}
-	if (spool_lock(d->sp, -1) < 0) {
-		if (!spool_removed(d))
-			ERROR("%s", spool_error_message());
-		return;
 	}
 	if (full) {
 		if (wt->overflow)
@@ -264,7 +292,8 @@ static void batch(struct daemon *d, bool timer)
 		wt->overflow = false;
 		pathset_clear(&wt->dirty);
 		watch_all(wt, d->sp);
-		rc = full_reconcile(d, "after an overflow");
+		rc = full_reconcile(d, resumed ? "recording resumes"
+					       : "after an overflow");
 		daemon_track_all(d);
 	} else if (wt->dirty.n) {
 		spool_reconcile_opts o = {
@@ -405,10 +434,13 @@ int daemon_run(struct daemon *d, int ready_fd)
 	pathset_clear(&d->wt.dirty);
 	if ((rc = spool_lock(d->sp, -1)) < 0)
 		return rc;
-	remove_stale_git_locks(d);
 	daemon_journal_load(d);
 	rc = full_reconcile(d, "start");
-	if (rc == 0) {
+	if (rc == SPOOL_ESTOPPED) {
+		WARN("%s", spool_error_message());
+		d->halted = true;
+		rc = 0;
+	} else if (rc == 0) {
 		daemon_journal_sync(d);
 		daemon_track_all(d);
 	}
@@ -453,11 +485,16 @@ int daemon_run(struct daemon *d, int ready_fd)
 			reload(d);
 		if (timer)
 			child_expire(&d->kids, spool_now_ms());
-		if (d->wt.overflow || d->wt.dirty.n || timer)
+		/* Halted, any wake-up looks whether to resume. */
+		if (d->wt.overflow || d->wt.dirty.n || timer || d->halted)
 			batch(d, timer);
 		daemon_hooks_pump(d);
-		daemon_journal_catch_up(d);
-		daemon_timers_arm(d);
+		if (d->halted) {
+			arm_halted(d);
+		} else {
+			daemon_journal_catch_up(d);
+			daemon_timers_arm(d);
+		}
 	}
 	INFO("stopping after %zu batches, %zu transitions", d->batches,
 	     d->transitions);

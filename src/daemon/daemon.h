@@ -147,6 +147,8 @@ struct daemon {
 	int epfd, sigfd, timerfd;
 	bool stop, reload;
 	bool gone;		/* the spool was removed under us */
+	bool halted;		/* not recording: branch rewritten */
+	bool resumed;		/* accepted since: reconcile all */
 	spool_jpos journal;	/* the history is read up to here */
 	bool journal_behind;	/* stopped early: too many hooks wait */
 	spool_jpos hooked;	/* hooks started up to here (the file) */

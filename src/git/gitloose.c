@@ -69,12 +69,25 @@ static int deflate_to(int fd, const char *hdr, size_t hlen, const void *data,
 	return rc;
 }
 
+/* Failed writes, counted: see spool_odb_failures. */
+static unsigned failures;
+static char failure[256];
+
+unsigned spool_odb_failures(const char **why)
+{
+	if (why)
+		*why = failure;
+	return failures;
+}
+
 static int fail(const char *tmp)
 {
 	int err = errno;
 
 	if (tmp)
 		unlink(tmp);
+	failures++;
+	snprintf(failure, sizeof(failure), "%s", strerror(err));
 	git_error_set_str(GIT_ERROR_OS, strerror(err));
 	return -1;
 }

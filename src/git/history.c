@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "spool-int.h"
+#include "intent.h"
 #include "trailer.h"
 
 #define BLOB_READ_MAX ((size_t)64 << 20)
@@ -35,6 +36,8 @@ struct spool_commit {
 	size_t nindex;
 	char *left_out;		/* lines for the message: paths git refuses */
 	size_t left_len, left_cap;
+	spool_intents *intents;	/* its moves, until it is written */
+	unsigned odb_failures;	/* spool_odb_failures when it began */
 };
 
 /*
@@ -54,8 +57,14 @@ int spool_commit_new(spool_commit **out, spool *sp)
 	if (!(c = calloc(1, sizeof(*c))))
 		return spool_error_set(SPOOL_ERROR, "out of memory");
 	c->sp = sp;
+	c->odb_failures = spool_odb_failures(NULL);
 	c->have_head = git_reference_name_to_id(&c->head_id, repo,
 						"HEAD") == 0;
+	if ((rc = spool_branch_check(sp, c->have_head ? &c->head_id
+						      : NULL)) < 0) {
+		spool_commit_free(c);
+		return rc;
+	}
 	if (c->have_head && (git_commit_lookup(&c->parent, repo,
 					       &c->head_id) < 0 ||
 			     git_commit_tree(&c->base, c->parent) < 0)) {
@@ -70,6 +79,8 @@ void spool_commit_free(spool_commit *c)
 {
 	if (!c)
 		return;
+	/* Not written: what it would have recorded is undone. */
+	spool_intents_settle(c->sp, c->intents, false);
 	for (size_t i = 0; i < c->nups; i++)
 		free((char *)c->ups[i].path);
 	free(c->ups);
@@ -124,6 +135,11 @@ git_commit *spool_commit_parent(spool_commit *c)
 git_tree *spool_commit_base(spool_commit *c)
 {
 	return c->base;
+}
+
+spool_intents **spool_commit_intents(spool_commit *c)
+{
+	return &c->intents;
 }
 
 size_t spool_commit_count(const spool_commit *c)
@@ -713,12 +729,14 @@ static int update_branch(spool *sp, const git_oid *old, const git_oid *new,
 			 const char *subject)
 {
 	git_reference *head = NULL, *ref = NULL;
-	const char *name = "refs/heads/main";
+	char name[PATH_MAX] = "refs/heads/main";
 	int err;
 
+	/* A copy: the error below is reported after head is freed. */
 	if (git_reference_lookup(&head, sp->repo, "HEAD") == 0 &&
 	    git_reference_type(head) == GIT_REFERENCE_SYMBOLIC)
-		name = git_reference_symbolic_target(head);
+		snprintf(name, sizeof(name), "%s",
+			 git_reference_symbolic_target(head));
 	if (old)
 		err = git_reference_create_matching(&ref, sp->repo, name, new,
 						    1, old, subject);
@@ -737,6 +755,18 @@ int spool_commit_path(spool_commit *c, const char *path)
 	return stage_path(c, path);
 }
 
+/* An object libgit2 said it wrote may be missing (spool_odb_failures):
+ * the branch never points at a commit whose objects are not all there. */
+static int check_stored(spool_commit *c)
+{
+	const char *why;
+
+	if (spool_odb_failures(&why) == c->odb_failures)
+		return 0;
+	return spool_error_set(SPOOL_ERROR, "cannot store the objects of "
+			       "the commit: %s", why);
+}
+
 int spool_commit_write(spool_commit *c, const char *actor)
 {
 	git_repository *repo = c->sp->repo;
@@ -745,7 +775,7 @@ int spool_commit_write(spool_commit *c, const char *actor)
 	int rc = 0;
 
 	if (c->nups == 0 && c->ntrans == 0)
-		return 0;
+		goto out;
 	rc = spool_tree_update(&tree_id, repo, c->base, c->nups, c->ups);
 	if (rc == SPOOL_EINVALID && settle_file_dirs(c))
 		rc = spool_tree_update(&tree_id, repo, c->base, c->nups,
@@ -757,10 +787,18 @@ int spool_commit_write(spool_commit *c, const char *actor)
 		goto out;	/* nothing changed */
 	if ((rc = write_commit(c, parent, &tree_id,
 			       c->ntrans ? c->trans[0].actor : actor,
-			       &commit_id)) < 0)
+			       &commit_id)) < 0 ||
+	    (rc = check_stored(c)) < 0)
 		goto out;
-	rc = update_branch(c->sp, c->have_head ? &c->head_id : NULL,
-			   &commit_id, "spool");
+	if ((rc = update_branch(c->sp, c->have_head ? &c->head_id : NULL,
+				&commit_id, "spool")) < 0)
+		goto out;
+	spool_branch_saw(c->sp, &commit_id);
 out:
+	if (rc == 0) {
+		/* Recorded: the moves need no recovery any more. */
+		spool_intents_settle(c->sp, c->intents, true);
+		c->intents = NULL;
+	}
 	return rc;
 }

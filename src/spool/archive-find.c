@@ -171,9 +171,9 @@ int spool_archive_find(spool_archived *out, json_t **task, json_t **files,
 	bool found = false;
 	int rc = 0;
 
-	if ((rc = spool_larchive_load()) < 0)
+	/* The indexes are plain text: libarchive only to read the task. */
+	if ((task || files) && (rc = spool_larchive_load()) < 0)
 		return rc;
-
 	if (task)
 		*task = NULL;
 	if (files)

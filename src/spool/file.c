@@ -16,6 +16,7 @@
 
 #include "file.h"
 #include "archive-find.h"
+#include "intent.h"
 #include "transition.h"
 
 static void key_path(char *buf, size_t len, const char *key)
@@ -108,10 +109,21 @@ static int check_refs(spool *sp, json_t *task, const char *id,
 	return 0;
 }
 
+static bool has_child(json_t *children, const char *id)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(children, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), id) == 0)
+			return true;
+	return false;
+}
+
 /* Records the child in its parent and holds the parent until its
- * children are done. */
-static int link_parent(spool_commit *c, spool *sp, const char *parent,
-		       const char *id)
+ * children are done. Done again after a crash, it adds nothing twice. */
+int spool_file_link_parent(spool_commit *c, spool *sp, const char *parent,
+			   const char *id)
 {
 	spool_request rq = { .id = parent, .verb = "block", .actor = "spool",
 			     .via = SPOOL_VIA_SPOOL };
@@ -129,9 +141,11 @@ static int link_parent(spool_commit *c, spool *sp, const char *parent,
 		children = json_array();
 		json_object_set_new(task, "children", children);
 	}
-	json_array_append_new(children, json_string(id));
-	if ((rc = spool_task_store(sp, &rq.from, parent, task)) < 0)
-		goto out;
+	if (!has_child(children, id)) {
+		json_array_append_new(children, json_string(id));
+		if ((rc = spool_task_store(sp, &rq.from, parent, task)) < 0)
+			goto out;
+	}
 	if (rq.from.state == SPOOL_STATE_READY) {
 		rq.to.state = SPOOL_STATE_BLOCKED;
 		rq.task = task;
@@ -189,11 +203,8 @@ int spool_file_task(char *idout, size_t idlen, bool *existed,
 	}
 	if (json_is_string(json_object_get(task, "id"))) {
 		snprintf(id, sizeof(id), "%s", spool_task_str(task, "id"));
-		if (spool_task_find(&loc, sp, id) != SPOOL_ENOTFOUND)
-			return spool_error_set(SPOOL_EEXISTS, "task id '%s' is"
-				" already in use; drop the id field to get a "
-				"fresh one", id);
-		if ((rc = check_refs(sp, task, id, batch)) < 0)
+		if ((rc = spool_id_check_unused(sp, id)) < 0 ||
+		    (rc = check_refs(sp, task, id, batch)) < 0)
 			return rc;
 	} else {
 		/* Checked before an id is spent on a task that is refused;
@@ -217,16 +228,29 @@ int spool_file_task(char *idout, size_t idlen, bool *existed,
 	else
 		rq.from.state = SPOOL_STATE_NONE;
 	rq.to.state = SPOOL_STATE_NONE;
-	if ((rc = spool_transition_apply(&o, c, sp, &rq)) < 0)
-		goto out;
-	if (key) {
+	if (key)
 		key_path(kpath, sizeof(kpath), key);
+	/* Announced with what filing does besides: a crash before the
+	 * commit files it once, a failure leaves nothing behind. */
+	if ((rc = spool_intent_file(c, sp, &(spool_intent_filing){
+			.id = id, .from = &rq.from, .verb = rq.verb,
+			.actor = actor, .via = rq.via, .task = task,
+			.src = batch ? batch->src : NULL,
+			.key = key ? kpath : NULL, .parent = parent })) < 0)
+		goto out;
+	if ((rc = spool_transition_apply(&o, c, sp, &rq)) < 0) {
+		/* Refused, nothing is staged: the caller may go on with the
+		 * commit (quarantining the file), so this filing goes now. */
+		spool_intent_abandon(c, sp, id);
+		goto out;
+	}
+	if (key) {
 		if ((rc = spool_fs_mkdirs(sp, ".spool/keys")) < 0 ||
 		    (rc = spool_fs_write(sp, kpath, id, strlen(id), false)) < 0 ||
 		    (rc = spool_commit_path(c, kpath)) < 0)
 			goto out;
 	}
-	if (parent && (rc = link_parent(c, sp, parent, id)) < 0)
+	if (parent && (rc = spool_file_link_parent(c, sp, parent, id)) < 0)
 		goto out;
 	snprintf(idout, idlen, "%s", id);
 out:

@@ -35,16 +35,22 @@ static int finish_ex(spool *sp, spool_commit *c, int rc, bool advance,
 {
 	if (rc == 0)
 		rc = spool_commit_write(c, actor);
+	/* Not written, it undoes the operation's moves: a failure leaves
+	 * the spool as it was. */
 	spool_commit_free(c);
 	c = NULL;
-	if (rc == 0 && advance && (rc = spool_commit_new(&c, sp)) == 0) {
-		rc = spool_advance(sp, c, NULL);
-		if (rc == 0)
-			rc = spool_commit_write(c, "spool");
-		spool_commit_free(c);
-	}
+	/* Written, the operation is done and is reported so; what follows
+	 * is not part of it. Work it would release is released by the next
+	 * reconcile that advances, and the index catches up at the next
+	 * sync: neither failure may turn a recorded move into a failure. */
+	if (rc == 0 && advance && spool_commit_new(&c, sp) == 0 &&
+	    spool_advance(sp, c, NULL) == 0)
+		spool_commit_write(c, "spool");
+	spool_commit_free(c);
 	if (rc == 0 && index)
-		rc = spool_index_sync(sp);
+		spool_index_sync(sp);
+	if (rc == 0)
+		spool_error_clear();
 	spool_unlock(sp);
 	return rc;
 }
@@ -229,7 +235,9 @@ int spool_op_claim(spool_entry *out, spool *sp, const char *agent)
 	/* The daemon is the one git writer while it runs: a claim is then
 	 * one rename, recorded by spoold within milliseconds. */
 	if (spool_daemon_running(sp, NULL)) {
-		rc = claim_loop(out, sp, NULL, agent, a);
+		/* spoold would not record it: the branch was rewritten */
+		if ((rc = spool_branch_refuse(sp)) == 0)
+			rc = claim_loop(out, sp, NULL, agent, a);
 		json_decref(a);
 		return rc;
 	}

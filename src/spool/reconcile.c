@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "intent.h"
 #include "lease.h"
 #include "snapshot.h"
 #include "transition.h"
@@ -607,13 +608,15 @@ static int file_one(struct rec_ctx *x, const char *path, json_t *task,
 {
 	spool_loc newloc = { .state = SPOOL_STATE_NEW };
 	const char *by = spool_task_str(task, "created_by");
+	spool_file_batch b = *batch;
 	char id[SPOOL_ID_MAX + 1], why[600];
 	bool existed;
 	int rc;
 
+	b.src = path;	/* so a crash before the commit files it once */
 	rc = spool_file_task(id, sizeof(id), &existed, x->c, x->sp, task,
 			     &newloc, by && spool_name_valid(by) ? by : "spool",
-			     batch);
+			     &b);
 	if (rc == SPOOL_EINVALID || rc == SPOOL_EEXISTS) {
 		snprintf(why, sizeof(why), "%s", spool_error_message());
 		x->st->quarantined++;
@@ -976,6 +979,9 @@ int spool_reconcile_ex(spool_reconcile_stats *stats, spool *sp,
 	int rc;
 
 	memset(x.st, 0, sizeof(*x.st));
+	/* What a killed process was doing, before its moves look raw. */
+	if ((rc = spool_intent_recover(&x.st->recorded, &x.terminal, sp)) < 0)
+		goto out;
 	if ((rc = spool_commit_new(&x.c, sp)) < 0 ||
 	    (rc = spool_map_new(&x.map)) < 0)
 		goto out;

@@ -39,47 +39,86 @@ static int split_names(json_t **out, const char *csv, const char *what)
 	return 0;
 }
 
+/* What write_entry changed on disk, to put back if it cannot commit. */
+struct undo {
+	char path[PATH_MAX], keep[PATH_MAX], dir[PATH_MAX];
+	char *was;		/* the entry it replaced, or NULL */
+	size_t waslen;
+	bool wrote, keep_new, dir_new;
+};
+
+static void undo_entry(spool *sp, struct undo *u)
+{
+	char msg[1024];
+	int code = spool_error_code();
+
+	snprintf(msg, sizeof(msg), "%s", spool_error_message());
+	if (u->keep_new)
+		unlinkat(sp->rootfd, u->keep, 0);
+	if (u->dir_new)
+		unlinkat(sp->rootfd, u->dir, AT_REMOVEDIR);
+	if (u->wrote && u->was)
+		spool_fs_write(sp, u->path, u->was, u->waslen, false);
+	else if (u->wrote)
+		unlinkat(sp->rootfd, u->path, 0);
+	spool_error_set(code, "%s", msg);
+}
+
 static int write_entry(spool *sp, const char *kind, const char *name,
 		       json_t *obj, const char *actor, const char *verb)
 {
-	char path[PATH_MAX], subject[256];
+	char subject[256];
+	struct undo u = { .was = NULL };
 	spool_commit *c = NULL;
 	char *s = NULL;
 	int rc;
 
 	if ((rc = spool_lock(sp, -1)) < 0)
 		return rc;
-	snprintf(path, sizeof(path), "%s/%s.json", kind, name);
+	snprintf(u.path, sizeof(u.path), "%s/%s.json", kind, name);
 	if (!(s = spool_task_dump(obj))) {
 		rc = spool_error_set(SPOOL_ERROR, "out of memory");
 		goto out;
 	}
-	if ((rc = spool_fs_mkdirs(sp, kind)) < 0 ||
-	    (rc = spool_fs_write(sp, path, s, strlen(s), false)) < 0)
-		goto out;
-	snprintf(subject, sizeof(subject), "%s %s", verb, name);
+	/* The commit first: a spool that refuses to record is not written. */
 	if ((rc = spool_commit_new(&c, sp)) < 0 ||
-	    (rc = spool_commit_path(c, path)) < 0 ||
+	    (rc = spool_fs_mkdirs(sp, kind)) < 0)
+		goto out;
+	if (spool_fs_read(&u.was, &u.waslen, sp, u.path, 1 << 20) < 0)
+		spool_error_clear();	/* a new entry */
+	if ((rc = spool_fs_write(sp, u.path, s, strlen(s), false)) < 0)
+		goto out;
+	u.wrote = true;
+	snprintf(subject, sizeof(subject), "%s %s", verb, name);
+	if ((rc = spool_commit_path(c, u.path)) < 0 ||
 	    (rc = spool_commit_subject(c, subject)) < 0)
 		goto out;
 	if (strcmp(kind, "agents") == 0) {
 		/* So that 'mv ready/X.json claimed/NAME/' works at once. */
-		char keep[PATH_MAX];
-		snprintf(keep, sizeof(keep), "claimed/%s", name);
-		if ((rc = spool_fs_mkdirs(sp, keep)) < 0)
+		snprintf(u.dir, sizeof(u.dir), "claimed/%s", name);
+		u.dir_new = faccessat(sp->rootfd, u.dir, F_OK,
+				      AT_SYMLINK_NOFOLLOW) < 0;
+		if ((rc = spool_fs_mkdirs(sp, u.dir)) < 0)
 			goto out;
-		snprintf(keep, sizeof(keep), "claimed/%s/.gitkeep", name);
-		if (faccessat(sp->rootfd, keep, F_OK, AT_SYMLINK_NOFOLLOW) &&
-		    (rc = spool_fs_write(sp, keep, "", 0, false)) < 0)
-			goto out;
-		if ((rc = spool_commit_path(c, keep)) < 0)
+		snprintf(u.keep, sizeof(u.keep), "claimed/%s/.gitkeep", name);
+		if (faccessat(sp->rootfd, u.keep, F_OK, AT_SYMLINK_NOFOLLOW)) {
+			if ((rc = spool_fs_write(sp, u.keep, "", 0,
+						 false)) < 0)
+				goto out;
+			u.keep_new = true;
+		}
+		if ((rc = spool_commit_path(c, u.keep)) < 0)
 			goto out;
 	}
-	rc = spool_commit_write(c, actor);
-	if (rc == 0)
-		rc = spool_index_sync(sp);
+	if ((rc = spool_commit_write(c, actor)) == 0) {
+		spool_index_sync(sp);	/* catches up at the next sync */
+		spool_error_clear();
+	}
 out:
+	if (rc < 0)
+		undo_entry(sp, &u);	/* a failure changes nothing */
 	spool_commit_free(c);
+	free(u.was);
 	free(s);
 	spool_unlock(sp);
 	return rc;

@@ -16,6 +16,10 @@ struct spool {
 	int lockfd;		/* -1 when not held */
 	int lock_depth;
 	void *select_idx;	/* select.c's index, loaded on first use */
+	bool ids_cached;	/* ids.c: the archive's highest id number */
+	int64_t ids_stamp;	/* archive/'s ctime when it was read */
+	long ids_archived;
+	char ids_prefix[SPOOL_ID_MAX + 1];
 };
 
 /* Opens the repository (once) with a fast, low-compression object store. */
@@ -24,6 +28,11 @@ int spool_repo(git_repository **out, spool *sp);
 /* A write-only object backend for objects/ that stores loose objects
  * without compressing them (gitloose.c). */
 int spool_odb_stored(git_odb_backend **out, const char *objects);
+/* How many of its writes failed so far, and why the last one did. When
+ * every backend refuses an object, libgit2 1.5 retries through a stream
+ * that ignores write errors and may report success for an object it did
+ * not store (seen on a full disk): a commit checks this count instead. */
+unsigned spool_odb_failures(const char **why);
 
 /* Writes base (NULL: the empty tree) with the updates applied, like
  * git_tree_create_updated; directories left empty go (gittree.c). */
@@ -34,6 +43,27 @@ int spool_tree_update(git_oid *out, git_repository *repo, git_tree *base,
  * HFS+'s ignored code points), nor a link git would read as .gitmodules. */
 bool spool_tree_name_valid(const char *name, size_t len,
 			   git_filemode_t mode);
+
+/* The branch guard (branch.c): refuses with SPOOL_ESTOPPED when head
+ * (NULL: no branch) does not follow from the last commit seen, and says
+ * so to every later writer; spool_branch_saw records a commit written. */
+int spool_branch_check(spool *sp, const git_oid *head);
+void spool_branch_saw(spool *sp, const git_oid *id);
+
+/* The branch guard (branch.c): refuses with SPOOL_ESTOPPED when head
+ * (NULL: no branch) does not follow from the last commit seen, and says
+ * so to every later writer; spool_branch_saw records a commit written.
+ * spool_branch_verify checks HEAD as it is now; spool_branch_refuse only
+ * says whether a writer has stopped recording (no git). */
+int spool_branch_check(spool *sp, const git_oid *head);
+int spool_branch_verify(spool *sp);
+int spool_branch_refuse(spool *sp);
+void spool_branch_saw(spool *sp, const git_oid *id);
+
+/* Removes lock files a killed git writer left in the repository, and
+ * waits for a git command run by hand in the spool to finish (gitlocks.c).
+ * Called with the spool lock held, when no writer of ours can run. */
+void spool_git_locks_clear(spool *sp);
 
 /* HEAD's tree as the commit saw it when made (NULL before the first). */
 git_tree *spool_commit_base(spool_commit *c);
@@ -48,6 +78,16 @@ int spool_move_task(spool *sp, const char *id, const spool_loc *from,
 /* Rewrites the task at loc with the given content (spool-written fields). */
 int spool_task_store(spool *sp, const spool_loc *loc, const char *id,
 		     json_t *task);
+
+/* Ids (ids.c). The number of id after prefix, or -1. */
+long spool_id_number(const char *id, const char *prefix);
+/* The highest number of prefix in the archive's indexes, or -1. */
+long spool_ids_archived_max(spool *sp, const char *prefix);
+/* The highest number of prefix the history ever recorded, or -1. */
+long spool_ids_history_max(spool *sp, const char *prefix);
+/* SPOOL_EEXISTS, saying where, if id is in the tree, in an archive or in
+ * the history: ids are never given twice. */
+int spool_id_check_unused(spool *sp, const char *id);
 
 /* Deliverables of a task: "deliverables/ID". */
 void spool_deliverables_path(char *buf, size_t len, const char *id);

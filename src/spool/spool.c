@@ -252,6 +252,7 @@ int spool_lock(spool *sp, int wait_ms)
 	}
 	sp->lockfd = fd;
 	sp->lock_depth = 1;
+	spool_git_locks_clear(sp);
 	return 0;
 }
 

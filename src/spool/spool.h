@@ -28,7 +28,8 @@ enum {
 	SPOOL_ENOWORK = -6,	/* nothing to claim */
 	SPOOL_ETIMEOUT = -7,	/* a wait ran out */
 	SPOOL_ELOCKED = -8,	/* someone else holds the lock */
-	SPOOL_ERACE = -9	/* lost a race; the caller may retry */
+	SPOOL_ERACE = -9,	/* lost a race; the caller may retry */
+	SPOOL_ESTOPPED = -10	/* not recording: branch rewritten */
 };
 
 /* Records a message (printf-style) and returns code. */
@@ -228,6 +229,35 @@ bool spool_daemon_running(spool *sp, long *pid);
 /* The one git writer lock (.spool/run/lock). wait_ms < 0 waits forever. */
 int spool_lock(spool *sp, int wait_ms);
 void spool_unlock(spool *sp);
+
+/* ---- the branch guard -------------------------------------------------- */
+
+/*
+ * The spool records on top of the last commit it saw. When the branch
+ * moves otherwise (git reset, a rebase, a forced push), recording stops:
+ * every writer refuses with SPOOL_ESTOPPED until an operator accepts the
+ * new HEAD. Nothing is moved to follow the rewritten history.
+ */
+typedef struct {
+	bool stopped;
+	char seen[41];		/* the last commit recorded or accepted */
+	char head[41];		/* HEAD when found; "" if none */
+	long since;		/* when found, seconds since the epoch */
+} spool_branch_state;
+
+/* Reads the state without changing it. head_hex is HEAD when the caller
+ * knows it ("" if there is none; NULL: look it up): a HEAD that is not a
+ * descendant of the last commit seen reports stopped even before a
+ * writer has noticed. */
+int spool_branch_state_get(spool_branch_state *out, spool *sp,
+			   const char *head_hex);
+/* Whether a writer has stopped recording (one stat, no git). */
+bool spool_branch_stopped(const spool *sp);
+/* Accepts HEAD as it is, resumes recording and commits the files as they
+ * are on top of it (author: actor). *was gets the state before. Caller
+ * holds the lock. */
+int spool_branch_accept(spool_branch_state *was, spool *sp,
+			const char *actor);
 
 /* ---- history ----------------------------------------------------------- */
 

@@ -76,8 +76,8 @@ kill -0 "$pid"; ok $? "spoold kept running"
 fsck_clean; ok $? "git fsck clean"
 
 # a recorded file turned into a directory, and back, is recorded each time
-mv review/T-0002.json claimed/dev/
-until_ok 20 in_head claimed/dev/T-0002.json
+spool reject T-0002 --agent rev --feedback again >/dev/null; ok $? "reject"
+is "$(state_of T-0002)" claimed/dev "back with its agent"
 rm "$D/report.md" && mkdir "$D/report.md" && echo inner >"$D/report.md/part"
 mv claimed/dev/T-0002.json review/
 until_ok 20 in_head "review/T-0002.json"; ok $? "resubmitted with a file turned into a directory"

@@ -1,0 +1,172 @@
+/*
+ * Task ids are never given twice: not to a new task while an old one is
+ * in the tree, in an archive, or anywhere in the history. The counter in
+ * .spool/run/next-id is only a cache (a fresh clone has none): the next
+ * number is also past the archive's highest, and a counter rebuilt from
+ * nothing is past everything the history ever recorded.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "operator-int.h"
+
+#define ARCHIVE_DIR "archive"
+
+long spool_id_number(const char *id, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	char *end;
+	long v;
+
+	if (strncmp(id, prefix, n) != 0 || !id[n] || id[n] < '0' ||
+	    id[n] > '9')
+		return -1;
+	v = strtol(id + n, &end, 10);
+	return *end ? -1 : v;
+}
+
+/* The highest number of prefix in the "ID\tstate..." lines of an index. */
+static long index_max(const char *buf, size_t len, const char *prefix)
+{
+	const char *p = buf, *end = buf + len;
+	char id[SPOOL_ID_MAX + 1];
+	long max = -1;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		const char *tab = memchr(p, '\t', (size_t)(eol - p));
+		if (tab && (size_t)(tab - p) <= SPOOL_ID_MAX) {
+			long v;
+			memcpy(id, p, (size_t)(tab - p));
+			id[tab - p] = '\0';
+			if ((v = spool_id_number(id, prefix)) > max)
+				max = v;
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return max;
+}
+
+static long archive_scan(spool *sp, const char *prefix)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	long max = -1;
+	DIR *d;
+	int fd;
+
+	fd = openat(sp->rootfd, ARCHIVE_DIR, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		char *buf = NULL;
+		size_t len;
+		long v;
+		if (de->d_name[0] == '.' || n < 5 ||
+		    strcmp(de->d_name + n - 4, ".tsv") != 0)
+			continue;
+		snprintf(path, sizeof(path), ARCHIVE_DIR "/%s", de->d_name);
+		if (spool_fs_read(&buf, &len, sp, path, 1 << 28) == 0 &&
+		    (v = index_max(buf, len, prefix)) > max)
+			max = v;
+		free(buf);
+	}
+	closedir(d);
+	spool_error_clear();
+	return max;
+}
+
+/* Kept while archive/ does not change: a rename into it, or any write to
+ * it, changes its ctime. */
+long spool_ids_archived_max(spool *sp, const char *prefix)
+{
+	struct stat st;
+	int64_t stamp;
+
+	if (fstatat(sp->rootfd, ARCHIVE_DIR, &st, 0) < 0)
+		return -1;
+	stamp = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	if (!sp->ids_cached || sp->ids_stamp != stamp ||
+	    strcmp(sp->ids_prefix, prefix) != 0) {
+		sp->ids_archived = archive_scan(sp, prefix);
+		sp->ids_stamp = stamp;
+		snprintf(sp->ids_prefix, sizeof(sp->ids_prefix), "%s", prefix);
+		sp->ids_cached = true;
+	}
+	return sp->ids_archived;
+}
+
+struct hmax {
+	const char *prefix;
+	long max;
+};
+
+static int hmax_fn(void *data, const char *hex, int64_t time, const char *id,
+		   size_t idlen)
+{
+	struct hmax *h = data;
+	char buf[SPOOL_ID_MAX + 1];
+	long v;
+
+	(void)hex;
+	(void)time;
+	if (idlen > SPOOL_ID_MAX)
+		return 0;
+	memcpy(buf, id, idlen);
+	buf[idlen] = '\0';
+	if ((v = spool_id_number(buf, h->prefix)) > h->max)
+		h->max = v;
+	return 0;
+}
+
+long spool_ids_history_max(spool *sp, const char *prefix)
+{
+	struct hmax h = { .prefix = prefix, .max = -1 };
+	spool_hindex *hi = NULL;
+
+	if (spool_hindex_open(&hi, sp) == 0)
+		spool_hindex_foreach(hi, hmax_fn, &h);
+	spool_hindex_free(hi);
+	spool_error_clear();
+	return h.max;
+}
+
+int spool_id_check_unused(spool *sp, const char *id)
+{
+	spool_archived arc;
+	spool_hindex *h = NULL;
+	spool_loc loc;
+	int64_t last = 0;
+
+	if (spool_task_find(&loc, sp, id) != SPOOL_ENOTFOUND)
+		return spool_error_set(SPOOL_EEXISTS, "task id '%s' is already "
+			"in use; drop the id field to get a fresh one", id);
+	if (spool_archive_find(&arc, NULL, NULL, sp, id) == 0)
+		return spool_error_set(SPOOL_EEXISTS, "task id '%s' was used "
+			"before (archived in %s); ids are never reused: drop "
+			"the id field to get a fresh one", id, arc.archive);
+	if (spool_hindex_open(&h, sp) == 0)
+		last = spool_hindex_last(h, id);
+	spool_hindex_free(h);
+	spool_error_clear();
+	if (last > 0)
+		return spool_error_set(SPOOL_EEXISTS, "task id '%s' was used "
+			"before (it is in the history); ids are never reused: "
+			"drop the id field to get a fresh one", id);
+	return 0;
+}

@@ -1,0 +1,703 @@
+/*
+ * The intent log (.spool/run/intent/). Every rename the spool makes, and
+ * every task it files, is announced there first, durably (tmp/, fsync,
+ * rename, fsync), then done, then committed; the intent goes with the
+ * commit. So a process killed at any instruction leaves the next one
+ * enough to tell what it was doing:
+ *
+ *   - the task is still where it was: nothing happened, the intent goes;
+ *   - the task is at the intent's destination, and HEAD still has it at
+ *     the source: the request is made again as a move already made, so
+ *     the transition is recorded as its command would have recorded it
+ *     (verb, actor, effects, from the task as it was: an attempt counts
+ *     once, feedback is added once);
+ *   - anything else (HEAD already has it, or it moved on): the intent is
+ *     stale and goes; reconcile records what the files say.
+ *
+ * Without it, 'spool approve' cut short between its rename and its
+ * commit looks exactly like an agent's review -> done by mv, which the
+ * table refuses and reconcile reverts.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "intent.h"
+#include "transition.h"
+
+#define INTENT_DIR ".spool/run/intent"
+
+enum { KIND_MOVE, KIND_FILE };
+
+struct intent {
+	char name[128];		/* under INTENT_DIR; "" in memory only */
+	int kind;
+	bool replayed;		/* a dead process's: kept if unwritten */
+	char id[SPOOL_ID_MAX + 1];
+	spool_loc from;		/* where the file was (NONE: not yet) */
+	spool_loc to;		/* where it goes (NONE: not known yet) */
+	char *before;		/* move: the task file before; file: the
+				 * file in new/ it came from */
+	size_t beforelen;
+	char src[PATH_MAX];	/* file: the file in new/, or "" */
+	char key[PATH_MAX];	/* file: the key file it creates, or "" */
+	char parent[SPOOL_ID_MAX + 1];
+	char *parent_before;
+	size_t parent_len;
+};
+
+struct spool_intents {
+	struct intent *v;
+	size_t n, cap;
+};
+
+static void intent_clear(struct intent *it)
+{
+	free(it->before);
+	free(it->parent_before);
+	memset(it, 0, sizeof(*it));
+}
+
+static struct intent *push(spool_commit *c, int kind, const char *id)
+{
+	spool_intents **pin = spool_commit_intents(c), *in = *pin;
+	struct intent *it;
+
+	if (!in && !(in = *pin = calloc(1, sizeof(*in)))) {
+		spool_error_set(SPOOL_ERROR, "out of memory");
+		return NULL;
+	}
+	if (in->n == in->cap) {
+		size_t nc = in->cap ? in->cap * 2 : 4;
+		struct intent *p = realloc(in->v, nc * sizeof(*p));
+		if (!p) {
+			spool_error_set(SPOOL_ERROR, "out of memory");
+			return NULL;
+		}
+		in->v = p;
+		in->cap = nc;
+	}
+	it = &in->v[in->n++];
+	memset(it, 0, sizeof(*it));
+	it->kind = kind;
+	snprintf(it->id, sizeof(it->id), "%s", id);
+	it->from.state = it->to.state = SPOOL_STATE_NONE;
+	return it;
+}
+
+static void pop(spool_commit *c)
+{
+	spool_intents *in = *spool_commit_intents(c);
+
+	intent_clear(&in->v[--in->n]);
+}
+
+static struct intent *carried(spool_commit *c, int kind, const char *id)
+{
+	spool_intents *in = *spool_commit_intents(c);
+
+	for (size_t i = in ? in->n : 0; i-- > 0;)
+		if (in->v[i].kind == kind && strcmp(in->v[i].id, id) == 0)
+			return &in->v[i];
+	return NULL;
+}
+
+static void intent_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, INTENT_DIR "/%s", name);
+}
+
+static void set_str(json_t *o, const char *key, const char *s)
+{
+	if (s && *s)
+		json_object_set_new(o, key, json_string(s));
+}
+
+static void set_loc(json_t *o, const char *key, const spool_loc *loc)
+{
+	char buf[128];
+
+	if (loc->state == SPOOL_STATE_NONE)
+		return;
+	spool_loc_format(buf, sizeof(buf), loc);
+	json_object_set_new(o, key, json_string(buf));
+}
+
+/* Writes o for it, durably, under a name that sorts in the order made. */
+static int intent_write(spool *sp, struct intent *it, json_t *o)
+{
+	static unsigned counter;
+	struct timespec ts;
+	char path[PATH_MAX], *s;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(it->name, sizeof(it->name), "%012lld%09ld-%06u-%s.json",
+		 (long long)ts.tv_sec, ts.tv_nsec, counter++ % 1000000,
+		 it->id);
+	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!s) {
+		it->name[0] = '\0';
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	}
+	mkdirat(spool_rootfd(sp), ".spool/run", 0777);
+	mkdirat(spool_rootfd(sp), INTENT_DIR, 0777);
+	intent_path(path, sizeof(path), it->name);
+	if ((rc = spool_fs_write(sp, path, s, strlen(s), false)) < 0)
+		it->name[0] = '\0';
+	free(s);
+	return rc;
+}
+
+static int read_task(char **out, size_t *len, spool *sp, const spool_loc *loc,
+		     const char *id)
+{
+	char path[PATH_MAX];
+
+	spool_loc_path(path, sizeof(path), loc, id);
+	return spool_fs_read(out, len, sp, path, SPOOL_TASK_MAX_BYTES);
+}
+
+/* Where the file is before place() moves it. */
+static spool_loc file_at(const spool_request *rq)
+{
+	if (!rq->moved)
+		return rq->from;
+	return rq->at ? *rq->at : rq->to;
+}
+
+/* A claim by the agent that asks for it changes nothing in the task: cut
+ * short, it is recorded from the files as the command records it. */
+static bool own_claim(const spool_request *rq, const spool_row *row,
+		      const spool_loc *to)
+{
+	return !rq->moved && strcmp(row->verb, "claim") == 0 &&
+	       to->state == SPOOL_STATE_CLAIMED && rq->actor &&
+	       strcmp(rq->actor, to->agent) == 0;
+}
+
+static json_t *move_record(const spool_request *rq, const spool_row *row,
+			   const spool_loc *to, const struct intent *it)
+{
+	spool_loc asked = *to;
+	json_t *o = json_object(), *b;
+
+	/* Replayed as a move already made: asked where the row asks, the
+	 * file where the row ends (a release on the last attempt asks for
+	 * ready/ and ends in failed/). */
+	if (row->ask != SPOOL_STATE_NONE) {
+		memset(&asked, 0, sizeof(asked));
+		asked.state = row->ask;
+	}
+	json_object_set_new(o, "kind", json_string("move"));
+	json_object_set_new(o, "id", json_string(rq->id));
+	set_loc(o, "from", &rq->from);
+	set_loc(o, "to", &asked);
+	set_loc(o, "at", to);
+	set_str(o, "verb", row->asked ? row->asked : row->verb);
+	set_str(o, "actor", rq->actor);
+	json_object_set_new(o, "via", json_integer(rq->via));
+	set_str(o, "reason", rq->reason);
+	set_str(o, "feedback", rq->feedback);
+	set_str(o, "note", rq->note);
+	if (!(b = json_stringn(it->before, it->beforelen))) {
+		json_decref(o);
+		return NULL;	/* not text: the task cannot be either */
+	}
+	json_object_set_new(o, "before", b);
+	return o;
+}
+
+int spool_intent_place(spool_commit *c, spool *sp, const spool_request *rq,
+		       const spool_row *row, const spool_loc *to)
+{
+	struct intent *it;
+	json_t *o;
+	int rc;
+
+	if (!c)
+		return 0;	/* a rename spoold records like an agent's */
+	if (!rq->moved && (rq->from.state == SPOOL_STATE_NONE ||
+			   rq->from.state == SPOOL_STATE_NEW)) {
+		/* Filing: announced with what else it does (file.c). */
+		if ((it = carried(c, KIND_FILE, rq->id)))
+			it->to = *to;
+		return 0;
+	}
+	if (!(it = push(c, KIND_MOVE, rq->id)))
+		return SPOOL_ERROR;
+	it->from = file_at(rq);
+	it->to = *to;
+	if ((rc = read_task(&it->before, &it->beforelen, sp, &it->from,
+			    rq->id)) < 0)
+		goto fail;
+	if (own_claim(rq, row, to))
+		return 0;	/* in memory, to be undone if need be */
+	if (!(o = move_record(rq, row, to, it))) {
+		rc = spool_error_set(SPOOL_EINVALID, "'%s' is not UTF-8 text",
+				     rq->id);
+		goto fail;
+	}
+	rc = intent_write(sp, it, o);
+	json_decref(o);
+	if (rc == 0)
+		return 0;
+fail:
+	pop(c);
+	return rc;
+}
+
+int spool_intent_file(spool_commit *c, spool *sp,
+		      const spool_intent_filing *f)
+{
+	spool_loc ploc;
+	struct intent *it;
+	json_t *o;
+	char *task;
+	int rc;
+
+	if (!(it = push(c, KIND_FILE, f->id)))
+		return SPOOL_ERROR;
+	if (f->src) {
+		snprintf(it->src, sizeof(it->src), "%s", f->src);
+		if ((rc = spool_fs_read(&it->before, &it->beforelen, sp,
+					f->src, SPOOL_TASK_MAX_BYTES)) < 0)
+			goto fail;
+	}
+	/* Only a key this filing creates goes if it is undone. */
+	if (f->key && faccessat(spool_rootfd(sp), f->key, F_OK, 0) < 0)
+		snprintf(it->key, sizeof(it->key), "%s", f->key);
+	if (f->parent) {
+		snprintf(it->parent, sizeof(it->parent), "%s", f->parent);
+		if (spool_task_find(&ploc, sp, f->parent) < 0 ||
+		    read_task(&it->parent_before, &it->parent_len, sp, &ploc,
+			      f->parent) < 0)
+			spool_error_clear();	/* checked by the filing */
+	}
+	if (!(task = spool_task_dump(f->task))) {
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+		goto fail;
+	}
+	o = json_pack("{s:s, s:s, s:s, s:i, s:s}", "kind", "file", "id",
+		      f->id, "verb", f->verb, "via", (int)f->via, "task", task);
+	free(task);
+	if (!o) {
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+		goto fail;
+	}
+	set_loc(o, "from", f->from);
+	set_str(o, "actor", f->actor);
+	set_str(o, "src", f->src);
+	set_str(o, "key", f->key);
+	set_str(o, "parent", f->parent);
+	rc = intent_write(sp, it, o);
+	json_decref(o);
+	if (rc == 0)
+		return 0;
+fail:
+	pop(c);
+	return rc;
+}
+
+static void intent_unlink(spool *sp, const struct intent *it)
+{
+	char path[PATH_MAX];
+
+	if (!it->name[0])
+		return;
+	intent_path(path, sizeof(path), it->name);
+	unlinkat(spool_rootfd(sp), path, 0);
+}
+
+void spool_intent_drop(spool_commit *c, spool *sp, const char *id)
+{
+	spool_intents *in = c ? *spool_commit_intents(c) : NULL;
+
+	if (!in || in->n == 0 || strcmp(in->v[in->n - 1].id, id) != 0)
+		return;
+	intent_unlink(sp, &in->v[in->n - 1]);
+	pop(c);
+}
+
+static void undo(spool *sp, struct intent *it);
+
+void spool_intent_abandon(spool_commit *c, spool *sp, const char *id)
+{
+	spool_intents *in = *spool_commit_intents(c);
+	struct intent *it = carried(c, KIND_FILE, id);
+	int code = spool_error_code();
+	char msg[1024];
+	size_t k;
+
+	if (!it)
+		return;
+	snprintf(msg, sizeof(msg), "%s", spool_error_message());
+	/* It and what it started after it, newest first. */
+	for (k = (size_t)(it - in->v); in->n > k;) {
+		undo(sp, &in->v[in->n - 1]);
+		intent_unlink(sp, &in->v[in->n - 1]);
+		pop(c);
+	}
+	/* The refusal is what the caller reports. */
+	spool_error_set(code, "%s", msg);
+}
+
+/* ---- undoing an operation that failed ----------------------------------- */
+
+static bool same_bytes(spool *sp, const char *path, const char *want,
+		       size_t len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	bool same;
+
+	same = spool_fs_read(&buf, &n, sp, path, SPOOL_TASK_MAX_BYTES) == 0 &&
+	       n == len && memcmp(buf, want, n) == 0;
+	free(buf);
+	return same;
+}
+
+/* Puts content back at path unless it is there already. */
+static void put_back(spool *sp, const char *path, const char *want,
+		     size_t len)
+{
+	if (want && !same_bytes(sp, path, want, len))
+		spool_fs_rewrite(sp, path, want, len);
+}
+
+static void undo_file(spool *sp, struct intent *it)
+{
+	char to[PATH_MAX], ppath[PATH_MAX];
+	spool_loc ploc;
+
+	if (it->parent_before && spool_task_find(&ploc, sp, it->parent) == 0) {
+		spool_loc_path(ppath, sizeof(ppath), &ploc, it->parent);
+		put_back(sp, ppath, it->parent_before, it->parent_len);
+	}
+	if (it->key[0])
+		unlinkat(spool_rootfd(sp), it->key, 0);
+	/* The file in new/ comes back as it was dropped there. */
+	if (it->src[0] && it->before &&
+	    faccessat(spool_rootfd(sp), it->src, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		spool_fs_write(sp, it->src, it->before, it->beforelen, true);
+	if (it->to.state != SPOOL_STATE_NONE) {
+		spool_loc_path(to, sizeof(to), &it->to, it->id);
+		unlinkat(spool_rootfd(sp), to, 0);
+	}
+}
+
+static void undo(spool *sp, struct intent *it)
+{
+	char to[PATH_MAX];
+
+	if (it->kind == KIND_FILE) {
+		undo_file(sp, it);
+		return;
+	}
+	spool_loc_path(to, sizeof(to), &it->to, it->id);
+	if (faccessat(spool_rootfd(sp), to, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		return;	/* not moved, or moved on by its agent meanwhile */
+	/* The content first: killed in between, the next process finds the
+	 * task at the destination, as it was, and records the move. */
+	put_back(sp, to, it->before, it->beforelen);
+	spool_move_task(sp, it->id, &it->to, &it->from, true);
+}
+
+void spool_intents_settle(spool *sp, spool_intents *in, bool written)
+{
+	char msg[1024];
+	int code = spool_error_code();
+
+	if (!in)
+		return;
+	/* Undoing is best effort: the error that made the caller give up
+	 * is the one to report. */
+	snprintf(msg, sizeof(msg), "%s", spool_error_message());
+	for (size_t i = in->n; i-- > 0;) {
+		struct intent *it = &in->v[i];
+		if (!written && it->replayed)
+			continue;	/* the next process tries again */
+		if (!written)
+			undo(sp, it);
+		intent_unlink(sp, it);
+	}
+	if (code)
+		spool_error_set(code, "%s", msg);
+	else
+		spool_error_clear();
+	for (size_t i = 0; i < in->n; i++)
+		intent_clear(&in->v[i]);
+	free(in->v);
+	free(in);
+}
+
+/* ---- recovery ----------------------------------------------------------- */
+
+static const char *jstr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static int jloc(spool_loc *out, json_t *o, const char *key)
+{
+	const char *s = jstr(o, key);
+
+	memset(out, 0, sizeof(*out));
+	out->state = SPOOL_STATE_NONE;
+	return s ? spool_loc_parse(out, s) : 0;
+}
+
+static bool in_head(spool_commit *c, const spool_loc *loc, const char *id)
+{
+	git_tree *base = spool_commit_base(c);
+	git_tree_entry *e = NULL;
+	char path[PATH_MAX];
+
+	if (loc->state == SPOOL_STATE_NONE)
+		return false;
+	spool_loc_path(path, sizeof(path), loc, id);
+	if (!base || git_tree_entry_bypath(&e, base, path) < 0) {
+		git_error_clear();
+		return false;
+	}
+	git_tree_entry_free(e);
+	return true;
+}
+
+static bool same_loc(const spool_loc *a, const spool_loc *b)
+{
+	return a->state == b->state && (a->state != SPOOL_STATE_CLAIMED ||
+					strcmp(a->agent, b->agent) == 0);
+}
+
+/* The request the killed process made, as a move already made. */
+static void request_of(spool_request *rq, json_t *o, const char *id)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->id = id;
+	rq->verb = jstr(o, "verb");
+	rq->actor = jstr(o, "actor");
+	rq->via = (unsigned)json_integer_value(json_object_get(o, "via"));
+	rq->reason = jstr(o, "reason");
+	rq->feedback = jstr(o, "feedback");
+	rq->note = jstr(o, "note");
+	rq->moved = true;
+}
+
+static int replay_move(bool *done, bool *release, spool_commit *c,
+		       spool *sp, json_t *o, const char *id)
+{
+	const char *before = jstr(o, "before");
+	spool_loc now, at;
+	spool_request rq;
+	spool_outcome out;
+	json_t *task = NULL;
+	int rc;
+
+	request_of(&rq, o, id);
+	if (jloc(&rq.from, o, "from") < 0 || jloc(&rq.to, o, "to") < 0 ||
+	    jloc(&at, o, "at") < 0 || at.state == SPOOL_STATE_NONE ||
+	    spool_task_find(&now, sp, id) < 0 || !same_loc(&now, &at) ||
+	    !in_head(c, &rq.from, id) || in_head(c, &at, id) || !before ||
+	    spool_task_parse(&task, before, strlen(before), id, id) < 0) {
+		spool_error_clear();
+		return 0;	/* not moved, or already recorded */
+	}
+	if (!same_loc(&at, &rq.to))
+		rq.at = &at;
+	rq.task = task;
+	rc = spool_transition_apply(&out, c, sp, &rq);
+	*release = rc == 0 && out.release;
+	spool_outcome_clear(&out);
+	json_decref(task);
+	*done = rc == 0;
+	if (rc == SPOOL_EILLEGAL || rc == SPOOL_ENOTFOUND) {
+		/* no longer what it was: reconcile records what it is */
+		spool_error_clear();
+		rc = 0;
+	}
+	return rc;
+}
+
+/* What filing does besides the transition, done again. */
+static int refile(spool_commit *c, spool *sp, json_t *o, const char *id)
+{
+	const char *src = jstr(o, "src"), *key = jstr(o, "key");
+	const char *parent = jstr(o, "parent");
+	int rc = 0;
+
+	if (src) {
+		if (unlinkat(spool_rootfd(sp), src, 0) < 0 && errno != ENOENT)
+			return spool_error_sys(SPOOL_ERROR, "cannot remove "
+					       "'%s'", src);
+		if ((rc = spool_commit_path(c, src)) < 0)
+			return rc;
+	}
+	if (key) {
+		if (faccessat(spool_rootfd(sp), key, F_OK, 0) < 0 &&
+		    ((rc = spool_fs_mkdirs(sp, ".spool/keys")) < 0 ||
+		     (rc = spool_fs_write(sp, key, id, strlen(id), false)) < 0))
+			return rc;
+		if ((rc = spool_commit_path(c, key)) < 0)
+			return rc;
+	}
+	return parent ? spool_file_link_parent(c, sp, parent, id) : 0;
+}
+
+static int replay_file(bool *done, bool *release, spool_commit *c,
+		       spool *sp, json_t *o, const char *id)
+{
+	const char *text = jstr(o, "task");
+	spool_request rq;
+	spool_outcome out;
+	json_t *task = NULL;
+	int rc;
+
+	request_of(&rq, o, id);
+	if (jloc(&rq.from, o, "from") < 0 ||
+	    spool_task_find(&rq.to, sp, id) < 0 ||
+	    (rq.to.state != SPOOL_STATE_READY &&
+	     rq.to.state != SPOOL_STATE_BLOCKED) ||
+	    in_head(c, &rq.to, id) || !text ||
+	    spool_task_parse(&task, text, strlen(text), id, id) < 0) {
+		spool_error_clear();
+		return 0;	/* never written, or already recorded */
+	}
+	rq.task = task;
+	rc = spool_transition_apply(&out, c, sp, &rq);
+	*release = rc == 0 && out.release;
+	spool_outcome_clear(&out);
+	json_decref(task);
+	if (rc == 0)
+		rc = refile(c, sp, o, id);
+	*done = rc == 0;
+	if (rc == SPOOL_EILLEGAL || rc == SPOOL_ENOTFOUND) {
+		spool_error_clear();
+		rc = 0;
+	}
+	return rc;
+}
+
+static int replay(size_t *recorded, bool *terminal, spool *sp,
+		  const char *name, json_t *o)
+{
+	const char *kind = jstr(o, "kind"), *id = jstr(o, "id");
+	spool_commit *c = NULL;
+	struct intent *it;
+	bool done = false, release = false;
+	char path[PATH_MAX];
+	int rc;
+
+	if (!kind || !id || !spool_id_valid(id))
+		return SPOOL_EINVALID;
+	if ((rc = spool_commit_new(&c, sp)) < 0)
+		return rc;
+	/* Carried by this commit, so that writing it removes the file. */
+	if (!(it = push(c, strcmp(kind, "file") == 0 ? KIND_FILE : KIND_MOVE,
+			id))) {
+		rc = SPOOL_ERROR;
+		goto out;
+	}
+	snprintf(it->name, sizeof(it->name), "%s", name);
+	it->replayed = true;
+	if (strcmp(kind, "file") == 0)
+		rc = replay_file(&done, &release, c, sp, o, id);
+	else
+		rc = replay_move(&done, &release, c, sp, o, id);
+	if (rc == 0 && done)
+		rc = spool_commit_write(c, jstr(o, "actor"));
+	if (rc == 0 && done) {
+		(*recorded)++;
+		*terminal |= release;
+	}
+	if (rc == 0 && !done) {
+		/* Nothing to record: never carried out, or written. */
+		intent_path(path, sizeof(path), name);
+		unlinkat(spool_rootfd(sp), path, 0);
+	}
+out:
+	spool_commit_free(c);
+	return rc;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_intents(char ***out, size_t *n, spool *sp)
+{
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	*out = NULL;
+	*n = 0;
+	fd = openat(spool_rootfd(sp), INTENT_DIR,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : spool_error_sys(SPOOL_ERROR,
+			"cannot read '" INTENT_DIR "'");
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return spool_error_sys(SPOOL_ERROR, "cannot read '"
+				       INTENT_DIR "'");
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (*n == cap) {
+			size_t nc = cap ? cap * 2 : 8;
+			char **p = realloc(*out, nc * sizeof(*p));
+			if (!p)
+				break;
+			*out = p;
+			cap = nc;
+		}
+		if (((*out)[*n] = strdup(de->d_name)))
+			(*n)++;
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), cmp_name);
+	return 0;
+}
+
+int spool_intent_recover(size_t *recorded, bool *terminal, spool *sp)
+{
+	char **names = NULL, path[PATH_MAX];
+	size_t n = 0;
+	int rc;
+
+	if ((rc = list_intents(&names, &n, sp)) < 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		json_t *o = NULL;
+		char *buf = NULL;
+		size_t len;
+		intent_path(path, sizeof(path), names[i]);
+		if (spool_fs_read(&buf, &len, sp, path, 64 << 20) == 0)
+			o = json_loadb(buf, len, 0, NULL);
+		free(buf);
+		spool_error_clear();
+		rc = o ? replay(recorded, terminal, sp, names[i], o)
+		       : SPOOL_EINVALID;
+		json_decref(o);
+		if (rc == SPOOL_EINVALID) {
+			/* A record that cannot be read cannot be acted on. */
+			unlinkat(spool_rootfd(sp), path, 0);
+			spool_error_clear();
+			rc = 0;
+		}
+	}
+	spool_names_free(names, n);
+	return rc;
+}

@@ -1,0 +1,66 @@
+/*
+ * The intent log: what the spool is about to do to a task, written
+ * durably before it does it, removed once the commit recording it is
+ * written. A process killed in between leaves its intents; the next one
+ * to take the lock finishes the record from them (spool_intent_recover).
+ * A commit that is not written undoes its intents' moves instead: an
+ * operation that fails changes nothing.
+ */
+#ifndef SPOOL_INTENT_H
+#define SPOOL_INTENT_H
+
+#include "spool-int.h"
+#include "machine.h"
+
+typedef struct spool_intents spool_intents;
+
+/* The intents a commit carries (history.c owns the pointer). */
+spool_intents **spool_commit_intents(spool_commit *c);
+
+/*
+ * Before spool_transition_apply renames a task, or writes a new one, for
+ * rq, decided to row, which ends at to: the request, to be replayed as a
+ * move already made, and the task as it is now. A claim by the agent
+ * that asks for it is kept in memory only: cut short, it is recorded
+ * from the files exactly as the command would record it.
+ */
+int spool_intent_place(spool_commit *c, spool *sp, const spool_request *rq,
+		       const spool_row *row, const spool_loc *to);
+
+/* A task about to be filed (from new/: src; 'spool add': NULL), with its
+ * idempotency key file and its parent, before spool_transition_apply
+ * writes it: what filing does besides the transition is done again, or
+ * undone, with it. */
+typedef struct {
+	const char *id;
+	const spool_loc *from;	/* new/, or state NONE */
+	const char *verb;
+	const char *actor;
+	unsigned via;
+	json_t *task;		/* as it is about to be filed */
+	const char *src;
+	const char *key;
+	const char *parent;
+} spool_intent_filing;
+
+int spool_intent_file(spool_commit *c, spool *sp,
+		      const spool_intent_filing *f);
+
+/* The last intent for id did not happen (its rename lost a race). */
+void spool_intent_drop(spool_commit *c, spool *sp, const char *id);
+/* The filing of id was refused before anything was staged: what it did
+ * is undone now, while the commit goes on. */
+void spool_intent_abandon(spool_commit *c, spool *sp, const char *id);
+
+/* Once a commit is written (written: the files go) or abandoned (the
+ * moves are undone, newest first). Frees in; NULL is fine. */
+void spool_intents_settle(spool *sp, spool_intents *in, bool written);
+
+/* Records what a killed process was doing: a task at its intent's
+ * destination, while HEAD still has it at the source, gets the
+ * transition its command would have recorded, with the same verb, actor
+ * and effects; one still at its source is left as it is. Call under the
+ * lock before anything compares the tree with HEAD. */
+int spool_intent_recover(size_t *recorded, bool *terminal, spool *sp);
+
+#endif

@@ -100,7 +100,7 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "# $$t"; $$t; done
 
 check: deps all unit
-	prove -j2 --failures --comments tests/t/
+	prove -j2 --failures --comments --exec tests/run-one.sh tests/t/
 
 # The short run of the same test is part of check.
 torture: deps all

@@ -64,6 +64,30 @@ static int show_archived(const struct cmd_entry *self, spool *sp,
 	return EXIT_OK;
 }
 
+/* Transitions recorded without their agent: a move nobody saw (the
+ * daemon was down, events were lost) that only some agent could have
+ * made. The reviewer should know. */
+static int unattributed_fn(void *data, const spool_event *ev)
+{
+	json_t *list = data;
+
+	if (strcmp(ev->g->actor, SPOOL_AGENT_UNKNOWN) != 0)
+		return 0;
+	json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s}",
+		"commit", ev->hex, "verb", ev->g->verb, "from", ev->g->from,
+		"to", ev->g->to, "note", ev->g->note));
+	return 0;
+}
+
+static json_t *unattributed(spool *sp, const char *id)
+{
+	json_t *list = json_array();
+
+	if (spool_history_task(sp, id, unattributed_fn, list) < 0)
+		spool_error_clear();	/* no history to read: nothing to say */
+	return list;
+}
+
 static int cmd_show_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			 int argc, char **argv)
 {
@@ -73,7 +97,7 @@ static int cmd_show_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		{ NULL, 0, NULL, 0 }
 	};
 	char where[128], path[256];
-	json_t *task = NULL, *files;
+	json_t *task = NULL, *files, *unknown;
 	bool json = false;
 	spool_loc loc;
 	int c, rc;
@@ -99,12 +123,15 @@ static int cmd_show_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	spool_loc_format(where, sizeof(where), &loc);
 	spool_loc_path(path, sizeof(path), &loc, argv[optind]);
 	files = deliverables(ctx->sp, argv[optind]);
+	unknown = unattributed(ctx->sp, argv[optind]);
 	if (json) {
 		json_t *o = json_pack("{s:s, s:s, s:s, s:O, s:O}", "id",
 			argv[optind], "state", spool_state_name(loc.state),
 			"path", path, "deliverables", files, "task", task);
 		if (loc.state == SPOOL_STATE_CLAIMED)
 			json_object_set_new(o, "agent", json_string(loc.agent));
+		if (json_array_size(unknown))
+			json_object_set(o, "unattributed", unknown);
 		cmd_print_json(o);
 		json_decref(o);
 	} else {
@@ -112,12 +139,20 @@ static int cmd_show_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		size_t i;
 		json_t *f;
 		printf("%s  %s  (%s)\n", argv[optind], where, path);
+		json_array_foreach(unknown, i, f)
+			printf("unattributed: %s %s -> %s (%.7s): %s\n",
+			       json_string_value(json_object_get(f, "verb")),
+			       json_string_value(json_object_get(f, "from")),
+			       json_string_value(json_object_get(f, "to")),
+			       json_string_value(json_object_get(f, "commit")),
+			       json_string_value(json_object_get(f, "note")));
 		json_array_foreach(files, i, f)
 			printf("deliverable: deliverables/%s/%s\n",
 			       argv[optind], json_string_value(f));
 		printf("%s\n", s ? s : "");
 		free(s);
 	}
+	json_decref(unknown);
 	json_decref(files);
 	json_decref(task);
 	return EXIT_OK;

@@ -33,6 +33,53 @@
 #define PACK_BUSY_BYTES ((size_t)256 << 20)
 #define PACK_QUIET_BYTES ((size_t)16 << 20)
 
+/* ---- what other writers recorded --------------------------------------- */
+
+/* Commits read back at most in one go for the move log (the newest). */
+#define OTHERS_MAX 100000
+
+/* Everything up to HEAD is recorded; what comes next is others'. */
+static void others_seen(struct daemon *d)
+{
+	git_repository *repo;
+
+	if (spool_repo(&repo, d->sp) == 0 &&
+	    git_reference_name_to_id(&d->others.commit, repo, "HEAD") == 0) {
+		d->others.k = SPOOL_JPOS_ALL;
+		return;
+	}
+	git_error_clear();
+	spool_error_clear();
+}
+
+static int on_other(void *data, const spool_transition *t,
+		    const spool_jpos *after)
+{
+	(void)after;
+	spool_moves_touched(data, t->id);
+	return 0;
+}
+
+/*
+ * The tasks other writers (commands, a check's verdict) recorded
+ * transitions of since the last batch. The events of their moves are in
+ * the move log too: for those tasks reconcile goes on from the last time
+ * the events show the place HEAD has, so nothing is recorded twice.
+ */
+static void others_read(struct daemon *d)
+{
+	if (!spool_moves_count(d->wt.moves)) {
+		others_seen(d);
+		return;
+	}
+	if (spool_journal_since(&d->others, d->sp, OTHERS_MAX, on_other,
+				d->wt.moves) < 0) {
+		WARN("cannot read the history: %s", spool_error_message());
+		spool_error_clear();
+		others_seen(d);
+	}
+}
+
 /* ---- acceptance checks ------------------------------------------------- */
 
 static void check_done(void *data, struct child *ch, int status,
@@ -286,14 +333,20 @@ static void batch(struct daemon *d, bool timer)
 			pathset_add(&wt->dirty, wt->later.v[i]);
 		pathset_clear(&wt->later);
 	}
+	/* What others committed since the last batch is recorded: some of
+	 * the moves the events showed need no record of ours. */
+	others_read(d);
 	if (full) {
 		if (wt->overflow)
-			WARN("the inotify queue overflowed");
+			WARN("%s", wt->lost ? wt->lost : "events were lost");
 		wt->overflow = false;
+		wt->lost = NULL;
 		pathset_clear(&wt->dirty);
+		/* events were lost: only snapshots can be trusted */
+		spool_moves_clear(wt->moves);
 		watch_all(wt, d->sp);
 		rc = full_reconcile(d, resumed ? "recording resumes"
-					       : "after an overflow");
+					       : "events were lost");
 		daemon_track_all(d);
 	} else if (wt->dirty.n) {
 		spool_reconcile_opts o = {
@@ -301,6 +354,7 @@ static void batch(struct daemon *d, bool timer)
 			.npaths = wt->dirty.n,
 			.check_content = true,
 			.batch = now - d->last_commit_ms < BUSY_MS,
+			.moves = wt->moves,
 		};
 		spool_reconcile_stats st;
 		DEBUG("batch of %zu paths", wt->dirty.n);
@@ -311,8 +365,13 @@ static void batch(struct daemon *d, bool timer)
 			     "quarantined %zu, duplicates %zu", st.reverted,
 			     st.restored, st.quarantined, st.duplicates);
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		/* What this batch named may be left unrecorded: the next
+		 * looks at everything. */
 		ERROR("reconcile: %s", spool_error_message());
+		wt->overflow = true;
+		wt->lost = "the last batch failed";
+	}
 	if (full || wt->dirty.n)
 		d->last_work_ms = now;
 	if (rc == 0 && (full || wt->dirty.n)) {
@@ -324,6 +383,9 @@ static void batch(struct daemon *d, bool timer)
 	if (timer)
 		daemon_timers_fire(d);
 	daemon_journal_sync(d);
+	/* Recorded: the next batch starts from HEAD. */
+	spool_moves_clear(wt->moves);
+	others_seen(d);
 	int64_t t2 = spool_now_ms();
 	spool_unlock(d->sp);
 	/* The commit is out; the trees it wrote are parsed while nobody
@@ -444,6 +506,7 @@ int daemon_run(struct daemon *d, int ready_fd)
 		daemon_journal_sync(d);
 		daemon_track_all(d);
 	}
+	others_seen(d);
 	spool_unlock(d->sp);
 	malloc_trim(0);	/* the whole tree's map is gone */
 	if (rc < 0)

@@ -1,9 +1,13 @@
 /*
- * Watching with raw inotify(7). Every event is a hint: it names a path
- * whose task is then compared with HEAD; the disk is the truth. A
- * directory is watched before it is scanned, so a file moved in between
- * is seen one way or the other. A queue overflow (IN_Q_OVERFLOW) makes
- * the next batch reconcile everything.
+ * Watching with raw inotify(7). Every event names a path whose task is
+ * then compared with HEAD; the disk is the truth of where a task is. The
+ * order of the events is the truth of how it got there: one inotify
+ * descriptor queues the events of all its watches in order, so each
+ * task's renames go to the move log (moves.c) as they come, a rename's
+ * two halves paired by their cookie. A directory is watched before it is
+ * scanned, so a file moved in between is seen one way or the other. A
+ * queue overflow (IN_Q_OVERFLOW) makes the next batch reconcile
+ * everything from snapshots.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -141,8 +145,10 @@ static int add_watch(struct watcher *wt, spool *sp, const char *path,
 	for (size_t i = 0; i < wt->n; i++)
 		if (wt->w[i].wd == wd) {
 			if (strcmp(wt->w[i].path, path) != 0) {
+				/* a directory renamed: its moves mean nothing */
 				free(wt->w[i].path);
 				wt->w[i].path = strdup(path);
+				wt->w[i].tasks = false;
 			}
 			return 0;
 		}
@@ -154,8 +160,16 @@ static int add_watch(struct watcher *wt, spool *sp, const char *path,
 		wt->w = p;
 		wt->cap = nc;
 	}
+	memset(&wt->w[wt->n], 0, sizeof(wt->w[wt->n]));
 	wt->w[wt->n].wd = wd;
 	wt->w[wt->n].path = strdup(path);
+	/* new/ holds names of any kind, claimed/ only directories */
+	wt->w[wt->n].tasks = *path &&
+		spool_loc_parse(&wt->w[wt->n].loc, path) == 0 &&
+		wt->w[wt->n].loc.state != SPOOL_STATE_NEW &&
+		(wt->w[wt->n].loc.state != SPOOL_STATE_CLAIMED ||
+		 wt->w[wt->n].loc.agent[0]);
+	spool_error_clear();
 	wt->n++;
 	DEBUG("watching '%s'", *path ? path : ".");
 	return 0;
@@ -220,6 +234,8 @@ int watch_open(struct watcher *wt, spool *sp)
 {
 	(void)sp;
 	memset(wt, 0, sizeof(*wt));
+	if (spool_moves_new(&wt->moves, MOVES_MAX) < 0)
+		return SPOOL_ERROR;
 	wt->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (wt->fd < 0)
 		return spool_error_sys(SPOOL_ERROR, "cannot start inotify");
@@ -235,6 +251,7 @@ void watch_close(struct watcher *wt)
 	free(wt->w);
 	pathset_free(&wt->dirty);
 	pathset_free(&wt->later);
+	spool_moves_free(wt->moves);
 	memset(wt, 0, sizeof(*wt));
 	wt->fd = -1;
 }
@@ -249,6 +266,31 @@ static void forget(struct watcher *wt, int wd)
 		}
 }
 
+/* A task file came or went: logged in the order the kernel queued it. */
+static void log_move(struct watcher *wt, const struct watch *w,
+		     const struct inotify_event *ev)
+{
+	char id[SPOOL_ID_MAX + 1];
+
+	if (!w->tasks || (ev->mask & IN_ISDIR) ||
+	    !spool_id_from_name(id, ev->name))
+		return;
+	if (ev->mask & IN_MOVED_FROM)
+		spool_moves_leave(wt->moves, id, &w->loc, ev->cookie);
+	else if (ev->mask & IN_DELETE)
+		spool_moves_leave(wt->moves, id, &w->loc, 0);
+	else if (ev->mask & IN_MOVED_TO)
+		spool_moves_arrive(wt->moves, id, &w->loc, ev->cookie);
+	else if (ev->mask & IN_CREATE)
+		spool_moves_arrive(wt->moves, id, &w->loc, 0);
+	else
+		return;
+	if (spool_moves_full(wt->moves) && !wt->overflow) {
+		wt->overflow = true;
+		wt->lost = "more tasks moved than the move log holds";
+	}
+}
+
 static void on_event(struct watcher *wt, spool *sp,
 		     const struct inotify_event *ev)
 {
@@ -258,6 +300,7 @@ static void on_event(struct watcher *wt, spool *sp,
 
 	if (ev->mask & IN_Q_OVERFLOW) {
 		wt->overflow = true;
+		wt->lost = "the inotify queue overflowed";
 		return;
 	}
 	if (!(w = find_wd(wt, ev->wd)))
@@ -267,7 +310,9 @@ static void on_event(struct watcher *wt, spool *sp,
 		return;
 	}
 	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
-		/* The directory went: what HEAD had in it comes back. */
+		/* The directory went: what HEAD had in it comes back. If
+		 * it was renamed, its name no longer says where tasks are. */
+		w->tasks = false;
 		if (*w->path)
 			pathset_add(&wt->dirty, w->path);
 		return;
@@ -287,6 +332,7 @@ static void on_event(struct watcher *wt, spool *sp,
 		pathset_add(&wt->dirty, ev->name);
 		return;
 	}
+	log_move(wt, w, ev);
 	snprintf(path, sizeof(path), "%s/%s", w->path, ev->name);
 	if (dir && strcmp(w->path, "claimed") == 0 &&
 	    (ev->mask & (IN_CREATE | IN_MOVED_TO))) {

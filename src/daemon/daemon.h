@@ -10,6 +10,7 @@
 
 #include "journal.h"
 #include "lease.h"
+#include "moves.h"
 
 enum { LOG_DEBUG_ = 0, LOG_INFO_, LOG_WARN_, LOG_ERROR_ };
 
@@ -37,18 +38,26 @@ void pathset_free(struct pathset *s);
 struct watch {
 	int wd;
 	char *path;		/* "" for the root, "ready", "claimed/bob" */
+	spool_loc loc;		/* the state directory it is, if tasks: */
+	bool tasks;		/* their moves are logged */
 };
 
 struct watcher {
 	int fd;			/* inotify */
 	struct watch *w;
 	size_t n, cap;
-	bool overflow;		/* the queue overflowed: reconcile all */
+	bool overflow;		/* events were lost: reconcile all */
+	const char *lost;	/* how: "the inotify queue overflowed" */
 	struct pathset dirty;	/* paths to reconcile */
 	struct pathset later;	/* files created, maybe not written yet */
 	int64_t later_due;
+	spool_moves *moves;	/* each task's moves, in order */
 	size_t events;
 };
+
+/* Tasks whose moves are kept between two batches; beyond, the next batch
+ * reconciles everything from snapshots. */
+#define MOVES_MAX 32768
 
 int watch_open(struct watcher *wt, spool *sp);
 void watch_close(struct watcher *wt);
@@ -150,6 +159,7 @@ struct daemon {
 	bool halted;		/* not recording: branch rewritten */
 	bool resumed;		/* accepted since: reconcile all */
 	spool_jpos journal;	/* the history is read up to here */
+	spool_jpos others;	/* read for the move log up to here */
 	bool journal_behind;	/* stopped early: too many hooks wait */
 	spool_jpos hooked;	/* hooks started up to here (the file) */
 	spool_jpos hook_tail;	/* after the last one given to hooks */

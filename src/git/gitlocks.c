@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,18 +29,18 @@
 /* Unsure who has a lock file open, a younger one is taken as live. */
 #define YOUNG_S 10
 
-/* Whether any process has the file open. *unsure when the descriptors
+/* The process that has the file open, or 0. *unsure when the descriptors
  * of some process cannot be read (another user's, without privilege). */
-static bool held_open(const struct stat *lock, bool *unsure)
+static pid_t held_open(const struct stat *lock, bool *unsure)
 {
 	struct dirent *p, *f;
 	char path[64];
-	bool held = false;
+	pid_t held = 0;
 	DIR *proc, *fds;
 
 	if (!(proc = opendir("/proc"))) {
 		*unsure = true;
-		return false;
+		return 0;
 	}
 	while (!held && (p = readdir(proc))) {
 		if (p->d_name[0] < '0' || p->d_name[0] > '9')
@@ -52,14 +53,35 @@ static bool held_open(const struct stat *lock, bool *unsure)
 		while (!held && (f = readdir(fds))) {
 			struct stat st;
 			if (f->d_name[0] != '.' &&
-			    fstatat(dirfd(fds), f->d_name, &st, 0) == 0)
-				held = st.st_dev == lock->st_dev &&
-				       st.st_ino == lock->st_ino;
+			    fstatat(dirfd(fds), f->d_name, &st, 0) == 0 &&
+			    st.st_dev == lock->st_dev &&
+			    st.st_ino == lock->st_ino)
+				held = (pid_t)atol(p->d_name);
 		}
 		closedir(fds);
 	}
 	closedir(proc);
 	return held;
+}
+
+/* A process that has exited but whose parent has not reaped it yet. */
+static bool zombie(pid_t pid)
+{
+	char path[64], buf[256];
+	ssize_t n;
+	char *paren;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return !paren || paren[1] != ' ' || paren[2] == 'Z';
 }
 
 /* The lock files to look at: the fixed ones and the branch's. */
@@ -88,8 +110,9 @@ static size_t lock_paths(char paths[][PATH_MAX], spool *sp)
 	return n;
 }
 
-/* Removes the dead ones; true if a live one remains. */
-static bool sweep(spool *sp)
+/* Removes the dead ones; true if a live one remains, its holder then in
+ * *holder when known. */
+static bool sweep(pid_t *holder, spool *sp)
 {
 	char paths[4][PATH_MAX];
 	size_t n = lock_paths(paths, sp);
@@ -100,8 +123,10 @@ static bool sweep(spool *sp)
 		bool unsure = false;
 		if (fstatat(sp->rootfd, paths[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (held_open(&st, &unsure) ||
-		    (unsure && st.st_mtime > time(NULL) - YOUNG_S))
+		pid_t pid = held_open(&st, &unsure);
+		if (pid > 0)
+			*holder = pid;
+		if (pid > 0 || (unsure && st.st_mtime > time(NULL) - YOUNG_S))
 			live = true;
 		else
 			unlinkat(sp->rootfd, paths[i], 0);
@@ -109,14 +134,25 @@ static bool sweep(spool *sp)
 	return live;
 }
 
+/*
+ * git reset commits its index, and only then moves the branch: the files
+ * have changed but HEAD has not yet. Waiting for the git process itself
+ * to exit, not a fixed time after its lock, keeps a loaded machine from
+ * showing the daemon a branch that looks unmoved under files that moved.
+ */
 void spool_git_locks_clear(spool *sp)
 {
+	pid_t holder = 0;
 	bool waited = false;
+	int ms = 0;
 
-	for (int ms = 0; ms < WAIT_MAX_MS && sweep(sp); ms += 10) {
+	for (; ms < WAIT_MAX_MS && sweep(&holder, sp); ms += 10) {
 		usleep(10000);
 		waited = true;
 	}
+	for (; holder > 0 && ms < WAIT_MAX_MS && kill(holder, 0) == 0 &&
+	       !zombie(holder); ms += 10)
+		usleep(10000);
 	if (waited)
 		usleep(SETTLE_MS * 1000);
 }

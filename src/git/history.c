@@ -755,6 +755,190 @@ int spool_commit_path(spool_commit *c, const char *path)
 	return stage_path(c, path);
 }
 
+int spool_commit_blob(spool_commit *c, const char *path, const void *buf,
+		      size_t len)
+{
+	git_oid oid;
+
+	if (git_blob_create_from_buffer(&oid, c->sp->repo, buf, len) < 0)
+		return spool_error_git("cannot store '%s'", path);
+	return add_update(c, GIT_TREE_UPDATE_UPSERT, &oid, GIT_FILEMODE_BLOB,
+			  path);
+}
+
+int spool_commit_remove(spool_commit *c, const char *path)
+{
+	return add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0, path);
+}
+
+/* ---- a commit never loses a task --------------------------------------- */
+
+/* The id and place of a task path: "ready/T-1.json", "claimed/a/T-1.json". */
+static bool task_path(char *id, spool_loc *loc, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[128];
+
+	if (!slash || (size_t)(slash - path) >= sizeof(dir))
+		return false;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	if (spool_loc_parse(loc, dir) < 0) {
+		spool_error_clear();
+		return false;
+	}
+	if (loc->state == SPOOL_STATE_NEW ||
+	    loc->state == SPOOL_STATE_QUARANTINE ||
+	    (loc->state == SPOOL_STATE_CLAIMED && !loc->agent[0]))
+		return false;
+	return spool_id_from_name(id, slash + 1);
+}
+
+static const git_tree_update *find_task_update(spool_commit *c,
+					       const spool_loc *loc,
+					       const char *id)
+{
+	char path[PATH_MAX];
+
+	spool_loc_path(path, sizeof(path), loc, id);
+	return find_update(c, path);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether id is in the tree this commit writes: upserted somewhere, or
+ * in the base at a place not removed. */
+static bool kept(spool_commit *c, const char *id, char **upserted, size_t n)
+{
+	static const spool_state states[] = {
+		SPOOL_STATE_BLOCKED, SPOOL_STATE_READY, SPOOL_STATE_REVIEW,
+		SPOOL_STATE_DONE, SPOOL_STATE_FAILED, SPOOL_STATE_CANCELLED
+	};
+	const git_tree_update *u;
+	git_tree_entry *te = NULL;
+	git_tree *claimed = NULL;
+	char path[PATH_MAX];
+	spool_loc loc = { 0 };
+	bool found = false;
+
+	if (n && bsearch(&id, upserted, n, sizeof(*upserted), cmp_str))
+		return true;
+	if (!c->base)
+		return false;
+	for (size_t i = 0; i < SPOOL_ARRAY_SIZE(states) && !found; i++) {
+		loc.state = states[i];
+		spool_loc_path(path, sizeof(path), &loc, id);
+		u = find_task_update(c, &loc, id);
+		found = in_base(c, path) &&
+			(!u || u->action != GIT_TREE_UPDATE_REMOVE);
+	}
+	if (found || git_tree_entry_bypath(&te, c->base, "claimed") < 0)
+		return found;
+	if (git_tree_entry_type(te) == GIT_OBJECT_TREE &&
+	    git_tree_lookup(&claimed, c->sp->repo, git_tree_entry_id(te)) == 0)
+		for (size_t i = 0; i < git_tree_entrycount(claimed) && !found;
+		     i++) {
+			const char *a = git_tree_entry_name(
+				git_tree_entry_byindex(claimed, i));
+			loc.state = SPOOL_STATE_CLAIMED;
+			snprintf(loc.agent, sizeof(loc.agent), "%s", a);
+			spool_loc_path(path, sizeof(path), &loc, id);
+			u = find_task_update(c, &loc, id);
+			found = in_base(c, path) &&
+				(!u || u->action != GIT_TREE_UPDATE_REMOVE);
+		}
+	git_tree_free(claimed);
+	git_tree_entry_free(te);
+	git_error_clear();
+	return found;
+}
+
+/* The transition that says where id went, if this commit has one. */
+static const spool_transition *last_move(spool_commit *c, const char *id,
+					 bool *removes)
+{
+	size_t len = strlen(id);
+
+	*removes = false;
+	for (size_t i = c->ntrans; i-- > 0;) {
+		const spool_transition *t = &c->trans[i];
+		/* quarantine names the file it moved: "T-1.json.2" */
+		if (t->to.state == SPOOL_STATE_QUARANTINE &&
+		    strncmp(t->id, id, len) == 0 && t->id[len] == '.') {
+			*removes = true;
+			return t;
+		}
+		if (strcmp(t->id, id) != 0)
+			continue;
+		*removes = t->to.state == SPOOL_STATE_NONE ||
+			   t->to.state == SPOOL_STATE_QUARANTINE;
+		return t;
+	}
+	return NULL;
+}
+
+/*
+ * A task removed from one place must be in another, unless a transition
+ * removes it on purpose (archive, quarantine). A task that moved on
+ * after its move was seen is recorded where the transition says, with
+ * the content HEAD had; the next pass records the next move. Anything
+ * else is refused: a lossy commit is worse than none.
+ */
+static int check_kept(spool_commit *c)
+{
+	char **ids = NULL, id[SPOOL_ID_MAX + 1], path[PATH_MAX];
+	size_t n = 0, nups = c->nups;
+	spool_loc loc;
+	int rc = 0;
+
+	if (!(ids = calloc(nups ? nups : 1, sizeof(*ids))))
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	for (size_t i = 0; i < nups; i++)
+		if (c->ups[i].action != GIT_TREE_UPDATE_REMOVE &&
+		    task_path(id, &loc, c->ups[i].path) &&
+		    !(ids[n++] = strdup(id))) {
+			rc = spool_error_set(SPOOL_ERROR, "out of memory");
+			goto out;
+		}
+	if (n > 1)
+		qsort(ids, n, sizeof(*ids), cmp_str);
+	for (size_t i = 0; i < nups && rc == 0; i++) {
+		const spool_transition *t;
+		git_tree_entry *te = NULL;
+		char removed[PATH_MAX];
+		bool removes;
+		if (c->ups[i].action != GIT_TREE_UPDATE_REMOVE ||
+		    !task_path(id, &loc, c->ups[i].path) ||
+		    kept(c, id, ids, n))
+			continue;
+		snprintf(removed, sizeof(removed), "%s", c->ups[i].path);
+		t = last_move(c, id, &removes);
+		if (removes)
+			continue;
+		if (!t || t->to.state == SPOOL_STATE_NONE ||
+		    git_tree_entry_bypath(&te, c->base, removed) < 0) {
+			git_error_clear();
+			rc = spool_error_set(SPOOL_ERROR, "refusing to commit: it "
+				"removes '%s' and records task '%s' nowhere "
+				"else", removed, id);
+			break;
+		}
+		spool_loc_path(path, sizeof(path), &t->to, id);
+		rc = add_update(c, GIT_TREE_UPDATE_UPSERT,
+				git_tree_entry_id(te),
+				git_tree_entry_filemode(te), path);
+		git_tree_entry_free(te);
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	return rc;
+}
+
 /* An object libgit2 said it wrote may be missing (spool_odb_failures):
  * the branch never points at a commit whose objects are not all there. */
 static int check_stored(spool_commit *c)
@@ -775,6 +959,8 @@ int spool_commit_write(spool_commit *c, const char *actor)
 	int rc = 0;
 
 	if (c->nups == 0 && c->ntrans == 0)
+		goto out;
+	if ((rc = check_kept(c)) < 0)
 		goto out;
 	rc = spool_tree_update(&tree_id, repo, c->base, c->nups, c->ups);
 	if (rc == SPOOL_EINVALID && settle_file_dirs(c))

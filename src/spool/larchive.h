@@ -38,8 +38,10 @@
 	X(archive_read_next_header) \
 	X(archive_read_open_fd) \
 	X(archive_read_open_filename) \
-	X(archive_read_support_filter_all) \
+	X(archive_read_support_filter_bzip2) \
 	X(archive_read_support_filter_gzip) \
+	X(archive_read_support_filter_xz) \
+	X(archive_read_support_filter_zstd) \
 	X(archive_read_support_format_tar) \
 	X(archive_read_support_format_zip) \
 	X(archive_write_add_filter_gzip) \
@@ -96,8 +98,10 @@ int spool_larchive_load(void);
 #define archive_read_next_header (spool_larchive_fn.archive_read_next_header)
 #define archive_read_open_fd (spool_larchive_fn.archive_read_open_fd)
 #define archive_read_open_filename (spool_larchive_fn.archive_read_open_filename)
-#define archive_read_support_filter_all (spool_larchive_fn.archive_read_support_filter_all)
+#define archive_read_support_filter_bzip2 (spool_larchive_fn.archive_read_support_filter_bzip2)
 #define archive_read_support_filter_gzip (spool_larchive_fn.archive_read_support_filter_gzip)
+#define archive_read_support_filter_xz (spool_larchive_fn.archive_read_support_filter_xz)
+#define archive_read_support_filter_zstd (spool_larchive_fn.archive_read_support_filter_zstd)
 #define archive_read_support_format_tar (spool_larchive_fn.archive_read_support_format_tar)
 #define archive_read_support_format_zip (spool_larchive_fn.archive_read_support_format_zip)
 #define archive_write_add_filter_gzip (spool_larchive_fn.archive_write_add_filter_gzip)

@@ -18,6 +18,7 @@
 #include "file.h"
 #include "intent.h"
 #include "lease.h"
+#include "moves.h"
 #include "snapshot.h"
 #include "transition.h"
 
@@ -25,6 +26,7 @@ struct rec_ctx {
 	spool *sp;
 	spool_commit *c;
 	spool_map *map;
+	spool_moves *moves;	/* what the events showed, or NULL */
 	spool_reconcile_stats *st;
 	bool terminal;		/* something finished: release waiters */
 	bool content;		/* compare fixed states with HEAD */
@@ -109,34 +111,10 @@ static int keep_aside(struct rec_ctx *x, const spool_loc *loc, const char *id,
 	return rc;
 }
 
-/* Undoes an illegal move and records the violation. */
-static int revert(struct rec_ctx *x, const char *id, const spool_loc *from,
-		  const spool_loc *to, const char *why)
-{
-	spool_transition t;
-	int rc;
-
-	rc = spool_move_task(x->sp, id, to, from, true);
-	if (rc == SPOOL_ENOTFOUND)
-		return 0;	/* moved again meanwhile; seen next time */
-	if (rc < 0)
-		return rc;
-	spool_transition_init(&t, id, to, from, "revert", mover(from, to));
-	snprintf(t.note, sizeof(t.note), "violation: %s", why);
-	x->st->reverted++;
-	return spool_commit_transition(x->c, &t);
-}
-
 static int revert_and_restore(struct rec_ctx *x, const char *id,
 			      const spool_loc *from, const spool_loc *to,
 			      const char *why);
 
-/*
- * Without the daemon, an agent may claim and submit (or give up) between
- * two looks: the spool sees ready -> review. If exactly one agent could
- * have made the claim, and its claimed/ directory changed since the last
- * commit, both steps are recorded; otherwise the move stays illegal.
- */
 /* When the branch last moved, to the nanosecond where the ref file
  * tells (libgit2 rewrites it on every commit), else to the second. */
 static struct timespec last_commit_time(spool *sp, git_commit *head)
@@ -190,106 +168,556 @@ static bool raw_legal(struct rec_ctx *x, json_t *task, const char *id,
 	return rc == 0;
 }
 
-static int unseen_claim(struct rec_ctx *x, json_t *task, const char *id,
-			const spool_loc *from, const spool_loc *to)
+/* ---- recording a task's moves ------------------------------------------ */
+
+/*
+ * A task is at X in HEAD and at Y on disk. The events (when the daemon
+ * watched) say which places it went through between, in order; each step
+ * is asked of the table as a raw move and recorded with its own agent.
+ * Where nothing was seen (events lost, the daemon down, 'spool reconcile'
+ * by hand) the files are the truth: a jump that a sequence of agents'
+ * moves explains is kept and recorded as those moves, with the agent
+ * where it can be known and "unknown" otherwise. Only what no such
+ * sequence explains is undone.
+ */
+
+#define MAX_PLACES (SPOOL_MOVES_STEPS * 2 + 4)
+
+struct route {
+	spool_place p[MAX_PLACES];
+	size_t n;
+	bool departed;		/* the events lost it after the last place */
+};
+
+/* One task's steps being recorded. */
+struct walk {
+	const char *id;
+	spool_loc at;		/* where the file is */
+	spool_loc end;		/* where the steps so far put it */
+	json_t *task;		/* as the spool keeps it after them */
+	json_t *recorded;	/* for the next decision; NULL: HEAD's */
+	size_t steps;		/* transitions recorded */
+	bool moved_on;		/* it moved on meanwhile, or was sent back */
+};
+
+static bool same_loc(const spool_loc *a, const spool_loc *b)
 {
-	spool_loc mid = { .state = SPOOL_STATE_CLAIMED }, cand;
-	git_commit *head = spool_commit_parent(x->c);
-	const spool_row *second = NULL;
-	struct timespec since;
-	spool_request r1, r2;
-	spool_outcome o1, o2;
-	char **agents = NULL;
-	size_t n = 0, found = 0;
-	struct stat st;
-	char dir[128], note[256];
+	return a->state == b->state && strcmp(a->agent, b->agent) == 0;
+}
+
+/*
+ * One step from where the walk is to to, through the one entry point, as
+ * a raw move already made. The file is where the walk last saw it; if an
+ * agent moved it on meanwhile, the step is asked again where it went.
+ */
+static int apply_step(struct rec_ctx *x, struct walk *w, const spool_loc *to,
+		      const char *note)
+{
+	spool_request rq;
+	spool_outcome o;
+	json_t *task;
 	int rc;
 
-	if (!head || from->state != SPOOL_STATE_READY ||
-	    (to->state != SPOOL_STATE_REVIEW && to->state != SPOOL_STATE_FAILED))
-		return SPOOL_EILLEGAL;
-	if ((rc = spool_registry_names(&agents, &n, x->sp, "claimed")) < 0)
-		return rc;
+	for (int tries = 0;; tries++) {
+		if (!(task = json_deep_copy(w->task)))
+			return spool_error_set(SPOOL_ERROR, "out of memory");
+		raw_step(&rq, w->id, &w->end, to, task);
+		rq.note = note;
+		rq.recorded = w->recorded;
+		rq.at = same_loc(&w->at, to) ? NULL : &w->at;
+		rc = spool_transition_apply(&o, x->c, x->sp, &rq);
+		json_decref(task);
+		if (rc != SPOOL_ENOTFOUND || tries == 3 ||
+		    spool_task_find(&w->at, x->sp, w->id) < 0)
+			break;
+		spool_outcome_clear(&o);
+		spool_error_clear();
+		w->moved_on = true;
+	}
+	if (rc == 0) {
+		json_decref(w->task);
+		w->task = json_incref(o.task);
+		w->recorded = w->task;
+		if (!same_loc(&o.to, to))
+			w->at = o.to;	/* the table took it on: failed/ */
+		w->end = o.to;
+		w->steps++;
+		x->terminal |= o.release;
+	}
+	spool_outcome_clear(&o);
+	return rc;
+}
+
+/* Whether claimed/AGENT changed since the last commit. */
+static bool dir_changed(struct rec_ctx *x, const spool_loc *loc)
+{
+	git_commit *head = spool_commit_parent(x->c);
+	struct timespec since;
+	struct stat st;
+	char dir[128];
+
+	if (!head)
+		return true;
 	since = last_commit_time(x->sp, head);
-	cand.state = SPOOL_STATE_CLAIMED;
+	spool_loc_format(dir, sizeof(dir), loc);
+	return fstatat(spool_rootfd(x->sp), dir, &st, 0) == 0 &&
+	       (st.st_mtim.tv_sec > since.tv_sec ||
+		(st.st_mtim.tv_sec == since.tv_sec &&
+		 st.st_mtim.tv_nsec >= since.tv_nsec));
+}
+
+/* A claim nobody saw, by one of several agents: recorded as by
+ * "unknown", which no agent may be, said in the note. The table was
+ * asked for each agent who could have made it (unseen_claim). */
+static int unknown_claim(struct rec_ctx *x, struct walk *w, const char *note)
+{
+	spool_loc mid = { .state = SPOOL_STATE_CLAIMED };
+	spool_transition t;
+	char path[PATH_MAX];
+	int rc;
+
+	snprintf(mid.agent, sizeof(mid.agent), SPOOL_AGENT_UNKNOWN);
+	spool_transition_init(&t, w->id, &w->end, &mid, "claim",
+			      SPOOL_AGENT_UNKNOWN);
+	snprintf(t.note, sizeof(t.note), "%s", note);
+	t.attempt = spool_task_int(w->task, "attempt", 1);
+	spool_loc_path(path, sizeof(path), &w->end, w->id);
+	if ((rc = spool_commit_remove(x->c, path)) < 0 ||
+	    (rc = spool_commit_transition(x->c, &t)) < 0)
+		return rc;
+	w->end = mid;
+	w->steps++;
+	w->moved_on = true;	/* staged as the steps say, at the end */
+	return 0;
+}
+
+/*
+ * ready -> review with the claim unseen. The claimer is known when only
+ * one registered agent could have claimed it, or only one of those has a
+ * claimed/ directory that changed since the last commit; otherwise it is
+ * "unknown", said in the note, for the reviewer to see.
+ */
+static int unseen_claim(struct rec_ctx *x, struct walk *w,
+			const spool_loc *to)
+{
+	spool_loc mid = { .state = SPOOL_STATE_CLAIMED }, cand = mid, only;
+	size_t n = 0, able = 0, changed = 0;
+	char **agents = NULL, note[256];
+	int rc;
+
+	if ((rc = spool_registry_names(&agents, &n, x->sp, "agents")) < 0)
+		return rc;
 	for (size_t i = 0; i < n; i++) {
 		snprintf(cand.agent, sizeof(cand.agent), "%s", agents[i]);
-		spool_loc_format(dir, sizeof(dir), &cand);
-		if (fstatat(spool_rootfd(x->sp), dir, &st, 0) < 0 ||
-		    st.st_mtim.tv_sec < since.tv_sec ||
-		    (st.st_mtim.tv_sec == since.tv_sec &&
-		     st.st_mtim.tv_nsec < since.tv_nsec) ||
-		    !raw_legal(x, task, id, from, &cand, NULL))
+		if (!raw_legal(x, w->task, w->id, &w->end, &cand, NULL) ||
+		    !raw_legal(x, w->task, w->id, &cand, to, NULL))
 			continue;
-		if (found++ == 0)
+		if (able++ == 0)
+			only = cand;
+		if (dir_changed(x, &cand) && changed++ == 0)
 			mid = cand;
 	}
 	spool_names_free(agents, n);
 	spool_error_clear();
-	/* Both steps must be moves the agent may make by mv. */
-	if (found != 1 || !raw_legal(x, task, id, &mid, to, &second))
+	if (able == 0)
 		return SPOOL_EILLEGAL;
-	raw_step(&r1, id, from, &mid, task);
-	r1.at = to;
-	snprintf(note, sizeof(note), "claimed and %s between two looks; "
-		 "claimer inferred from claimed/%s/", second->verb, mid.agent);
-	if ((rc = spool_transition_apply(&o1, x->c, x->sp, &r1)) == 0) {
-		raw_step(&r2, id, &mid, to, o1.task);
-		r2.recorded = o1.task;
-		r2.note = note;
-		rc = spool_transition_apply(&o2, x->c, x->sp, &r2);
-		x->terminal |= o2.release;
-		spool_outcome_clear(&o2);
+	if (able == 1)
+		mid = only;
+	if (able == 1 || changed == 1) {
+		snprintf(note, sizeof(note), "claim not seen; claimer inferred "
+			 "from claimed/%s/", mid.agent);
+		rc = apply_step(x, w, &mid, note);
+	} else {
+		snprintf(note, sizeof(note), "claim not seen; claimer unknown");
+		rc = unknown_claim(x, w, note);
 	}
-	spool_outcome_clear(&o1);
-	if (rc < 0)
-		return rc == SPOOL_ENOTFOUND ? 0 : rc;
-	x->st->recorded += 2;
-	return 0;
+	return rc < 0 ? rc : apply_step(x, w, to, note);
 }
 
-static int record_move(struct rec_ctx *x, const char *id,
-		       const spool_loc *from, const spool_loc *to)
+/* claimed/A -> claimed/B: A released it, then B claimed it; not on A's
+ * last attempt, where a release ends in failed/. */
+static int unseen_release(struct rec_ctx *x, struct walk *w,
+			  const spool_loc *to)
 {
-	spool_request rq;
-	spool_outcome o;
-	json_t *task = NULL;
-	char why[512];
+	spool_loc ready = { .state = SPOOL_STATE_READY };
+	const spool_row *row = NULL;
+	char note[256];
 	int rc;
 
-	rc = spool_task_load(&task, x->sp, to, id);
+	if (!raw_legal(x, w->task, w->id, &w->end, &ready, &row) ||
+	    !row || row->to != SPOOL_STATE_READY ||
+	    !raw_legal(x, w->task, w->id, &ready, to, NULL))
+		return SPOOL_EILLEGAL;
+	snprintf(note, sizeof(note), "release not seen; it went from "
+		 "claimed/%s/ to claimed/%s/", w->end.agent, to->agent);
+	if ((rc = apply_step(x, w, &ready, note)) < 0)
+		return rc;
+	return apply_step(x, w, to, note);
+}
+
+/* One leg of the route. seen: the events showed this very rename; else a
+ * sequence of agents' moves may explain it. The reason for a refusal is
+ * left in why. */
+static int add_leg(struct rec_ctx *x, struct walk *w, const spool_loc *to,
+		   bool seen, char *why, size_t whylen)
+{
+	spool_state from = w->end.state;
+	int rc;
+
+	if ((rc = apply_step(x, w, to, NULL)) != SPOOL_EILLEGAL)
+		return rc;
+	snprintf(why, whylen, "%s", spool_error_message());
+	spool_error_clear();
+	if (seen)
+		return SPOOL_EILLEGAL;
+	if (from == SPOOL_STATE_READY && to->state == SPOOL_STATE_REVIEW)
+		rc = unseen_claim(x, w, to);
+	else if (from == SPOOL_STATE_CLAIMED &&
+		 to->state == SPOOL_STATE_CLAIMED)
+		rc = unseen_release(x, w, to);
+	return rc;
+}
+
+/*
+ * The places from HEAD's to where the task is. The events are used from
+ * the place HEAD has: the first time they show it, or the last when
+ * another writer recorded some of them meanwhile. They end where the
+ * events last saw the task, which may be short of the disk (moves not
+ * read yet: the next batch records them); where they lost it, or there
+ * are none, the disk is the end, across a gap.
+ */
+static void route_of(struct route *r, struct rec_ctx *x, const char *id,
+		     const spool_loc *head, const spool_loc *disk)
+{
+	spool_place ev[SPOOL_MOVES_STEPS * 2 + 1];
+	size_t n = x->moves ? spool_moves_places(ev, x->moves, id) : 0;
+	bool last = n && spool_moves_is_touched(x->moves, id);
+	size_t start = n;
+
+	r->n = 0;
+	r->departed = false;
+	r->p[r->n++] = (spool_place){ .loc = *head };
+	for (size_t i = 0; i < n; i++)
+		if (same_loc(&ev[i].loc, head)) {
+			start = i + 1;
+			if (!last)
+				break;
+		}
+	if (start == n && n && !same_loc(&ev[n - 1].loc, head)) {
+		start = 0;	/* HEAD's place is not among them */
+		ev[0].seen = false;
+	}
+	for (size_t i = start; i < n; i++) {
+		if (ev[i].loc.state == SPOOL_STATE_NONE) {
+			r->departed = true;
+			break;
+		}
+		r->p[r->n++] = ev[i];
+	}
+	if ((n == 0 || r->departed) && disk &&
+	    !same_loc(&r->p[r->n - 1].loc, disk))
+		r->p[r->n++] = (spool_place){ .loc = *disk };
+}
+
+/* The task's bytes, where the disk has it, else wherever it went. */
+static int read_task(char **buf, size_t *len, spool_loc *at,
+		     struct rec_ctx *x, const char *id, const spool_loc *disk)
+{
+	char path[PATH_MAX];
+	int rc = SPOOL_ENOTFOUND;
+
+	if (disk) {
+		*at = *disk;
+		spool_loc_path(path, sizeof(path), at, id);
+		rc = spool_fs_read(buf, len, x->sp, path, SPOOL_TASK_MAX_BYTES);
+	}
+	if (rc == SPOOL_ENOTFOUND && spool_task_find(at, x->sp, id) == 0) {
+		spool_loc_path(path, sizeof(path), at, id);
+		rc = spool_fs_read(buf, len, x->sp, path, SPOOL_TASK_MAX_BYTES);
+	}
 	if (rc == SPOOL_ENOTFOUND)
+		spool_error_set(rc, "task '%s' is nowhere", id);
+	return rc;
+}
+
+/*
+ * The tree says what the steps recorded: the task where they put it,
+ * nowhere else on the route, whatever the disk holds by now. Each step
+ * staged its places as the disk had them when it was recorded, and an
+ * agent may have moved the file on, or back, in between.
+ */
+static int stage_end(struct rec_ctx *x, const struct walk *w,
+		     const struct route *r)
+{
+	char path[PATH_MAX], *buf = NULL, *dump = NULL;
+	size_t len = 0;
+	int rc = 0;
+
+	if (!w->steps && !w->moved_on)
 		return 0;
-	if (rc == SPOOL_EINVALID) {
-		/* Moved and broken: the committed version goes back. */
-		snprintf(why, sizeof(why), "%s", spool_error_message());
-		if ((rc = keep_aside(x, to, id, why)) < 0)
-			return rc;
-		return revert_and_restore(x, id, from, to, why);
+	for (size_t i = 0; i < r->n && rc == 0; i++)
+		if (!same_loc(&r->p[i].loc, &w->end)) {
+			spool_loc_path(path, sizeof(path), &r->p[i].loc, w->id);
+			rc = spool_commit_remove(x->c, path);
+		}
+	if (rc == 0 && !same_loc(&w->at, &w->end)) {
+		spool_loc_path(path, sizeof(path), &w->at, w->id);
+		rc = spool_commit_remove(x->c, path);
 	}
 	if (rc < 0)
 		return rc;
-	/* The table decides; a release on the last attempt goes on to
-	 * failed/ there, as spool release does. */
-	raw_step(&rq, id, from, to, task);
-	rc = spool_transition_apply(&o, x->c, x->sp, &rq);
-	x->terminal |= rc == 0 && o.release;
-	spool_outcome_clear(&o);
-	if (rc == SPOOL_EILLEGAL) {
-		snprintf(why, sizeof(why), "%s", spool_error_message());
+	/* The content as the steps left it in the file, wherever it is. */
+	spool_loc_path(path, sizeof(path), &w->at, w->id);
+	if (spool_fs_read(&buf, &len, x->sp, path, SPOOL_TASK_MAX_BYTES) < 0) {
 		spool_error_clear();
-		rc = unseen_claim(x, task, id, from, to);
-		json_decref(task);
+		if (!(dump = spool_task_dump(w->task)))
+			return spool_error_set(SPOOL_ERROR, "out of memory");
+		len = strlen(dump);
+	}
+	spool_loc_path(path, sizeof(path), &w->end, w->id);
+	rc = spool_commit_blob(x->c, path, buf ? buf : dump, len);
+	free(buf);
+	free(dump);
+	return rc;
+}
+
+/*
+ * An illegal step: the task goes back to the last place the steps
+ * reached legally, and the violation is recorded. If the agent already
+ * brought it back, there is nothing to undo.
+ */
+static int undo(struct rec_ctx *x, struct walk *w, const spool_loc *bad,
+		const char *why)
+{
+	spool_transition t;
+	int rc;
+
+	if (same_loc(&w->at, &w->end))
+		return 0;
+	rc = spool_move_task(x->sp, w->id, &w->at, &w->end, true);
+	if (rc == SPOOL_ENOTFOUND || rc == SPOOL_EEXISTS) {
+		/* moved on, or copied: the next pass sees it */
+		spool_error_clear();
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	spool_transition_init(&t, w->id, &w->at, &w->end, "revert",
+			      mover(&w->end, bad));
+	snprintf(t.note, sizeof(t.note), "violation: %s", why);
+	if ((rc = spool_commit_transition(x->c, &t)) < 0)
+		return rc;
+	w->at = w->end;
+	w->moved_on = true;	/* staged where it went back */
+	x->st->reverted++;
+	return 0;
+}
+
+/* Walks the route: each legal leg is recorded; at the first illegal one
+ * the task goes back, unless the route comes back there by itself. */
+static int walk(struct rec_ctx *x, struct walk *w, const struct route *r)
+{
+	char why[512];
+	size_t k;
+	int rc;
+
+	for (size_t i = 1; i < r->n; i++) {
+		rc = add_leg(x, w, &r->p[i].loc, r->p[i].seen, why,
+			     sizeof(why));
+		if (rc == 0)
+			continue;
 		if (rc != SPOOL_EILLEGAL)
 			return rc;
 		spool_error_clear();
-		return revert(x, id, from, to, why);
+		for (k = i + 1; k < r->n && !same_loc(&r->p[k].loc, &w->end);
+		     k++)
+			;
+		if (k < r->n) {
+			i = k;	/* it came back: carry on from there */
+			continue;
+		}
+		return undo(x, w, &r->p[i].loc, why);
 	}
-	json_decref(task);
-	if (rc == SPOOL_ENOTFOUND)
+	return 0;
+}
+
+/* Filed by the spool (it wrote the fields a filing writes) into an open
+ * state an agent can move it on from. */
+static bool looks_filed(json_t *task, const spool_loc *loc)
+{
+	return (loc->state == SPOOL_STATE_CLAIMED ||
+		loc->state == SPOOL_STATE_REVIEW) &&
+	       json_is_string(json_object_get(task, "created")) &&
+	       json_is_integer(json_object_get(task, "attempt"));
+}
+
+/* A task the spool filed but had not committed when it was stopped, then
+ * taken by an agent: added to ready/, where filing put it. */
+static int add_filed(struct rec_ctx *x, struct walk *w)
+{
+	spool_loc ready = { .state = SPOOL_STATE_READY };
+	const char *by = spool_task_str(w->task, "created_by");
+	spool_request rq = { .id = w->id, .verb = "add", .via = SPOOL_VIA_SPOOL,
+			     .moved = true, .at = &w->at, .task = w->task,
+			     .note = "filed before spoold stopped; recorded "
+				     "on its return" };
+	spool_outcome o;
+	int rc;
+
+	rq.actor = by && spool_name_valid(by) ? by : "operator";
+	rq.from.state = SPOOL_STATE_NONE;
+	rq.to = ready;
+	if ((rc = spool_transition_apply(&o, x->c, x->sp, &rq)) == 0) {
+		json_decref(w->task);
+		w->task = json_incref(o.task);
+		w->recorded = w->task;
+		w->end = ready;
+		w->moved_on = true;
+		w->steps++;
+	}
+	spool_outcome_clear(&o);
+	return rc;
+}
+
+/*
+ * The task as the spool keeps it before the walk: the recorded fields,
+ * with the ones its agent may write taken from disk. *changed lists the
+ * others the disk version changed. They are judged once the walk is
+ * done, against where its steps leave them: a field a later step writes
+ * (submitted_by, attempt) may already hold that value, written by a
+ * spool stopped before it committed the same steps.
+ */
+static int trusted_start(json_t **out, char *changed, size_t len,
+			 struct rec_ctx *x, const char *id,
+			 const spool_loc *head, json_t *disk)
+{
+	json_t *rec = NULL;
+	int rc;
+
+	changed[0] = '\0';
+	*out = NULL;
+	rc = spool_task_recorded(&rec, x->sp, spool_commit_base(x->c), id,
+				 head);
+	if (rc == SPOOL_ENOTFOUND) {
+		spool_error_clear();
+		*out = json_incref(disk);
 		return 0;
-	if (rc == 0)
-		x->st->recorded++;
+	}
+	if (rc < 0)
+		return rc;
+	*out = spool_machine_merge(rec, disk, changed, len);
+	json_decref(rec);
+	return *out ? 0 : spool_error_set(SPOOL_ERROR, "out of memory");
+}
+
+/* The fields of changed an agent edited to something else than the walk
+ * left them: a violation, and the spool's values go back in the file. */
+static int judge_edit(struct rec_ctx *x, struct walk *w, const char *changed,
+		      json_t *disk, const struct route *r)
+{
+	spool_loc where = r->p[0].loc;
+	char bad[256] = "", name[128];
+	const char *p = changed, *agent;
+	spool_transition v;
+	int rc;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		p += n;
+		p += strspn(p, ", ");
+		if (!json_equal(json_object_get(disk, name),
+				json_object_get(w->task, name)))
+			snprintf(bad + strlen(bad), sizeof(bad) - strlen(bad),
+				 "%s%s", bad[0] ? ", " : "", name);
+	}
+	if (!bad[0])
+		return 0;
+	for (size_t i = 0; i < r->n && where.state != SPOOL_STATE_CLAIMED;
+	     i++)
+		if (r->p[i].loc.state == SPOOL_STATE_CLAIMED)
+			where = r->p[i].loc;
+	agent = where.state == SPOOL_STATE_CLAIMED ? where.agent
+		: mover(&r->p[0].loc, &r->p[r->n - 1].loc);
+	spool_transition_init(&v, w->id, &where, &where, "revert", agent);
+	snprintf(v.note, sizeof(v.note), "violation: '%s' changed %s, which "
+		 "only the spool writes; the recorded values stand", agent,
+		 bad);
+	if ((rc = spool_commit_transition(x->c, &v)) < 0)
+		return rc;
+	rc = spool_task_store(x->sp, &w->at, w->id, w->task);
+	if (rc == SPOOL_ENOTFOUND) {
+		spool_error_clear();	/* moved on: staged from the record */
+		rc = 0;
+	}
+	w->moved_on = true;
+	x->st->reverted++;
+	return rc;
+}
+
+/* A task named ID.json that HEAD has at head, and the disk at disk (NULL:
+ * not seen where the events pointed). head NULL: one never recorded, in
+ * claimed/ or review/ (see add_filed). Returns 1 if it recorded
+ * something, 0 if not, SPOOL_ENOTFOUND if disk is NULL and the events do
+ * not say where the task is, SPOOL_EILLEGAL if a task never recorded is
+ * not one the spool filed. */
+static int record_task(struct rec_ctx *x, const char *id,
+		       const spool_loc *head, const spool_loc *disk)
+{
+	spool_loc ready = { .state = SPOOL_STATE_READY };
+	size_t before = spool_commit_count(x->c);
+	struct walk w = { .id = id };
+	struct route r;
+	json_t *task = NULL;
+	char path[PATH_MAX], why[512], changed[256] = "", *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	route_of(&r, x, id, head ? head : &ready, disk);
+	if (!disk && (r.departed || r.n == 1))
+		return SPOOL_ENOTFOUND;	/* lost: the caller looks for it */
+	if (r.n == 1 && head)
+		return 0;	/* moved back, or on: the next events say */
+	if ((rc = read_task(&buf, &len, &w.at, x, id, disk)) < 0)
+		return rc == SPOOL_ENOTFOUND && disk ? 0 : rc;
+	spool_loc_path(path, sizeof(path), &w.at, id);
+	rc = spool_task_parse(&task, buf, len, path, id);
+	free(buf);
+	if (rc == SPOOL_EINVALID && head && !same_loc(&w.at, head)) {
+		/* Moved and broken: the committed version goes back. */
+		snprintf(why, sizeof(why), "%s", spool_error_message());
+		if ((rc = keep_aside(x, &w.at, id, why)) < 0)
+			return rc;
+		rc = revert_and_restore(x, id, head, &w.at, why);
+		return rc < 0 ? rc : 1;
+	}
+	if (rc < 0)
+		return rc;
+	w.end = r.p[0].loc;
+	if (!head) {
+		w.task = json_incref(task);
+		if (!looks_filed(task, &w.at)) {
+			rc = SPOOL_EILLEGAL;
+			goto out;
+		}
+		rc = add_filed(x, &w);
+	} else {
+		rc = trusted_start(&w.task, changed, sizeof(changed), x, id,
+				   head, task);
+	}
+	if (rc < 0 || (rc = walk(x, &w, &r)) < 0 ||
+	    (changed[0] && (rc = judge_edit(x, &w, changed, task, &r)) < 0) ||
+	    (rc = stage_end(x, &w, &r)) < 0)
+		goto out;
+	x->st->recorded += w.steps;
+	rc = spool_commit_count(x->c) > before;
+out:
+	if (rc == SPOOL_ENOTFOUND) {
+		spool_error_clear();	/* moved meanwhile: the next pass */
+		rc = 0;
+	}
+	json_decref(w.task);
+	json_decref(task);
 	return rc;
 }
 
@@ -378,7 +806,13 @@ static int check_edit(struct rec_ctx *x, const spool_map_entry *e)
 	return spool_commit_transition(x->c, &t);
 }
 
-/* A task that is on disk but was never recorded. */
+/*
+ * A task that is on disk but was never recorded: added where the table
+ * allows (ready/, blocked/). In claimed/ or review/ it may be one the
+ * spool filed but had not committed when it was stopped, which an agent
+ * then took: added, and its moves recorded. Anything else goes to
+ * quarantine/.
+ */
 static int adopt(struct rec_ctx *x, const char *id, const spool_loc *loc)
 {
 	const char *by;
@@ -389,6 +823,15 @@ static int adopt(struct rec_ctx *x, const char *id, const spool_loc *loc)
 	json_t *task = NULL;
 	int rc;
 
+	if (loc->state == SPOOL_STATE_CLAIMED ||
+	    loc->state == SPOOL_STATE_REVIEW) {
+		rc = record_task(x, id, NULL, loc);
+		if (rc >= 0)
+			return 0;
+		if (rc != SPOOL_EILLEGAL && rc != SPOOL_EINVALID)
+			return rc;
+		spool_error_clear();
+	}
 	spool_loc_path(path, sizeof(path), loc, id);
 	rc = spool_task_load(&task, x->sp, loc, id);
 	if (rc == SPOOL_ENOTFOUND)
@@ -450,6 +893,10 @@ static int drop_copy(struct rec_ctx *x, const char *id, const spool_loc *keep,
 	if (faccessat(spool_rootfd(x->sp), cp, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
 	    errno == ENOENT)
 		return spool_commit_path(x->c, cp);
+	/* The kept one went on meanwhile: this may be it, not a copy. */
+	if (faccessat(spool_rootfd(x->sp), kp, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno == ENOENT)
+		return 0;
 	x->st->duplicates++;
 	if (!same_content(x->sp, kp, cp))
 		return spool_quarantine(x->c, x->sp, cp, "a second copy of the "
@@ -459,13 +906,48 @@ static int drop_copy(struct rec_ctx *x, const char *id, const spool_loc *keep,
 	return spool_commit_path(x->c, cp);
 }
 
+/*
+ * Seen in two places because it moved while the tree was read (from a
+ * directory read first to one read later): only one is still there, and
+ * it is no copy. The place still there, or NULL if there is none or more
+ * than one.
+ */
+static const spool_loc *moved_while_read(struct rec_ctx *x,
+					 const spool_map_entry *e)
+{
+	const spool_loc *found = NULL;
+	char path[PATH_MAX];
+
+	if (e->ndisk > SPOOL_MAP_COPIES)
+		return NULL;
+	for (size_t i = 0; i < e->ndisk; i++) {
+		spool_loc_path(path, sizeof(path), &x->map->dirs[e->disk[i]],
+			       e->id);
+		if (faccessat(spool_rootfd(x->sp), path, F_OK,
+			      AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (found)
+			return NULL;
+		found = &x->map->dirs[e->disk[i]];
+	}
+	return found;
+}
+
 /* cp instead of mv: the first copy that is a legal move is the move. */
 static int resolve_copies(struct rec_ctx *x, spool_map_entry *e)
 {
 	const spool_loc *head = e->head >= 0 ? &x->map->dirs[e->head] : NULL;
+	const spool_loc *one = moved_while_read(x, e);
 	size_t n = e->ndisk < SPOOL_MAP_COPIES ? e->ndisk : SPOOL_MAP_COPIES;
 	int keep = -1, rc = 0;
 	json_t *task = NULL;
+
+	if (one && !head)
+		return adopt(x, e->id, one);
+	if (one) {
+		rc = record_task(x, e->id, head, one);
+		return rc < 0 ? rc : 0;
+	}
 
 	for (size_t i = 0; i < n && keep < 0; i++) {
 		const spool_loc *d = &x->map->dirs[e->disk[i]];
@@ -497,8 +979,9 @@ static int resolve_copies(struct rec_ctx *x, spool_map_entry *e)
 		if (e->disk[i] == e->head)
 			rc = drop_copy(x, e->id, &x->map->dirs[e->disk[keep]],
 				       head);
-	return rc < 0 ? rc : record_move(x, e->id, head,
-					 &x->map->dirs[e->disk[keep]]);
+	if (rc == 0)
+		rc = record_task(x, e->id, head, &x->map->dirs[e->disk[keep]]);
+	return rc < 0 ? rc : 0;
 }
 
 static bool needs_work(const spool_map_entry *e)
@@ -509,13 +992,26 @@ static bool needs_work(const spool_map_entry *e)
 static int reconcile_entry(struct rec_ctx *x, spool_map_entry *e)
 {
 	const spool_loc *head = e->head >= 0 ? &x->map->dirs[e->head] : NULL;
+	const spool_loc *disk = e->ndisk == 1 ? &x->map->dirs[e->disk[0]]
+					      : NULL;
+	int rc;
 
-	if (!needs_work(e))
+	if (!needs_work(e)) {
+		/* Where HEAD has it, unless the events saw it go and come
+		 * back (a release and a claim, say). */
+		if (x->moves && (rc = record_task(x, e->id, head, disk)) != 0)
+			return rc < 0 ? rc : 0;
 		return x->content ? check_edit(x, e) : 0;
+	}
 	if (e->ndisk == 0 && !head)
 		return 0;	/* named by an event, gone everywhere */
 	if (e->ndisk == 0) {
 		spool_loc now;
+		/* The events may say where it went. */
+		rc = record_task(x, e->id, head, NULL);
+		if (rc != SPOOL_ENOTFOUND)
+			return rc < 0 ? rc : 0;
+		spool_error_clear();
 		/* Not seen because it moved while the tree was read: restoring
 		 * it would make a second, claimable copy. The next pass
 		 * records where it went. */
@@ -529,8 +1025,9 @@ static int reconcile_entry(struct rec_ctx *x, spool_map_entry *e)
 	if (e->ndisk > 1)
 		return resolve_copies(x, e);
 	if (!head)
-		return adopt(x, e->id, &x->map->dirs[e->disk[0]]);
-	return record_move(x, e->id, head, &x->map->dirs[e->disk[0]]);
+		return adopt(x, e->id, disk);
+	rc = record_task(x, e->id, head, disk);
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- odd entries and new/ ---------------------------------------------- */
@@ -972,7 +1469,8 @@ int spool_reconcile_ex(spool_reconcile_stats *stats, spool *sp,
 	spool_reconcile_stats local = { 0 };
 	struct path_list odd = { 0 }, fresh = { 0 };
 	struct rec_ctx x = { .sp = sp, .st = stats ? stats : &local,
-			     .content = o->check_content };
+			     .content = o->check_content,
+			     .moves = o->moves };
 	bool named = o->paths != NULL, want_new = !named;
 	size_t work = 0;
 	bool single;

@@ -137,6 +137,9 @@ int spool_agent_add(spool *sp, const char *name, const char *capabilities,
 		return spool_error_set(SPOOL_EINVALID, "'%s' is not a valid "
 			"agent name (1-64 of a-z, 0-9, '.', '_', '-', starting "
 			"with a letter or digit)", name);
+	if (strcmp(name, SPOOL_AGENT_UNKNOWN) == 0)
+		return spool_error_set(SPOOL_EINVALID, "'%s' is reserved: the "
+			"history names so an agent it could not see", name);
 	if ((rc = split_names(&caps, capabilities, "capability")) < 0)
 		return rc;
 	if ((rc = split_names(&rl, roles ? roles : "worker", "role")) < 0)

@@ -64,6 +64,9 @@ bool spool_id_valid(const char *id);
 bool spool_id_from_name(char *id, const char *name);
 /* Agent and module names: 1-64 of [a-z0-9._-], starting alphanumeric. */
 bool spool_name_valid(const char *name);
+/* The agent of a move that nobody saw and no evidence names (a claim
+ * made between two looks by one of several agents); no agent has it. */
+#define SPOOL_AGENT_UNKNOWN "unknown"
 
 /* ---- states ------------------------------------------------------------ */
 
@@ -281,11 +284,19 @@ void spool_commit_free(spool_commit *c);
  * blob, a directory is synced recursively, a missing path is removed.
  * Reads HEAD when created: make it under the lock. */
 int spool_commit_path(spool_commit *c, const char *path);
+/* Adds path with the given content, whatever the disk holds now: for a
+ * task recorded where its transition says after it moved on. */
+int spool_commit_blob(spool_commit *c, const char *path, const void *buf,
+		      size_t len);
+/* Removes path from the tree, whatever the disk holds now. */
+int spool_commit_remove(spool_commit *c, const char *path);
 int spool_commit_transition(spool_commit *c, const spool_transition *t);
 /* Adds a free-form line to the message (for non-transition commits). */
 int spool_commit_subject(spool_commit *c, const char *subject);
 /* Writes the commit (author: the actor of the first transition, or
- * actor). Does nothing if there is nothing to record. Call under lock. */
+ * actor). Does nothing if there is nothing to record. Call under lock.
+ * Refuses a commit that removes a task from one place and records it in
+ * no other, unless a transition removes it (archive, quarantine). */
 int spool_commit_write(spool_commit *c, const char *actor);
 size_t spool_commit_count(const spool_commit *c);
 
@@ -365,6 +376,10 @@ typedef struct {
 	bool batch;
 	/* Re-check every blocked task, even if nothing finished. */
 	bool advance;
+	/* The moves the daemon's events showed since it last recorded
+	 * (moves.h): each is recorded in order, with its own agent. NULL:
+	 * only snapshots (HEAD and the disk) are known. */
+	struct spool_moves *moves;
 } spool_reconcile_opts;
 
 /* spool_reconcile with options (NULL: as spool_reconcile). Caller holds

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Racing claimers: 16 shell agents racing mv, then 16 racing spool claim,
-# then both kinds at once, each over 2,000 tasks. Every task is claimed
+# Racing claimers: 16 shell agents racing mv over 2,000 tasks, then 16
+# racing spool claim over 500 (each claim is a commit of its own), then
+# both kinds at once over 200. Every task is claimed
 # exactly once, none is lost, and every claim ends up in git.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../core-lib.sh"
@@ -18,8 +19,9 @@ make_tasks() {
 	local t0=$(now) i
 	for ((i = 1; i <= $1; i++)); do
 		printf '{"title": "%s %d"}\n' "$2" "$i" >"tmp/$2-$i"
-		mv "tmp/$2-$i" new/
 	done
+	# one rename each, as an agent files, without a process for each
+	find tmp -maxdepth 1 -name "$2-*" -exec mv -t new/ {} +
 	echo "# wrote $1 tasks into new/ in $(took "$t0") s"
 	t0=$(now)
 	spool reconcile >"$T/rec" || return 1
@@ -69,6 +71,7 @@ grep -q "recorded $N," "$T/rec"; ok $? "reconcile says it recorded $N"
 in_git m "mv race"
 
 # ---- 16 processes racing spool claim -----------------------------------
+N=${CLAIM_TASKS:-500}
 make_tasks "$N" cl; ok $? "$N tasks filed for the spool claim race"
 t0=$(now)
 for i in $(seq 1 $P); do

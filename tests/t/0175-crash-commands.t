@@ -36,34 +36,54 @@ killrun() {
 		print $gone ? "finished\n" : "killed\n";' "$@"
 }
 
-killed=0 finished=0 recovered=0
-for i in $(seq 1 "$N"); do
-	id=$(printf 'T-%04d' "$i")
-	case $((RANDOM % 3)) in
-	0) cmd=(spool approve "$id" --agent rev) ;;
-	1) cmd=(spool reject "$id" --agent rev --feedback "redo $id") ;;
-	2) cmd=(spool cancel "$id" --agent boss --reason "not needed") ;;
-	esac
-	# Spread the kills over a command's whole run.
-	case $(killrun $(( (RANDOM * 32768 + RANDOM) % span )) "${cmd[@]}") in
-	killed) killed=$((killed + 1)) ;;
-	*) finished=$((finished + 1)) ;;
-	esac
-	# The next process finds what the killed one left: sometimes a
-	# reconcile, sometimes the next command's own start.
-	if [ $((i % 2)) -eq 0 ]; then
-		r=$(spool reconcile --json | jq .recorded)
-		recovered=$((recovered + r))
-	fi
+# A kill lands between a command's move and its commit only now and then,
+# so the runs go on in rounds of N tasks until one has (at most 5 rounds).
+# A kill there leaves an intent behind for the next process to finish.
+killed=0 finished=0 recovered=0 midway=0 runs=0 total=$((N + 1))
+crash_round() { # crash_round FIRST LAST
+	local i id cmd
+	for i in $(seq "$1" "$2"); do
+		id=$(printf 'T-%04d' "$i")
+		case $((RANDOM % 3)) in
+		0) cmd=(spool approve "$id" --agent rev) ;;
+		1) cmd=(spool reject "$id" --agent rev --feedback "redo $id") ;;
+		2) cmd=(spool cancel "$id" --agent boss --reason "not needed") ;;
+		esac
+		runs=$((runs + 1))
+		# Spread the kills over a command's whole run.
+		case $(killrun $(( (RANDOM * 32768 + RANDOM) % span )) "${cmd[@]}") in
+		killed) killed=$((killed + 1)) ;;
+		*) finished=$((finished + 1)) ;;
+		esac
+		[ -n "$(ls .spool/run/intent 2>/dev/null)" ] && midway=$((midway + 1))
+		# The next process finds what the killed one left: sometimes a
+		# reconcile, sometimes the next command's own start.
+		if [ $((i % 2)) -eq 0 ]; then
+			r=$(spool reconcile --json | jq .recorded)
+			recovered=$((recovered + r))
+		fi
+	done
+}
+crash_round 1 "$N"
+round=1
+while [ "$midway" -eq 0 ] && [ "$round" -lt 5 ]; do
+	first=$((total + 1)) total=$((total + N))
+	for i in $(seq "$first" "$total"); do
+		spool add --title "task $i" >/dev/null
+		spool claim --agent dev >/dev/null
+		spool submit "$(printf 'T-%04d' "$i")" --agent dev >/dev/null
+	done
+	crash_round "$first" "$total"
+	round=$((round + 1))
 done
 spool reconcile --json >"$T/last"; ok $? "the next reconcile works"
 recovered=$((recovered + $(jq .recorded "$T/last")))
-echo "# $killed killed, $finished finished, $recovered moves recorded after a kill"
-[ "$killed" -gt $((N / 4)) ]; ok $? "most runs were killed ($killed of $N)"
-[ "$recovered" -gt 0 ]; ok $? "some were killed between their move and their commit ($recovered)"
+echo "# $killed killed, $finished finished in $round rounds; $midway left an intent, $recovered moves recorded by reconcile"
+[ "$killed" -gt $((runs / 4)) ]; ok $? "most runs were killed ($killed of $runs)"
+[ "$midway" -gt 0 ]; ok $? "some were killed between their move and their commit ($midway)"
 
 tasks=$(find new blocked ready claimed review done failed cancelled quarantine -name 'T-*.json' | wc -l)
-is "$tasks" $((N + 1)) "every task is in the tree"
+is "$tasks" "$total" "every task is in the tree"
 dups=$(find new blocked ready claimed review done failed cancelled quarantine -name 'T-*.json' -printf '%f\n' | sort | uniq -d | wc -l)
 is "$dups" 0 "none twice"
 is "$(ls quarantine | wc -l)" 0 "none quarantined"

@@ -60,6 +60,12 @@ z("entries", S + [("evil/f%05d" % i, "file", b"") for i in range(10001)], zipfil
 z("bomb", S + [("evil/zeros", "file", b"\0" * (64 << 20))])
 # the same spread over many entries, each one small
 z("bomb-many", S + [("evil/z%03d" % i, "file", b"\0" * (1 << 20)) for i in range(64)])
+# tar packs compressed otherwise than gzip install too
+for mode, ext in (("w:bz2", "bz2"), ("w:xz", "xz")):
+    with tarfile.open(os.path.join(T, "good-%s.tar.%s" % (ext, ext)), mode) as tf:
+        data = b"---\nname: packed-%s\ndescription: d\n---\n" % ext.encode()
+        ti = tarfile.TarInfo("packed-%s/SKILL.md" % ext); ti.size = len(data)
+        tf.addfile(ti, io.BytesIO(data))
 with tarfile.open(os.path.join(T, "bomb.tar.gz"), "w:gz") as tf:
     ti = tarfile.TarInfo("evil/SKILL.md"); ti.size = len(good)
     tf.addfile(ti, io.BytesIO(good))
@@ -79,6 +85,8 @@ is "$(link_of root/report-writer/run)" "scripts/run.sh" "inner link kept"
 is "$(wc -c <root/report-writer/notes.txt)" 6000 "whole"
 is "$(ls -a root | grep -c spool-install)" 0 "no temporary directory left"
 spool skills install stored.zip --root root >/dev/null; ok $? "a stored (uncompressed) zip installs"
+spool skills install good-bz2.tar.bz2 --root root >/dev/null; ok $? "a tar.bz2 installs"
+spool skills install good-xz.tar.xz --root root >/dev/null; ok $? "a tar.xz installs"
 spool skills install small-repetitive.zip --root root >/dev/null 2>err
 ok $? "a small, very repetitive skill is no bomb" || sed 's/^/#   /' err
 spool skills validate root/report-writer root/plain-skill >/dev/null; ok $? "and validates"

@@ -1,0 +1,299 @@
+/*
+ * The move log: per task id, the renames inotify reported, in the order
+ * the kernel queued them. One inotify descriptor delivers the events of
+ * all its watches in order, and a rename is an IN_MOVED_FROM and an
+ * IN_MOVED_TO with the same cookie, so a chain of steps per task is all
+ * that is needed. A hash of ids to small arrays of steps, directory
+ * names interned: a burst of thousands of moves costs a few hundred KB.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "moves.h"
+
+#define DIR_NONE (-1)
+
+struct step {
+	int16_t from, to;	/* dir indexes; DIR_NONE: not seen */
+	uint32_t cookie;	/* of a leave not yet paired */
+};
+
+struct chain {
+	char id[SPOOL_ID_MAX + 1];
+	bool broken;		/* moved too often: judged from snapshots */
+	bool touched;		/* another writer recorded some of it */
+	uint8_t n, cap;
+	struct step *v;
+};
+
+struct spool_moves {
+	struct chain *slots;
+	size_t cap, n, max;
+	bool full;
+	spool_loc *dirs;
+	size_t ndirs, capdirs;
+	size_t last;		/* the dir found last: events come in runs */
+};
+
+static uint32_t hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+int spool_moves_new(spool_moves **out, size_t max_tasks)
+{
+	spool_moves *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	m->max = max_tasks ? max_tasks : 1;
+	*out = m;
+	return 0;
+}
+
+static void drop_chains(spool_moves *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->slots[i].v);
+}
+
+void spool_moves_free(spool_moves *m)
+{
+	if (!m)
+		return;
+	drop_chains(m);
+	free(m->slots);
+	free(m->dirs);
+	free(m);
+}
+
+void spool_moves_clear(spool_moves *m)
+{
+	drop_chains(m);
+	if (m->cap > 4096) {
+		/* a burst is over: give its memory back */
+		free(m->slots);
+		m->slots = NULL;
+		m->cap = 0;
+	} else if (m->slots) {
+		memset(m->slots, 0, m->cap * sizeof(*m->slots));
+	}
+	m->n = 0;
+	m->full = false;
+}
+
+bool spool_moves_full(const spool_moves *m)
+{
+	return m->full;
+}
+
+size_t spool_moves_count(const spool_moves *m)
+{
+	return m->n;
+}
+
+static int dir_index(spool_moves *m, const spool_loc *loc)
+{
+	if (m->last < m->ndirs && m->dirs[m->last].state == loc->state &&
+	    strcmp(m->dirs[m->last].agent, loc->agent) == 0)
+		return (int)m->last;
+	for (size_t i = 0; i < m->ndirs; i++)
+		if (m->dirs[i].state == loc->state &&
+		    strcmp(m->dirs[i].agent, loc->agent) == 0)
+			return (int)(m->last = i);
+	if (m->ndirs == m->capdirs) {
+		size_t nc = m->capdirs ? m->capdirs * 2 : 16;
+		spool_loc *p;
+		if (nc > INT16_MAX ||
+		    !(p = realloc(m->dirs, nc * sizeof(*p))))
+			return DIR_NONE;
+		m->dirs = p;
+		m->capdirs = nc;
+	}
+	m->dirs[m->ndirs] = *loc;
+	return (int)(m->last = m->ndirs++);
+}
+
+static struct chain *find(const spool_moves *m, const char *id)
+{
+	if (!m->cap)
+		return NULL;
+	for (size_t i = hash(id) & (m->cap - 1); m->slots[i].id[0];
+	     i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->slots[i].id, id) == 0)
+			return &m->slots[i];
+	return NULL;
+}
+
+static int grow(spool_moves *m)
+{
+	size_t oldcap = m->cap, nc = m->cap ? m->cap * 2 : 256;
+	struct chain *old = m->slots, *p = calloc(nc, sizeof(*p));
+
+	if (!p)
+		return -1;
+	m->slots = p;
+	m->cap = nc;
+	for (size_t i = 0; i < oldcap; i++) {
+		size_t k;
+		if (!old[i].id[0])
+			continue;
+		for (k = hash(old[i].id) & (nc - 1); p[k].id[0];
+		     k = (k + 1) & (nc - 1))
+			;
+		p[k] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+/* The chain of id, made if new; NULL when the log is full. */
+static struct chain *get(spool_moves *m, const char *id)
+{
+	struct chain *c = find(m, id);
+	size_t i;
+
+	if (c)
+		return c;
+	if (m->n >= m->max) {
+		m->full = true;
+		return NULL;
+	}
+	if ((m->n + 1) * 2 > m->cap && grow(m) < 0) {
+		m->full = true;
+		return NULL;
+	}
+	for (i = hash(id) & (m->cap - 1); m->slots[i].id[0];
+	     i = (i + 1) & (m->cap - 1))
+		;
+	c = &m->slots[i];
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	m->n++;
+	return c;
+}
+
+static void append(struct chain *c, int from, int to, uint32_t cookie)
+{
+	if (c->broken)
+		return;
+	if (c->n == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 2;
+		struct step *p;
+		if (nc > SPOOL_MOVES_STEPS ||
+		    !(p = realloc(c->v, nc * sizeof(*p)))) {
+			free(c->v);
+			c->v = NULL;
+			c->n = c->cap = 0;
+			c->broken = true;
+			return;
+		}
+		c->v = p;
+		c->cap = (uint8_t)nc;
+	}
+	c->v[c->n++] = (struct step){ .from = (int16_t)from,
+				      .to = (int16_t)to, .cookie = cookie };
+}
+
+void spool_moves_leave(spool_moves *m, const char *id, const spool_loc *dir,
+		       uint32_t cookie)
+{
+	struct chain *c = get(m, id);
+	int d = dir_index(m, dir);
+
+	if (!c)
+		return;
+	if (d == DIR_NONE)
+		c->broken = true;
+	append(c, d, DIR_NONE, cookie);
+}
+
+void spool_moves_arrive(spool_moves *m, const char *id, const spool_loc *dir,
+			uint32_t cookie)
+{
+	struct chain *c = get(m, id);
+	int d = dir_index(m, dir);
+
+	if (!c)
+		return;
+	if (d == DIR_NONE)
+		c->broken = true;
+	if (cookie && !c->broken)
+		for (size_t i = c->n; i-- > 0;)
+			if (c->v[i].to == DIR_NONE && c->v[i].cookie == cookie &&
+			    c->v[i].from != DIR_NONE) {
+				c->v[i].to = (int16_t)d;
+				c->v[i].cookie = 0;
+				return;
+			}
+	append(c, DIR_NONE, d, 0);
+}
+
+static size_t push(spool_place *out, size_t n, const spool_moves *m, int d,
+		   bool seen)
+{
+	/* Arriving where it was is no move: the spool rewriting a file
+	 * swaps a new one in with RENAME_EXCHANGE, an arrival and a leave
+	 * through tmp/, which is not watched. */
+	if (n && !seen && d != DIR_NONE &&
+	    out[n - 1].loc.state == m->dirs[d].state &&
+	    strcmp(out[n - 1].loc.agent, m->dirs[d].agent) == 0)
+		return n;
+	if (d == DIR_NONE) {
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].loc.state = SPOOL_STATE_NONE;
+	} else {
+		out[n].loc = m->dirs[d];
+	}
+	out[n].seen = seen;
+	return n + 1;
+}
+
+size_t spool_moves_places(spool_place *out, const spool_moves *m,
+			  const char *id)
+{
+	const struct chain *c = find(m, id);
+	int cur = DIR_NONE;
+	bool gone = false;
+	size_t n = 0;
+
+	if (!c || c->broken || !c->n)
+		return 0;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct step *s = &c->v[i];
+		if (s->from != DIR_NONE) {
+			if (n == 0 || gone || cur != s->from)
+				n = push(out, n, m, s->from, false);
+			gone = s->to == DIR_NONE;
+			if (!gone)
+				n = push(out, n, m, s->to, true);
+			cur = s->to;
+		} else {
+			n = push(out, n, m, s->to, false);
+			cur = s->to;
+			gone = false;
+		}
+	}
+	if (gone)
+		n = push(out, n, m, DIR_NONE, false);
+	return n;
+}
+
+void spool_moves_touched(spool_moves *m, const char *id)
+{
+	struct chain *c = find(m, id);
+
+	if (c)
+		c->touched = true;
+}
+
+bool spool_moves_is_touched(const spool_moves *m, const char *id)
+{
+	const struct chain *c = find(m, id);
+
+	return c && c->touched;
+}

@@ -1,0 +1,58 @@
+/*
+ * The order of moves: what inotify said of each task, step by step, since
+ * the daemon last recorded it. Snapshots (HEAD and the disk) say where a
+ * task was and is; this says how it got there, so a claim and a submit
+ * made between two looks are recorded as two transitions, each with its
+ * agent, instead of one illegal jump.
+ */
+#ifndef SPOOL_MOVES_H
+#define SPOOL_MOVES_H
+
+#include "spool-int.h"
+
+/* Steps kept per task; a task that moves more often between two batches
+ * than this has no usable chain and is judged from snapshots. */
+#define SPOOL_MOVES_STEPS 32
+
+typedef struct spool_moves spool_moves;
+
+/* A place a task was in. seen: it got there from the place before by a
+ * rename the events showed; otherwise something unseen lies between. A
+ * last place of state NONE means the task left and was not seen
+ * arriving anywhere. */
+typedef struct {
+	spool_loc loc;
+	bool seen;
+} spool_place;
+
+/* At most max_tasks tasks with moves (more: spool_moves_full). */
+int spool_moves_new(spool_moves **out, size_t max_tasks);
+void spool_moves_free(spool_moves *m);
+
+/* ID.json left dir: IN_MOVED_FROM with its cookie, IN_DELETE with 0. */
+void spool_moves_leave(spool_moves *m, const char *id, const spool_loc *dir,
+		       uint32_t cookie);
+/* ID.json arrived in dir: IN_MOVED_TO with its cookie (paired with the
+ * leave of the same cookie), IN_CREATE with 0. */
+void spool_moves_arrive(spool_moves *m, const char *id, const spool_loc *dir,
+			uint32_t cookie);
+/* More tasks moved than the log holds: its chains are not to be trusted;
+ * clear it and look at everything. */
+bool spool_moves_full(const spool_moves *m);
+/* Tasks with moves in the log. */
+size_t spool_moves_count(const spool_moves *m);
+
+/* The places id went through, oldest first, into out (room for
+ * SPOOL_MOVES_STEPS * 2 + 1). 0: nothing known (no events, or too many). */
+size_t spool_moves_places(spool_place *out, const spool_moves *m,
+			  const char *id);
+
+/* A transition of id was recorded by another writer (a command) since
+ * the log was last cleared: some of its steps may be recorded already. */
+void spool_moves_touched(spool_moves *m, const char *id);
+bool spool_moves_is_touched(const spool_moves *m, const char *id);
+
+/* Forgets every chain: they were recorded. */
+void spool_moves_clear(spool_moves *m);
+
+#endif

@@ -1,0 +1,332 @@
+/* Unit tests for the record of moves: the move log (moves.c), renames
+ * paired by cookie into steps, the places a task went through in order,
+ * gaps where events were lost, the spool's own rewrites, the bounds; and
+ * commits (history.c), which never drop a task from the tree. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "moves.h"
+#include "transition.h"
+
+static spool_loc at(const char *dir)
+{
+	spool_loc l;
+
+	assert_int_equal(spool_loc_parse(&l, dir), 0);
+	return l;
+}
+
+/* mv FROM/ID TO/: the two halves of a rename, as inotify queues them */
+static void mv(spool_moves *m, const char *id, const char *from,
+	       const char *to, uint32_t cookie)
+{
+	spool_loc f = at(from), t = at(to);
+
+	spool_moves_leave(m, id, &f, cookie);
+	spool_moves_arrive(m, id, &t, cookie);
+}
+
+/* The places as "dir dir* ..." (* where the rename was seen; "gone"). */
+static char *route(spool_moves *m, const char *id)
+{
+	static char buf[1024];
+	spool_place p[SPOOL_MOVES_STEPS * 2 + 1];
+	size_t n = spool_moves_places(p, m, id);
+	char dir[128];
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (p[i].loc.state == SPOOL_STATE_NONE)
+			snprintf(dir, sizeof(dir), "gone");
+		else
+			spool_loc_format(dir, sizeof(dir), &p[i].loc);
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s%s",
+			 i ? " " : "", dir, p[i].seen ? "*" : "");
+	}
+	return buf;
+}
+
+static void test_claim_submit(void **state)
+{
+	spool_moves *m;
+
+	(void)state;
+	assert_int_equal(spool_moves_new(&m, 16), 0);
+	mv(m, "T-1", "ready", "claimed/ann", 7);
+	mv(m, "T-2", "ready", "claimed/bob", 8);
+	mv(m, "T-1", "claimed/ann", "review", 9);
+	assert_string_equal(route(m, "T-1"), "ready claimed/ann* review*");
+	assert_string_equal(route(m, "T-2"), "ready claimed/bob*");
+	assert_string_equal(route(m, "T-3"), "");
+	assert_int_equal(spool_moves_count(m), 2);
+	spool_moves_clear(m);
+	assert_string_equal(route(m, "T-1"), "");
+	assert_int_equal(spool_moves_count(m), 0);
+	spool_moves_free(m);
+}
+
+static void test_halves_apart(void **state)
+{
+	spool_loc ready = at("ready"), ann = at("claimed/ann");
+	spool_loc bob = at("claimed/bob"), review = at("review");
+	spool_moves *m;
+
+	(void)state;
+	assert_int_equal(spool_moves_new(&m, 16), 0);
+	/* another task's rename between the two halves of this one */
+	spool_moves_leave(m, "T-1", &ready, 11);
+	mv(m, "T-2", "ready", "claimed/bob", 12);
+	spool_moves_arrive(m, "T-1", &ann, 11);
+	assert_string_equal(route(m, "T-1"), "ready claimed/ann*");
+	/* a half with another cookie is no pair */
+	spool_moves_leave(m, "T-2", &bob, 13);
+	spool_moves_arrive(m, "T-2", &review, 14);
+	assert_string_equal(route(m, "T-2"),
+			    "ready claimed/bob* review");
+	spool_moves_free(m);
+}
+
+static void test_lost_events(void **state)
+{
+	spool_loc ready = at("ready"), bob = at("claimed/bob");
+	spool_loc review = at("review");
+	spool_moves *m;
+
+	(void)state;
+	assert_int_equal(spool_moves_new(&m, 16), 0);
+	/* into a directory not watched yet: it left, nobody saw where */
+	spool_moves_leave(m, "T-1", &ready, 21);
+	assert_string_equal(route(m, "T-1"), "ready gone");
+	/* then out of it, watched by now: it arrived from nowhere seen */
+	spool_moves_leave(m, "T-1", &bob, 22);
+	spool_moves_arrive(m, "T-1", &review, 22);
+	assert_string_equal(route(m, "T-1"), "ready claimed/bob review*");
+	/* a copy: created in review/ */
+	spool_moves_arrive(m, "T-2", &review, 0);
+	assert_string_equal(route(m, "T-2"), "review");
+	/* deleted */
+	spool_moves_leave(m, "T-3", &ready, 0);
+	assert_string_equal(route(m, "T-3"), "ready gone");
+	spool_moves_free(m);
+}
+
+static void test_rewrite_is_no_move(void **state)
+{
+	spool_loc ann = at("claimed/ann");
+	spool_moves *m;
+
+	(void)state;
+	assert_int_equal(spool_moves_new(&m, 16), 0);
+	mv(m, "T-1", "ready", "claimed/ann", 31);
+	/* the spool writes a field: an exchange with a file in tmp/ */
+	spool_moves_arrive(m, "T-1", &ann, 32);
+	spool_moves_leave(m, "T-1", &ann, 33);
+	mv(m, "T-1", "claimed/ann", "review", 34);
+	assert_string_equal(route(m, "T-1"), "ready claimed/ann* review*");
+	spool_moves_free(m);
+}
+
+static void test_round_trip_and_touched(void **state)
+{
+	spool_moves *m;
+
+	(void)state;
+	assert_int_equal(spool_moves_new(&m, 16), 0);
+	mv(m, "T-1", "ready", "claimed/ann", 41);
+	mv(m, "T-1", "claimed/ann", "ready", 42);
+	mv(m, "T-1", "ready", "claimed/bob", 43);
+	assert_string_equal(route(m, "T-1"),
+			    "ready claimed/ann* ready* claimed/bob*");
+	assert_false(spool_moves_is_touched(m, "T-1"));
+	spool_moves_touched(m, "T-1");
+	spool_moves_touched(m, "T-9");	/* no moves: nothing to mark */
+	assert_true(spool_moves_is_touched(m, "T-1"));
+	assert_false(spool_moves_is_touched(m, "T-9"));
+	assert_int_equal(spool_moves_count(m), 1);
+	spool_moves_free(m);
+}
+
+static void test_bounds(void **state)
+{
+	spool_moves *m;
+	char id[32];
+
+	(void)state;
+	assert_int_equal(spool_moves_new(&m, 1000), 0);
+	/* too many steps for one task: nothing known of it */
+	for (int i = 0; i < SPOOL_MOVES_STEPS / 2 + 1; i++) {
+		mv(m, "T-1", "ready", "claimed/ann", 100 + 2 * i);
+		mv(m, "T-1", "claimed/ann", "ready", 101 + 2 * i);
+	}
+	assert_string_equal(route(m, "T-1"), "");
+	assert_false(spool_moves_full(m));
+	/* too many tasks: the log says it is full */
+	for (int i = 0; i < 1000; i++) {
+		snprintf(id, sizeof(id), "T-%d", 1000 + i);
+		mv(m, id, "ready", "claimed/ann", 5000 + i);
+	}
+	assert_true(spool_moves_full(m));
+	spool_moves_clear(m);
+	assert_false(spool_moves_full(m));
+	mv(m, "T-1", "ready", "claimed/ann", 9000);
+	assert_string_equal(route(m, "T-1"), "ready claimed/ann*");
+	spool_moves_free(m);
+	spool_moves_free(NULL);
+}
+
+/* ---- commits ------------------------------------------------------- */
+
+struct fixture {
+	char dir[4096];
+	spool *sp;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *layout = getenv("SPOOL_LAYOUT");
+	const char *tmp = getenv("TMPDIR");
+	json_t *task = json_pack("{s:s}", "title", "one");
+	char id[SPOOL_ID_MAX + 1];
+	bool created, existed;
+
+	if (!layout || !*layout)
+		layout = access("spool-layout", F_OK) == 0 ? "spool-layout"
+							   : "../spool-layout";
+	snprintf(f->dir, sizeof(f->dir), "%s/spool-unit.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(f->dir) ||
+	    spool_init(&created, f->dir, layout) < 0 || !created ||
+	    spool_open(&f->sp, f->dir) < 0 ||
+	    spool_agent_add(f->sp, "dev", NULL, "worker", "test") < 0 ||
+	    spool_op_add(id, sizeof(id), &existed, f->sp, task, "test") < 0) {
+		fprintf(stderr, "setup: %s\n", spool_error_message());
+		return -1;
+	}
+	json_decref(task);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[4200];
+
+	spool_free(f->sp);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static bool at_head(spool *sp, const char *path)
+{
+	char *buf = NULL;
+	size_t len;
+	bool found = spool_head_read(&buf, &len, sp, path) == 0;
+
+	free(buf);
+	spool_error_clear();
+	return found;
+}
+
+static void move(struct fixture *f, const char *from, const char *to)
+{
+	char a[4200], b[4200];
+
+	snprintf(a, sizeof(a), "%s/%s", f->dir, from);
+	snprintf(b, sizeof(b), "%s/%s", f->dir, to);
+	assert_int_equal(rename(a, b), 0);
+}
+
+static void test_commit_never_drops(void **state)
+{
+	struct fixture *f = *state;
+	spool_commit *c;
+
+	assert_true(at_head(f->sp, "ready/T-0001.json"));
+	/* removed from ready/, added nowhere: refused */
+	assert_int_equal(spool_lock(f->sp, -1), 0);
+	assert_int_equal(spool_commit_new(&c, f->sp), 0);
+	assert_int_equal(spool_commit_remove(c, "ready/T-0001.json"), 0);
+	assert_int_equal(spool_commit_write(c, "test"), SPOOL_ERROR);
+	assert_non_null(strstr(spool_error_message(), "'T-0001'"));
+	spool_commit_free(c);
+	assert_true(at_head(f->sp, "ready/T-0001.json"));
+	spool_unlock(f->sp);
+}
+
+static void test_commit_where_the_move_says(void **state)
+{
+	struct fixture *f = *state;
+	spool_loc ready = at("ready"), dev = at("claimed/dev");
+	spool_transition t;
+	spool_commit *c;
+
+	/* claimed, and submitted before the claim is staged */
+	move(f, "ready/T-0001.json", "claimed/dev/T-0001.json");
+	move(f, "claimed/dev/T-0001.json", "review/T-0001.json");
+	assert_int_equal(spool_lock(f->sp, -1), 0);
+	assert_int_equal(spool_commit_new(&c, f->sp), 0);
+	assert_int_equal(spool_commit_path(c, "ready/T-0001.json"), 0);
+	assert_int_equal(spool_commit_path(c, "claimed/dev/T-0001.json"), 0);
+	spool_transition_init(&t, "T-0001", &ready, &dev, "claim", "dev");
+	assert_int_equal(spool_commit_transition(c, &t), 0);
+	assert_int_equal(spool_commit_write(c, "test"), 0);
+	spool_commit_free(c);
+	spool_unlock(f->sp);
+	/* recorded where the claim put it, with HEAD's content */
+	assert_false(at_head(f->sp, "ready/T-0001.json"));
+	assert_true(at_head(f->sp, "claimed/dev/T-0001.json"));
+	assert_false(at_head(f->sp, "review/T-0001.json"));
+}
+
+static void test_commit_removal_on_purpose(void **state)
+{
+	struct fixture *f = *state;
+	spool_loc ready = at("ready");
+	spool_transition t;
+	spool_commit *c;
+
+	/* a transition that takes the task out of the tree (archive) */
+	move(f, "ready/T-0001.json", "tmp/T-0001.json");
+	assert_int_equal(spool_lock(f->sp, -1), 0);
+	assert_int_equal(spool_commit_new(&c, f->sp), 0);
+	assert_int_equal(spool_commit_path(c, "ready/T-0001.json"), 0);
+	spool_transition_init(&t, "T-0001", &ready, NULL, "archive", "test");
+	assert_int_equal(spool_commit_transition(c, &t), 0);
+	assert_int_equal(spool_commit_write(c, "test"), 0);
+	spool_commit_free(c);
+	spool_unlock(f->sp);
+	assert_false(at_head(f->sp, "ready/T-0001.json"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_commit_never_drops, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_commit_where_the_move_says,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_removal_on_purpose,
+						setup, teardown),
+		cmocka_unit_test(test_claim_submit),
+		cmocka_unit_test(test_halves_apart),
+		cmocka_unit_test(test_lost_events),
+		cmocka_unit_test(test_rewrite_is_no_move),
+		cmocka_unit_test(test_round_trip_and_touched),
+		cmocka_unit_test(test_bounds),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

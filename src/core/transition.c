@@ -607,6 +607,8 @@ static int place(spool_commit *c, spool *sp, const spool_request *rq,
 		 bool rewrite)
 {
 	spool_loc at = file_at(rq);
+	bool renamed = false;
+	char path[PATH_MAX], *s;
 	int rc;
 
 	if (!rq->moved && (rq->from.state == SPOOL_STATE_NONE ||
@@ -619,6 +621,7 @@ static int place(spool_commit *c, spool *sp, const spool_request *rq,
 		if ((rc = rename_task(c, sp, rq, row, &rq->from, to)) < 0)
 			return rc;
 		at = *to;
+		renamed = true;
 	} else if (!same_loc(to, &rq->to) && !same_loc(to, &at)) {
 		/* It ends past where it was moved (the last attempt of a
 		 * release goes on to failed/); unless it is there already,
@@ -626,8 +629,24 @@ static int place(spool_commit *c, spool *sp, const spool_request *rq,
 		if ((rc = rename_task(c, sp, rq, row, &at, to)) < 0)
 			return rc;
 		at = *to;
+		renamed = true;
 	}
-	return rewrite ? spool_task_store(sp, &at, rq->id, task) : 0;
+	if (!rewrite)
+		return 0;
+	if (!(s = spool_task_dump(task)))
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	/* A rename's intent undoes its rewrite too; a move an agent made
+	 * has none, so the rewrite gets its own: killed before the commit,
+	 * the spool's values would stay in a file no commit has them in,
+	 * and look like an agent's edit to the next process. */
+	rc = renamed ? 0 : spool_intent_rewrite(c, sp, rq->id, &at, s,
+						strlen(s));
+	spool_loc_path(path, sizeof(path), &at, rq->id);
+	if (rc == 0 && (rc = spool_fs_rewrite(sp, path, s, strlen(s))) < 0 &&
+	    !renamed)
+		spool_intent_drop(c, sp, rq->id);	/* nothing written */
+	free(s);
+	return rc;
 }
 
 static int stage(spool_commit *c, const spool_loc *loc, const char *id)

@@ -34,7 +34,7 @@
 
 #define INTENT_DIR ".spool/run/intent"
 
-enum { KIND_MOVE, KIND_FILE };
+enum { KIND_MOVE, KIND_FILE, KIND_REWRITE };
 
 struct intent {
 	char name[128];		/* under INTENT_DIR; "" in memory only */
@@ -43,9 +43,11 @@ struct intent {
 	char id[SPOOL_ID_MAX + 1];
 	spool_loc from;		/* where the file was (NONE: not yet) */
 	spool_loc to;		/* where it goes (NONE: not known yet) */
-	char *before;		/* move: the task file before; file: the
-				 * file in new/ it came from */
+	char *before;		/* move, rewrite: the task file before;
+				 * file: the file in new/ it came from */
 	size_t beforelen;
+	char *after;		/* rewrite: the task file it writes */
+	size_t afterlen;
 	char src[PATH_MAX];	/* file: the file in new/, or "" */
 	char key[PATH_MAX];	/* file: the key file it creates, or "" */
 	char parent[SPOOL_ID_MAX + 1];
@@ -61,6 +63,7 @@ struct spool_intents {
 static void intent_clear(struct intent *it)
 {
 	free(it->before);
+	free(it->after);
 	free(it->parent_before);
 	memset(it, 0, sizeof(*it));
 }
@@ -254,6 +257,47 @@ fail:
 	return rc;
 }
 
+int spool_intent_rewrite(spool_commit *c, spool *sp, const char *id,
+			 const spool_loc *at, const char *after,
+			 size_t afterlen)
+{
+	struct intent *it;
+	json_t *o, *b, *a;
+	int rc;
+
+	if (!c)
+		return 0;
+	if (!(it = push(c, KIND_REWRITE, id)))
+		return SPOOL_ERROR;
+	it->to = *at;
+	if ((rc = read_task(&it->before, &it->beforelen, sp, at, id)) < 0)
+		goto fail;
+	if (!(it->after = malloc(afterlen ? afterlen : 1))) {
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+		goto fail;
+	}
+	memcpy(it->after, after, afterlen);
+	it->afterlen = afterlen;
+	b = json_stringn(it->before, it->beforelen);
+	a = json_stringn(after, afterlen);
+	o = json_pack("{s:s, s:s, s:o*, s:o*}", "kind", "rewrite", "id", id,
+		      "before", b, "after", a);
+	if (!o || !b || !a) {
+		json_decref(o);
+		rc = spool_error_set(SPOOL_EINVALID, "'%s' is not UTF-8 text",
+				     id);
+		goto fail;
+	}
+	set_loc(o, "at", at);
+	rc = intent_write(sp, it, o);
+	json_decref(o);
+	if (rc == 0)
+		return 0;
+fail:
+	pop(c);
+	return rc;
+}
+
 int spool_intent_file(spool_commit *c, spool *sp,
 		      const spool_intent_filing *f)
 {
@@ -393,12 +437,45 @@ static void undo_file(spool *sp, struct intent *it)
 	}
 }
 
+/*
+ * The spool's own rewrite, not recorded: its bytes give way to those
+ * before, wherever the task went since (an agent's mv moves the bytes as
+ * they are). Bytes that are not the rewrite's are someone else's, and
+ * stay; so do bytes HEAD has there, which are recorded.
+ */
+static void undo_rewrite(spool *sp, struct intent *it)
+{
+	char path[PATH_MAX], *rec = NULL;
+	spool_loc now;
+	size_t len;
+
+	if (spool_task_find(&now, sp, it->id) < 0) {
+		spool_error_clear();
+		return;
+	}
+	spool_loc_path(path, sizeof(path), &now, it->id);
+	if (!same_bytes(sp, path, it->after, it->afterlen))
+		return;
+	if (spool_head_read(&rec, &len, sp, path) == 0 &&
+	    len == it->afterlen && memcmp(rec, it->after, len) == 0) {
+		free(rec);
+		return;
+	}
+	free(rec);
+	spool_error_clear();
+	spool_fs_rewrite(sp, path, it->before, it->beforelen);
+}
+
 static void undo(spool *sp, struct intent *it)
 {
 	char to[PATH_MAX];
 
 	if (it->kind == KIND_FILE) {
 		undo_file(sp, it);
+		return;
+	}
+	if (it->kind == KIND_REWRITE) {
+		undo_rewrite(sp, it);
 		return;
 	}
 	spool_loc_path(to, sizeof(to), &it->to, it->id);
@@ -671,6 +748,58 @@ static int list_intents(char ***out, size_t *n, spool *sp)
 	return 0;
 }
 
+static json_t *intent_read(spool *sp, const char *name)
+{
+	char path[PATH_MAX], *buf = NULL;
+	json_t *o = NULL;
+	size_t len;
+
+	intent_path(path, sizeof(path), name);
+	if (spool_fs_read(&buf, &len, sp, path, 64 << 20) == 0)
+		o = json_loadb(buf, len, 0, NULL);
+	free(buf);
+	spool_error_clear();
+	return o;
+}
+
+static bool is_rewrite(json_t *o)
+{
+	const char *kind = jstr(o, "kind");
+
+	return kind && strcmp(kind, "rewrite") == 0;
+}
+
+/* A killed process's rewrites, newest first: each gives way to the bytes
+ * before it, so the files are as agents left them. */
+static void undo_rewrites(spool *sp, char **names, size_t n)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = n; i-- > 0;) {
+		json_t *o = intent_read(sp, names[i]);
+		struct intent it = { .kind = KIND_REWRITE };
+		const char *id = jstr(o, "id"), *b = jstr(o, "before");
+		const char *a = jstr(o, "after");
+		if (!o || !is_rewrite(o)) {
+			json_decref(o);
+			continue;
+		}
+		if (id && spool_id_valid(id) && a && b) {
+			snprintf(it.id, sizeof(it.id), "%s", id);
+			it.before = (char *)b;
+			it.beforelen = json_string_length(
+				json_object_get(o, "before"));
+			it.after = (char *)a;
+			it.afterlen = json_string_length(
+				json_object_get(o, "after"));
+			undo_rewrite(sp, &it);
+		}
+		json_decref(o);
+		intent_path(path, sizeof(path), names[i]);
+		unlinkat(spool_rootfd(sp), path, 0);
+	}
+}
+
 int spool_intent_recover(size_t *recorded, bool *terminal, spool *sp)
 {
 	char **names = NULL, path[PATH_MAX];
@@ -679,15 +808,14 @@ int spool_intent_recover(size_t *recorded, bool *terminal, spool *sp)
 
 	if ((rc = list_intents(&names, &n, sp)) < 0)
 		return rc;
+	undo_rewrites(sp, names, n);
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		json_t *o = NULL;
-		char *buf = NULL;
-		size_t len;
+		json_t *o = intent_read(sp, names[i]);
 		intent_path(path, sizeof(path), names[i]);
-		if (spool_fs_read(&buf, &len, sp, path, 64 << 20) == 0)
-			o = json_loadb(buf, len, 0, NULL);
-		free(buf);
-		spool_error_clear();
+		if (o && is_rewrite(o)) {
+			json_decref(o);
+			continue;	/* undone above */
+		}
 		rc = o ? replay(recorded, terminal, sp, names[i], o)
 		       : SPOOL_EINVALID;
 		json_decref(o);

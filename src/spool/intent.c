@@ -133,8 +133,10 @@ static void set_loc(json_t *o, const char *key, const spool_loc *loc)
 	json_object_set_new(o, key, json_string(buf));
 }
 
-/* Writes o for it, durably, under a name that sorts in the order made. */
-static int intent_write(spool *sp, struct intent *it, json_t *o)
+/* Writes o for it, under a name that sorts in the order made: durably,
+ * or (durable false) only as far as a process that dies can tell. */
+static int intent_write_ex(spool *sp, struct intent *it, json_t *o,
+			   bool durable)
 {
 	static unsigned counter;
 	struct timespec ts;
@@ -153,10 +155,17 @@ static int intent_write(spool *sp, struct intent *it, json_t *o)
 	mkdirat(spool_rootfd(sp), ".spool/run", 0777);
 	mkdirat(spool_rootfd(sp), INTENT_DIR, 0777);
 	intent_path(path, sizeof(path), it->name);
-	if ((rc = spool_fs_write(sp, path, s, strlen(s), false)) < 0)
+	rc = durable ? spool_fs_write(sp, path, s, strlen(s), false)
+		     : spool_fs_write_cache(sp, path, s, strlen(s));
+	if (rc < 0)
 		it->name[0] = '\0';
 	free(s);
 	return rc;
+}
+
+static int intent_write(spool *sp, struct intent *it, json_t *o)
+{
+	return intent_write_ex(sp, it, o, true);
 }
 
 static int read_task(char **out, size_t *len, spool *sp, const spool_loc *loc,
@@ -289,7 +298,10 @@ int spool_intent_rewrite(spool_commit *c, spool *sp, const char *id,
 		goto fail;
 	}
 	set_loc(o, "at", at);
-	rc = intent_write(sp, it, o);
+	/* Not synced: it guards against a process killed, on the hot path
+	 * of every release and submit recorded. After a power cut the
+	 * rewrite may outlive it; then it reads as an edit in place. */
+	rc = intent_write_ex(sp, it, o, false);
 	json_decref(o);
 	if (rc == 0)
 		return 0;

@@ -6,7 +6,7 @@
 # every step the files and the trailers of the new commits must match the
 # model. MODEL_STEPS=N for a longer run, MODEL_SEED=S to replay one.
 . "$(dirname "$0")/../lib.sh"
-steps=${MODEL_STEPS:-120}
+steps=${MODEL_STEPS:-100}
 for mode in plain daemon; do
 	spool init "$T/$mode" >/dev/null || exit 1
 	python3 "$TOP/tests/model/run.py" --spool "$T/$mode" --mode "$mode" \

@@ -6,7 +6,7 @@
 #   make torture    the long torture run: 100,000 racing transitions, 50 kill -9
 #                   of spoold (TORTURE_TRANSITIONS, TORTURE_KILLS, TORTURE_TASKS)
 #   make bench      run the benchmarks, print a table
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (UNITDIR: the systemd unit)
 #
 # Objects, the library and the unit tests go to build/ (BUILD=dir to
 # change it), never among the sources; each object's header dependencies
@@ -24,6 +24,7 @@ SBINDIR   = $(PREFIX)/sbin
 SHAREDIR  = $(PREFIX)/share/spool
 MANDIR    = $(PREFIX)/share/man
 COMPDIR   = $(PREFIX)/share/bash-completion/completions
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
 
 BUILD    ?= build
 ifneq ($(filter install,$(MAKECMDGOALS)),)
@@ -121,6 +122,7 @@ bench: deps all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SHAREDIR)
 	install -m 755 bin/spool $(DESTDIR)$(BINDIR)/spool
+	install -m 755 bin/spool-launch $(DESTDIR)$(BINDIR)/spool-launch
 	[ ! -f bin/spoold ] || install -m 755 bin/spoold $(DESTDIR)$(SBINDIR)/spoold
 	cp -R spool-layout $(DESTDIR)$(SHAREDIR)/layout
 	cp -R skills $(DESTDIR)$(SHAREDIR)/skills
@@ -131,9 +133,15 @@ install: all
 	install -m 644 docs/man/spoold.8 $(DESTDIR)$(MANDIR)/man8/spoold.8
 	install -m 644 docs/spool.bash-completion $(DESTDIR)$(COMPDIR)/spool
 	ln -sf spool $(DESTDIR)$(COMPDIR)/spoold
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' docs/spoold@.service \
+		>$(DESTDIR)$(UNITDIR)/spoold@.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/spoold@.service
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/spool $(DESTDIR)$(SBINDIR)/spoold
+	rm -f $(DESTDIR)$(BINDIR)/spool $(DESTDIR)$(SBINDIR)/spoold \
+		$(DESTDIR)$(BINDIR)/spool-launch \
+		$(DESTDIR)$(UNITDIR)/spoold@.service
 	rm -rf $(DESTDIR)$(SHAREDIR)
 	rm -f $(DESTDIR)$(MANDIR)/man1/spool.1 $(DESTDIR)$(MANDIR)/man5/spool.5 \
 		$(DESTDIR)$(MANDIR)/man8/spoold.8 $(DESTDIR)$(COMPDIR)/spool \

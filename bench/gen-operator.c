@@ -17,7 +17,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "operator-int.h"
+#include "error.h"
+#include "state.h"
+#include "root.h"
+#include "history.h"
+#include "repo.h"
+#include "archives.h"
+#include "init.h"
+#include "registry.h"
 #include "transition.h"
 
 #define AGENTS 10

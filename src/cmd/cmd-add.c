@@ -5,6 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+#include "state.h"
+#include "task.h"
+#include "ops.h"
+#include "task-files.h"
 #include "cmd.h"
 
 static json_t *csv_list(const char *csv)
@@ -76,6 +81,27 @@ static int load_file(json_t **task, const char *file)
 	return rc;
 }
 
+/* In a shared spool, through spoold (cmd.h). */
+static int add_remote(const struct cmd_entry *self, struct cmd_ctx *ctx,
+		      char *id, size_t len, bool *existed, json_t *task,
+		      const char *agent)
+{
+	json_t *rq = cmd_request(self, agent), *reply;
+	int rc;
+
+	if (!rq)
+		return cmd_error(self, "out of memory");
+	json_object_set(rq, "task", task);
+	if ((rc = cmd_call(self, ctx, rq, &reply)) != 0)
+		return rc;
+	snprintf(id, len, "%s", json_string_value(json_object_get(reply,
+								  "id")) ?
+		 json_string_value(json_object_get(reply, "id")) : "");
+	*existed = json_is_true(json_object_get(reply, "existed"));
+	json_decref(reply);
+	return 0;
+}
+
 static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			int argc, char **argv)
 {
@@ -102,7 +128,7 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		{ NULL, 0, NULL, 0 }
 	};
 	json_t *task = json_object();
-	const char *file = NULL, *agent = NULL;
+	const char *file = NULL, *agent = NULL, *actor;
 	char id[SPOOL_ID_MAX + 1];
 	bool json = false, existed, fields = false;
 	int c, rc = EXIT_OK;
@@ -169,8 +195,14 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	}
 	if ((rc = cmd_open(self, ctx)) != 0)
 		goto out;
-	if ((rc = spool_op_add(id, sizeof(id), &existed, ctx->sp, task,
-			       cmd_actor(agent))) < 0) {
+	if (cmd_remote(ctx)) {
+		if ((rc = add_remote(self, ctx, id, sizeof(id), &existed, task,
+				     agent)) != 0)
+			goto out;
+	} else if ((rc = cmd_whoami(self, ctx, agent, &actor)) != 0) {
+		goto out;
+	} else if ((rc = spool_op_add(id, sizeof(id), &existed, ctx->sp, task,
+				      actor)) < 0) {
 		rc = cmd_fail(self, rc);
 		goto out;
 	}

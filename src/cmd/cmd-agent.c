@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "state.h"
+#include "registry.h"
+#include "task-files.h"
 #include "cmd.h"
 
 static int agent_add(const struct cmd_entry *self, struct cmd_ctx *ctx,
@@ -11,16 +14,18 @@ static int agent_add(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	static const struct option opts[] = {
 		{ "capabilities", required_argument, NULL, 'c' },
 		{ "roles", required_argument, NULL, 'r' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *caps = NULL, *roles = NULL;
+	const char *caps = NULL, *roles = NULL, *user = NULL, *actor;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "c:r:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:r:u:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': caps = optarg; break;
 		case 'r': roles = optarg; break;
+		case 'u': user = optarg; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
 		default: return cmd_usage(self);
 		}
@@ -29,10 +34,29 @@ static int agent_add(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		return cmd_usage(self);
 	if ((rc = cmd_open(self, ctx)) != 0)
 		return rc;
-	rc = spool_agent_add(ctx->sp, argv[optind], caps, roles,
-			     cmd_actor(NULL));
-	if (rc < 0)
-		return cmd_fail(self, rc);
+	if (cmd_remote(ctx)) {
+		json_t *rq = cmd_request(self, NULL), *reply;
+		if (!rq)
+			return cmd_error(self, "out of memory");
+		json_object_set_new(rq, "name", json_string(argv[optind]));
+		if (caps)
+			json_object_set_new(rq, "capabilities",
+					    json_string(caps));
+		if (roles)
+			json_object_set_new(rq, "roles", json_string(roles));
+		if (user)
+			json_object_set_new(rq, "user", json_string(user));
+		if ((rc = cmd_call(self, ctx, rq, &reply)) != 0)
+			return rc;
+		json_decref(reply);
+	} else {
+		if ((rc = cmd_whoami(self, ctx, NULL, &actor)) != 0)
+			return rc;
+		rc = spool_agent_add_user(ctx->sp, argv[optind], caps, roles,
+					  user, actor);
+		if (rc < 0)
+			return cmd_fail(self, rc);
+	}
 	printf("agent '%s' registered; it claims with: mv ready/ID.json "
 	       "claimed/%s/\n", argv[optind], argv[optind]);
 	return EXIT_OK;
@@ -111,10 +135,12 @@ static int cmd_agent_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 const struct cmd_entry cmd_agent_entry = {
 	.name = "agent",
 	.usage = "add NAME [--capabilities a,b] [--roles worker,reviewer,operator]"
-		 " | ls [--json]",
+		 " [--user UNIXUSER] | ls [--json]",
 	.summary = "register agents and list them",
 	.help = "Roles: worker (claims and works tasks), reviewer (approves "
 		"and rejects),\noperator (acts on anyone's tasks), planner. "
-		"Registering again updates the entry.\n",
+		"Registering again updates the entry.\nIn a shared spool, "
+		"--user binds the agent to a Unix account (one account may "
+		"hold\nseveral names), and only operators register.\n",
 	.exec = cmd_agent_exec,
 };

@@ -1,4 +1,5 @@
 /* spool approve: accept a task in review (a plan_first plan goes back to its agent). */
+#include "ops.h"
 #include "cmd.h"
 
 static int cmd_approve_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,

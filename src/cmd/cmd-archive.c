@@ -3,8 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+#include "archives.h"
+#include "inspect.h"
 #include "cmd.h"
-#include "operator-int.h"
 
 static int cmd_archive_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			    int argc, char **argv)
@@ -18,7 +20,7 @@ static int cmd_archive_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		{ NULL, 0, NULL, 0 }
 	};
 	spool_archive_stats st;
-	const char *age = NULL, *agent = NULL;
+	const char *age = NULL, *agent = NULL, *actor;
 	bool json = false, dry = false;
 	long secs = -1;
 	int c, rc;
@@ -49,8 +51,9 @@ static int cmd_archive_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 				"7d, or set retention.archive_after in "
 				"'.spool/config.json'");
 	}
-	if ((rc = spool_archive_run(&st, ctx->sp, secs, cmd_actor(agent),
-				    dry)) < 0)
+	if ((rc = cmd_whoami(self, ctx, agent, &actor)) != 0)
+		return rc;
+	if ((rc = spool_archive_run(&st, ctx->sp, secs, actor, dry)) < 0)
 		return cmd_fail(self, rc);
 	if (json) {
 		json_t *o = json_pack("{s:I, s:I, s:I, s:b}", "tasks",

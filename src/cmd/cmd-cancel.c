@@ -1,4 +1,5 @@
 /* spool cancel: cancel an open task. */
+#include "ops.h"
 #include "cmd.h"
 
 static int cmd_cancel_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,

@@ -1,4 +1,5 @@
 /* spool claim: take the task an agent should take next. */
+#include "ops.h"
 #include "cmd.h"
 
 static int cmd_claim_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,

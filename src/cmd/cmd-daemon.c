@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "root.h"
 #include "cmd.h"
 
 /* True if a spoold holds .spool/run/daemon.pid; *pid is the one in it. */

@@ -6,8 +6,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "error.h"
+#include "state.h"
+#include "task.h"
+#include "root.h"
+#include "branch.h"
+#include "history-read.h"
+#include "archive-find.h"
+#include "inspect.h"
+#include "registry.h"
+#include "task-files.h"
 #include "cmd.h"
-#include "operator-int.h"
 
 struct cause {
 	int weight;

@@ -8,8 +8,11 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "root.h"
+#include "history-read.h"
+#include "repo.h"
 #include "cmd.h"
-#include "operator-int.h"
 
 struct ev_ctx {
 	spool *sp;

@@ -9,10 +9,15 @@
 #include <time.h>
 #include <unistd.h>
 
-
-#include "cmd.h"
-#include "operator-int.h"
+#include "error.h"
+#include "state.h"
+#include "root.h"
+#include "history-read.h"
+#include "repo.h"
+#include "archive-find.h"
 #include "larchive.h"
+#include "task-files.h"
+#include "cmd.h"
 
 struct version {
 	git_oid tree;

@@ -1,4 +1,5 @@
 /* spool fail: give up on a claimed task (to failed/). */
+#include "ops.h"
 #include "cmd.h"
 
 static int cmd_fail_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,

@@ -1,6 +1,9 @@
 /* spool heartbeat: renew the lease on a claimed task (like touch). */
+#include <errno.h>
 #include <getopt.h>
 
+#include "ops.h"
+#include "shared.h"
 #include "cmd.h"
 
 static int cmd_heartbeat_exec(const struct cmd_entry *self,
@@ -11,7 +14,7 @@ static int cmd_heartbeat_exec(const struct cmd_entry *self,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *agent = NULL;
+	const char *agent = NULL, *actor;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "a:h", opts, NULL)) != -1) {
@@ -25,8 +28,26 @@ static int cmd_heartbeat_exec(const struct cmd_entry *self,
 		return cmd_usage(self);
 	if ((rc = cmd_open(self, ctx)) != 0)
 		return rc;
-	if ((rc = spool_op_heartbeat(ctx->sp, argv[optind],
-				     cmd_agent(agent))) < 0)
+	if (!spool_shared(ctx->sp)) {
+		actor = cmd_agent(agent);
+	} else if ((rc = cmd_whoami(self, ctx, agent, &actor)) != 0) {
+		return rc;
+	}
+	rc = spool_op_heartbeat(ctx->sp, argv[optind], actor);
+	/* A task file spoold wrote is not the agent's to touch: spoold
+	 * touches it, once it has checked who asks. */
+	if (rc < 0 && (errno == EPERM || errno == EACCES) &&
+	    cmd_remote(ctx)) {
+		json_t *rq = cmd_request(self, agent), *reply;
+		if (!rq)
+			return cmd_error(self, "out of memory");
+		json_object_set_new(rq, "id", json_string(argv[optind]));
+		if ((rc = cmd_call(self, ctx, rq, &reply)) != 0)
+			return rc;
+		json_decref(reply);
+		return EXIT_OK;
+	}
+	if (rc < 0)
 		return cmd_fail(self, rc);
 	return EXIT_OK;
 }

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
 #include "machine.h"
+#include "cmd.h"
 
 /* The transition table as docs/protocol.md shows it, from the code. */
 static int print_protocol(void)

@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
+#include "error.h"
 #include "hydrate.h"
+#include "cmd.h"
 
 enum { MODE_APPLY, MODE_CHECK, MODE_DRY_RUN };
 

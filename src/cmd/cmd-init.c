@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "init.h"
+#include "shared.h"
 #include "cmd.h"
 
 #ifndef SPOOL_SHAREDIR
@@ -36,25 +38,55 @@ static void layout_dir(char *buf, size_t len)
 	snprintf(buf, len, "%s/layout", SPOOL_SHAREDIR);
 }
 
+/* Lays the spool out for a group, and says what that changed. */
+static int share(const struct cmd_entry *self, const char *dir,
+		 const char *group, const char *operators, const char *owner,
+		 bool created)
+{
+	char *report = NULL;
+	int rc;
+
+	rc = spool_shared_setup(&report, dir, group, operators, owner);
+	if (rc < 0) {
+		free(report);
+		return cmd_fail(self, rc);
+	}
+	if (!report)
+		printf("spool: '%s' is already shared with group '%s'; nothing "
+		       "changed\n", dir, group);
+	else
+		printf("spool: %s '%s' for group '%s':\n%s", created ?
+		       "laid out" : "converted", dir, group, report);
+	free(report);
+	return EXIT_OK;
+}
+
 static int cmd_init_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			 int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "shared", required_argument, NULL, 's' },
+		{ "operators", required_argument, NULL, 'o' },
+		{ "owner", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *dir;
+	const char *dir, *group = NULL, *operators = NULL, *owner = NULL;
 	char layout[PATH_MAX];
 	bool created;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			cmd_print_help(stdout, self);
-			return EXIT_OK;
+		switch (c) {
+		case 's': group = optarg; break;
+		case 'o': operators = optarg; break;
+		case 'O': owner = optarg; break;
+		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
+		default: return cmd_usage(self);
 		}
-		return cmd_usage(self);
 	}
+	if ((operators || owner) && !group)
+		return cmd_usage(self);
 	if (optind + 1 == argc)
 		dir = argv[optind];
 	else if (optind == argc && ctx->dir)
@@ -66,18 +98,26 @@ static int cmd_init_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		return cmd_fail(self, rc);
 	if (created)
 		printf("spool: initialised a spool in '%s'\n", dir);
-	else
+	else if (!group)
 		printf("spool: '%s' is already a spool; nothing changed\n", dir);
-	return EXIT_OK;
+	return group ? share(self, dir, group, operators, owner, created)
+		     : EXIT_OK;
 }
 
 const struct cmd_entry cmd_init_entry = {
 	.name = "init",
-	.usage = "DIR",
+	.usage = "[--shared GROUP [--operators GROUP] [--owner USER]] DIR",
 	.summary = "create a spool (state directories, config, git repository)",
 	.help = "Creates DIR if needed, copies the layout into it (state "
 		"directories, README for agents,\n.spool/config.json, sample "
 		"hooks), initialises git and makes the first commit.\nOn an "
-		"existing spool it changes nothing and says so.\n",
+		"existing spool it changes nothing and says so.\n\n"
+		"--shared GROUP lays the spool out for several Unix users in "
+		"GROUP: new/, tmp/,\nready/ and review/ writable by the group, "
+		"claimed/NAME by its agent's user\nalone, everything else by "
+		"the owner (the account spoold runs as; --owner,\nelse the "
+		"directory's owner) alone. --operators names the group whose "
+		"members\nmay act for anyone. On an existing spool it converts "
+		"it and says what changed.\nSee docs/shared.md.\n",
 	.exec = cmd_init_exec,
 };

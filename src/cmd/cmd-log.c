@@ -4,8 +4,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "error.h"
+#include "state.h"
+#include "root.h"
+#include "history-read.h"
+#include "task-files.h"
 #include "cmd.h"
-#include "operator-int.h"
 
 struct log_ctx {
 	spool *sp;

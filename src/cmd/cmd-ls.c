@@ -3,8 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
+#include "error.h"
+#include "state.h"
+#include "task.h"
+#include "root.h"
 #include "summary.h"
+#include "task-files.h"
+#include "cmd.h"
 
 static void print_json(const spool_lsrow *r, json_t *task)
 {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "registry.h"
 #include "cmd.h"
 
 static int cmd_module_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
@@ -38,8 +39,10 @@ static int cmd_module_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	if ((rc = cmd_open(self, ctx)) != 0)
 		return rc;
 	if (strcmp(sub, "add") == 0 && optind + 1 == argc) {
-		rc = spool_module_add(ctx->sp, argv[optind], desc,
-				      cmd_actor(NULL));
+		const char *actor;
+		if ((rc = cmd_whoami(self, ctx, NULL, &actor)) != 0)
+			return rc;
+		rc = spool_module_add(ctx->sp, argv[optind], desc, actor);
 		if (rc < 0)
 			return cmd_fail(self, rc);
 		printf("module '%s' added\n", argv[optind]);

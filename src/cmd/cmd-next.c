@@ -4,7 +4,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+#include "state.h"
+#include "ops.h"
+#include "shared.h"
+#include "task-files.h"
 #include "cmd.h"
+
+static int claim_remote(const struct cmd_entry *self, struct cmd_ctx *ctx,
+			const char *agent, bool json)
+{
+	json_t *rq = cmd_request(self, agent), *reply;
+	const char *id;
+	spool_loc loc;
+	int rc;
+
+	if (!rq)
+		return cmd_error(self, "out of memory");
+	if ((rc = cmd_call(self, ctx, rq, &reply)) != 0)
+		return rc;
+	id = json_string_value(json_object_get(reply, "id"));
+	if (id && cmd_reply_place(&loc, reply))
+		cmd_print_place(id, &loc, json);
+	json_decref(reply);
+	return EXIT_OK;
+}
 
 int cmd_pick_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 		char **argv, cmd_pick_fn fn)
@@ -30,13 +54,19 @@ int cmd_pick_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 	}
 	if (optind != argc)
 		return cmd_usage(self);
-	if (!(agent = cmd_agent(agent))) {
+	if ((rc = cmd_open(self, ctx)) != 0)
+		return rc;
+	/* In a shared spool the kernel says who the caller is. */
+	if (spool_shared(ctx->sp)) {
+		if (fn == spool_op_claim && cmd_remote(ctx))
+			return claim_remote(self, ctx, agent, json);
+		if ((rc = cmd_whoami(self, ctx, agent, &agent)) != 0)
+			return rc;
+	} else if (!(agent = cmd_agent(agent))) {
 		fprintf(stderr, "spool: %s: say who you are with --agent NAME "
 			"or SPOOL_AGENT\n", self->name);
 		return EXIT_USAGE;
 	}
-	if ((rc = cmd_open(self, ctx)) != 0)
-		return rc;
 	rc = fn(&e, ctx->sp, agent);
 	if (rc == SPOOL_ENOWORK) {
 		if (json)

@@ -3,18 +3,30 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "root.h"
+#include "branch-accept.h"
+#include "branch.h"
+#include "gitindex.h"
+#include "repo.h"
+#include "inspect.h"
+#include "reconcile.h"
 #include "cmd.h"
 
 /* After a rewrite of the branch: HEAD as it is, the files as they are. */
-static int accept_head(const struct cmd_entry *self, spool *sp, bool json)
+static int accept_head(const struct cmd_entry *self, struct cmd_ctx *ctx,
+		       bool json)
 {
+	spool *sp = ctx->sp;
 	spool_branch_state was;
+	const char *actor;
 	long pid = 0;
 	int rc;
 
+	if ((rc = cmd_whoami(self, ctx, NULL, &actor)) != 0)
+		return rc;
 	if ((rc = spool_lock(sp, -1)) < 0)
 		return cmd_fail(self, rc);
-	rc = spool_branch_accept(&was, sp, cmd_actor(NULL));
+	rc = spool_branch_accept(&was, sp, actor);
 	spool_unlock(sp);
 	if (rc < 0)
 		return cmd_fail(self, rc);
@@ -57,7 +69,7 @@ static int cmd_reconcile_exec(const struct cmd_entry *self,
 		return cmd_usage(self);
 	if ((rc = cmd_open(self, ctx)) != 0)
 		return rc;
-	if (accept && (rc = accept_head(self, ctx->sp, json)) != EXIT_OK)
+	if (accept && (rc = accept_head(self, ctx, json)) != EXIT_OK)
 		return rc;
 	if ((rc = spool_reconcile_locked(&st, ctx->sp)) < 0 ||
 	    (rc = spool_index_sync(ctx->sp)) < 0)

@@ -1,4 +1,5 @@
 /* spool reject: send a task in review back with feedback. */
+#include "ops.h"
 #include "cmd.h"
 
 static int cmd_reject_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,

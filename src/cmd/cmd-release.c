@@ -1,4 +1,5 @@
 /* spool release: give a claimed task back to ready/ (spends an attempt). */
+#include "ops.h"
 #include "cmd.h"
 
 static int cmd_release_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,

@@ -1,4 +1,5 @@
 /* spool retry: put a failed task back in ready/. */
+#include "ops.h"
 #include "cmd.h"
 
 static int cmd_retry_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,

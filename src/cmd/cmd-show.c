@@ -6,8 +6,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "state.h"
+#include "root.h"
+#include "history-read.h"
+#include "archive-find.h"
+#include "task-files.h"
 #include "cmd.h"
-#include "operator-int.h"
 
 static json_t *deliverables(spool *sp, const char *id)
 {

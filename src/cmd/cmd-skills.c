@@ -6,8 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cmd.h"
+#include "error.h"
 #include "hydrate.h"
+#include "cmd.h"
 
 static const struct option common_opts[] = {
 	{ "manifest", required_argument, NULL, 'm' },

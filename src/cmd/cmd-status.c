@@ -10,8 +10,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "state.h"
+#include "task.h"
+#include "fsutil.h"
+#include "root.h"
+#include "branch.h"
+#include "repo.h"
+#include "inspect.h"
+#include "registry.h"
+#include "shared.h"
+#include "task-files.h"
 #include "cmd.h"
-#include "operator-int.h"
 
 /* Claimed tasks per agent, and leases that expire within soon seconds. */
 static void agents_and_leases(json_t *o, spool *sp, long soon)
@@ -117,6 +127,20 @@ static void recording(json_t *o, spool *sp, const spool_survey_t *sv)
 	json_object_set_new(o, "recording", r);
 }
 
+/* A shared spool's hooks and checks that were not run (shared.h). */
+static void violations(json_t *o, spool *sp)
+{
+	char *last = NULL;
+	size_t n;
+
+	if (!spool_shared(sp))
+		return;
+	n = spool_shared_violations(&last, sp);
+	json_object_set_new(o, "violations", json_pack("{s:I, s:s?}",
+		"count", (json_int_t)n, "last", last));
+	free(last);
+}
+
 static json_t *gather(spool *sp, long soon)
 {
 	json_t *o = json_object(), *counts = json_object(), *daemon;
@@ -151,6 +175,7 @@ static json_t *gather(spool *sp, long soon)
 	json_object_set_new(o, "daemon", daemon);
 	recording(o, sp, &sv);
 	last_commit(o, sp, &sv);
+	violations(o, sp);
 	return o;
 }
 
@@ -221,6 +246,12 @@ static void render(FILE *fp, json_t *o)
 	fprintf(fp, "; behind by %ld unrecorded moves, %ld files in new/\n",
 		jint(d, "unrecorded_moves", NULL),
 		jint(d, "waiting_in_new", NULL));
+	v = json_object_get(o, "violations");
+	if (jint(v, "count", NULL) > 0)
+		fprintf(fp, "violations: %ld hooks or checks not run, as an "
+			"agent could have written them; last: %s\n",
+			jint(v, "count", NULL),
+			json_string_value(json_object_get(v, "last")));
 	if ((v = json_object_get(o, "last_commit"))) {
 		spool_duration_format(dur, sizeof(dur),
 				      jint(v, "age_seconds", NULL));

@@ -1,4 +1,5 @@
 /* spool submit: send a claimed task to review/ with its deliverables. */
+#include "ops.h"
 #include "cmd.h"
 
 static int cmd_submit_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,

@@ -11,8 +11,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "state.h"
+#include "root.h"
+#include "archive-find.h"
+#include "inspect.h"
+#include "task-files.h"
 #include "cmd.h"
-#include "operator-int.h"
 
 #define DIR_EVENTS (IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | \
 		    IN_CLOSE_WRITE | IN_ONLYDIR)

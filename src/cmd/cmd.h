@@ -5,10 +5,14 @@
 #ifndef SPOOL_CMD_H
 #define SPOOL_CMD_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "spool.h"
+#include "state.h"
+#include "root.h"
+#include "ops.h"
+#include "task-files.h"
 
 /* Exit codes, documented in docs/protocol.md and spool(1). */
 enum {
@@ -49,6 +53,22 @@ void cmd_print_help(FILE *fp, const struct cmd_entry *self);
 const char *cmd_agent(const char *opt);
 /* --agent, else $SPOOL_AGENT, else $USER, else "operator". */
 const char *cmd_actor(const char *opt);
+/* In a shared spool: whether this caller's writes go through spoold
+ * (it is neither the spool's owner nor root). */
+bool cmd_remote(struct cmd_ctx *ctx);
+/* Who the caller acts as: cmd_actor() in a single-user spool; in a
+ * shared one, the name its uid may use (prints the refusal, returns an
+ * exit code). */
+int cmd_whoami(const struct cmd_entry *self, struct cmd_ctx *ctx,
+	       const char *opt, const char **actor);
+/* A request for spoold {"verb": NAME, "agent": --agent or $SPOOL_AGENT}. */
+json_t *cmd_request(const struct cmd_entry *self, const char *opt);
+/* Sends request (consumed) to spoold; a refusal is printed and its exit
+ * code returned; else 0 and *reply. */
+int cmd_call(const struct cmd_entry *self, struct cmd_ctx *ctx,
+	     json_t *request, json_t **reply);
+/* The place in spoold's reply; false if it names none. */
+bool cmd_reply_place(spool_loc *loc, json_t *reply);
 /* Prints a JSON value as one compact line on stdout. */
 void cmd_print_json(json_t *v);
 /* Finds a command by name in the table, or NULL. */
@@ -59,8 +79,6 @@ const struct cmd_entry *cmd_find(const char *name);
  * help was asked (and printed).
  */
 extern const struct cmd_entry *const cmd_table[];
-
-
 
 /* The shape shared by the commands that act on one task by id. */
 typedef int (*cmd_id_fn)(spool *sp, const char *id, const spool_op_opts *o);

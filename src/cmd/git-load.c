@@ -97,6 +97,21 @@ FUNC(int, git_commit_create,
       size_t parent_count, const git_commit *parents[]),
      (id, repo, update_ref, author, committer, message_encoding, message, tree,
       parent_count, parents))
+FUNC(int, git_commit_create_buffer,
+     (git_buf *out, git_repository *repo, const git_signature *author,
+      const git_signature *committer, const char *message_encoding,
+      const char *message, const git_tree *tree, size_t parent_count,
+      const git_commit *parents[]),
+     (out, repo, author, committer, message_encoding, message, tree,
+      parent_count, parents))
+FUNC(int, git_commit_create_with_signature,
+     (git_oid *out, git_repository *repo, const char *commit_content,
+      const char *signature, const char *signature_field),
+     (out, repo, commit_content, signature, signature_field))
+FUNC(int, git_commit_extract_signature,
+     (git_buf *signature, git_buf *signed_data, git_repository *repo,
+      git_oid *commit_id, const char *field),
+     (signature, signed_data, repo, commit_id, field))
 FREE(git_commit_free, git_commit)
 FUNC(const git_oid *, git_commit_id, (const git_commit *commit), (commit))
 FUNC(int, git_commit_lookup,
@@ -115,6 +130,7 @@ FUNC(int, git_commit_time_offset, (const git_commit *commit), (commit))
 FUNC(int, git_commit_tree,
      (git_tree **tree_out, const git_commit *commit),
      (tree_out, commit))
+PROC(git_buf_dispose, (git_buf *buffer), (buffer))
 PROC(git_error_clear, (void), ())
 FUNC(const git_error *, git_error_last, (void), ())
 FUNC(int, git_error_set_str, (int error_class, const char *string),

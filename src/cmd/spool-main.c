@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "notice.h"
+#include "root.h"
 #include "cmd.h"
 
 extern const struct cmd_entry cmd_init_entry, cmd_agent_entry,
@@ -18,7 +20,7 @@ extern const struct cmd_entry cmd_hydrate_entry, cmd_skills_entry;
 extern const struct cmd_entry cmd_daemon_entry;
 extern const struct cmd_entry cmd_log_entry, cmd_events_entry,
 	cmd_wait_entry, cmd_diagnose_entry, cmd_status_entry,
-	cmd_export_entry, cmd_archive_entry;
+	cmd_export_entry, cmd_archive_entry, cmd_verify_entry;
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_init_entry,
@@ -44,6 +46,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_events_entry,
 	&cmd_wait_entry,
 	&cmd_diagnose_entry,
+	&cmd_verify_entry,
 	&cmd_export_entry,
 	&cmd_archive_entry,
 	&cmd_hydrate_entry,

@@ -6,7 +6,7 @@
 
 #include <git2.h>
 
-#include "spool.h"
+#include "error.h"
 
 static _Thread_local char msg[1024];
 static _Thread_local int code;

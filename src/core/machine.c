@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "machine.h"
+#include "state.h"
+#include "daemon.h"
 
 #define F(s) SPOOL_FROM(SPOOL_STATE_##s)
 #define S(s) SPOOL_STATE_##s

@@ -15,9 +15,12 @@
 #ifndef SPOOL_MACHINE_H
 #define SPOOL_MACHINE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 
-#include "spool.h"
+#include "state.h"
 
 /* Who may make a transition; also the roles an actor holds for one
  * request. */

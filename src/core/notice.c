@@ -6,7 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "spool.h"
+#include "notice.h"
 
 static spool_notice_fn receiver;
 static void *receiver_payload;

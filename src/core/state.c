@@ -2,7 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "spool.h"
+#include "error.h"
+#include "state.h"
 
 static const char *const state_names[SPOOL_STATE_COUNT] = {
 	"new", "blocked", "ready", "claimed", "review",

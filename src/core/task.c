@@ -1,4 +1,4 @@
-/* Task files: parsing and validation with jansson, ids, locations. */
+/* The task model: parsing and validation with jansson, field getters. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool-int.h"
+#include "error.h"
+#include "state.h"
+#include "task.h"
 
 static const char *const prio_names[] = { "low", "normal", "high", "urgent" };
 
@@ -229,23 +231,6 @@ fail:
 	return rc;
 }
 
-int spool_task_load(json_t **out, const spool *sp, const spool_loc *loc,
-		    const char *id)
-{
-	char path[PATH_MAX];
-	char *buf;
-	size_t len;
-	int rc;
-
-	spool_loc_path(path, sizeof(path), loc, id);
-	if ((rc = spool_fs_read(&buf, &len, sp, path,
-				SPOOL_TASK_MAX_BYTES)) < 0)
-		return rc;
-	rc = spool_task_parse(out, buf, len, path, id);
-	free(buf);
-	return rc;
-}
-
 char *spool_task_dump(json_t *task)
 {
 	char *s = json_dumps(task, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -263,21 +248,6 @@ char *spool_task_dump(json_t *task)
 	r[n] = '\n';
 	r[n + 1] = '\0';
 	return r;
-}
-
-int spool_task_store(spool *sp, const spool_loc *loc, const char *id,
-		     json_t *task)
-{
-	char path[PATH_MAX];
-	char *s = spool_task_dump(task);
-	int rc;
-
-	if (!s)
-		return spool_error_set(SPOOL_ERROR, "out of memory");
-	spool_loc_path(path, sizeof(path), loc, id);
-	rc = spool_fs_rewrite(sp, path, s, strlen(s));
-	free(s);
-	return rc;
 }
 
 const char *spool_task_str(json_t *task, const char *field)
@@ -300,194 +270,6 @@ spool_priority spool_task_priority(json_t *task)
 	if (s && spool_priority_parse(&p, s) < 0)
 		p = SPOOL_PRIO_NORMAL;
 	return p;
-}
-
-static bool exists(const spool *sp, const char *path)
-{
-	return faccessat(sp->rootfd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
-}
-
-int spool_task_find(spool_loc *out, const spool *sp, const char *id)
-{
-	char path[PATH_MAX];
-	spool_loc loc, first = { .state = SPOOL_STATE_NONE };
-	int found = 0;
-	struct dirent *de;
-	DIR *d;
-	int fd;
-
-	if (!spool_id_valid(id))
-		return spool_error_set(SPOOL_EINVALID, "'%s' is not a task id "
-			"(1-64 letters, digits and '-')", id);
-	memset(&loc, 0, sizeof(loc));
-	for (int s = 0; s < SPOOL_STATE_COUNT; s++) {
-		if (s == SPOOL_STATE_CLAIMED)
-			continue;
-		loc.state = (spool_state)s;
-		spool_loc_path(path, sizeof(path), &loc, id);
-		if (exists(sp, path) && found++ == 0)
-			first = loc;
-	}
-	fd = openat(sp->rootfd, "claimed", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0 && (d = fdopendir(fd))) {
-		while ((de = readdir(d))) {
-			if (de->d_name[0] == '.' ||
-			    !spool_name_valid(de->d_name))
-				continue;
-			loc.state = SPOOL_STATE_CLAIMED;
-			snprintf(loc.agent, sizeof(loc.agent), "%s", de->d_name);
-			spool_loc_path(path, sizeof(path), &loc, id);
-			if (exists(sp, path) && found++ == 0)
-				first = loc;
-		}
-		closedir(d);
-	} else if (fd >= 0) {
-		close(fd);
-	}
-	*out = first;
-	if (found == 0)
-		return spool_error_set(SPOOL_ENOTFOUND, "no task '%s' in the "
-				       "spool; 'spool ls' lists them", id);
-	if (found > 1)
-		return spool_error_set(SPOOL_EEXISTS, "task '%s' is in %d "
-			"places; run 'spool reconcile'", id, found);
-	return 0;
-}
-
-static int list_dir(spool_entry **out, size_t *count, size_t *cap,
-		    const spool *sp, const spool_loc *loc)
-{
-	char dir[128];
-	struct dirent *de;
-	DIR *d;
-	int fd;
-
-	spool_loc_format(dir, sizeof(dir), loc);
-	fd = openat(sp->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : spool_error_sys(SPOOL_ERROR,
-			"cannot read '%s'", dir);
-	if (!(d = fdopendir(fd))) {
-		close(fd);
-		return spool_error_sys(SPOOL_ERROR, "cannot read '%s'", dir);
-	}
-	while ((de = readdir(d))) {
-		char id[SPOOL_ID_MAX + 1];
-		spool_entry *e;
-		if (!spool_id_from_name(id, de->d_name))
-			continue;
-		if (*count == *cap) {
-			size_t nc = *cap ? *cap * 2 : 64;
-			spool_entry *p = realloc(*out, nc * sizeof(*p));
-			if (!p) {
-				closedir(d);
-				return spool_error_set(SPOOL_ERROR,
-						       "out of memory");
-			}
-			*out = p;
-			*cap = nc;
-		}
-		e = &(*out)[*count];
-		memcpy(e->id, id, sizeof(e->id));
-		e->loc = *loc;
-		(*count)++;
-	}
-	closedir(d);
-	return 0;
-}
-
-int spool_registry_names(char ***out, size_t *count, const spool *sp,
-			 const char *kind);
-
-int spool_list(spool_entry **out, size_t *count, const spool *sp,
-	       spool_state state, const char *agent)
-{
-	size_t cap = 0;
-	spool_loc loc;
-	char **agents = NULL;
-	size_t nagents = 0;
-	int rc = 0;
-
-	*out = NULL;
-	*count = 0;
-	memset(&loc, 0, sizeof(loc));
-	for (int s = 0; s < SPOOL_STATE_COUNT && rc == 0; s++) {
-		if (state != SPOOL_STATE_NONE && state != s)
-			continue;
-		if (agent && s != SPOOL_STATE_CLAIMED)
-			continue;
-		loc.state = (spool_state)s;
-		if (s != SPOOL_STATE_CLAIMED) {
-			rc = list_dir(out, count, &cap, sp, &loc);
-			continue;
-		}
-		if (agent) {
-			snprintf(loc.agent, sizeof(loc.agent), "%s", agent);
-			rc = list_dir(out, count, &cap, sp, &loc);
-			continue;
-		}
-		if ((rc = spool_registry_names(&agents, &nagents, sp,
-					       "claimed")) < 0)
-			break;
-		for (size_t i = 0; i < nagents && rc == 0; i++) {
-			snprintf(loc.agent, sizeof(loc.agent), "%s", agents[i]);
-			rc = list_dir(out, count, &cap, sp, &loc);
-		}
-		spool_names_free(agents, nagents);
-	}
-	if (rc < 0) {
-		free(*out);
-		*out = NULL;
-		*count = 0;
-	}
-	return rc;
-}
-
-int spool_task_new_id(char *out, size_t len, spool *sp)
-{
-	const char *prefix = json_string_value(
-		json_object_get(sp->config, "id_prefix"));
-	char buf[64], path[PATH_MAX];
-	spool_loc loc;
-	long next = 0, high;
-	char *s = NULL;
-
-	if (!prefix || !spool_id_valid(prefix))
-		prefix = "T-";
-	if (spool_fs_read(&s, NULL, sp, ".spool/run/next-id", 64) == 0)
-		next = strtol(s, NULL, 10);
-	free(s);
-	if (next <= 0) {
-		/* No counter yet (a fresh clone): start after the highest id
-		 * in the tree and in the whole history. */
-		spool_entry *all = NULL;
-		size_t n = 0;
-		if (spool_list(&all, &n, sp, SPOOL_STATE_NONE, NULL) == 0)
-			for (size_t i = 0; i < n; i++)
-				if (spool_id_number(all[i].id, prefix) >= next)
-					next = spool_id_number(all[i].id,
-							       prefix) + 1;
-		free(all);
-		if ((high = spool_ids_history_max(sp, prefix)) >= next)
-			next = high + 1;
-		if (next <= 0)
-			next = 1;
-	}
-	/* Archived ids have left the tree, not the spool. */
-	if ((high = spool_ids_archived_max(sp, prefix)) >= next)
-		next = high + 1;
-	for (;; next++) {
-		snprintf(out, len, "%s%04ld", prefix, next);
-		snprintf(path, sizeof(path), "deliverables/%s", out);
-		if (spool_task_find(&loc, sp, out) == SPOOL_ENOTFOUND &&
-		    !exists(sp, path))
-			break;
-	}
-	snprintf(buf, sizeof(buf), "%ld\n", next + 1);
-	mkdirat(sp->rootfd, ".spool/run", 0777);
-	spool_error_clear();
-	return spool_fs_write(sp, ".spool/run/next-id", buf, strlen(buf),
-			      false);
 }
 
 void spool_deliverables_path(char *buf, size_t len, const char *id)

@@ -14,6 +14,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "state.h"
+#include "root.h"
+#include "history.h"
+#include "journal.h"
+#include "policy.h"
+#include "shared.h"
 #include "daemon.h"
 
 #define OUTPUT_MAX (16 * 1024)
@@ -341,6 +348,24 @@ static void pending_free(struct pending *p)
 		free(p->env[i]);
 }
 
+static const char *rel_of(const char *path, struct daemon *d)
+{
+	return path + strlen(spool_root(d->sp)) + 1;
+}
+
+bool daemon_trusted(struct daemon *d, const char *rel, const char *label)
+{
+	char why[512], msg[1024];
+
+	if (!spool_shared(d->sp) ||
+	    spool_shared_trusted(why, sizeof(why), d->sp, rel))
+		return true;
+	snprintf(msg, sizeof(msg), "%s: not run: %s", label, why);
+	ERROR("%s", msg);
+	spool_shared_violation(d->sp, msg);
+	return false;
+}
+
 static bool spawn(struct daemon *d, struct pending *p, const struct gate *g)
 {
 	char path[4096], label[256];
@@ -351,6 +376,10 @@ static bool spawn(struct daemon *d, struct pending *p, const struct gate *g)
 	snprintf(path, sizeof(path), "%s/.spool/hooks/%s", spool_root(d->sp),
 		 p->hook);
 	snprintf(label, sizeof(label), "hook %s %s", p->hook, id);
+	if (!daemon_trusted(d, rel_of(path, d), label)) {
+		pending_free(p);
+		return false;
+	}
 	argv[0] = path;
 	argv[1] = (char *)id;
 	argv[2] = NULL;

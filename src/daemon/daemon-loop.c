@@ -21,8 +21,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "error.h"
+#include "state.h"
+#include "fsutil.h"
+#include "moves.h"
+#include "root.h"
+#include "branch.h"
+#include "gitpack.h"
+#include "history.h"
+#include "journal.h"
+#include "repo.h"
 #include "snapshot.h"
+#include "policy.h"
+#include "reconcile.h"
+#include "daemon.h"
 
 /* Batches closer together than this are a burst: one commit each. */
 #define BUSY_MS 20
@@ -78,91 +90,6 @@ static void others_read(struct daemon *d)
 		spool_error_clear();
 		others_seen(d);
 	}
-}
-
-/* ---- acceptance checks ------------------------------------------------- */
-
-static void check_done(void *data, struct child *ch, int status,
-		       bool timed_out, const char *output)
-{
-	struct daemon *d = data;
-	bool passed = !timed_out && WIFEXITED(status) &&
-		      WEXITSTATUS(status) == 0;
-	char *out = NULL;
-	bool moved;
-
-	d->checks_running--;
-	if (timed_out) {
-		size_t n = strlen(output) + 64;
-		if ((out = malloc(n)))
-			snprintf(out, n, "%s(killed after its timeout)\n",
-				 output);
-	}
-	if (spool_lock(d->sp, -1) < 0) {
-		ERROR("check %s %s: %s", ch->name, ch->arg,
-		      spool_error_message());
-		free(out);
-		return;
-	}
-	if (spool_check_verdict(&moved, d->sp, ch->arg, ch->name, passed,
-				out ? out : output) < 0)
-		ERROR("check %s %s: %s", ch->name, ch->arg,
-		      spool_error_message());
-	else if (moved)
-		INFO("check %s %s: %s", ch->name, ch->arg,
-		     passed ? "passed, done" : "failed, back to its agent");
-	daemon_journal_sync(d);
-	spool_unlock(d->sp);
-	free(out);
-}
-
-void daemon_check_start(struct daemon *d, const char *id)
-{
-	spool_loc review = { .state = SPOOL_STATE_REVIEW };
-	char **argv = NULL, *env[4] = { 0 }, dpath[PATH_MAX], label[256];
-	const char *name;
-	json_t *task = NULL, *cmd;
-	long timeout;
-	size_t i, n;
-
-	for (i = 0; i < d->kids.n; i++)
-		if (d->kids.v[i]->name && d->kids.v[i]->arg &&
-		    strcmp(d->kids.v[i]->arg, id) == 0)
-			return;		/* already running */
-	if (spool_task_load(&task, d->sp, &review, id) < 0) {
-		spool_error_clear();
-		return;
-	}
-	if (spool_check_lookup(&name, &cmd, &timeout, d->sp, task) < 0) {
-		if (spool_error_code() != SPOOL_ENOTFOUND)
-			WARN("task %s: %s", id, spool_error_message());
-		spool_error_clear();
-		json_decref(task);
-		return;
-	}
-	n = json_array_size(cmd);
-	if (!(argv = calloc(n + 1, sizeof(*argv))))
-		goto out;
-	for (i = 0; i < n; i++)
-		argv[i] = (char *)json_string_value(json_array_get(cmd, i));
-	snprintf(dpath, sizeof(dpath), "%s/deliverables/%s",
-		 spool_root(d->sp), id);
-	if (asprintf(&env[0], "SPOOL_TASK=%s", id) < 0 ||
-	    asprintf(&env[1], "SPOOL_DIR=%s", spool_root(d->sp)) < 0 ||
-	    asprintf(&env[2], "SPOOL_DELIVERABLES=%s", dpath) < 0)
-		goto out;
-	snprintf(label, sizeof(label), "check %s %s", name, id);
-	if (child_start(&d->kids, argv, env, spool_root(d->sp), timeout,
-			label, check_done, d, id, name) < 0)
-		ERROR("%s: %s", label, spool_error_message());
-	else
-		d->checks_running++;
-out:
-	/* The child has its own copies; ours go. */
-	for (i = 0; i < 3; i++)
-		free(env[i]);
-	free(argv);
-	json_decref(task);
 }
 
 /* ---- packing ----------------------------------------------------------- */
@@ -257,13 +184,14 @@ static int full_reconcile(struct daemon *d, const char *why)
 }
 
 /* A spool removed under the daemon leaves nothing to watch or record;
- * retrying would only spin on the missing lock. */
+ * retrying would only spin on the missing lock. Its config is the mark:
+ * an 'rm -rf' racing with the daemon may leave a directory or two. */
 static bool spool_removed(struct daemon *d)
 {
 	struct stat st;
 
 	if (fstat(spool_rootfd(d->sp), &st) == 0 && st.st_nlink > 0 &&
-	    faccessat(spool_rootfd(d->sp), ".spool", F_OK, 0) == 0)
+	    spool_present(d->sp))
 		return false;
 	d->gone = d->stop = true;
 	return true;
@@ -277,6 +205,9 @@ static bool spool_removed(struct daemon *d)
  */
 static bool halted(struct daemon *d)
 {
+	/* A spool being removed looks like a branch gone: stop instead. */
+	if (spool_removed(d))
+		return true;
 	if (spool_branch_verify(d->sp) == SPOOL_ESTOPPED) {
 		if (!d->halted)
 			WARN("%s", spool_error_message());
@@ -530,9 +461,12 @@ int daemon_run(struct daemon *d, int ready_fd)
 	malloc_trim(0);	/* the whole tree's map is gone */
 	if (rc < 0)
 		return rc;
+	if (serve_open(d) < 0)
+		return SPOOL_ERROR;
 	if (d->wt.dirty.n && !d->halted)
 		batch(d, false);
 	INFO("watching %s (%zu directories)", spool_root(d->sp), d->wt.n);
+	daemon_notify("READY=1");
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "", 1) < 0) {
 			/* the parent is gone; carry on */
@@ -552,13 +486,15 @@ int daemon_run(struct daemon *d, int ready_fd)
 					ERROR("%s", spool_error_message());
 			} else if (fd == d->sigfd) {
 				on_signals(d);
+			} else if (fd == d->servefd) {
+				serve_accept(d);
 			} else if (fd == d->timerfd) {
 				uint64_t ticks;
 				if (read(d->timerfd, &ticks, sizeof(ticks)) < 0) {
 					/* spurious */
 				}
 				timer = true;
-			} else {
+			} else if (!serve_read(d, fd)) {
 				child_read(&d->kids, fd);
 			}
 		}
@@ -569,6 +505,7 @@ int daemon_run(struct daemon *d, int ready_fd)
 			reload(d);
 		if (timer)
 			child_expire(&d->kids, spool_now_ms());
+		serve_expire(d);
 		/* Halted, any wake-up looks whether to resume. */
 		if (d->wt.overflow || d->wt.dirty.n || timer || d->halted)
 			batch(d, timer);
@@ -580,6 +517,7 @@ int daemon_run(struct daemon *d, int ready_fd)
 			daemon_timers_arm(d);
 		}
 	}
+	daemon_notify("STOPPING=1");
 	INFO("stopping after %zu batches, %zu transitions", d->batches,
 	     d->transitions);
 	if (d->gone)
@@ -591,6 +529,7 @@ int daemon_run(struct daemon *d, int ready_fd)
 
 void daemon_free(struct daemon *d)
 {
+	serve_close(d);
 	child_kill_all(&d->kids);
 	daemon_hooks_free();
 	daemon_journal_close(d);

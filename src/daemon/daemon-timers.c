@@ -16,8 +16,16 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "state.h"
+#include "task.h"
+#include "root.h"
+#include "gitindex.h"
+#include "archives.h"
+#include "lease.h"
+#include "policy.h"
+#include "task-files.h"
 #include "daemon.h"
-#include "operator-int.h"
 
 /* ---- the table --------------------------------------------------------- */
 

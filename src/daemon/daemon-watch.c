@@ -19,6 +19,11 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "state.h"
+#include "moves.h"
+#include "root.h"
+#include "policy.h"
 #include "daemon.h"
 
 /* ---- a set of paths ---------------------------------------------------- */

@@ -5,12 +5,16 @@
 #ifndef SPOOL_DAEMON_H
 #define SPOOL_DAEMON_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "journal.h"
-#include "lease.h"
+#include "state.h"
 #include "moves.h"
+#include "root.h"
+#include "history.h"
+#include "journal.h"
 
 enum { LOG_DEBUG_ = 0, LOG_INFO_, LOG_WARN_, LOG_ERROR_ };
 
@@ -172,16 +176,37 @@ struct daemon {
 	size_t pack_threshold;
 	long hook_timeout;
 	size_t checks_running;
+	bool journal_due;	/* a check moved a task: read the history */
 	int lockfd;		/* .spool/run/daemon.pid, held while running */
+	int servefd;		/* a shared spool's socket, or -1 */
+	spool *serve_sp;	/* the spool as requests see it */
 };
 
 int daemon_run(struct daemon *d, int ready_fd);
+
+/* Tells systemd state ("READY=1", "STOPPING=1") under Type=notify
+ * (daemon-notify.c); nothing when not started so. */
+void daemon_notify(const char *state);
+
+/* A shared spool's socket (daemon-serve.c): opened at start (nothing in
+ * a single-user spool), each connection served at once. */
+int serve_open(struct daemon *d);
+void serve_accept(struct daemon *d);
+/* Reads a connection's request, serving it once whole; false if fd is
+ * not one. serve_expire closes those that took too long. */
+bool serve_read(struct daemon *d, int fd);
+void serve_expire(struct daemon *d);
+void serve_close(struct daemon *d);
 void daemon_free(struct daemon *d);
 
 /* Queues .spool/hooks/on-EVENT for a transition, if there is one;
  * after is the place in the history after it. */
 void daemon_hook(struct daemon *d, const spool_transition *t,
 		 const spool_jpos *after);
+/* In a shared spool, whether rel (a hook, a check's program) is one no
+ * agent could have written (shared.h); if not, says so in the log and
+ * in the violations spool status shows. label names what would run. */
+bool daemon_trusted(struct daemon *d, const char *rel, const char *label);
 /* Starts queued hooks while fewer than the limit run. */
 void daemon_hooks_pump(struct daemon *d);
 /* After a read of the history: starts what it queued, and records the

@@ -22,6 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "notice.h"
+#include "root.h"
 #include "daemon.h"
 
 int daemon_log_level = LOG_INFO_;
@@ -197,6 +200,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	memset(&d, 0, sizeof(d));
+	d.servefd = -1;
 	d.sigfd = d.timerfd = d.epfd = d.lockfd = -1;
 	d.wt.fd = -1;
 	if ((rc = spool_open(&d.sp, dir)) < 0) {

@@ -9,7 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spool-int.h"
+#include "error.h"
+#include "fsutil.h"
+#include "root.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -138,7 +140,8 @@ static int write_tmp(char *tmpname, size_t len, const spool *sp,
 		 ts.tv_nsec, (int)getpid(), counter++);
 	fd = openat(sp->rootfd, tmpname,
 		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0 && errno == ENOENT && mkdirat(sp->rootfd, "tmp", 0777) == 0)
+	if (fd < 0 && errno == ENOENT && spool_present(sp) &&
+	    mkdirat(sp->rootfd, "tmp", 0777) == 0)
 		fd = openat(sp->rootfd, tmpname,
 			    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -333,4 +336,10 @@ int64_t spool_now_ns(void)
 bool spool_stamp_settled(const spool_stamp *s, int64_t taken)
 {
 	return s->ctime < taken - SETTLE_NS && s->mtime < taken - SETTLE_NS;
+}
+
+bool spool_present(const spool *sp)
+{
+	return faccessat(sp->rootfd, ".spool/config.json", F_OK,
+			 AT_SYMLINK_NOFOLLOW) == 0;
 }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+#include "state.h"
 #include "moves.h"
 
 #define DIR_NONE (-1)

@@ -8,7 +8,10 @@
 #ifndef SPOOL_MOVES_H
 #define SPOOL_MOVES_H
 
-#include "spool-int.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "state.h"
 
 /* Steps kept per task; a task that moves more often between two batches
  * than this has no usable chain and is judged from snapshots. */

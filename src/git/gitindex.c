@@ -6,7 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "spool-int.h"
+#include "error.h"
+#include "notice.h"
+#include "fsutil.h"
+#include "root.h"
+#include "gitindex.h"
+#include "repo.h"
 
 #define SYNCED ".spool/run/index-tree"
 

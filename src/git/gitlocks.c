@@ -20,7 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spool-int.h"
+#include "state.h"
+#include "root.h"
+#include "gitlocks.h"
 
 /* How long a git command run by hand may hold the repository. */
 #define WAIT_MAX_MS 30000

@@ -20,7 +20,8 @@
 
 #include <git2/sys/odb_backend.h>
 
-#include "spool-int.h"
+#include "error.h"
+#include "gitloose.h"
 
 struct stored {
 	git_odb_backend parent;

@@ -19,7 +19,11 @@
 
 #include <git2/sys/odb_backend.h>
 
-#include "lease.h"
+#include "error.h"
+#include "fsutil.h"
+#include "root.h"
+#include "gitpack.h"
+#include "repo.h"
 
 #define PACKED_MARK ".spool/run/packed"
 /* A loose object is written in milliseconds: a scratch file this old was

@@ -17,7 +17,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "spool-int.h"
+#include "error.h"
+#include "gittree.h"
 
 struct change {
 	const char *name;

@@ -17,7 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "operator-int.h"
+#include "error.h"
+#include "state.h"
+#include "root.h"
+#include "history-read.h"
+#include "history.h"
+#include "repo.h"
 #include "trailer.h"
 
 /* ---- emitting the transitions of a commit ------------------------------ */

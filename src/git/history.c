@@ -15,8 +15,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool-int.h"
-#include "intent.h"
+#include "error.h"
+#include "notice.h"
+#include "state.h"
+#include "fsutil.h"
+#include "root.h"
+#include "branch.h"
+#include "gitloose.h"
+#include "gittree.h"
+#include "history.h"
+#include "repo.h"
+#include "sign.h"
 #include "trailer.h"
 
 #define BLOB_READ_MAX ((size_t)64 << 20)
@@ -36,7 +45,8 @@ struct spool_commit {
 	size_t nindex;
 	char *left_out;		/* lines for the message: paths git refuses */
 	size_t left_len, left_cap;
-	spool_intents *intents;	/* its moves, until it is written */
+	void *pending;		/* a layer above's, until it is written */
+	spool_commit_settle_fn settle;
 	unsigned odb_failures;	/* spool_odb_failures when it began */
 };
 
@@ -80,7 +90,8 @@ void spool_commit_free(spool_commit *c)
 	if (!c)
 		return;
 	/* Not written: what it would have recorded is undone. */
-	spool_intents_settle(c->sp, c->intents, false);
+	if (c->settle)
+		c->settle(c->sp, c->pending, false);
 	for (size_t i = 0; i < c->nups; i++)
 		free((char *)c->ups[i].path);
 	free(c->ups);
@@ -137,9 +148,10 @@ git_tree *spool_commit_base(spool_commit *c)
 	return c->base;
 }
 
-spool_intents **spool_commit_intents(spool_commit *c)
+void **spool_commit_pending(spool_commit *c, spool_commit_settle_fn fn)
 {
-	return &c->intents;
+	c->settle = fn;
+	return &c->pending;
 }
 
 size_t spool_commit_count(const spool_commit *c)
@@ -369,7 +381,6 @@ static bool unversioned(const char *path)
 	return strcmp(path, "tmp") == 0 || strcmp(path, ".spool/run") == 0 ||
 	       strcmp(path, ".git") == 0;
 }
-
 
 /* ---- what a tree may not hold ------------------------------------------ */
 
@@ -697,7 +708,9 @@ static int write_commit(spool_commit *c, git_commit *parent,
 			git_oid *out)
 {
 	git_signature *author = NULL, *committer = NULL;
+	git_buf buf = GIT_BUF_INIT;
 	git_tree *tree = NULL;
+	const char *key;
 	char *msg = NULL;
 	int rc = SPOOL_ERROR;
 
@@ -709,6 +722,17 @@ static int write_commit(spool_commit *c, git_commit *parent,
 	}
 	if (build_message(&msg, c) < 0)
 		goto out;
+	if ((key = spool_signing_key(c->sp))) {
+		if (git_commit_create_buffer(&buf, c->sp->repo, author,
+					     committer, NULL, msg, tree,
+					     parent ? 1 : 0,
+					     (const git_commit **)&parent) < 0) {
+			spool_error_git("cannot create the commit");
+			goto out;
+		}
+		rc = spool_commit_sign(out, c->sp, key, buf.ptr);
+		goto out;
+	}
 	if (git_commit_create(out, c->sp->repo, NULL, author, committer, NULL,
 			      msg, tree, parent ? 1 : 0,
 			      (const git_commit **)&parent) < 0) {
@@ -717,6 +741,8 @@ static int write_commit(spool_commit *c, git_commit *parent,
 	}
 	rc = 0;
 out:
+	if (buf.ptr)
+		git_buf_dispose(&buf);
 	free(msg);
 	git_tree_free(tree);
 	git_signature_free(author);
@@ -983,8 +1009,9 @@ int spool_commit_write(spool_commit *c, const char *actor)
 out:
 	if (rc == 0) {
 		/* Recorded: the moves need no recovery any more. */
-		spool_intents_settle(c->sp, c->intents, true);
-		c->intents = NULL;
+		if (c->settle)
+			c->settle(c->sp, c->pending, true);
+		c->pending = NULL;
 	}
 	return rc;
 }

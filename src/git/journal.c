@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+#include "root.h"
+#include "history.h"
 #include "journal.h"
+#include "repo.h"
 #include "trailer.h"
 
 void spool_jpos_format(char *buf, size_t len, const spool_jpos *pos)

@@ -5,7 +5,10 @@
 #ifndef SPOOL_JOURNAL_H
 #define SPOOL_JOURNAL_H
 
-#include "spool-int.h"
+#include <stddef.h>
+#include <git2.h>
+#include "root.h"
+#include "history.h"
 
 /* A place in the history: after the first k transitions of commit, or
  * after all of them when k is SPOOL_JPOS_ALL. A zero commit is before

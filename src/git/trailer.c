@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+#include "state.h"
+#include "history.h"
 #include "trailer.h"
 
 #define INDENT "    "

@@ -28,9 +28,10 @@
 #ifndef SPOOL_TRAILER_H
 #define SPOOL_TRAILER_H
 
+#include <stddef.h>
 #include <git2.h>
 
-#include "spool.h"
+#include "history.h"
 
 /*
  * Writes the message for n transitions into *out (malloc'd). subject is

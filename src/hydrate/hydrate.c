@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "root.h"
 #include "hydrate.h"
 
 struct strlist {

@@ -13,8 +13,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "spool.h"
-
 /* ---- skills (skill.c) -------------------------------------------------- */
 
 #define SPOOL_SKILL_NAME_MAX 64

@@ -18,9 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
-#include "hydrate.h"
+#include "error.h"
 #include "larchive.h"
+#include "hydrate.h"
 
 #define PACK_MAX_ENTRIES 10000
 #define PACK_MAX_BYTES ((int64_t)256 << 20)

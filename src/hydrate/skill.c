@@ -15,6 +15,7 @@
 
 #include <yaml.h>
 
+#include "error.h"
 #include "hydrate.h"
 
 bool spool_skill_name_valid(const char *name)

@@ -2,7 +2,7 @@
  * Finding a task in the archives of finished work (the archive/ indexes, then
  * the .tar.gz beside it). Below the state machine's entry point, which
  * asks here for dependencies and subtasks that were archived; writing
- * archives is archive.c's.
+ * archives is archives.c's.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,8 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "state.h"
+#include "task.h"
+#include "fsutil.h"
+#include "root.h"
 #include "archive-find.h"
 #include "larchive.h"
+#include "registry.h"
 
 #define ARCHIVE_DIR "archive"
 

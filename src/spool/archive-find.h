@@ -2,9 +2,11 @@
 #ifndef SPOOL_ARCHIVE_FIND_H
 #define SPOOL_ARCHIVE_FIND_H
 
+#include <jansson.h>
 #include <git2.h>
 
-#include "spool-int.h"
+#include "state.h"
+#include "root.h"
 
 /* Where an archived task is. */
 typedef struct {

@@ -14,9 +14,18 @@
 
 #include <git2.h>
 
-#include "file.h"
+#include "error.h"
+#include "machine.h"
+#include "state.h"
+#include "task.h"
+#include "fsutil.h"
+#include "root.h"
+#include "history.h"
 #include "archive-find.h"
+#include "file.h"
+#include "ids.h"
 #include "intent.h"
+#include "task-files.h"
 #include "transition.h"
 
 static void key_path(char *buf, size_t len, const char *key)

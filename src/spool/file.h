@@ -2,7 +2,12 @@
 #ifndef SPOOL_FILE_H
 #define SPOOL_FILE_H
 
-#include "spool-int.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+#include "state.h"
+#include "root.h"
+#include "history.h"
 
 /* Ids being filed together, so one may depend on another. */
 typedef struct {

@@ -15,7 +15,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "operator-int.h"
+#include "error.h"
+#include "state.h"
+#include "fsutil.h"
+#include "root.h"
+#include "history-read.h"
+#include "archive-find.h"
+#include "ids.h"
+#include "task-files.h"
 
 #define ARCHIVE_DIR "archive"
 
@@ -169,4 +176,51 @@ int spool_id_check_unused(spool *sp, const char *id)
 			"before (it is in the history); ids are never reused: "
 			"drop the id field to get a fresh one", id);
 	return 0;
+}
+
+int spool_task_new_id(char *out, size_t len, spool *sp)
+{
+	const char *prefix = json_string_value(
+		json_object_get(sp->config, "id_prefix"));
+	char buf[64], path[PATH_MAX];
+	spool_loc loc;
+	long next = 0, high;
+	char *s = NULL;
+
+	if (!prefix || !spool_id_valid(prefix))
+		prefix = "T-";
+	if (spool_fs_read(&s, NULL, sp, ".spool/run/next-id", 64) == 0)
+		next = strtol(s, NULL, 10);
+	free(s);
+	if (next <= 0) {
+		/* No counter yet (a fresh clone): start after the highest id
+		 * in the tree and in the whole history. */
+		spool_entry *all = NULL;
+		size_t n = 0;
+		if (spool_list(&all, &n, sp, SPOOL_STATE_NONE, NULL) == 0)
+			for (size_t i = 0; i < n; i++)
+				if (spool_id_number(all[i].id, prefix) >= next)
+					next = spool_id_number(all[i].id,
+							       prefix) + 1;
+		free(all);
+		if ((high = spool_ids_history_max(sp, prefix)) >= next)
+			next = high + 1;
+		if (next <= 0)
+			next = 1;
+	}
+	/* Archived ids have left the tree, not the spool. */
+	if ((high = spool_ids_archived_max(sp, prefix)) >= next)
+		next = high + 1;
+	for (;; next++) {
+		snprintf(out, len, "%s%04ld", prefix, next);
+		snprintf(path, sizeof(path), "deliverables/%s", out);
+		if (spool_task_find(&loc, sp, out) == SPOOL_ENOTFOUND &&
+		    faccessat(sp->rootfd, path, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+			break;
+	}
+	snprintf(buf, sizeof(buf), "%ld\n", next + 1);
+	mkdirat(sp->rootfd, ".spool/run", 0777);
+	spool_error_clear();
+	return spool_fs_write(sp, ".spool/run/next-id", buf, strlen(buf),
+			      false);
 }

@@ -9,7 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool-int.h"
+#include "error.h"
+#include "root.h"
+#include "gitindex.h"
+#include "history.h"
+#include "repo.h"
+#include "init.h"
 
 static int copy_file(int sfd, int dfd, const char *name, mode_t mode)
 {

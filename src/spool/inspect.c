@@ -15,9 +15,15 @@
 #include <dirent.h>
 #include <pthread.h>
 
-#include "operator-int.h"
-#include "lease.h"
+#include "error.h"
+#include "state.h"
+#include "fsutil.h"
+#include "root.h"
+#include "repo.h"
 #include "snapshot.h"
+#include "inspect.h"
+#include "policy.h"
+#include "registry.h"
 
 bool spool_daemon_running(spool *sp, long *pid)
 {

@@ -28,9 +28,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "file.h"
+#include "error.h"
+#include "machine.h"
+#include "state.h"
+#include "task.h"
+#include "fsutil.h"
+#include "root.h"
+#include "history.h"
+#include "repo.h"
 #include "intent.h"
-#include "transition.h"
+#include "task-files.h"
 
 #define INTENT_DIR ".spool/run/intent"
 
@@ -68,12 +75,24 @@ static void intent_clear(struct intent *it)
 	memset(it, 0, sizeof(*it));
 }
 
+static void settle(spool *sp, void *pending, bool written)
+{
+	spool_intents_settle(sp, pending, written);
+}
+
+/* The intents a commit carries: the commit settles them. */
+static spool_intents *carried_by(spool_commit *c)
+{
+	return *spool_commit_pending(c, settle);
+}
+
 static struct intent *push(spool_commit *c, int kind, const char *id)
 {
-	spool_intents **pin = spool_commit_intents(c), *in = *pin;
+	spool_intents *in = carried_by(c);
 	struct intent *it;
 
-	if (!in && !(in = *pin = calloc(1, sizeof(*in)))) {
+	if (!in && !(in = *spool_commit_pending(c, settle) =
+		     calloc(1, sizeof(*in)))) {
 		spool_error_set(SPOOL_ERROR, "out of memory");
 		return NULL;
 	}
@@ -97,14 +116,14 @@ static struct intent *push(spool_commit *c, int kind, const char *id)
 
 static void pop(spool_commit *c)
 {
-	spool_intents *in = *spool_commit_intents(c);
+	spool_intents *in = carried_by(c);
 
 	intent_clear(&in->v[--in->n]);
 }
 
 static struct intent *carried(spool_commit *c, int kind, const char *id)
 {
-	spool_intents *in = *spool_commit_intents(c);
+	spool_intents *in = carried_by(c);
 
 	for (size_t i = in ? in->n : 0; i-- > 0;)
 		if (in->v[i].kind == kind && strcmp(in->v[i].id, id) == 0)
@@ -133,8 +152,7 @@ static void set_loc(json_t *o, const char *key, const spool_loc *loc)
 	json_object_set_new(o, key, json_string(buf));
 }
 
-/* Writes o for it, under a name that sorts in the order made: durably,
- * or (durable false) only as far as a process that dies can tell. */
+/* Writes o for it, durably, under a name that sorts in the order made. */
 static int intent_write_ex(spool *sp, struct intent *it, json_t *o,
 			   bool durable)
 {
@@ -374,7 +392,7 @@ static void intent_unlink(spool *sp, const struct intent *it)
 
 void spool_intent_drop(spool_commit *c, spool *sp, const char *id)
 {
-	spool_intents *in = c ? *spool_commit_intents(c) : NULL;
+	spool_intents *in = c ? carried_by(c) : NULL;
 
 	if (!in || in->n == 0 || strcmp(in->v[in->n - 1].id, id) != 0)
 		return;
@@ -386,7 +404,7 @@ static void undo(spool *sp, struct intent *it);
 
 void spool_intent_abandon(spool_commit *c, spool *sp, const char *id)
 {
-	spool_intents *in = *spool_commit_intents(c);
+	spool_intents *in = carried_by(c);
 	struct intent *it = carried(c, KIND_FILE, id);
 	int code = spool_error_code();
 	char msg[1024];
@@ -449,45 +467,64 @@ static void undo_file(spool *sp, struct intent *it)
 	}
 }
 
+/* Whether HEAD has exactly these bytes at path. */
+static bool head_has_bytes(spool *sp, const char *path, const char *want,
+			   size_t len)
+{
+	git_repository *repo;
+	git_object *obj = NULL;
+	char spec[PATH_MAX + 8];
+	bool yes = false;
+
+	snprintf(spec, sizeof(spec), "HEAD:%s", path);
+	if (spool_repo(&repo, sp) == 0 &&
+	    git_revparse_single(&obj, repo, spec) == 0 &&
+	    git_object_type(obj) == GIT_OBJECT_BLOB)
+		yes = (size_t)git_blob_rawsize((git_blob *)obj) == len &&
+		      memcmp(git_blob_rawcontent((git_blob *)obj), want,
+			     len) == 0;
+	git_object_free(obj);
+	git_error_clear();
+	spool_error_clear();
+	return yes;
+}
+
 /*
  * The spool's own rewrite, not recorded: its bytes give way to those
  * before, wherever the task went since (an agent's mv moves the bytes as
  * they are). Bytes that are not the rewrite's are someone else's, and
  * stay; so do bytes HEAD has there, which are recorded.
  */
-static void undo_rewrite(spool *sp, struct intent *it)
+void spool_intent_unwrite(spool *sp, const char *id, const char *before,
+			  size_t blen, const char *after, size_t alen)
 {
-	char path[PATH_MAX], *rec = NULL;
+	char path[PATH_MAX];
 	spool_loc now;
-	size_t len;
 
-	if (spool_task_find(&now, sp, it->id) < 0) {
+	if (spool_task_find(&now, sp, id) < 0) {
 		spool_error_clear();
 		return;
 	}
-	spool_loc_path(path, sizeof(path), &now, it->id);
-	if (!same_bytes(sp, path, it->after, it->afterlen))
+	spool_loc_path(path, sizeof(path), &now, id);
+	if (!same_bytes(sp, path, after, alen))
 		return;
-	if (spool_head_read(&rec, &len, sp, path) == 0 &&
-	    len == it->afterlen && memcmp(rec, it->after, len) == 0) {
-		free(rec);
+	if (head_has_bytes(sp, path, after, alen))
 		return;
-	}
-	free(rec);
-	spool_error_clear();
-	spool_fs_rewrite(sp, path, it->before, it->beforelen);
+	spool_fs_rewrite(sp, path, before, blen);
 }
 
 static void undo(spool *sp, struct intent *it)
 {
 	char to[PATH_MAX];
 
-	if (it->kind == KIND_FILE) {
-		undo_file(sp, it);
+	if (it->kind == KIND_REWRITE) {
+		spool_intent_unwrite(sp, it->id, it->before, it->beforelen,
+				     it->after, it->afterlen);
 		return;
 	}
-	if (it->kind == KIND_REWRITE) {
-		undo_rewrite(sp, it);
+
+	if (it->kind == KIND_FILE) {
+		undo_file(sp, it);
 		return;
 	}
 	spool_loc_path(to, sizeof(to), &it->to, it->id);
@@ -527,206 +564,40 @@ void spool_intents_settle(spool *sp, spool_intents *in, bool written)
 	free(in);
 }
 
-/* ---- recovery ----------------------------------------------------------- */
+/* ---- what recovery reads ------------------------------------------------ */
 
-static const char *jstr(json_t *o, const char *key)
+int spool_intent_adopt(spool_commit *c, const char *name, bool filing,
+		       const char *id)
 {
-	return json_string_value(json_object_get(o, key));
-}
+	struct intent *it = push(c, filing ? KIND_FILE : KIND_MOVE, id);
 
-static int jloc(spool_loc *out, json_t *o, const char *key)
-{
-	const char *s = jstr(o, key);
-
-	memset(out, 0, sizeof(*out));
-	out->state = SPOOL_STATE_NONE;
-	return s ? spool_loc_parse(out, s) : 0;
-}
-
-static bool in_head(spool_commit *c, const spool_loc *loc, const char *id)
-{
-	git_tree *base = spool_commit_base(c);
-	git_tree_entry *e = NULL;
-	char path[PATH_MAX];
-
-	if (loc->state == SPOOL_STATE_NONE)
-		return false;
-	spool_loc_path(path, sizeof(path), loc, id);
-	if (!base || git_tree_entry_bypath(&e, base, path) < 0) {
-		git_error_clear();
-		return false;
-	}
-	git_tree_entry_free(e);
-	return true;
-}
-
-static bool same_loc(const spool_loc *a, const spool_loc *b)
-{
-	return a->state == b->state && (a->state != SPOOL_STATE_CLAIMED ||
-					strcmp(a->agent, b->agent) == 0);
-}
-
-/* The request the killed process made, as a move already made. */
-static void request_of(spool_request *rq, json_t *o, const char *id)
-{
-	memset(rq, 0, sizeof(*rq));
-	rq->id = id;
-	rq->verb = jstr(o, "verb");
-	rq->actor = jstr(o, "actor");
-	rq->via = (unsigned)json_integer_value(json_object_get(o, "via"));
-	rq->reason = jstr(o, "reason");
-	rq->feedback = jstr(o, "feedback");
-	rq->note = jstr(o, "note");
-	rq->moved = true;
-}
-
-static int replay_move(bool *done, bool *release, spool_commit *c,
-		       spool *sp, json_t *o, const char *id)
-{
-	const char *before = jstr(o, "before");
-	spool_loc now, at;
-	spool_request rq;
-	spool_outcome out;
-	json_t *task = NULL;
-	int rc;
-
-	request_of(&rq, o, id);
-	if (jloc(&rq.from, o, "from") < 0 || jloc(&rq.to, o, "to") < 0 ||
-	    jloc(&at, o, "at") < 0 || at.state == SPOOL_STATE_NONE ||
-	    spool_task_find(&now, sp, id) < 0) {
-		spool_error_clear();
-		return 0;
-	}
-	if (!same_loc(&now, &at) && same_loc(&now, &rq.from) && before &&
-	    in_head(c, &rq.from, id)) {
-		/* Killed between a command's rewrite and its rename: the
-		 * task did not move, and what was written for it goes. */
-		char path[PATH_MAX];
-		spool_loc_path(path, sizeof(path), &now, id);
-		put_back(sp, path, before, strlen(before));
-		return 0;
-	}
-	if (!same_loc(&now, &at) ||
-	    !in_head(c, &rq.from, id) || in_head(c, &at, id) || !before ||
-	    spool_task_parse(&task, before, strlen(before), id, id) < 0) {
-		spool_error_clear();
-		return 0;	/* not moved, or already recorded */
-	}
-	if (!same_loc(&at, &rq.to))
-		rq.at = &at;
-	rq.task = task;
-	rc = spool_transition_apply(&out, c, sp, &rq);
-	*release = rc == 0 && out.release;
-	spool_outcome_clear(&out);
-	json_decref(task);
-	*done = rc == 0;
-	if (rc == SPOOL_EILLEGAL || rc == SPOOL_ENOTFOUND) {
-		/* no longer what it was: reconcile records what it is */
-		spool_error_clear();
-		rc = 0;
-	}
-	return rc;
-}
-
-/* What filing does besides the transition, done again. */
-static int refile(spool_commit *c, spool *sp, json_t *o, const char *id)
-{
-	const char *src = jstr(o, "src"), *key = jstr(o, "key");
-	const char *parent = jstr(o, "parent");
-	int rc = 0;
-
-	if (src) {
-		if (unlinkat(spool_rootfd(sp), src, 0) < 0 && errno != ENOENT)
-			return spool_error_sys(SPOOL_ERROR, "cannot remove "
-					       "'%s'", src);
-		if ((rc = spool_commit_path(c, src)) < 0)
-			return rc;
-	}
-	if (key) {
-		if (faccessat(spool_rootfd(sp), key, F_OK, 0) < 0 &&
-		    ((rc = spool_fs_mkdirs(sp, ".spool/keys")) < 0 ||
-		     (rc = spool_fs_write(sp, key, id, strlen(id), false)) < 0))
-			return rc;
-		if ((rc = spool_commit_path(c, key)) < 0)
-			return rc;
-	}
-	return parent ? spool_file_link_parent(c, sp, parent, id) : 0;
-}
-
-static int replay_file(bool *done, bool *release, spool_commit *c,
-		       spool *sp, json_t *o, const char *id)
-{
-	const char *text = jstr(o, "task");
-	spool_request rq;
-	spool_outcome out;
-	json_t *task = NULL;
-	int rc;
-
-	request_of(&rq, o, id);
-	if (jloc(&rq.from, o, "from") < 0 ||
-	    spool_task_find(&rq.to, sp, id) < 0 ||
-	    (rq.to.state != SPOOL_STATE_READY &&
-	     rq.to.state != SPOOL_STATE_BLOCKED) ||
-	    in_head(c, &rq.to, id) || !text ||
-	    spool_task_parse(&task, text, strlen(text), id, id) < 0) {
-		spool_error_clear();
-		return 0;	/* never written, or already recorded */
-	}
-	rq.task = task;
-	rc = spool_transition_apply(&out, c, sp, &rq);
-	*release = rc == 0 && out.release;
-	spool_outcome_clear(&out);
-	json_decref(task);
-	if (rc == 0)
-		rc = refile(c, sp, o, id);
-	*done = rc == 0;
-	if (rc == SPOOL_EILLEGAL || rc == SPOOL_ENOTFOUND) {
-		spool_error_clear();
-		rc = 0;
-	}
-	return rc;
-}
-
-static int replay(size_t *recorded, bool *terminal, spool *sp,
-		  const char *name, json_t *o)
-{
-	const char *kind = jstr(o, "kind"), *id = jstr(o, "id");
-	spool_commit *c = NULL;
-	struct intent *it;
-	bool done = false, release = false;
-	char path[PATH_MAX];
-	int rc;
-
-	if (!kind || !id || !spool_id_valid(id))
-		return SPOOL_EINVALID;
-	if ((rc = spool_commit_new(&c, sp)) < 0)
-		return rc;
-	/* Carried by this commit, so that writing it removes the file. */
-	if (!(it = push(c, strcmp(kind, "file") == 0 ? KIND_FILE : KIND_MOVE,
-			id))) {
-		rc = SPOOL_ERROR;
-		goto out;
-	}
+	if (!it)
+		return SPOOL_ERROR;
 	snprintf(it->name, sizeof(it->name), "%s", name);
 	it->replayed = true;
-	if (strcmp(kind, "file") == 0)
-		rc = replay_file(&done, &release, c, sp, o, id);
-	else
-		rc = replay_move(&done, &release, c, sp, o, id);
-	if (rc == 0 && done)
-		rc = spool_commit_write(c, jstr(o, "actor"));
-	if (rc == 0 && done) {
-		(*recorded)++;
-		*terminal |= release;
-	}
-	if (rc == 0 && !done) {
-		/* Nothing to record: never carried out, or written. */
-		intent_path(path, sizeof(path), name);
-		unlinkat(spool_rootfd(sp), path, 0);
-	}
-out:
-	spool_commit_free(c);
-	return rc;
+	return 0;
+}
+
+void spool_intent_forget(spool *sp, const char *name)
+{
+	char path[PATH_MAX];
+
+	intent_path(path, sizeof(path), name);
+	unlinkat(spool_rootfd(sp), path, 0);
+}
+
+json_t *spool_intent_read(spool *sp, const char *name)
+{
+	char path[PATH_MAX], *buf = NULL;
+	json_t *o = NULL;
+	size_t len;
+
+	intent_path(path, sizeof(path), name);
+	if (spool_fs_read(&buf, &len, sp, path, 64 << 20) == 0)
+		o = json_loadb(buf, len, 0, NULL);
+	free(buf);
+	spool_error_clear();
+	return o;
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -734,7 +605,7 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int list_intents(char ***out, size_t *n, spool *sp)
+int spool_intent_list(char ***out, size_t *n, spool *sp)
 {
 	size_t cap = 0;
 	struct dirent *de;
@@ -773,84 +644,3 @@ static int list_intents(char ***out, size_t *n, spool *sp)
 	return 0;
 }
 
-static json_t *intent_read(spool *sp, const char *name)
-{
-	char path[PATH_MAX], *buf = NULL;
-	json_t *o = NULL;
-	size_t len;
-
-	intent_path(path, sizeof(path), name);
-	if (spool_fs_read(&buf, &len, sp, path, 64 << 20) == 0)
-		o = json_loadb(buf, len, 0, NULL);
-	free(buf);
-	spool_error_clear();
-	return o;
-}
-
-static bool is_rewrite(json_t *o)
-{
-	const char *kind = jstr(o, "kind");
-
-	return kind && strcmp(kind, "rewrite") == 0;
-}
-
-/* A killed process's rewrites, newest first: each gives way to the bytes
- * before it, so the files are as agents left them. */
-static void undo_rewrites(spool *sp, char **names, size_t n)
-{
-	char path[PATH_MAX];
-
-	for (size_t i = n; i-- > 0;) {
-		json_t *o = intent_read(sp, names[i]);
-		struct intent it = { .kind = KIND_REWRITE };
-		const char *id = jstr(o, "id"), *b = jstr(o, "before");
-		const char *a = jstr(o, "after");
-		if (!o || !is_rewrite(o)) {
-			json_decref(o);
-			continue;
-		}
-		if (id && spool_id_valid(id) && a && b) {
-			snprintf(it.id, sizeof(it.id), "%s", id);
-			it.before = (char *)b;
-			it.beforelen = json_string_length(
-				json_object_get(o, "before"));
-			it.after = (char *)a;
-			it.afterlen = json_string_length(
-				json_object_get(o, "after"));
-			undo_rewrite(sp, &it);
-		}
-		json_decref(o);
-		intent_path(path, sizeof(path), names[i]);
-		unlinkat(spool_rootfd(sp), path, 0);
-	}
-}
-
-int spool_intent_recover(size_t *recorded, bool *terminal, spool *sp)
-{
-	char **names = NULL, path[PATH_MAX];
-	size_t n = 0;
-	int rc;
-
-	if ((rc = list_intents(&names, &n, sp)) < 0)
-		return rc;
-	undo_rewrites(sp, names, n);
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		json_t *o = intent_read(sp, names[i]);
-		intent_path(path, sizeof(path), names[i]);
-		if (o && is_rewrite(o)) {
-			json_decref(o);
-			continue;	/* undone above */
-		}
-		rc = o ? replay(recorded, terminal, sp, names[i], o)
-		       : SPOOL_EINVALID;
-		json_decref(o);
-		if (rc == SPOOL_EINVALID) {
-			/* A record that cannot be read cannot be acted on. */
-			unlinkat(spool_rootfd(sp), path, 0);
-			spool_error_clear();
-			rc = 0;
-		}
-	}
-	spool_names_free(names, n);
-	return rc;
-}

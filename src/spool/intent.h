@@ -9,13 +9,15 @@
 #ifndef SPOOL_INTENT_H
 #define SPOOL_INTENT_H
 
-#include "spool-int.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
 #include "machine.h"
+#include "state.h"
+#include "root.h"
+#include "history.h"
 
 typedef struct spool_intents spool_intents;
-
-/* The intents a commit carries (history.c owns the pointer). */
-spool_intents **spool_commit_intents(spool_commit *c);
 
 /*
  * Before spool_transition_apply renames a task, or writes a new one, for
@@ -55,6 +57,19 @@ int spool_intent_rewrite(spool_commit *c, spool *sp, const char *id,
 			 const spool_loc *at, const char *after,
 			 size_t afterlen);
 
+/* Before the spool rewrites task id where it is (at), to record a move
+ * already made (the effects of an agent's release or submit): the bytes
+ * before and after. A process killed before the commit leaves the file
+ * with values no commit has: the next one puts the bytes back, so the
+ * files show only what agents made, and records that. */
+int spool_intent_rewrite(spool_commit *c, spool *sp, const char *id,
+			 const spool_loc *at, const char *after,
+			 size_t afterlen);
+/* Puts before back where task id went, if it holds after and HEAD does
+ * not have after there (the rewrite was never recorded). */
+void spool_intent_unwrite(spool *sp, const char *id, const char *before,
+			  size_t blen, const char *after, size_t alen);
+
 /* The last intent for id did not happen (its rename lost a race). */
 void spool_intent_drop(spool_commit *c, spool *sp, const char *id);
 /* The filing of id was refused before anything was staged: what it did
@@ -65,11 +80,14 @@ void spool_intent_abandon(spool_commit *c, spool *sp, const char *id);
  * moves are undone, newest first). Frees in; NULL is fine. */
 void spool_intents_settle(spool *sp, spool_intents *in, bool written);
 
-/* Records what a killed process was doing: a task at its intent's
- * destination, while HEAD still has it at the source, gets the
- * transition its command would have recorded, with the same verb, actor
- * and effects; one still at its source is left as it is. Call under the
- * lock before anything compares the tree with HEAD. */
-int spool_intent_recover(size_t *recorded, bool *terminal, spool *sp);
+/* For recovery (intent-recover.c): the intent files left, oldest first
+ * (free with spool_names_free); one read back as JSON (NULL if it cannot
+ * be); one carried by c as if c had written it, so that writing c
+ * removes it; one removed. */
+int spool_intent_list(char ***out, size_t *n, spool *sp);
+json_t *spool_intent_read(spool *sp, const char *name);
+int spool_intent_adopt(spool_commit *c, const char *name, bool filing,
+		       const char *id);
+void spool_intent_forget(spool *sp, const char *name);
 
 #endif

@@ -3,8 +3,8 @@
 #include <dlfcn.h>
 #include <stdbool.h>
 
+#include "error.h"
 #include "larchive.h"
-#include "spool.h"
 
 #define LIBARCHIVE_SONAME "libarchive.so.13"
 

@@ -16,7 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "machine.h"
+#include "state.h"
+#include "task.h"
+#include "root.h"
+#include "history.h"
 #include "lease.h"
+#include "policy.h"
+#include "task-files.h"
 #include "transition.h"
 
 /*

@@ -6,11 +6,14 @@
 #ifndef SPOOL_LEASE_H
 #define SPOOL_LEASE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "spool-int.h"
-#include "policy.h"
+#include "state.h"
+#include "root.h"
 
 /*
  * Leases. The claimed file's mtime is the heartbeat. If the task is still
@@ -47,19 +50,5 @@ int spool_check_lookup(const char **name, json_t **argv, long *timeout_s,
  */
 int spool_check_verdict(bool *moved, spool *sp, const char *id,
 			const char *name, bool passed, const char *output);
-
-/* ---- packing ----------------------------------------------------------- */
-
-/* An estimate of the loose objects in the repository and of the bytes
- * they take (from a sample; bytes may be NULL). */
-size_t spool_loose_estimate(spool *sp, size_t *bytes);
-
-/*
- * Packs the objects reachable from HEAD and not from the commit named in
- * .spool/run/packed into one pack with deltas (libgit2's packbuilder),
- * then deletes the loose copies it holds. Needs no lock: a concurrent
- * writer's new objects stay loose until the next time.
- */
-int spool_pack(size_t *packed, spool *sp);
 
 #endif

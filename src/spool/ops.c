@@ -11,7 +11,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "machine.h"
+#include "state.h"
+#include "task.h"
+#include "root.h"
+#include "branch.h"
+#include "gitindex.h"
+#include "history.h"
+#include "repo.h"
 #include "file.h"
+#include "inspect.h"
+#include "ops.h"
+#include "reconcile.h"
+#include "registry.h"
+#include "select.h"
+#include "task-files.h"
 #include "transition.h"
 
 static int begin(spool_commit **c, spool *sp)

@@ -15,11 +15,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "file.h"
-#include "intent.h"
-#include "lease.h"
+#include "error.h"
+#include "machine.h"
+#include "state.h"
+#include "task.h"
+#include "fsutil.h"
 #include "moves.h"
+#include "root.h"
+#include "history.h"
+#include "repo.h"
 #include "snapshot.h"
+#include "file.h"
+#include "intent-recover.h"
+#include "reconcile.h"
+#include "registry.h"
+#include "shared.h"
+#include "task-files.h"
 #include "transition.h"
 
 struct rec_ctx {
@@ -32,8 +43,15 @@ struct rec_ctx {
 	bool content;		/* compare fixed states with HEAD */
 };
 
-static const char *mover(const spool_loc *from, const spool_loc *to)
+/* Who made a raw move, as its directories tell. In a shared spool a
+ * move that touched no claimed/ was made by some member of the group:
+ * the history says unknown, not operator. */
+static const char *mover(const spool *sp, const spool_loc *from,
+			 const spool_loc *to)
 {
+	if (spool_shared(sp) && from->state != SPOOL_STATE_CLAIMED &&
+	    to->state != SPOOL_STATE_CLAIMED)
+		return SPOOL_AGENT_UNKNOWN;
 	return spool_machine_mover(from, to);
 }
 
@@ -116,14 +134,14 @@ static int revert_and_restore(struct rec_ctx *x, const char *id,
 			      const char *why);
 
 /* One step of a raw move, as the table sees it. */
-static void raw_step(spool_request *rq, const char *id, const spool_loc *from,
-		     const spool_loc *to, json_t *task)
+static void raw_step(spool_request *rq, const spool *sp, const char *id,
+		     const spool_loc *from, const spool_loc *to, json_t *task)
 {
 	memset(rq, 0, sizeof(*rq));
 	rq->id = id;
 	rq->from = *from;
 	rq->to = *to;
-	rq->actor = mover(from, to);
+	rq->actor = mover(sp, from, to);
 	rq->via = SPOOL_VIA_MV;
 	rq->moved = true;
 	rq->task = task;
@@ -138,7 +156,7 @@ static bool raw_legal(struct rec_ctx *x, json_t *task, const char *id,
 	spool_outcome o;
 	int rc;
 
-	raw_step(&rq, id, from, to, task);
+	raw_step(&rq, x->sp, id, from, to, task);
 	rc = spool_transition_check(&o, x->c, x->sp, &rq);
 	if (row)
 		*row = o.row;
@@ -200,7 +218,7 @@ static int apply_step(struct rec_ctx *x, struct walk *w, const spool_loc *to,
 	for (int tries = 0;; tries++) {
 		if (!(task = json_deep_copy(w->task)))
 			return spool_error_set(SPOOL_ERROR, "out of memory");
-		raw_step(&rq, w->id, &w->end, to, task);
+		raw_step(&rq, x->sp, w->id, &w->end, to, task);
 		rq.note = note;
 		rq.recorded = w->recorded;
 		rq.at = same_loc(&w->at, to) ? NULL : &w->at;
@@ -463,7 +481,7 @@ static int undo(struct rec_ctx *x, struct walk *w, const spool_loc *bad,
 	if (rc < 0)
 		return rc;
 	spool_transition_init(&t, w->id, &w->at, &w->end, "revert",
-			      mover(&w->end, bad));
+			      mover(x->sp, &w->end, bad));
 	snprintf(t.note, sizeof(t.note), "violation: %s", why);
 	if ((rc = spool_commit_transition(x->c, &t)) < 0)
 		return rc;
@@ -598,7 +616,7 @@ static int judge_edit(struct rec_ctx *x, struct walk *w, const char *changed,
 		if (r->p[i].loc.state == SPOOL_STATE_CLAIMED)
 			where = r->p[i].loc;
 	agent = where.state == SPOOL_STATE_CLAIMED ? where.agent
-		: mover(&r->p[0].loc, &r->p[r->n - 1].loc);
+		: mover(x->sp, &r->p[0].loc, &r->p[r->n - 1].loc);
 	spool_transition_init(&v, w->id, &where, &where, "revert", agent);
 	snprintf(v.note, sizeof(v.note), "violation: '%s' changed %s, which "
 		 "only the spool writes; the recorded values stand", agent,
@@ -694,7 +712,8 @@ static int revert_and_restore(struct rec_ctx *x, const char *id,
 		return spool_error_sys(SPOOL_ERROR, "cannot remove '%s'", path);
 	if ((rc = restore(x, id, from, why)) < 0)
 		return rc;
-	spool_transition_init(&t, id, to, from, "revert", mover(from, to));
+	spool_transition_init(&t, id, to, from, "revert",
+			      mover(x->sp, from, to));
 	snprintf(t.note, sizeof(t.note), "violation: %s", why);
 	x->st->reverted++;
 	return spool_commit_transition(x->c, &t);

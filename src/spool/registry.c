@@ -3,12 +3,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "spool-int.h"
+#include "error.h"
+#include "state.h"
+#include "task.h"
+#include "fsutil.h"
+#include "root.h"
+#include "gitindex.h"
+#include "history.h"
+#include "repo.h"
+#include "registry.h"
+#include "shared.h"
 
 static int split_names(json_t **out, const char *csv, const char *what)
 {
@@ -62,6 +72,20 @@ static void undo_entry(spool *sp, struct undo *u)
 	else if (u->wrote)
 		unlinkat(sp->rootfd, u->path, 0);
 	spool_error_set(code, "%s", msg);
+}
+
+/* The user an entry is bound to: the one given, else the one it had. */
+static void keep_user(json_t *obj, spool *sp, const char *name,
+		      const char *user)
+{
+	json_t *was = NULL;
+
+	if (!user && spool_agent_load(&was, sp, name) == 0)
+		user = json_string_value(json_object_get(was, "user"));
+	spool_error_clear();	/* a new agent */
+	if (user)
+		json_object_set_new(obj, "user", json_string(user));
+	json_decref(was);
 }
 
 static int write_entry(spool *sp, const char *kind, const char *name,
@@ -127,6 +151,32 @@ out:
 int spool_agent_add(spool *sp, const char *name, const char *capabilities,
 		    const char *roles, const char *actor)
 {
+	return spool_agent_add_user(sp, name, capabilities, roles, NULL,
+				    actor);
+}
+
+/* In a shared spool the registry is the operators': who an agent is and
+ * what it may do decide what everyone else's work is exposed to. */
+static int may_register(spool *sp, const char *name, const char *user)
+{
+	char who[64];
+
+	if (!spool_shared(sp))
+		return user ? spool_error_set(SPOOL_EINVALID, "--user binds an "
+			"agent to a Unix user in a shared spool; this one is "
+			"not (spool init --shared GROUP)") : 0;
+	if (spool_shared_operator(sp, spool_caller(sp)))
+		return 0;
+	snprintf(who, sizeof(who), "uid %ld", (long)spool_caller(sp));
+	return spool_error_set(SPOOL_EILLEGAL, "cannot register '%s': %s is "
+			       "not an operator of this shared spool", name,
+			       who);
+}
+
+int spool_agent_add_user(spool *sp, const char *name,
+			 const char *capabilities, const char *roles,
+			 const char *user, const char *actor)
+{
 	static const char *const known[] = { "worker", "reviewer", "operator",
 					      "planner" };
 	json_t *obj = NULL, *caps = NULL, *rl = NULL, *r;
@@ -155,8 +205,21 @@ int spool_agent_add(spool *sp, const char *name, const char *capabilities,
 			goto out;
 		}
 	}
+	if ((rc = may_register(sp, name, user)) < 0)
+		goto out;
+	if (user && !getpwnam(user)) {
+		rc = spool_error_set(SPOOL_ENOTFOUND, "no Unix user '%s'", user);
+		goto out;
+	}
 	obj = json_pack("{s:s, s:O, s:O}", "name", name, "capabilities", caps,
 			"roles", rl);
+	if (obj && spool_shared(sp))
+		keep_user(obj, sp, name, user);
+	/* Its directory first: a binding that cannot be made (it takes
+	 * root) registers nothing. */
+	user = json_string_value(json_object_get(obj, "user"));
+	if (user && (rc = spool_shared_claimdir(sp, name, user)) < 0)
+		goto out;
 	rc = obj ? write_entry(sp, "agents", name, obj, actor, "register agent")
 		 : spool_error_set(SPOOL_ERROR, "out of memory");
 out:
@@ -305,4 +368,75 @@ void spool_names_free(char **names, size_t count)
 	for (size_t i = 0; i < count; i++)
 		free(names[i]);
 	free(names);
+}
+
+/* ---- who a uid acts as, in a shared spool ----------------------------- */
+
+static bool bound_to(const spool *sp, const char *name, uid_t uid)
+{
+	json_t *a = NULL;
+	bool ok;
+
+	if (spool_agent_load(&a, sp, name) < 0) {
+		spool_error_clear();	/* not registered: not bound */
+		return false;
+	}
+	ok = spool_shared_agent_uid(a) == (long)uid;
+	json_decref(a);
+	return ok;
+}
+
+static const char *user_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw && spool_name_valid(pw->pw_name))
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "uid%ld", (long)uid);
+	return buf;
+}
+
+int spool_shared_actor(char *out, size_t len, const spool *sp, uid_t uid,
+		       const char *asked)
+{
+	bool op = spool_shared_operator(sp, uid);
+	char who[64], only[SPOOL_NAME_MAX + 1] = "";
+	char **names = NULL;
+	size_t n = 0, bound = 0;
+	int rc;
+
+	user_name(uid, who, sizeof(who));
+	if (asked && *asked) {
+		if (!spool_name_valid(asked))
+			return spool_error_set(SPOOL_EINVALID, "'%s' is not a "
+					       "valid agent name", asked);
+		if (!op && !bound_to(sp, asked, uid))
+			return spool_error_set(SPOOL_EILLEGAL, "user '%s' may "
+				"not act as '%s': that agent is not bound to "
+				"it (spool agent add %s --user %s)", who,
+				asked, asked, who);
+		snprintf(out, len, "%s", asked);
+		return 0;
+	}
+	if ((rc = spool_registry_names(&names, &n, sp, "agents")) < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (bound_to(sp, names[i], uid) && !bound++)
+			snprintf(only, sizeof(only), "%s", names[i]);
+	spool_names_free(names, n);
+	if (bound == 1 && !op) {
+		snprintf(out, len, "%s", only);
+		return 0;
+	}
+	if (op) {
+		snprintf(out, len, "%s", who);
+		return 0;
+	}
+	if (bound == 0)
+		return spool_error_set(SPOOL_EILLEGAL, "user '%s' holds no "
+			"agent in this shared spool; an operator binds one "
+			"with 'spool agent add NAME --user %s'", who, who);
+	return spool_error_set(SPOOL_EILLEGAL, "user '%s' holds several "
+		"agents; name one with --agent or SPOOL_AGENT", who);
 }

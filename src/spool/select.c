@@ -20,7 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spool-int.h"
+#include "error.h"
+#include "state.h"
+#include "task.h"
+#include "fsutil.h"
+#include "root.h"
+#include "select.h"
+#include "task-files.h"
 
 #define IDX_PATH ".spool/run/select.idx"
 /* Claims since the index was written, one "ID POS MTIME CHECKED" line
@@ -471,6 +477,8 @@ int spool_select(spool_entry *out, spool *sp, const char *agent,
 	if (!x) {
 		if (!(x = sp->select_idx = calloc(1, sizeof(*x))))
 			return spool_error_set(SPOOL_ERROR, "out of memory");
+		/* The handle frees what it holds without knowing of us. */
+		sp->select_free = spool_select_free;
 		idx_load(x, sp);
 	}
 	if ((fresh || !idx_trusted(x, sp)) && (rc = idx_refresh(x, sp)) < 0)

@@ -32,8 +32,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool-int.h"
+#include "error.h"
+#include "state.h"
+#include "task.h"
+#include "fsutil.h"
+#include "root.h"
+#include "registry.h"
 #include "summary.h"
+#include "task-files.h"
 
 #define CACHE_PATH ".spool/run/summary.cache"
 #define CACHE_MAGIC "SPSUM2\n"

@@ -2,7 +2,10 @@
 #ifndef SPOOL_SUMMARY_H
 #define SPOOL_SUMMARY_H
 
-#include "spool.h"
+#include <stddef.h>
+#include "state.h"
+#include "task.h"
+#include "root.h"
 
 /* Titles longer than this many bytes are cut (UTF-8 safe). */
 #define SPOOL_SUMMARY_TITLE_MAX 159

@@ -12,6 +12,13 @@
 
 #include <cmocka.h>
 
+#include "error.h"
+#include "machine.h"
+#include "state.h"
+#include "task.h"
+#include "root.h"
+#include "init.h"
+#include "registry.h"
 #include "transition.h"
 
 static void test_id_valid(void **state)

@@ -14,7 +14,15 @@
 
 #include <cmocka.h>
 
-#include "spool-int.h"
+#include "error.h"
+#include "notice.h"
+#include "root.h"
+#include "gitloose.h"
+#include "gittree.h"
+#include "history.h"
+#include "init.h"
+#include "repo.h"
+#include "reconcile.h"
 #include "transition.h"
 
 struct fixture {

@@ -12,7 +12,9 @@
 
 #include <cmocka.h>
 
+#include "error.h"
 #include "machine.h"
+#include "state.h"
 
 /* Facts under which every guard that can hold does. */
 static void good_facts(spool_facts *f, const spool_row *r)

@@ -13,7 +13,16 @@
 
 #include <cmocka.h>
 
+#include "error.h"
+#include "state.h"
 #include "moves.h"
+#include "root.h"
+#include "history.h"
+#include "repo.h"
+#include "init.h"
+#include "ops.h"
+#include "reconcile.h"
+#include "registry.h"
 #include "transition.h"
 
 static spool_loc at(const char *dir)

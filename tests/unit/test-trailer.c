@@ -12,6 +12,9 @@
 
 #include <cmocka.h>
 
+#include "error.h"
+#include "state.h"
+#include "history.h"
 #include "trailer.h"
 
 static spool_transition mk(const char *id, const char *from, const char *to,

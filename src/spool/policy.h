@@ -7,10 +7,11 @@
 #ifndef SPOOL_POLICY_H
 #define SPOOL_POLICY_H
 
+#include <jansson.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "spool.h"
+#include "root.h"
 
 /* Milliseconds since the epoch, as file times are kept. */
 int64_t spool_now_ms(void);

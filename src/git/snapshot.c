@@ -12,6 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "state.h"
+#include "root.h"
+#include "repo.h"
 #include "snapshot.h"
 
 static uint32_t hash(const char *s)

@@ -10,8 +10,14 @@
 #ifndef SPOOL_TRANSITION_H
 #define SPOOL_TRANSITION_H
 
-#include "spool-int.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+#include <git2.h>
 #include "machine.h"
+#include "state.h"
+#include "root.h"
+#include "history.h"
 
 void spool_now_iso(char *buf, size_t len);
 void spool_transition_init(spool_transition *t, const char *id,
@@ -73,5 +79,15 @@ int spool_task_recorded(json_t **out, spool *sp, git_tree *base,
  * violation. *reverted tells whether it was. */
 int spool_transition_police(bool *reverted, spool_commit *c, spool *sp,
 			    const char *id, const spool_loc *loc);
+
+/* True when every depends_on is done. *dead is set when one of them is
+ * failed or cancelled (waiting would be forever). */
+int spool_deps_state(bool *ready, char *dead, size_t deadlen, spool *sp,
+		     json_t *task);
+
+/* Dependents of a finished task: moves blocked tasks whose deps are all
+ * done to ready/, completes parents whose children are all done. Adds
+ * what it does to c. */
+int spool_advance(spool *sp, spool_commit *c, size_t *released);
 
 #endif

@@ -12,9 +12,20 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "error.h"
+#include "machine.h"
+#include "state.h"
+#include "task.h"
+#include "fsutil.h"
+#include "root.h"
+#include "history.h"
+#include "repo.h"
 #include "archive-find.h"
 #include "intent.h"
 #include "policy.h"
+#include "registry.h"
+#include "shared.h"
+#include "task-files.h"
 #include "transition.h"
 
 void spool_now_iso(char *buf, size_t len)
@@ -269,7 +280,11 @@ int spool_transition_roles(unsigned *roles, spool *sp, const char *actor,
 		return 0;
 	if (spool_agent_load(&agent, sp, actor) < 0) {
 		spool_error_clear();
-		*roles |= SPOOL_WHO_OPERATOR;	/* a person, not an agent */
+		/* A person, not an agent; in a shared spool, only one the
+		 * kernel says is an operator. */
+		if (!spool_shared(sp) ||
+		    spool_shared_operator(sp, spool_caller(sp)))
+			*roles |= SPOOL_WHO_OPERATOR;
 		return 0;
 	}
 	if (spool_agent_has_role(agent, "reviewer"))
@@ -553,23 +568,6 @@ static bool effects(json_t *task, const spool_row *r, const spool_request *rq,
 }
 
 /* ---- the move ---------------------------------------------------------- */
-
-int spool_move_task(spool *sp, const char *id, const spool_loc *from,
-		    const spool_loc *to, bool sync)
-{
-	char src[PATH_MAX], dst[PATH_MAX], dir[128];
-	int rc;
-
-	spool_loc_path(src, sizeof(src), from, id);
-	spool_loc_path(dst, sizeof(dst), to, id);
-	if (to->state == SPOOL_STATE_CLAIMED) {
-		spool_loc_format(dir, sizeof(dir), to);
-		if ((rc = spool_fs_mkdirs(sp, dir)) < 0)
-			return rc;
-	}
-	return sync ? spool_fs_move(sp, src, dst)
-		    : spool_fs_move_unsynced(sp, src, dst);
-}
 
 static int create(spool *sp, const spool_loc *to, const char *id,
 		  json_t *task)

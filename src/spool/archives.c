@@ -20,11 +20,20 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #include <zlib.h>
 
-#include "operator-int.h"
+#include "error.h"
+#include "state.h"
+#include "fsutil.h"
+#include "root.h"
+#include "history-read.h"
+#include "history.h"
+#include "repo.h"
+#include "archives.h"
+#include "inspect.h"
 #include "larchive.h"
+#include "reconcile.h"
+#include "task-files.h"
 
 #define ARCHIVE_DIR "archive"
 

@@ -2,7 +2,10 @@
 #ifndef SPOOL_SNAPSHOT_H
 #define SPOOL_SNAPSHOT_H
 
-#include "spool-int.h"
+#include <stddef.h>
+#include <git2.h>
+#include "state.h"
+#include "root.h"
 
 #define SPOOL_MAP_COPIES 4
 

@@ -1,6 +1,8 @@
 /* Leases, attempts and backoff as the config and a task's fields set them. */
 #include <time.h>
 
+#include "task.h"
+#include "root.h"
 #include "policy.h"
 
 int64_t spool_now_ms(void)

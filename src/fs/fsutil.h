@@ -1,0 +1,74 @@
+/* Files under the spool root: moves, durable writes, reads, stamps
+ * (fsutil.c). */
+#ifndef SPOOL_FSUTIL_H
+#define SPOOL_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "root.h"
+
+/* Atomic rename that never replaces: renameat2(RENAME_NOREPLACE), with a
+ * link+unlink fallback where the filesystem refuses the flag.
+ * SPOOL_ENOTFOUND if src vanished (someone else took it), SPOOL_EEXISTS
+ * if dst exists. Paths are relative to the spool root. */
+int spool_fs_move(const spool *sp, const char *src, const char *dst);
+
+/* The same rename without the fsync of both directories that makes it
+ * durable: for moves whose loss in a power cut only undoes them (never
+ * doubles or loses the task), like an agent's own mv. */
+int spool_fs_move_unsynced(const spool *sp, const char *src, const char *dst);
+
+/* Writes data durably at path (relative to root): tmp/, fsync, rename,
+ * fsync dir. With exclusive, fails with SPOOL_EEXISTS if path exists. */
+int spool_fs_write(const spool *sp, const char *path, const void *data,
+		   size_t len, bool exclusive);
+
+/* Replaces a cache file atomically, without fsync: a cache lost in a
+ * power cut is rebuilt, so its writes need not wait for the disk. */
+int spool_fs_write_cache(const spool *sp, const char *path, const void *data,
+			 size_t len);
+
+/* Replaces an existing file atomically, failing with SPOOL_ENOTFOUND if it
+ * is gone (so a concurrent mv is never undone by a rewrite). */
+int spool_fs_rewrite(const spool *sp, const char *path, const void *data,
+		     size_t len);
+
+/* Reads a regular file (never follows a symlink, refuses FIFOs and files
+ * over max bytes). Caller frees *out. */
+int spool_fs_read(char **out, size_t *len, const spool *sp, const char *path,
+		  size_t max);
+
+int spool_fs_mkdirs(const spool *sp, const char *path);
+
+int spool_fs_fsync_dir(const spool *sp, const char *dir);
+
+/*
+ * What a stat says of a file or directory, to tell later whether it
+ * changed: a rename in or out of a directory, and any write to a file,
+ * sets the ctime, which no user can set back.
+ */
+typedef struct {
+	uint64_t ino, size;
+	int64_t mtime, ctime;	/* ns since the epoch */
+} spool_stamp;
+
+void spool_stamp_of(spool_stamp *out, const struct stat *st);
+
+bool spool_stamp_same(const spool_stamp *a, const spool_stamp *b);
+
+/* Now, in ns since the epoch, as file times are kept. */
+int64_t spool_now_ns(void);
+
+/* True if a stamp taken at time taken (spool_now_ns before the stat) is
+ * sure to differ after any later change: its ctime is clearly older, so a
+ * change cannot fall in the same clock tick. */
+bool spool_stamp_settled(const spool_stamp *s, int64_t taken);
+
+/* Whether the spool is still there (its config file is): a spool being
+ * removed gets no directory made again for it. */
+bool spool_present(const spool *sp);
+
+#endif

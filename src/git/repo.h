@@ -1,0 +1,17 @@
+/* The spool's repository and the one lock its writers take (repo.c). */
+#ifndef SPOOL_REPO_H
+#define SPOOL_REPO_H
+
+#include <git2.h>
+
+#include "root.h"
+
+/* The one git writer lock (.spool/run/lock). wait_ms < 0 waits forever. */
+int spool_lock(spool *sp, int wait_ms);
+
+void spool_unlock(spool *sp);
+
+/* Opens the repository (once) with a fast, low-compression object store. */
+int spool_repo(git_repository **out, spool *sp);
+
+#endif

@@ -1,0 +1,281 @@
+/*
+ * Recovery from the intent log: what a killed process was about to do is
+ * recorded by the next one to take the lock, through the transition
+ * entry point, as the killed command would have recorded it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "machine.h"
+#include "state.h"
+#include "task.h"
+#include "fsutil.h"
+#include "root.h"
+#include "history.h"
+#include "file.h"
+#include "intent-recover.h"
+#include "intent.h"
+#include "registry.h"
+#include "task-files.h"
+#include "transition.h"
+
+/* ---- recovery ----------------------------------------------------------- */
+
+static const char *jstr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static int jloc(spool_loc *out, json_t *o, const char *key)
+{
+	const char *s = jstr(o, key);
+
+	memset(out, 0, sizeof(*out));
+	out->state = SPOOL_STATE_NONE;
+	return s ? spool_loc_parse(out, s) : 0;
+}
+
+static bool in_head(spool_commit *c, const spool_loc *loc, const char *id)
+{
+	git_tree *base = spool_commit_base(c);
+	git_tree_entry *e = NULL;
+	char path[PATH_MAX];
+
+	if (loc->state == SPOOL_STATE_NONE)
+		return false;
+	spool_loc_path(path, sizeof(path), loc, id);
+	if (!base || git_tree_entry_bypath(&e, base, path) < 0) {
+		git_error_clear();
+		return false;
+	}
+	git_tree_entry_free(e);
+	return true;
+}
+
+static bool same_loc(const spool_loc *a, const spool_loc *b)
+{
+	return a->state == b->state && (a->state != SPOOL_STATE_CLAIMED ||
+					strcmp(a->agent, b->agent) == 0);
+}
+
+/* The request the killed process made, as a move already made. */
+static void request_of(spool_request *rq, json_t *o, const char *id)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->id = id;
+	rq->verb = jstr(o, "verb");
+	rq->actor = jstr(o, "actor");
+	rq->via = (unsigned)json_integer_value(json_object_get(o, "via"));
+	rq->reason = jstr(o, "reason");
+	rq->feedback = jstr(o, "feedback");
+	rq->note = jstr(o, "note");
+	rq->moved = true;
+}
+
+static int replay_move(bool *done, bool *release, spool_commit *c,
+		       spool *sp, json_t *o, const char *id)
+{
+	const char *before = jstr(o, "before");
+	spool_loc now, at;
+	spool_request rq;
+	spool_outcome out;
+	json_t *task = NULL;
+	int rc;
+
+	request_of(&rq, o, id);
+	if (jloc(&rq.from, o, "from") < 0 || jloc(&rq.to, o, "to") < 0 ||
+	    jloc(&at, o, "at") < 0 || at.state == SPOOL_STATE_NONE ||
+	    spool_task_find(&now, sp, id) < 0) {
+		spool_error_clear();
+		return 0;
+	}
+	if (!same_loc(&now, &at) && same_loc(&now, &rq.from) && before &&
+	    in_head(c, &rq.from, id)) {
+		/* Killed between a command's rewrite and its rename: the
+		 * task did not move, and what was written for it goes. */
+		char path[PATH_MAX];
+		spool_loc_path(path, sizeof(path), &now, id);
+		if (spool_fs_rewrite(sp, path, before, strlen(before)) < 0)
+			spool_error_clear();
+		return 0;
+	}
+	if (!same_loc(&now, &at) ||
+	    !in_head(c, &rq.from, id) || in_head(c, &at, id) || !before ||
+	    spool_task_parse(&task, before, strlen(before), id, id) < 0) {
+		spool_error_clear();
+		return 0;	/* not moved, or already recorded */
+	}
+	if (!same_loc(&at, &rq.to))
+		rq.at = &at;
+	rq.task = task;
+	rc = spool_transition_apply(&out, c, sp, &rq);
+	*release = rc == 0 && out.release;
+	spool_outcome_clear(&out);
+	json_decref(task);
+	*done = rc == 0;
+	if (rc == SPOOL_EILLEGAL || rc == SPOOL_ENOTFOUND) {
+		/* no longer what it was: reconcile records what it is */
+		spool_error_clear();
+		rc = 0;
+	}
+	return rc;
+}
+
+/* What filing does besides the transition, done again. */
+static int refile(spool_commit *c, spool *sp, json_t *o, const char *id)
+{
+	const char *src = jstr(o, "src"), *key = jstr(o, "key");
+	const char *parent = jstr(o, "parent");
+	int rc = 0;
+
+	if (src) {
+		if (unlinkat(spool_rootfd(sp), src, 0) < 0 && errno != ENOENT)
+			return spool_error_sys(SPOOL_ERROR, "cannot remove "
+					       "'%s'", src);
+		if ((rc = spool_commit_path(c, src)) < 0)
+			return rc;
+	}
+	if (key) {
+		if (faccessat(spool_rootfd(sp), key, F_OK, 0) < 0 &&
+		    ((rc = spool_fs_mkdirs(sp, ".spool/keys")) < 0 ||
+		     (rc = spool_fs_write(sp, key, id, strlen(id), false)) < 0))
+			return rc;
+		if ((rc = spool_commit_path(c, key)) < 0)
+			return rc;
+	}
+	return parent ? spool_file_link_parent(c, sp, parent, id) : 0;
+}
+
+static int replay_file(bool *done, bool *release, spool_commit *c,
+		       spool *sp, json_t *o, const char *id)
+{
+	const char *text = jstr(o, "task");
+	spool_request rq;
+	spool_outcome out;
+	json_t *task = NULL;
+	int rc;
+
+	request_of(&rq, o, id);
+	if (jloc(&rq.from, o, "from") < 0 ||
+	    spool_task_find(&rq.to, sp, id) < 0 ||
+	    (rq.to.state != SPOOL_STATE_READY &&
+	     rq.to.state != SPOOL_STATE_BLOCKED) ||
+	    in_head(c, &rq.to, id) || !text ||
+	    spool_task_parse(&task, text, strlen(text), id, id) < 0) {
+		spool_error_clear();
+		return 0;	/* never written, or already recorded */
+	}
+	rq.task = task;
+	rc = spool_transition_apply(&out, c, sp, &rq);
+	*release = rc == 0 && out.release;
+	spool_outcome_clear(&out);
+	json_decref(task);
+	if (rc == 0)
+		rc = refile(c, sp, o, id);
+	*done = rc == 0;
+	if (rc == SPOOL_EILLEGAL || rc == SPOOL_ENOTFOUND) {
+		spool_error_clear();
+		rc = 0;
+	}
+	return rc;
+}
+
+static int replay(size_t *recorded, bool *terminal, spool *sp,
+		  const char *name, json_t *o)
+{
+	const char *kind = jstr(o, "kind"), *id = jstr(o, "id");
+	spool_commit *c = NULL;
+	bool done = false, release = false;
+	int rc;
+
+	if (!kind || !id || !spool_id_valid(id))
+		return SPOOL_EINVALID;
+	if ((rc = spool_commit_new(&c, sp)) < 0)
+		return rc;
+	/* Carried by this commit, so that writing it removes the file. */
+	if ((rc = spool_intent_adopt(c, name, strcmp(kind, "file") == 0,
+				     id)) < 0)
+		goto out;
+	if (strcmp(kind, "file") == 0)
+		rc = replay_file(&done, &release, c, sp, o, id);
+	else
+		rc = replay_move(&done, &release, c, sp, o, id);
+	if (rc == 0 && done)
+		rc = spool_commit_write(c, jstr(o, "actor"));
+	if (rc == 0 && done) {
+		(*recorded)++;
+		*terminal |= release;
+	}
+	if (rc == 0 && !done) {
+		/* Nothing to record: never carried out, or written. */
+		spool_intent_forget(sp, name);
+	}
+out:
+	spool_commit_free(c);
+	return rc;
+}
+
+static bool is_rewrite(json_t *o)
+{
+	const char *kind = jstr(o, "kind");
+
+	return kind && strcmp(kind, "rewrite") == 0;
+}
+
+/* A killed process's rewrites, newest first: each gives way to the bytes
+ * before it, so the files are as agents left them. */
+static void undo_rewrites(spool *sp, char **names, size_t n)
+{
+	for (size_t i = n; i-- > 0;) {
+		json_t *o = spool_intent_read(sp, names[i]);
+		json_t *b = json_object_get(o, "before");
+		json_t *a = json_object_get(o, "after");
+		const char *id = jstr(o, "id");
+		if (!o || !is_rewrite(o)) {
+			json_decref(o);
+			continue;
+		}
+		if (id && spool_id_valid(id) && json_is_string(a) &&
+		    json_is_string(b))
+			spool_intent_unwrite(sp, id, json_string_value(b),
+					     json_string_length(b),
+					     json_string_value(a),
+					     json_string_length(a));
+		json_decref(o);
+		spool_intent_forget(sp, names[i]);
+	}
+}
+
+int spool_intent_recover(size_t *recorded, bool *terminal, spool *sp)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = spool_intent_list(&names, &n, sp)) < 0)
+		return rc;
+	undo_rewrites(sp, names, n);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		json_t *o = spool_intent_read(sp, names[i]);
+		if (o && is_rewrite(o)) {
+			json_decref(o);
+			continue;	/* undone above */
+		}
+		rc = o ? replay(recorded, terminal, sp, names[i], o)
+		       : SPOOL_EINVALID;
+		json_decref(o);
+		if (rc == SPOOL_EINVALID) {
+			/* A record that cannot be read cannot be acted on. */
+			spool_intent_forget(sp, names[i]);
+			spool_error_clear();
+			rc = 0;
+		}
+	}
+	spool_names_free(names, n);
+	return rc;
+}

@@ -132,11 +132,15 @@ install: all
 	install -m 644 docs/man/spool.5 $(DESTDIR)$(MANDIR)/man5/spool.5
 	install -m 644 docs/man/spoold.8 $(DESTDIR)$(MANDIR)/man8/spoold.8
 	install -m 644 docs/spool.bash-completion $(DESTDIR)$(COMPDIR)/spool
+	install -m 644 docs/man/spool-launch.1 $(DESTDIR)$(MANDIR)/man1/spool-launch.1
 	ln -sf spool $(DESTDIR)$(COMPDIR)/spoold
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|@SBINDIR@|$(SBINDIR)|g' docs/spoold@.service \
 		>$(DESTDIR)$(UNITDIR)/spoold@.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/spoold@.service
+	sed 's|/usr/local/|$(PREFIX)/|g' docs/spool-work@.service \
+		>$(DESTDIR)$(UNITDIR)/spool-work@.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/spool-work@.service
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/spool $(DESTDIR)$(SBINDIR)/spoold \
@@ -145,7 +149,9 @@ uninstall:
 	rm -rf $(DESTDIR)$(SHAREDIR)
 	rm -f $(DESTDIR)$(MANDIR)/man1/spool.1 $(DESTDIR)$(MANDIR)/man5/spool.5 \
 		$(DESTDIR)$(MANDIR)/man8/spoold.8 $(DESTDIR)$(COMPDIR)/spool \
-		$(DESTDIR)$(COMPDIR)/spoold
+		$(DESTDIR)$(COMPDIR)/spoold \
+		$(DESTDIR)$(MANDIR)/man1/spool-launch.1 \
+		$(DESTDIR)$(UNITDIR)/spool-work@.service
 
 clean:
 	rm -rf $(BUILD)

@@ -131,6 +131,64 @@ for phase in fresh noop removal; do
 	esac
 done
 echo
+
+# The skills CLI (npm 'skills', 1.4.x, Node 18+), the way most people
+# install Agent Skills today: one 'skills add ROOT' per root and
+# workspace, for two runtimes (claude-code, codex), against one
+# 'spool hydrate' of the same workspaces with the same two targets. It
+# takes seconds a call, so it gets SKILLS_CLI_WORKSPACES workspaces (10).
+# SKILLS_CLI names it; else 'skills' on PATH, else what npx has cached.
+skills_cli() {
+	if [ -n "${SKILLS_CLI:-}" ]; then $SKILLS_CLI "$@"
+	elif command -v skills >/dev/null; then skills "$@"
+	else npx --no-install skills "$@"; fi
+}
+SW=${SKILLS_CLI_WORKSPACES:-10}
+if command -v node >/dev/null && skills_cli --version >/dev/null 2>&1; then
+	mkdir -p "$B/cli" "$B/cws"
+	list=""
+	for i in $(seq 1 "$SW"); do
+		mkdir -p "$B/cli/w$i" "$B/cws/w$i"; list="$list\"$B/cws/w$i\": null,"
+	done
+	printf '{"builtin": false, "roots": ["%s", "%s", "%s"], "global_defaults": [%s],
+ "targets": ["claude-code", "codex"], "workspaces": {%s}}\n' \
+		"$B/root1" "$B/root2" "$B/root3" \
+		"$(printf '"%s",' "${names[@]}" | sed 's/,$//')" "${list%,}" >"$B/cm.json"
+	cli_all() {
+		for i in $(seq 1 "$SW"); do
+			for k in 1 2 3; do
+				(cd "$B/cli/w$i" && DISABLE_TELEMETRY=1 \
+					skills_cli add "$B/root$k" --skill '*' \
+					-a claude-code -a codex -y) || return 1
+			done
+		done
+	}
+	t_cli=$(timed cli_all) || t_cli=
+	t_sp=$(timed "$SPOOL" hydrate -q --all --manifest "$B/cm.json")
+	echo "The \`skills\` CLI $(skills_cli --version 2>/dev/null | tail -1) on the" \
+		"same $SKILLS skills from 3 roots into $SW workspaces for two" \
+		"runtimes (claude-code, codex): one \`skills add ROOT --skill '*'\`" \
+		"per root and workspace ($((SW * 3)) calls; it copies each skill" \
+		"into .agents/skills and links .claude/skills to the copy), against" \
+		"one \`spool hydrate --all\` with the targets named by runtime."
+	echo
+	printf '| %-22s | %14s | %14s | %8s |\n' work "spool hydrate" "skills CLI" ratio
+	printf '|%s|%s|%s|%s|\n' "------------------------" "---------------:" "---------------:" "---------:"
+	if [ -n "$t_cli" ]; then
+		printf '| %-22s | %11s ms | %11s ms | %8s |\n' "fresh, $SW workspaces" \
+			"$(ms "$t_sp")" "$(ms "$t_cli")" \
+			"$(awk -v h="$t_sp" -v s="$t_cli" 'BEGIN { printf "%.0fx", s / h }')"
+	else
+		printf '| %-22s | %11s ms | %14s | %8s |\n' "fresh, $SW workspaces" "$(ms "$t_sp")" failed -
+	fi
+	echo
+else
+	echo "The \`skills\` CLI (npm 'skills' 1.4.x) was not compared: node or" \
+		"the CLI is missing (install it with 'npm install -g skills@1.4'," \
+		"or name it in SKILLS_CLI)."
+	echo
+fi
+
 if [ $fail -eq 0 ]; then
 	echo "Targets met: fresh at least 20x faster than stow; no-op re-run under 50 ms."
 else

@@ -2,13 +2,17 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
+#include <stdint.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "notice.h"
 #include "state.h"
 #include "root.h"
 #include "ops.h"
@@ -139,11 +143,194 @@ int cmd_error(const struct cmd_entry *self, const char *fmt, ...)
 	return EXIT_ERROR;
 }
 
+/* The first line of a command's usage, without the "or:" forms. */
+static int usage_first_line(const struct cmd_entry *self)
+{
+	return (int)strcspn(self->usage, "\n");
+}
+
 int cmd_usage(const struct cmd_entry *self)
 {
-	fprintf(stderr, "usage: spool %s %s\n", self->name, self->usage);
-	fprintf(stderr, "Try 'spool help %s' for more.\n", self->name);
+	int n = usage_first_line(self);
+
+	fprintf(stderr, "usage: spool %s %.*s%s ('spool help %s' says more)\n",
+		self->name, n, self->usage, self->usage[n] ? " ..." : "",
+		self->name);
 	return EXIT_USAGE;
+}
+
+int cmd_bad_value(const struct cmd_entry *self, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "spool: %s: ", self->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
+}
+
+/*
+ * Optimal string alignment distance: insertions, deletions,
+ * substitutions and transpositions of neighbours each cost one, so
+ * "sttaus" is one step from "status", as git counts a swap as cheap.
+ */
+size_t cmd_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), r;
+	size_t *d;
+
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	d = calloc((la + 1) * (lb + 1), sizeof(*d));
+	if (!d)
+		return SIZE_MAX;
+#define D(i, j) d[(i) * (lb + 1) + (j)]
+	for (size_t i = 0; i <= la; i++)
+		D(i, 0) = i;
+	for (size_t j = 0; j <= lb; j++)
+		D(0, j) = j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1];
+			size_t v = D(i - 1, j) + 1;
+			if (D(i, j - 1) + 1 < v)
+				v = D(i, j - 1) + 1;
+			if (D(i - 1, j - 1) + cost < v)
+				v = D(i - 1, j - 1) + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && D(i - 2, j - 2) + 1 < v)
+				v = D(i - 2, j - 2) + 1;
+			D(i, j) = v;
+		}
+	}
+	r = D(la, lb);
+#undef D
+	free(d);
+	return r;
+}
+
+/* Near enough to be meant: as git, a typo or two, or the start of it. */
+bool cmd_similar(const char *typed, const char *name)
+{
+	size_t n = strlen(typed), limit = n < 4 ? 1 : 2;
+
+	if (n >= 2 && strncmp(name, typed, n) == 0)
+		return true;
+	return cmd_distance(typed, name) <= limit;
+}
+
+/* The --names in a usage string, in order, without repeats. */
+static size_t usage_options(char names[][32], size_t max, const char *usage)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(usage, "--"); p && n < max;
+	     p = strstr(p, "--")) {
+		size_t len;
+		p += 2;
+		len = strspn(p, "abcdefghijklmnopqrstuvwxyz-");
+		if (len == 0 || len >= 32)
+			continue;
+		memcpy(names[n], p, len);
+		names[n][len] = '\0';
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(names[i], names[n]) == 0) {
+				n--;
+				break;
+			}
+		n++;
+		p += len;
+	}
+	return n;
+}
+
+int cmd_bad_option(const struct cmd_entry *self, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	char names[64][32], typed[64];
+	size_t n = usage_options(names, 64, self->usage), eq;
+	const char *best = NULL;
+
+	if (strncmp(arg, "--", 2) != 0 || !arg[2]) {
+		/* getopt tells an unknown letter from one missing its
+		 * value only by its return, the same '?' for both. */
+		fprintf(stderr, "spool: %s: bad option '-%c': unknown, or "
+			"missing its value\n", self->name,
+			optopt > ' ' && optopt < 127 ? optopt : '?');
+		return cmd_usage(self);
+	}
+	eq = strcspn(arg + 2, "=");
+	snprintf(typed, sizeof(typed), "%.*s", (int)eq, arg + 2);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], typed) == 0 ||
+		    strcmp(typed, "help") == 0) {
+			fprintf(stderr, "spool: %s: option '--%s' %s\n",
+				self->name, typed, arg[2 + eq] ?
+				"takes no value" : "needs a value");
+			return cmd_usage(self);
+		}
+	for (size_t i = 0; i < n; i++) {
+		size_t d = cmd_distance(typed, names[i]);
+		if (cmd_similar(typed, names[i]) &&
+		    (!best || d < cmd_distance(typed, best)))
+			best = names[i];
+	}
+	if (best)
+		fprintf(stderr, "spool: %s: unknown option '--%s'; did you "
+			"mean '--%s'?\n", self->name, typed, best);
+	else
+		fprintf(stderr, "spool: %s: unknown option '--%s'\n",
+			self->name, typed);
+	return cmd_usage(self);
+}
+
+/* The spool's form of a number-like id typed by hand, or NULL. */
+static char *id_canonical(struct cmd_ctx *ctx, const char *arg)
+{
+	const char *prefix = json_string_value(
+		json_object_get(spool_config(ctx->sp), "id_prefix"));
+	const char *digits = arg;
+	char buf[SPOOL_ID_MAX + 1];
+	spool_loc loc;
+	size_t n;
+
+	if (!prefix || !spool_id_valid(prefix))
+		prefix = "T-";
+	n = strlen(prefix);
+	if (strncasecmp(arg, prefix, n) == 0)
+		digits = arg + n;
+	if (!*digits || strspn(digits, "0123456789") != strlen(digits) ||
+	    strlen(digits) > 18)
+		return NULL;
+	/* Found as typed, or not: either way no error is left behind. */
+	if (spool_task_find(&loc, ctx->sp, arg) != SPOOL_ENOTFOUND) {
+		spool_error_clear();
+		return NULL;
+	}
+	spool_error_clear();
+	snprintf(buf, sizeof(buf), "%s%s", prefix, digits);
+	if (spool_task_find(&loc, ctx->sp, buf) == SPOOL_ENOTFOUND)
+		snprintf(buf, sizeof(buf), "%s%04ld", prefix,
+			 strtol(digits, NULL, 10));
+	spool_error_clear();
+	return strdup(buf);
+}
+
+int cmd_id(const char **out, const struct cmd_entry *self,
+	   struct cmd_ctx *ctx, const char *arg)
+{
+	char *id;
+
+	*out = arg;
+	if (!spool_id_valid(arg))
+		return cmd_bad_value(self, "'%s' is not a task id (1-64 "
+				     "letters, digits and '-')", arg);
+	/* Not freed: an argument lives as long as the command. */
+	if ((id = id_canonical(ctx, arg)))
+		*out = id;
+	return 0;
 }
 
 void cmd_print_help(FILE *fp, const struct cmd_entry *self)
@@ -185,6 +372,17 @@ void cmd_print_json(json_t *v)
 	}
 }
 
+void cmd_jlist_add(cmd_jlist *l, json_t *v)
+{
+	fputs(l->n++ ? ",\n" : "[", stdout);
+	json_dumpf(v, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+}
+
+void cmd_jlist_end(cmd_jlist *l)
+{
+	fputs(l->n ? "]\n" : "[]\n", stdout);
+}
+
 const struct cmd_entry *cmd_find(const char *name)
 {
 	for (size_t i = 0; cmd_table[i]; i++)
@@ -193,12 +391,21 @@ const struct cmd_entry *cmd_find(const char *name)
 	return NULL;
 }
 
-void cmd_print_place(const char *id, const spool_loc *loc, bool json)
+void cmd_task_path(char *buf, size_t len, const spool *sp,
+		   const spool_loc *loc, const char *id)
 {
-	char where[128], path[256];
+	char rel[256];
 
-	spool_loc_format(where, sizeof(where), loc);
-	spool_loc_path(path, sizeof(path), loc, id);
+	spool_loc_path(rel, sizeof(rel), loc, id);
+	snprintf(buf, len, "%s/%s", spool_root(sp), rel);
+}
+
+void cmd_print_place(const spool *sp, const char *id, const spool_loc *loc,
+		     bool json)
+{
+	char path[PATH_MAX];
+
+	cmd_task_path(path, sizeof(path), sp, loc, id);
 	if (json) {
 		json_t *o = json_pack("{s:s, s:s, s:s}", "id", id, "state",
 				      spool_state_name(loc->state), "path",
@@ -248,7 +455,7 @@ static int id_remote(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		return rc;
 	if (cmd_reply_place(&loc, reply)) {
 		if (json) {
-			cmd_print_place(id, &loc, true);
+			cmd_print_place(ctx->sp, id, &loc, true);
 		} else {
 			char where[128];
 			spool_loc_format(where, sizeof(where), &loc);
@@ -285,7 +492,7 @@ int cmd_id_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 		case 'R': o.to_ready = true; break;
 		case 'j': json = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind + 1 != argc)
@@ -297,6 +504,9 @@ int cmd_id_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 		return cmd_usage(self);
 	if ((rc = cmd_open(self, ctx)) != 0)
 		return rc;
+	if ((rc = cmd_id((const char **)&argv[optind], self, ctx,
+			 argv[optind])) != 0)
+		return rc;
 	if (cmd_remote(ctx))
 		return id_remote(self, ctx, argv[optind], agent, &o, json,
 				 past);
@@ -306,7 +516,8 @@ int cmd_id_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 		return cmd_fail(self, rc);
 	if (spool_task_find(&loc, ctx->sp, argv[optind]) == 0) {
 		if (json)
-			cmd_print_place(argv[optind], &loc, true);
+			cmd_print_place(ctx->sp, argv[optind], &loc,
+						true);
 		else {
 			char where[128];
 			spool_loc_format(where, sizeof(where), &loc);
@@ -314,4 +525,75 @@ int cmd_id_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 		}
 	}
 	return EXIT_OK;
+}
+
+/* ---- progress on a terminal ------------------------------------------- */
+
+struct progress {
+	const char *cmd;
+	const char *what;	/* the phase last shown */
+	long start_ms, last_ms, delay_ms;
+	bool shown;
+};
+
+static struct progress progress;
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/*
+ * As git: nothing for a pass that ends within a second, then at most
+ * ten lines a second, rewritten in place with \r, and a last one with
+ * "done" when a phase ends.
+ */
+static void progress_show(const char *what, size_t done, size_t total,
+			  void *payload)
+{
+	struct progress *p = payload;
+	long now = mono_ms();
+	bool end = done >= total;
+
+	if (p->what && strcmp(p->what, what) != 0) {
+		if (p->shown)
+			fputc('\n', stderr);
+		p->shown = false;
+	}
+	p->what = what;
+	if (now - p->start_ms < p->delay_ms ||
+	    (!end && now - p->last_ms < 100))
+		return;
+	p->last_ms = now;
+	p->shown = true;
+	fprintf(stderr, "\rspool: %s: %s: %3zu%% (%zu/%zu)%s", p->cmd, what,
+		total ? done * 100 / total : 100, done, total,
+		end ? ", done.\n" : "");
+	if (end)
+		p->shown = false;
+	fflush(stderr);
+}
+
+void cmd_progress_start(const struct cmd_entry *self, bool quiet)
+{
+	const char *delay = getenv("SPOOL_PROGRESS_DELAY_MS");
+
+	if (quiet || !isatty(STDERR_FILENO))
+		return;
+	/* The delay is a knob for tests, which cannot wait a second. */
+	progress = (struct progress){ .cmd = self->name,
+				      .start_ms = mono_ms(),
+				      .delay_ms = delay ? atol(delay) : 1000 };
+	spool_progress_set(progress_show, &progress);
+}
+
+void cmd_progress_end(void)
+{
+	if (progress.shown)
+		fputc('\n', stderr);
+	progress.shown = false;
+	spool_progress_set(NULL, NULL);
 }

@@ -28,7 +28,8 @@ static json_t *csv_list(const char *csv)
 	return arr;
 }
 
-static int read_stream(char **out, size_t *len, FILE *fp, const char *name)
+static int read_stream(char **out, size_t *len, FILE *fp, const char *name,
+		       size_t max)
 {
 	size_t cap = 65536, n = 0;
 	char *buf = malloc(cap);
@@ -36,10 +37,11 @@ static int read_stream(char **out, size_t *len, FILE *fp, const char *name)
 	while (buf) {
 		size_t r = fread(buf + n, 1, cap - n, fp);
 		n += r;
-		if (n > SPOOL_TASK_MAX_BYTES) {
+		if (n > max) {
 			free(buf);
 			return spool_error_set(SPOOL_EINVALID, "'%s' is larger "
-				"than %d bytes", name, SPOOL_TASK_MAX_BYTES);
+				"than %zu bytes (limits.task_bytes)", name,
+				max);
 		}
 		if (r == 0)
 			break;
@@ -61,7 +63,7 @@ static int read_stream(char **out, size_t *len, FILE *fp, const char *name)
 	return 0;
 }
 
-static int load_file(json_t **task, const char *file)
+static int load_file(json_t **task, const char *file, size_t max)
 {
 	FILE *fp = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
 	char *buf = NULL;
@@ -70,7 +72,7 @@ static int load_file(json_t **task, const char *file)
 
 	if (!fp)
 		return spool_error_sys(SPOOL_ERROR, "cannot open '%s'", file);
-	rc = read_stream(&buf, &len, fp, file);
+	rc = read_stream(&buf, &len, fp, file, max);
 	if (fp != stdin)
 		fclose(fp);
 	if (rc < 0)
@@ -120,6 +122,7 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		{ "max-attempts", required_argument, NULL, 'n' },
 		{ "lease", required_argument, NULL, 'l' },
 		{ "idempotency-key", required_argument, NULL, 'k' },
+		{ "hold", no_argument, NULL, 'H' },
 		{ "id", required_argument, NULL, 'i' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "agent", required_argument, NULL, 'a' },
@@ -133,7 +136,8 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	bool json = false, existed, fields = false;
 	int c, rc = EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "t:d:m:p:A:r:P:M:D:v:c:n:l:k:i:f:a:jh",
+	while ((c = getopt_long(argc, argv,
+				"t:d:m:p:A:r:P:M:D:v:c:n:l:k:i:f:a:Hjh",
 				opts, NULL)) != -1) {
 		const char *key = NULL;
 		json_t *val = NULL;
@@ -145,12 +149,31 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		case 'p': key = "parent"; break;
 		case 'A': key = "assignee"; break;
 		case 'r': key = "requires"; val = csv_list(optarg); break;
-		case 'P': key = "priority"; break;
-		case 'M': key = "mode"; break;
+		case 'P': {
+			spool_priority p;
+			key = "priority";
+			if (spool_priority_parse(&p, optarg) < 0) {
+				json_decref(task);
+				return cmd_bad_value(self, "'%s' is not a "
+					"priority (low, normal, high, urgent)",
+					optarg);
+			}
+			break;
+		}
+		case 'M':
+			key = "mode";
+			if (strcmp(optarg, "direct") &&
+			    strcmp(optarg, "plan_first")) {
+				json_decref(task);
+				return cmd_bad_value(self, "'%s' is not a mode "
+					"(direct, plan_first)", optarg);
+			}
+			break;
 		case 'D': key = "depends_on"; val = csv_list(optarg); break;
 		case 'v': key = "deliverable"; break;
 		case 'c': key = "acceptance"; break;
 		case 'k': key = "idempotency_key"; break;
+		case 'H': key = "hold"; val = json_true(); break;
 		case 'i': key = "id"; break;
 		case 'n':
 		case 'l':
@@ -159,11 +182,10 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			long v = strtol(optarg, &end, 10);
 			if (errno || *end || v < 1) {
 				json_decref(task);
-				fprintf(stderr, "spool: add: --%s wants a "
-					"positive number, not '%s'\n",
+				return cmd_bad_value(self, "--%s wants a "
+					"positive number, not '%s'",
 					c == 'n' ? "max-attempts" : "lease",
 					optarg);
-				return EXIT_USAGE;
 			}
 			val = json_integer(v);
 			break;
@@ -176,7 +198,7 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			return EXIT_OK;
 		default:
 			json_decref(task);
-			return cmd_usage(self);
+			return cmd_bad_option(self, argv);
 		}
 		if (key) {
 			json_object_set_new(task, key,
@@ -188,13 +210,17 @@ static int cmd_add_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		json_decref(task);
 		return cmd_usage(self);
 	}
-	if (file) {
-		json_decref(task);
-		if ((rc = load_file(&task, file)) < 0)
-			return cmd_fail(self, rc);
-	}
 	if ((rc = cmd_open(self, ctx)) != 0)
 		goto out;
+	if (file) {
+		json_decref(task);
+		task = NULL;
+		if ((rc = load_file(&task, file,
+				    spool_task_max(ctx->sp))) < 0) {
+			rc = cmd_fail(self, rc);
+			goto out;
+		}
+	}
 	if (cmd_remote(ctx)) {
 		if ((rc = add_remote(self, ctx, id, sizeof(id), &existed, task,
 				     agent)) != 0)
@@ -235,12 +261,16 @@ const struct cmd_entry cmd_add_entry = {
 		 "       [--mode direct|plan_first] [--depends-on ID,ID] "
 		 "[--deliverable TEXT]\n"
 		 "       [--acceptance TEXT] [--max-attempts N] [--lease SECONDS]\n"
-		 "       [--idempotency-key KEY] [--id ID] [--json]\n"
+		 "       [--idempotency-key KEY] [--id ID] [--hold] [--json]\n"
 		 "   or: spool add --file FILE|- [--json]",
 	.summary = "create a task; prints its id",
 	.help = "The task goes to ready/, or to blocked/ while its depends_on "
 		"are not all done.\nA subtask (--parent) holds its parent in "
 		"blocked/ until all subtasks are done.\nWith an idempotency "
-		"key already used, prints the existing id and adds nothing.\n",
+		"key already used, prints the existing id and adds nothing.\n"
+		"--hold puts it in blocked/ until 'spool unhold ID', or, once "
+		"subtasks are\nadded to it, until they are done: a planner "
+		"adds a parent, then its\nsubtasks, and no agent can claim "
+		"the parent in between.\n",
 	.exec = cmd_add_exec,
 };

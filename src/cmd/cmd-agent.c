@@ -27,7 +27,7 @@ static int agent_add(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		case 'r': roles = optarg; break;
 		case 'u': user = optarg; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind + 1 != argc)
@@ -57,8 +57,15 @@ static int agent_add(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		if (rc < 0)
 			return cmd_fail(self, rc);
 	}
-	printf("agent '%s' registered; it claims with: mv ready/ID.json "
-	       "claimed/%s/\n", argv[optind], argv[optind]);
+	/* Claim instructions only for an agent that claims: a worker,
+	 * which is the role of an agent registered without --roles. */
+	if (!roles || strstr(roles, "worker"))
+		printf("agent '%s' registered; it claims with: mv "
+		       "ready/ID.json claimed/%s/ (in the spool)\n",
+		       argv[optind], argv[optind]);
+	else
+		printf("agent '%s' registered (roles: %s)\n", argv[optind],
+		       roles);
 	return EXIT_OK;
 }
 
@@ -71,6 +78,7 @@ static int agent_ls(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		{ NULL, 0, NULL, 0 }
 	};
 	bool json = false;
+	cmd_jlist out = { 0 };
 	char **names;
 	size_t n;
 	int c, rc;
@@ -79,7 +87,7 @@ static int agent_ls(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind != argc)
@@ -99,7 +107,7 @@ static int agent_ls(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		free(claimed);
 		json_object_set_new(a, "claimed", json_integer((json_int_t)nclaimed));
 		if (json) {
-			cmd_print_json(a);
+			cmd_jlist_add(&out, a);
 		} else {
 			char *caps = json_dumps(json_object_get(a,
 				"capabilities"), JSON_COMPACT);
@@ -113,6 +121,8 @@ static int agent_ls(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		}
 		json_decref(a);
 	}
+	if (json)
+		cmd_jlist_end(&out);
 	spool_names_free(names, n);
 	return EXIT_OK;
 }

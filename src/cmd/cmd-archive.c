@@ -16,23 +16,25 @@ static int cmd_archive_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "agent", required_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	spool_archive_stats st;
 	const char *age = NULL, *agent = NULL, *actor;
-	bool json = false, dry = false;
+	bool json = false, dry = false, quiet = false;
 	long secs = -1;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "o:na:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:na:jqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': age = optarg; break;
 		case 'n': dry = true; break;
 		case 'a': agent = optarg; break;
 		case 'j': json = true; break;
+		case 'q': quiet = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind != argc)
@@ -53,7 +55,10 @@ static int cmd_archive_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	}
 	if ((rc = cmd_whoami(self, ctx, agent, &actor)) != 0)
 		return rc;
-	if ((rc = spool_archive_run(&st, ctx->sp, secs, actor, dry)) < 0)
+	cmd_progress_start(self, quiet || json);
+	rc = spool_archive_run(&st, ctx->sp, secs, actor, dry);
+	cmd_progress_end();
+	if (rc < 0)
 		return cmd_fail(self, rc);
 	if (json) {
 		json_t *o = json_pack("{s:I, s:I, s:I, s:b}", "tasks",
@@ -65,20 +70,25 @@ static int cmd_archive_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		cmd_print_json(o);
 		json_decref(o);
 	} else if (dry) {
-		printf("would archive %zu tasks into %zu archives (%zu kept: "
-		       "blocked work waits for them)\n", st.tasks, st.archives,
-		       st.kept);
+		printf("would archive %zu task%s into %zu archive%s (%zu kept: "
+		       "blocked work waits for them)\n", st.tasks,
+		       st.tasks == 1 ? "" : "s", st.archives,
+		       st.archives == 1 ? "" : "s", st.kept);
 	} else {
-		printf("archived %zu tasks into %zu archives%s%s (%zu kept: "
-		       "blocked work waits for them)\n", st.tasks, st.archives,
-		       st.last[0] ? ", the last " : "", st.last, st.kept);
+		printf("archived %zu task%s into %zu archive%s%s%s (%zu kept: "
+		       "blocked work waits for them)\n", st.tasks,
+		       st.tasks == 1 ? "" : "s", st.archives,
+		       st.archives == 1 ? "" : "s",
+		       st.archives == 1 ? ", "
+				: st.last[0] ? ", the last " : "",
+		       st.last, st.kept);
 	}
 	return EXIT_OK;
 }
 
 const struct cmd_entry cmd_archive_entry = {
 	.name = "archive",
-	.usage = "[--older-than AGE] [--dry-run] [--json]",
+	.usage = "[--older-than AGE] [--dry-run] [--json] [--quiet]",
 	.summary = "move old finished tasks out of the tree into archives",
 	.help = "Finished tasks (done, failed, cancelled) whose last transition "
 		"is older than AGE\n(30s, 15m, 2h, 7d, 1w) leave the working "

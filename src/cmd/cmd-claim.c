@@ -11,7 +11,8 @@ static int cmd_claim_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 const struct cmd_entry cmd_claim_entry = {
 	.name = "claim",
 	.usage = "--agent A [--json]",
-	.summary = "take the next task for A (atomic rename); prints the new path; "
+	.summary = "take the next task for A (atomic rename); prints its "
+		   "absolute path; "
 		   "exit 3 if none",
 	.help = "Same choice as 'spool next', then one atomic rename into "
 		"claimed/A/. If a shell\nagent takes that task first, the "

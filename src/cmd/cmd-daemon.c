@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "root.h"
 #include "cmd.h"
 
@@ -25,8 +26,8 @@ static bool running(spool *sp, long *pid)
 	int fd;
 
 	*pid = 0;
-	fd = openat(spool_rootfd(sp), ".spool/run/daemon.pid",
-		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = spool_fs_open(sp, ".spool/run/daemon.pid",
+		    O_RDONLY, 0);
 	if (fd < 0)
 		return false;
 	held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
@@ -189,9 +190,17 @@ static int cmd_daemon_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		switch (c) {
 		case 'j': json = true; break;
 		case 'l': level = optarg; break;
-		case 't': timeout_ms = (long)(atof(optarg) * 1000); break;
+		case 't': {
+			char *end;
+			double s = strtod(optarg, &end);
+			if (*end || !(s >= 0) || s > 86400)
+				return cmd_bad_value(self, "--timeout wants "
+					"seconds, not '%s'", optarg);
+			timeout_ms = (long)(s * 1000);
+			break;
+		}
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind + 1 != argc)

@@ -167,6 +167,11 @@ static void blocked(struct diag *d)
 	if (open)
 		cause(d, 78, "subtasks", "a parent task: waits for %zu "
 		      "subtasks to be done: %s", open, waiting);
+	if (d->n == 0 && json_is_true(json_object_get(d->task, "hold")) &&
+	    json_array_size(children) == 0)
+		cause(d, 90, "held", "it was added with --hold and has no "
+		      "subtasks: add them (spool add --parent %s), or release "
+		      "it with 'spool unhold %s'", d->id, d->id);
 	if (d->n == 0)
 		cause(d, 95, "not-released", "everything it waits for is done, "
 		      "yet it is still blocked: %s", d->daemon
@@ -389,6 +394,19 @@ static void stopped(struct diag *d)
 	      bs.head[0] ? bs.head : "nothing");
 }
 
+/* Nothing behind a linked directory of the layout is read or moved. */
+static void links(struct diag *d)
+{
+	char why[512];
+	bool halt;
+
+	if (!spool_layout_links(why, sizeof(why), &halt, d->sp))
+		return;
+	json_object_set_new(d->facts, "layout_links", json_string(why));
+	cause(d, halt ? 118 : 90, "layout-link", "%s%s", why, halt
+	      ? "; spoold records nothing until then" : "");
+}
+
 static int cmd_diagnose_exec(const struct cmd_entry *self,
 			     struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -410,7 +428,7 @@ static int cmd_diagnose_exec(const struct cmd_entry *self,
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind + 1 != argc)
@@ -419,7 +437,8 @@ static int cmd_diagnose_exec(const struct cmd_entry *self,
 		return rc;
 	memset(&d, 0, sizeof(d));
 	d.sp = ctx->sp;
-	d.id = argv[optind];
+	if ((rc = cmd_id(&d.id, self, ctx, argv[optind])) != 0)
+		return rc;
 	rc = spool_task_find(&d.loc, ctx->sp, d.id);
 	if (rc == SPOOL_ENOTFOUND &&
 	    spool_archive_find(&arch, &d.task, NULL, ctx->sp, d.id) == 0) {
@@ -483,6 +502,7 @@ static int cmd_diagnose_exec(const struct cmd_entry *self,
 		break;
 	}
 	stopped(&d);
+	links(&d);
 	if (!spool_state_terminal(d.loc.state) &&
 	    d.loc.state != SPOOL_STATE_FAILED && attempt > 1)
 		cause(&d, 35, "attempts", "this is attempt %ld of %ld%s",

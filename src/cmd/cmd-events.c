@@ -119,12 +119,13 @@ static int cmd_events_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		case 'n':
 			x.limit = strtol(optarg, &end, 10);
 			if (*end || x.limit <= 0)
-				return cmd_usage(self);
+				return cmd_bad_value(self, "--limit wants a "
+					"positive number, not '%s'", optarg);
 			break;
 		case 'f': follow = true; break;
 		case 'j': break;	/* always JSON lines */
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind != argc)

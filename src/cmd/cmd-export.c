@@ -201,13 +201,14 @@ static int cmd_export_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		case 'o': out = optarg; break;
 		case 'j': json = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind + 1 != argc || !out)
 		return cmd_usage(self);
-	id = argv[optind];
 	if ((rc = cmd_open(self, ctx)) != 0)
+		return rc;
+	if ((rc = cmd_id(&id, self, ctx, argv[optind])) != 0)
 		return rc;
 	rc = spool_task_find(&loc, ctx->sp, id);
 	if (rc == 0 || rc == SPOOL_EEXISTS) {
@@ -279,8 +280,10 @@ static int cmd_export_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		cmd_print_json(o);
 		json_decref(o);
 	} else {
-		printf("%s: %zu transitions, %zu deliverables versions -> %s\n",
-		       id, json_array_size(x.history), x.nv, out);
+		size_t nt = json_array_size(x.history);
+		printf("%s: %zu transition%s, %zu deliverable version%s "
+		       "-> %s\n", id, nt, nt == 1 ? "" : "s", x.nv,
+		       x.nv == 1 ? "" : "s", out);
 	}
 	json_decref(task);
 	json_decref(manifest);

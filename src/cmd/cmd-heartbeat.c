@@ -21,12 +21,15 @@ static int cmd_heartbeat_exec(const struct cmd_entry *self,
 		switch (c) {
 		case 'a': agent = optarg; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind + 1 != argc)
 		return cmd_usage(self);
 	if ((rc = cmd_open(self, ctx)) != 0)
+		return rc;
+	if ((rc = cmd_id((const char **)&argv[optind], self, ctx,
+			 argv[optind])) != 0)
 		return rc;
 	if (!spool_shared(ctx->sp)) {
 		actor = cmd_agent(agent);

@@ -33,7 +33,8 @@ static int cmd_help_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			       cmd_table[i]->summary);
 		printf("\nEnvironment: SPOOL_DIR (the spool), SPOOL_AGENT (who "
 		       "acts).\nExit codes: 0 ok, 1 error, 2 usage, 3 nothing "
-		       "to claim, 4 timed out.\n");
+		       "to claim, 4 timed out,\n5 hydrate --check could not "
+		       "check.\n");
 		return EXIT_OK;
 	}
 	if (argc != 2)
@@ -41,7 +42,20 @@ static int cmd_help_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	if (strcmp(argv[1], "protocol") == 0)
 		return print_protocol();
 	if (!(cmd = cmd_find(argv[1]))) {
-		fprintf(stderr, "spool: help: '%s' is not a command\n", argv[1]);
+		const char *near = NULL;
+		for (size_t i = 0; cmd_table[i]; i++) {
+			const char *name = cmd_table[i]->name;
+			if (cmd_similar(argv[1], name) &&
+			    (!near || cmd_distance(argv[1], name) <
+				      cmd_distance(argv[1], near)))
+				near = name;
+		}
+		if (near)
+			fprintf(stderr, "spool: help: '%s' is not a command; "
+				"did you mean '%s'?\n", argv[1], near);
+		else
+			fprintf(stderr, "spool: help: '%s' is not a command; "
+				"'spool help' lists them\n", argv[1]);
 		return EXIT_USAGE;
 	}
 	cmd_print_help(stdout, cmd);

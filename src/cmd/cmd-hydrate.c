@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "notice.h"
 #include "hydrate.h"
 #include "cmd.h"
 
@@ -88,6 +89,8 @@ struct job {
 	const char *project;
 	spool_hy_plan *plan;
 	size_t done;
+	bool xstale;		/* info/exclude differs from the set */
+	char *xfile;		/* info/exclude, when rewritten */
 };
 
 static int report(const struct cmd_entry *self, struct job *jobs, size_t n,
@@ -99,7 +102,8 @@ static int report(const struct cmd_entry *self, struct job *jobs, size_t n,
 		const spool_hy_plan *p = jobs[i].plan;
 
 		changes += mode == MODE_APPLY ? jobs[i].done : p->nchanges;
-		stale += p->nchanges || p->nconflicts;
+		changes += jobs[i].xstale;
+		stale += p->nchanges || p->nconflicts || jobs[i].xstale;
 		links += p->nlinks;
 	}
 	if (json) {
@@ -125,11 +129,14 @@ static int report(const struct cmd_entry *self, struct job *jobs, size_t n,
 		for (size_t i = 0; !json && i < n; i++)
 			for (size_t j = 0; j < jobs[i].plan->nconflicts; j++)
 				print_conflict(self, &jobs[i].plan->conflicts[j]);
-		return cmd_error(self, "%zu conflict%s; nothing was changed",
-				 conflicts, conflicts == 1 ? "" : "s");
+		cmd_error(self, "%zu conflict%s; nothing was changed",
+			  conflicts, conflicts == 1 ? "" : "s");
+		return EXIT_ERROR;	/* with --check too: drift */
 	}
-	if (rc < 0)
-		return cmd_fail(self, rc);
+	if (rc < 0) {
+		cmd_fail(self, rc);
+		return mode == MODE_CHECK ? EXIT_CANNOT_CHECK : EXIT_ERROR;
+	}
 	if (!json && !quiet) {
 		for (size_t i = 0; i < n; i++) {
 			const spool_hy_plan *p = jobs[i].plan;
@@ -138,6 +145,11 @@ static int report(const struct cmd_entry *self, struct job *jobs, size_t n,
 
 			for (size_t j = 0; j < k; j++)
 				print_change(&p->changes[j]);
+			if (jobs[i].xstale && mode != MODE_APPLY)
+				printf("exclude %s: the links git must not "
+				       "see\n", p->workspace);
+			else if (jobs[i].xfile)
+				printf("exclude %s\n", jobs[i].xfile);
 		}
 	}
 	if (mode == MODE_CHECK && stale) {
@@ -212,14 +224,16 @@ static int cmd_hydrate(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			cmd_print_help(stdout, self);
 			return EXIT_OK;
 		default:
-			return cmd_usage(self);
+			return cmd_bad_option(self, argv);
 		}
 	}
 	if (all == (optind < argc) || (all && project))
 		return cmd_usage(self);
 
-	if ((rc = spool_manifest_open(&m, manifest, ctx->dir)) < 0)
-		return cmd_fail(self, rc);
+	if ((rc = spool_manifest_open(&m, manifest, ctx->dir)) < 0) {
+		cmd_fail(self, rc);
+		return mode == MODE_CHECK ? EXIT_CANNOT_CHECK : EXIT_ERROR;
+	}
 	n = all ? spool_manifest_workspace_count(m) : (size_t)(argc - optind);
 	if (n == 0) {
 		exit = cmd_error(self, "manifest '%s' lists no workspaces for "
@@ -248,23 +262,43 @@ static int cmd_hydrate(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	}
 
 	/* Plan everything before anything changes. */
+	if (n > 1)
+		cmd_progress_start(self, quiet || json);
 	for (size_t i = 0; i < n && rc == 0; i++) {
+		spool_progress("planning", i, n);
 		rc = spool_hydrate_plan(&jobs[i].plan, m, jobs[i].workspace,
 					jobs[i].project);
 		if (rc == 0)
 			conflicts += jobs[i].plan->nconflicts;
 	}
 	if (rc < 0) {
+		cmd_progress_end();
 		exit = cmd_fail(self, rc);
+		if (mode == MODE_CHECK)
+			exit = EXIT_CANNOT_CHECK;
 		goto out;
 	}
+	if (rc == 0)
+		spool_progress("planning", n, n);
 	for (size_t i = 0; mode == MODE_APPLY && !conflicts && i < n && rc == 0;
-	     i++)
+	     i++) {
+		spool_progress("linking", i, n);
 		rc = spool_hydrate_apply(&jobs[i].done, m, jobs[i].plan);
+	}
+	if (rc == 0 && mode == MODE_APPLY && !conflicts)
+		spool_progress("linking", n, n);
+	/* The workspace's git must not see the links: after they are made
+	 * (a crash in between leaves them visible until the next run). */
+	for (size_t i = 0; !conflicts && i < n && rc == 0; i++)
+		rc = spool_hydrate_exclude(&jobs[i].xstale, &jobs[i].xfile, m,
+					   jobs[i].plan, mode == MODE_APPLY);
+	cmd_progress_end();
 	exit = report(self, jobs, n, mode, json, quiet, rc, conflicts);
 out:
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		spool_hy_plan_free(jobs[i].plan);
+		free(jobs[i].xfile);
+	}
 	free(jobs);
 	spool_manifest_free(m);
 	return exit;
@@ -294,7 +328,13 @@ const struct cmd_entry cmd_hydrate_entry = {
 	"      --json           one JSON object on stdout\n"
 	"  -q, --quiet          print only errors\n"
 	"\n"
-	"Exit: 0 done or up to date; 1 conflicts, errors, or drift (--check);\n"
-	"2 usage. See docs/hydrate.md.\n",
+	"In a workspace inside a git repository, the links are listed in the\n"
+	"repository's info/exclude (between marker lines hydrate owns), so\n"
+	"git status never shows them.\n"
+	"\n"
+	"Exit: 0 done or up to date; 1 conflicts or errors; 2 usage. With\n"
+	"--check: 0 up to date; 1 drift (changes to make, conflicts);\n"
+	"2 usage; 5 could not check (manifest, project, I/O). See\n"
+	"docs/hydrate.md.\n",
 	cmd_hydrate,
 };

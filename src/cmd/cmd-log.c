@@ -11,40 +11,98 @@
 #include "task-files.h"
 #include "cmd.h"
 
+/* One line of the text log, kept until every width is known. */
+struct log_row {
+	char head[64];		/* when and commit */
+	char id[SPOOL_ID_MAX + 1], verb[32], from[96], to[96];
+	char *tail;		/* "by A, attempt N" and the lines below */
+};
+
 struct log_ctx {
 	spool *sp;
 	bool json;
 	size_t n;
+	cmd_jlist out;
+	struct log_row *rows;
+	size_t nrows, cap;
 };
 
-static void print_text(struct log_ctx *x, const spool_event *ev)
+static int print_text(struct log_ctx *x, const spool_event *ev)
 {
 	const spool_tgroup *g = ev->g;
 	spool_state to = spool_state_parse(g->to);
 	char when[32], deliv[GIT_OID_HEXSZ + 1];
 	time_t t = (time_t)ev->time;
+	struct log_row *r;
 	struct tm tm;
+	char *tail = NULL;
+	size_t len = 0;
+	FILE *fp;
 
+	if (x->nrows == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 64;
+		struct log_row *p = realloc(x->rows, cap * sizeof(*p));
+		if (!p)
+			return spool_error_set(SPOOL_ERROR, "out of memory");
+		x->rows = p;
+		x->cap = cap;
+	}
+	if (!(fp = open_memstream(&tail, &len)))
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	r = &x->rows[x->nrows];
 	localtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	printf("%s  %.7s  %-8s %-12s %-10s -> %-14s by %s, attempt %ld\n",
-	       when, ev->hex, g->id, g->verb, g->from, g->to, g->actor,
-	       g->attempt);
+	snprintf(r->head, sizeof(r->head), "%s  %.7s", when, ev->hex);
+	snprintf(r->id, sizeof(r->id), "%s", g->id);
+	snprintf(r->verb, sizeof(r->verb), "%s", g->verb);
+	snprintf(r->from, sizeof(r->from), "%s", g->from);
+	snprintf(r->to, sizeof(r->to), "%s", g->to);
+	fprintf(fp, "by %s, attempt %ld\n", g->actor, g->attempt);
 	if (to == SPOOL_STATE_REVIEW || to == SPOOL_STATE_DONE) {
 		spool_event_deliverables(deliv, sizeof(deliv), x->sp, ev);
 		if (deliv[0])
-			printf("    deliverables: %.12s (git show %.7s:"
-			       "deliverables/%s/)\n", deliv, ev->hex, g->id);
+			fprintf(fp, "    deliverables: %.12s (git show %.7s:"
+				"deliverables/%s/)\n", deliv, ev->hex, g->id);
 	}
 	if (g->note[0]) {
 		const char *p = g->note;
 		/* Indent every line of a multi-line note. */
 		while (*p) {
 			size_t n = strcspn(p, "\n");
-			printf("    %.*s\n", (int)n, p);
+			fprintf(fp, "    %.*s\n", (int)n, p);
 			p += n + (p[n] == '\n');
 		}
 	}
+	if (fclose(fp) != 0 || !tail) {
+		free(tail);
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	}
+	r->tail = tail;
+	x->nrows++;
+	return 0;
+}
+
+#define WIDEN(w, s) do { if (strlen(s) > (w)) (w) = strlen(s); } while (0)
+
+/* The rows in columns as wide as their widest entry. */
+static void print_rows(struct log_ctx *x)
+{
+	size_t wid = 0, wverb = 0, wfrom = 0, wto = 0;
+
+	for (size_t i = 0; i < x->nrows; i++) {
+		WIDEN(wid, x->rows[i].id);
+		WIDEN(wverb, x->rows[i].verb);
+		WIDEN(wfrom, x->rows[i].from);
+		WIDEN(wto, x->rows[i].to);
+	}
+	for (size_t i = 0; i < x->nrows; i++) {
+		struct log_row *r = &x->rows[i];
+		printf("%s  %-*s  %-*s  %-*s -> %-*s  %s", r->head, (int)wid,
+		       r->id, (int)wverb, r->verb, (int)wfrom, r->from,
+		       (int)wto, r->to, r->tail);
+		free(r->tail);
+	}
+	free(x->rows);
 }
 
 static int log_fn(void *data, const spool_event *ev)
@@ -56,12 +114,11 @@ static int log_fn(void *data, const spool_event *ev)
 		json_t *o = spool_event_json(x->sp, ev);
 		if (!o)
 			return spool_error_set(SPOOL_ERROR, "out of memory");
-		cmd_print_json(o);
+		cmd_jlist_add(&x->out, o);
 		json_decref(o);
-	} else {
-		print_text(x, ev);
+		return 0;
 	}
-	return 0;
+	return print_text(x, ev);
 }
 
 /* Keeps only the last `keep` events of a task: count first, then print. */
@@ -107,10 +164,11 @@ static int cmd_log_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		case 'n':
 			limit = strtol(optarg, &end, 10);
 			if (*end || limit <= 0)
-				return cmd_usage(self);
+				return cmd_bad_value(self, "--limit wants a "
+					"positive number, not '%s'", optarg);
 			break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind + 1 < argc)
@@ -118,9 +176,11 @@ static int cmd_log_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	if (optind < argc)
 		id = argv[optind];
 	if (id && !spool_id_valid(id))
-		return cmd_error(self, "'%s' is not a task id (1-64 letters, "
-				 "digits and '-')", id);
+		return cmd_bad_value(self, "'%s' is not a task id (1-64 "
+				     "letters, digits and '-')", id);
 	if ((rc = cmd_open(self, ctx)) != 0)
+		return rc;
+	if (id && (rc = cmd_id(&id, self, ctx, id)) != 0)
 		return rc;
 	x.sp = ctx->sp;
 	if (!id) {
@@ -136,6 +196,10 @@ static int cmd_log_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	} else {
 		rc = spool_history_task(ctx->sp, id, log_fn, &x);
 	}
+	if (x.json)
+		cmd_jlist_end(&x.out);
+	else
+		print_rows(&x);
 	if (rc < 0)
 		return cmd_fail(self, rc);
 	if (id && x.n == 0) {
@@ -157,8 +221,8 @@ const struct cmd_entry cmd_log_entry = {
 		"reviewer's feedback); for a submission\nor an approval, the "
 		"git id of deliverables/ID as committed with it. Archived\n"
 		"tasks keep their history. --limit N shows the last N. --json "
-		"prints one object\nper line with the fields of 'spool "
-		"events'.\n"
+		"prints one array\nof objects with the fields of 'spool "
+		"events' ([] when there is none).\n"
 		"The same from git alone:\n"
 		"  git log --reverse --grep='^Spool-Task: ID$' --format="
 		"'%h %ad %an %s'\n",

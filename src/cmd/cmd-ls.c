@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "state.h"
@@ -11,7 +12,7 @@
 #include "task-files.h"
 #include "cmd.h"
 
-static void print_json(const spool_lsrow *r, json_t *task)
+static void print_json(cmd_jlist *out, const spool_lsrow *r, json_t *task)
 {
 	json_t *o = json_pack("{s:s, s:s}", "id", r->id, "state",
 			      spool_state_name(r->loc->state));
@@ -23,7 +24,7 @@ static void print_json(const spool_lsrow *r, json_t *task)
 	json_object_foreach(task, k, v)
 		if (strcmp(k, "id") != 0)
 			json_object_set(o, k, v);
-	cmd_print_json(o);
+	cmd_jlist_add(out, o);
 	json_decref(o);
 }
 
@@ -76,8 +77,15 @@ static int print_text(const spool_listing *l, const char *module)
 	for (size_t i = 0; i < n; i++)
 		cap += 2 * SPOOL_ID_MAX + SPOOL_NAME_MAX + 96 +
 		       (rows[i].title ? strlen(rows[i].title) : 0);
-	if (!(p = buf = malloc(cap)))
+	if (!(p = buf = malloc(cap + 64)))
 		return -1;
+	/* A header for a person; a script reading a pipe gets rows only. */
+	if (isatty(STDOUT_FILENO) && n) {
+		p = pad(p, "ID", 10);
+		p = pad(p, "STATE", 18);
+		p = pad(p, "PRIO", 7);
+		p = put(p, "TITLE\n");
+	}
 	for (size_t i = 0; i < n; i++)
 		if (!module || strcmp(rows[i].module, module) == 0)
 			p = text_row(p, &rows[i]);
@@ -91,6 +99,7 @@ static void print_all_json(spool *sp, const spool_listing *l,
 			   const char *module)
 {
 	const spool_lsrow *rows = spool_listing_rows(l);
+	cmd_jlist out = { 0 };
 
 	for (size_t i = 0; i < spool_listing_count(l); i++) {
 		json_t *task = NULL;
@@ -99,9 +108,10 @@ static void print_all_json(spool *sp, const spool_listing *l,
 			spool_error_clear();	/* id and state only */
 		m = spool_task_str(task, "module");
 		if (!module || (m && strcmp(m, module) == 0))
-			print_json(&rows[i], task);
+			print_json(&out, &rows[i], task);
 		json_decref(task);
 	}
+	cmd_jlist_end(&out);
 }
 
 static int cmd_ls_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
@@ -137,15 +147,20 @@ static int cmd_ls_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		case 'm': module = optarg; break;
 		case 'j': json = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind != argc)
 		return cmd_usage(self);
 	if (agent && !spool_name_valid(agent))
-		return cmd_error(self, "'%s' is not a valid agent name", agent);
-	if (agent && state != SPOOL_STATE_NONE && state != SPOOL_STATE_CLAIMED)
-		return EXIT_OK;	/* only claimed tasks belong to an agent */
+		return cmd_bad_value(self, "'%s' is not a valid agent name",
+				     agent);
+	if (agent && state != SPOOL_STATE_NONE &&
+	    state != SPOOL_STATE_CLAIMED) {
+		if (json)	/* only claimed tasks belong to an agent */
+			printf("[]\n");
+		return EXIT_OK;
+	}
 	if ((rc = cmd_open(self, ctx)) != 0)
 		return rc;
 	if ((rc = spool_listing_new(&l, ctx->sp, state, agent)) < 0)
@@ -162,7 +177,8 @@ const struct cmd_entry cmd_ls_entry = {
 	.name = "ls",
 	.usage = "[--state S] [--agent A] [--module M] [--json]",
 	.summary = "list tasks: id, state, priority, title",
-	.help = "--json prints one object per line: the task's fields plus "
-		"id, state and, when\nclaimed, agent.\n",
+	.help = "--json prints one array with an object per task: the task's "
+		"fields plus id,\nstate and, when claimed, agent; [] when "
+		"there is none.\n",
 	.exec = cmd_ls_exec,
 };

@@ -29,7 +29,7 @@ static int cmd_module_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		case 'd': desc = optarg; break;
 		case 'j': json = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
@@ -49,6 +49,7 @@ static int cmd_module_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		return EXIT_OK;
 	}
 	if (strcmp(sub, "ls") == 0 && optind == argc) {
+		cmd_jlist out = { 0 };
 		char **names;
 		size_t n;
 		if ((rc = spool_registry_names(&names, &n, ctx->sp,
@@ -57,12 +58,14 @@ static int cmd_module_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		for (size_t i = 0; i < n; i++) {
 			if (json) {
 				json_t *o = json_pack("{s:s}", "name", names[i]);
-				cmd_print_json(o);
+				cmd_jlist_add(&out, o);
 				json_decref(o);
 			} else {
 				printf("%s\n", names[i]);
 			}
 		}
+		if (json)
+			cmd_jlist_end(&out);
 		spool_names_free(names, n);
 		return EXIT_OK;
 	}

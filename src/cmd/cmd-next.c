@@ -25,7 +25,7 @@ static int claim_remote(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		return rc;
 	id = json_string_value(json_object_get(reply, "id"));
 	if (id && cmd_reply_place(&loc, reply))
-		cmd_print_place(id, &loc, json);
+		cmd_print_place(ctx->sp, id, &loc, json);
 	json_decref(reply);
 	return EXIT_OK;
 }
@@ -49,7 +49,7 @@ int cmd_pick_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 		case 'a': agent = optarg; break;
 		case 'j': json = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind != argc)
@@ -69,13 +69,13 @@ int cmd_pick_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 	}
 	rc = fn(&e, ctx->sp, agent);
 	if (rc == SPOOL_ENOWORK) {
-		if (json)
-			printf("null\n");
+		if (json)	/* one thing, none: an empty object */
+			printf("{}\n");
 		return EXIT_NOWORK;
 	}
 	if (rc < 0)
 		return cmd_fail(self, rc);
-	cmd_print_place(e.id, &e.loc, json);
+	cmd_print_place(ctx->sp, e.id, &e.loc, json);
 	return EXIT_OK;
 }
 
@@ -88,7 +88,8 @@ static int cmd_next_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 const struct cmd_entry cmd_next_entry = {
 	.name = "next",
 	.usage = "--agent A [--json]",
-	.summary = "print the path of the task A should take next; exit 3 if none",
+	.summary = "print the absolute path of the task A should take "
+		   "next; exit 3 if none",
 	.help = "Order: tasks assigned to A, then higher priority, then the "
 		"oldest. Only tasks A\nmay claim count (assignee, required "
 		"capabilities). Nothing is moved.\n",

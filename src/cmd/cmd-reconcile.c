@@ -50,19 +50,21 @@ static int cmd_reconcile_exec(const struct cmd_entry *self,
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "accept-head", no_argument, NULL, 'A' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	spool_reconcile_stats st;
-	bool json = false, accept = false;
+	bool json = false, accept = false, quiet = false;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 'A': accept = true; break;
+		case 'q': quiet = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind != argc)
@@ -71,7 +73,10 @@ static int cmd_reconcile_exec(const struct cmd_entry *self,
 		return rc;
 	if (accept && (rc = accept_head(self, ctx, json)) != EXIT_OK)
 		return rc;
-	if ((rc = spool_reconcile_locked(&st, ctx->sp)) < 0 ||
+	cmd_progress_start(self, quiet || json);
+	rc = spool_reconcile_locked(&st, ctx->sp);
+	cmd_progress_end();
+	if (rc < 0 ||
 	    (rc = spool_index_sync(ctx->sp)) < 0)
 		return cmd_fail(self, rc);
 	if (json) {
@@ -96,7 +101,7 @@ static int cmd_reconcile_exec(const struct cmd_entry *self,
 
 const struct cmd_entry cmd_reconcile_entry = {
 	.name = "reconcile",
-	.usage = "[--json] [--accept-head]",
+	.usage = "[--json] [--quiet] [--accept-head]",
 	.summary = "file tasks dropped in new/, record raw moves since the last "
 		   "commit",
 	.help = "Illegal moves are undone and recorded as violations; deleted "

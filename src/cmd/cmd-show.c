@@ -2,10 +2,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "error.h"
 #include "state.h"
 #include "root.h"
@@ -23,7 +25,7 @@ static json_t *deliverables(spool *sp, const char *id)
 	int fd;
 
 	snprintf(path, sizeof(path), "deliverables/%s", id);
-	fd = openat(spool_rootfd(sp), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = spool_fs_open(sp, path, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
@@ -101,7 +103,7 @@ static int cmd_show_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char where[128], path[256];
+	char where[128], path[PATH_MAX], dir[PATH_MAX];
 	json_t *task = NULL, *files, *unknown;
 	bool json = false;
 	spool_loc loc;
@@ -111,12 +113,15 @@ static int cmd_show_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind + 1 != argc)
 		return cmd_usage(self);
 	if ((rc = cmd_open(self, ctx)) != 0)
+		return rc;
+	if ((rc = cmd_id((const char **)&argv[optind], self, ctx,
+			 argv[optind])) != 0)
 		return rc;
 	if ((rc = spool_task_find(&loc, ctx->sp, argv[optind])) ==
 	    SPOOL_ENOTFOUND)
@@ -126,13 +131,16 @@ static int cmd_show_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	if ((rc = spool_task_load(&task, ctx->sp, &loc, argv[optind])) < 0)
 		return cmd_fail(self, rc);
 	spool_loc_format(where, sizeof(where), &loc);
-	spool_loc_path(path, sizeof(path), &loc, argv[optind]);
+	cmd_task_path(path, sizeof(path), ctx->sp, &loc, argv[optind]);
+	snprintf(dir, sizeof(dir), "%s/deliverables/%s",
+		 spool_root(ctx->sp), argv[optind]);
 	files = deliverables(ctx->sp, argv[optind]);
 	unknown = unattributed(ctx->sp, argv[optind]);
 	if (json) {
 		json_t *o = json_pack("{s:s, s:s, s:s, s:O, s:O}", "id",
 			argv[optind], "state", spool_state_name(loc.state),
 			"path", path, "deliverables", files, "task", task);
+		json_object_set_new(o, "deliverables_dir", json_string(dir));
 		if (loc.state == SPOOL_STATE_CLAIMED)
 			json_object_set_new(o, "agent", json_string(loc.agent));
 		if (json_array_size(unknown))
@@ -152,8 +160,8 @@ static int cmd_show_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			       json_string_value(json_object_get(f, "commit")),
 			       json_string_value(json_object_get(f, "note")));
 		json_array_foreach(files, i, f)
-			printf("deliverable: deliverables/%s/%s\n",
-			       argv[optind], json_string_value(f));
+			printf("deliverable: %s/%s\n", dir,
+			       json_string_value(f));
 		printf("%s\n", s ? s : "");
 		free(s);
 	}

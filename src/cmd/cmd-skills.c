@@ -40,7 +40,9 @@ static int parse(const struct cmd_entry *self, struct skills_opts *o,
 			cmd_print_help(stdout, self);
 			return EXIT_OK;
 		}
-		if (c == '?' || !strchr(allowed, c))
+		if (c == '?')
+			return cmd_bad_option(self, argv);
+		if (!strchr(allowed, c))
 			return cmd_usage(self);
 		switch (c) {
 		case 'm': o->manifest = optarg; break;

@@ -51,7 +51,7 @@ static void agents_and_leases(json_t *o, spool *sp, long soon)
 			spool_loc_path(path, sizeof(path), &list[j].loc,
 				       list[j].id);
 			if (spool_fs_read(&buf, &len, sp, path,
-					  SPOOL_TASK_MAX_BYTES) < 0) {
+					  spool_task_max(sp)) < 0) {
 				spool_error_clear();
 				continue;
 			}
@@ -127,6 +127,17 @@ static void recording(json_t *o, spool *sp, const spool_survey_t *sv)
 	json_object_set_new(o, "recording", r);
 }
 
+/* Directories of the layout that an agent turned into links. */
+static void layout(json_t *o, spool *sp)
+{
+	char why[512];
+	bool halt;
+
+	if (spool_layout_links(why, sizeof(why), &halt, sp))
+		json_object_set_new(o, "layout", json_pack("{s:s, s:b}",
+			"links", why, "recording_stops", halt));
+}
+
 /* A shared spool's hooks and checks that were not run (shared.h). */
 static void violations(json_t *o, spool *sp)
 {
@@ -175,6 +186,7 @@ static json_t *gather(spool *sp, long soon)
 	json_object_set_new(o, "daemon", daemon);
 	recording(o, sp, &sv);
 	last_commit(o, sp, &sv);
+	layout(o, sp);
 	violations(o, sp);
 	return o;
 }
@@ -238,6 +250,12 @@ static void render(FILE *fp, json_t *o)
 			*json_string_value(json_object_get(d, "head"))
 			? json_string_value(json_object_get(d, "head"))
 			: "nothing");
+	d = json_object_get(o, "layout");
+	if (d)
+		fprintf(fp, "layout: %s%s\n", json_string_value(
+			json_object_get(d, "links")),
+			json_is_true(json_object_get(d, "recording_stops"))
+			? "; spoold records nothing until then" : "");
 	d = json_object_get(o, "daemon");
 	if (json_is_true(json_object_get(d, "running")))
 		fprintf(fp, "daemon: running (pid %ld)", jint(d, "pid", NULL));
@@ -363,7 +381,7 @@ static int cmd_status_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			}
 			break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind != argc)

@@ -21,7 +21,7 @@ static int cmd_verify_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind != argc)

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "error.h"
 #include "state.h"
 #include "root.h"
@@ -38,8 +39,7 @@ static int add_watches(int fd, spool *sp)
 	/* The archive dir: archiving removes finished tasks from disk. */
 	snprintf(path, sizeof(path), "%s/archive", spool_root(sp));
 	inotify_add_watch(fd, path, DIR_EVENTS);
-	dfd = openat(spool_rootfd(sp), "claimed", O_RDONLY | O_DIRECTORY |
-		     O_CLOEXEC);
+	dfd = spool_fs_open(sp, "claimed", O_RDONLY | O_DIRECTORY, 0);
 	if (dfd < 0 || !(d = fdopendir(dfd))) {
 		if (dfd >= 0)
 			close(dfd);
@@ -106,8 +106,11 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }
 
+/* One task waited for: one object; several: an array of them. */
 static void report(struct waited *ws, int n, bool json)
 {
+	cmd_jlist out = { 0 };
+
 	for (int i = 0; i < n; i++) {
 		if (json) {
 			json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "id",
@@ -115,15 +118,24 @@ static void report(struct waited *ws, int n, bool json)
 				spool_state_name(ws[i].state), "where",
 				ws[i].where, "reached",
 				ws[i].status == REACHED);
+			const char *slash = strchr(ws[i].where, '/');
+			if (ws[i].state == SPOOL_STATE_CLAIMED && slash)
+				json_object_set_new(o, "agent",
+						    json_string(slash + 1));
 			if (ws[i].archived)
 				json_object_set_new(o, "archived", json_true());
-			cmd_print_json(o);
+			if (n == 1)
+				cmd_print_json(o);
+			else
+				cmd_jlist_add(&out, o);
 			json_decref(o);
 		} else {
 			printf("%s %s%s\n", ws[i].id, ws[i].where,
 			       ws[i].archived ? " (archived)" : "");
 		}
 	}
+	if (json && n > 1)
+		cmd_jlist_end(&out);
 	fflush(stdout);
 }
 
@@ -165,7 +177,7 @@ static int cmd_wait_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			break;
 		case 'j': json = true; break;
 		case 'h': cmd_print_help(stdout, self); return EXIT_OK;
-		default: return cmd_usage(self);
+		default: return cmd_bad_option(self, argv);
 		}
 	}
 	if (optind >= argc)
@@ -173,10 +185,14 @@ static int cmd_wait_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	n = argc - optind;
 	for (int i = 0; i < n; i++)
 		if (!spool_id_valid(argv[optind + i]))
-			return cmd_error(self, "'%s' is not a task id",
-					 argv[optind + i]);
+			return cmd_bad_value(self, "'%s' is not a task id",
+					     argv[optind + i]);
 	if ((rc = cmd_open(self, ctx)) != 0)
 		return rc;
+	for (int i = 0; i < n; i++)
+		if ((rc = cmd_id((const char **)&argv[optind + i], self, ctx,
+				 argv[optind + i])) != 0)
+			return rc;
 	if (!(ws = calloc((size_t)n, sizeof(*ws))))
 		return cmd_error(self, "out of memory");
 	for (int i = 0; i < n; i++)
@@ -261,6 +277,7 @@ const struct cmd_entry cmd_wait_entry = {
 		"where each task is. The timeout takes seconds or 30s, 15m, "
 		"2h, 1d.\nExit codes: 0 every task reached the state; 1 a task "
 		"ended in a terminal state\nother than S (or an error); 4 "
-		"timed out.\n",
+		"timed out.\n--json prints an object for one ID, an array of "
+		"them for several.\n",
 	.exec = cmd_wait_exec,
 };

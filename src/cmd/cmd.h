@@ -5,6 +5,7 @@
 #ifndef SPOOL_CMD_H
 #define SPOOL_CMD_H
 
+#include <stddef.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,7 +21,8 @@ enum {
 	EXIT_ERROR = 1,
 	EXIT_USAGE = 2,
 	EXIT_NOWORK = 3,
-	EXIT_TIMEOUT = 4
+	EXIT_TIMEOUT = 4,
+	EXIT_CANNOT_CHECK = 5	/* hydrate --check: an error, not drift */
 };
 
 struct cmd_ctx {
@@ -45,8 +47,27 @@ int cmd_fail(const struct cmd_entry *self, int rc);
 /* Prints "spool: NAME: <message>"; returns EXIT_ERROR. */
 int cmd_error(const struct cmd_entry *self, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Prints the usage line to stderr; returns EXIT_USAGE. */
+/* Prints one line of usage and a pointer to 'spool help NAME' to
+ * stderr; returns EXIT_USAGE. */
 int cmd_usage(const struct cmd_entry *self);
+/* For getopt's '?': says which option is wrong, with a "did you mean"
+ * from the --names in the usage, then one line of usage; EXIT_USAGE. */
+int cmd_bad_option(const struct cmd_entry *self, char **argv);
+/* Prints "spool: NAME: <message>" for a bad argument; EXIT_USAGE. */
+int cmd_bad_value(const struct cmd_entry *self, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Edit distance (with swaps), and whether typed is near enough to name
+ * to suggest it. */
+size_t cmd_distance(const char *a, const char *b);
+bool cmd_similar(const char *typed, const char *name);
+/*
+ * A task id as typed, made the spool's: "42", "t-0042" and "T-42" name
+ * T-0042 when no task has the id exactly as typed. Call after cmd_open.
+ * *out is arg or a copy that lives until the command ends. What is not
+ * an id at all ('../x') is a usage error: says so, returns EXIT_USAGE.
+ */
+int cmd_id(const char **out, const struct cmd_entry *self,
+	   struct cmd_ctx *ctx, const char *arg);
 /* Prints "usage ... summary ... help" to stdout for 'spool help NAME'. */
 void cmd_print_help(FILE *fp, const struct cmd_entry *self);
 /* --agent, else $SPOOL_AGENT, else NULL. */
@@ -71,6 +92,21 @@ int cmd_call(const struct cmd_entry *self, struct cmd_ctx *ctx,
 bool cmd_reply_place(spool_loc *loc, json_t *reply);
 /* Prints a JSON value as one compact line on stdout. */
 void cmd_print_json(json_t *v);
+/*
+ * A JSON array written as it is made, one element per line, so that a
+ * listing of ten thousand tasks is not held in memory twice: --json
+ * prints exactly one document, an array for a list, "[]" when empty.
+ * cmd_jlist_end is called whether or not anything was added.
+ */
+typedef struct { size_t n; } cmd_jlist;
+void cmd_jlist_add(cmd_jlist *l, json_t *v);
+void cmd_jlist_end(cmd_jlist *l);
+/*
+ * Progress of long passes on stderr, when it is a terminal and not
+ * quiet (--quiet, --json): shown after a second, rate-limited.
+ */
+void cmd_progress_start(const struct cmd_entry *self, bool quiet);
+void cmd_progress_end(void);
 /* Finds a command by name in the table, or NULL. */
 const struct cmd_entry *cmd_find(const char *name);
 
@@ -90,6 +126,15 @@ typedef int (*cmd_pick_fn)(spool_entry *out, spool *sp, const char *agent);
 int cmd_pick_op(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 		char **argv, cmd_pick_fn fn);
 
-/* Prints a task's place: "T-1 claimed/devbot claimed/devbot/T-1.json". */
-void cmd_print_place(const char *id, const spool_loc *loc, bool json);
+/*
+ * Prints a task's path, absolute: an agent may run in another directory
+ * than the spool, and a relative path there names nothing (its mv would
+ * fail as if another agent had been faster). With json, an object with
+ * id, state, path and, when claimed, agent.
+ */
+void cmd_print_place(const spool *sp, const char *id, const spool_loc *loc,
+		     bool json);
+/* The absolute path of a task's file in the spool. */
+void cmd_task_path(char *buf, size_t len, const spool *sp,
+		   const spool_loc *loc, const char *id);
 #endif

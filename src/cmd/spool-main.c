@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,12 +16,14 @@ extern const struct cmd_entry cmd_init_entry, cmd_agent_entry,
 	cmd_next_entry, cmd_claim_entry, cmd_heartbeat_entry,
 	cmd_release_entry, cmd_submit_entry, cmd_fail_entry,
 	cmd_approve_entry, cmd_reject_entry, cmd_retry_entry,
-	cmd_cancel_entry, cmd_reconcile_entry, cmd_help_entry;
+	cmd_cancel_entry, cmd_unhold_entry, cmd_reconcile_entry,
+	cmd_help_entry;
 extern const struct cmd_entry cmd_hydrate_entry, cmd_skills_entry;
 extern const struct cmd_entry cmd_daemon_entry;
 extern const struct cmd_entry cmd_log_entry, cmd_events_entry,
 	cmd_wait_entry, cmd_diagnose_entry, cmd_status_entry,
-	cmd_export_entry, cmd_archive_entry, cmd_verify_entry;
+	cmd_export_entry, cmd_archive_entry, cmd_verify_entry, cmd_work_entry,
+	cmd_ask_entry, cmd_answer_entry;
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_init_entry,
@@ -39,7 +42,11 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_reject_entry,
 	&cmd_retry_entry,
 	&cmd_cancel_entry,
+	&cmd_unhold_entry,
 	&cmd_reconcile_entry,
+	&cmd_work_entry,
+	&cmd_ask_entry,
+	&cmd_answer_entry,
 	&cmd_daemon_entry,
 	&cmd_status_entry,
 	&cmd_log_entry,
@@ -63,7 +70,7 @@ static void usage(FILE *fp)
 			cmd_table[i]->summary);
 	fprintf(fp, "\n'spool help COMMAND' describes one command.\n"
 		    "Exit codes: 0 ok, 1 error, 2 usage, 3 nothing to claim, "
-		    "4 timed out.\n");
+		    "4 timed out,\n5 hydrate --check could not check.\n");
 }
 
 /* A warning from the library, said as the command's own. */
@@ -130,6 +137,31 @@ static void on_sigpipe(int sig)
 	(void)sig;	/* the write fails with EPIPE; see output_done */
 }
 
+/* As git: the commands near what was typed, or the list's pointer. */
+static int unknown_command(const char *typed)
+{
+	size_t best = SIZE_MAX, n = 0;
+
+	fprintf(stderr, "spool: '%s' is not a command; 'spool help' lists "
+		"them\n", typed);
+	for (size_t i = 0; cmd_table[i]; i++)
+		if (cmd_similar(typed, cmd_table[i]->name) &&
+		    cmd_distance(typed, cmd_table[i]->name) < best)
+			best = cmd_distance(typed, cmd_table[i]->name);
+	for (size_t i = 0; best != SIZE_MAX && cmd_table[i]; i++)
+		if (cmd_similar(typed, cmd_table[i]->name) &&
+		    cmd_distance(typed, cmd_table[i]->name) == best)
+			n++;
+	if (n)
+		fprintf(stderr, "\nThe most similar command%s\n",
+			n > 1 ? "s are" : " is");
+	for (size_t i = 0; n && cmd_table[i]; i++)
+		if (cmd_similar(typed, cmd_table[i]->name) &&
+		    cmd_distance(typed, cmd_table[i]->name) == best)
+			fprintf(stderr, "\t%s\n", cmd_table[i]->name);
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -167,14 +199,12 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cmd = cmd_find(argv[optind]);
-	if (!cmd) {
-		fprintf(stderr, "spool: '%s' is not a command; "
-			"'spool help' lists them\n", argv[optind]);
-		return EXIT_USAGE;
-	}
+	if (!cmd)
+		return unknown_command(argv[optind]);
 	argc -= optind;
 	argv += optind;
 	optind = 0;	/* glibc: full reinitialisation for the next parse */
+	opterr = 0;	/* cmd_bad_option says it, with the command's name */
 	spool_notice_set(notice, (void *)cmd->name);
 	rc = cmd->exec(cmd, &ctx, argc, argv);
 	spool_free(ctx.sp);

@@ -39,19 +39,25 @@ const spool_row spool_rows[] = {
 	{ "file", NULL, F(NONE), NONE, S(NEW), 0, ANYONE, MV, 0, 0,
 	  "write the task in tmp/, then mv it into new/" },
 	{ "file", NULL, F(NEW), NONE, S(READY), 0, SPOOL, BY_SPOOL,
-	  G(DEPS_DONE), 0, "a valid task; its references exist" },
+	  G(DEPS_DONE) | G(NOT_HELD), 0,
+	  "a valid task; its references exist" },
 	{ "file", NULL, F(NEW), NONE, S(BLOCKED), 0, SPOOL, BY_SPOOL,
 	  0, E(DEAD_DEP), "it waits for a dependency" },
 	{ "quarantine", NULL, F(NEW), NONE, S(QUARANTINE), 0, SPOOL,
 	  BY_SPOOL, 0, 0, "refused input; a .reason file says why" },
 	{ "add", NULL, F(NONE), NONE, S(READY), 0, ANYONE | SPOOL,
-	  CMD | BY_SPOOL, G(DEPS_DONE), 0, "spool add" },
+	  CMD | BY_SPOOL, G(DEPS_DONE) | G(NOT_HELD), 0, "spool add" },
 	{ "add", NULL, F(NONE), NONE, S(BLOCKED), 0, ANYONE | SPOOL,
-	  CMD | BY_SPOOL, 0, E(DEAD_DEP), "it waits for a dependency" },
+	  CMD | BY_SPOOL, 0, E(DEAD_DEP),
+	  "it waits for a dependency, or was added with --hold" },
 	{ "block", NULL, F(READY), NONE, S(BLOCKED), 0, SPOOL, BY_SPOOL,
 	  G(HAS_CHILDREN), 0, "a subtask was added" },
 	{ "unblock", NULL, F(BLOCKED), NONE, S(READY), 0, SPOOL, BY_SPOOL,
-	  G(DEPS_DONE) | G(NO_CHILDREN), 0, "what it waited for is done" },
+	  G(DEPS_DONE) | G(NO_CHILDREN) | G(NOT_HELD), 0,
+	  "what it waited for is done" },
+	{ "unhold", NULL, F(BLOCKED), NONE, S(READY), 0, ANYONE, CMD,
+	  G(DEPS_DONE) | G(NO_CHILDREN), E(UNHOLD),
+	  "spool unhold: a task held without subtasks is released" },
 	{ "complete", NULL, F(BLOCKED), NONE, S(DONE), 0, SPOOL, BY_SPOOL,
 	  G(CHILDREN_DONE), E(RELEASE), "a parent, once its subtasks are" },
 	{ "claim", NULL, F(READY), NONE, S(CLAIMED), ASKED, AGENT,
@@ -70,6 +76,18 @@ const spool_row spool_rows[] = {
 	{ "fail", NULL, F(CLAIMED), NONE, S(FAILED), 0, AGENT | OPERATOR,
 	  CMD, G(REASON), E(ERROR) | E(BACKOFF) | E(RELEASE),
 	  "spool fail --reason: the agent gives up" },
+	{ "ask", NULL, F(CLAIMED), NONE, S(BLOCKED), 0, AGENT | OPERATOR,
+	  CMD, G(REASON), E(ASKED),
+	  "spool ask: it waits in blocked/ for the answer to its question" },
+	{ "answer", NULL, F(READY) | F(CLAIMED) | F(REVIEW), NONE, S(DONE), 0,
+	  AGENT | OPERATOR, CMD,
+	  G(QUESTION) | G(CHILDREN_CLOSED) | G(FEEDBACK),
+	  E(FEEDBACK) | E(RELEASE), "spool answer: the question is done" },
+	{ "resume", NULL, F(BLOCKED), NONE, S(CLAIMED), ASKED, SPOOL,
+	  BY_SPOOL, G(DEPS_DONE) | G(NO_CHILDREN) | G(ASKER) |
+	  G(REGISTERED) | G(ASSIGNEE) | G(CAPABLE), E(FEEDBACK),
+	  "its question answered: back to the agent who asked, with the "
+	  "answer" },
 	{ "expire", NULL, F(CLAIMED), NONE, S(READY), 0, SPOOL, BY_SPOOL,
 	  G(ATTEMPTS_LEFT) | G(LEASE_EXPIRED), E(ATTEMPT),
 	  "no heartbeat for the task's lease" },
@@ -189,6 +207,10 @@ static bool holds(unsigned g, const spool_request *rq, const spool_facts *f)
 		return !f->assignee[0] ||
 		       strcmp(f->assignee, f->holder) == 0;
 	case SPOOL_G_CAPABLE: return f->holder_capable;
+	case SPOOL_G_NOT_HELD: return !f->held;
+	case SPOOL_G_QUESTION: return f->question;
+	case SPOOL_G_ASKER:
+		return f->asked_by[0] && strcmp(f->asked_by, f->holder) == 0;
 	}
 	return false;
 }
@@ -395,6 +417,18 @@ static int refuse_guard(const spool_request *rq, const spool_row *r,
 		snprintf(why, sizeof(why), "agent '%s' lacks a required "
 			 "capability (requires %s)", f->holder, f->requires);
 		break;
+	case SPOOL_G_NOT_HELD:
+		snprintf(why, sizeof(why), "it is held (added with --hold); "
+			 "release it with 'spool unhold'");
+		break;
+	case SPOOL_G_QUESTION:
+		snprintf(why, sizeof(why), "it is not a question ('spool "
+			 "ask' makes them)");
+		break;
+	case SPOOL_G_ASKER:
+		snprintf(why, sizeof(why), "'%s' asked no question about it",
+			 f->holder);
+		break;
 	default:
 		snprintf(why, sizeof(why), "a guard does not hold");
 	}
@@ -457,6 +491,10 @@ int spool_machine_decide(const spool_row **row, const spool_row **would,
 	for (size_t i = 0; i < spool_nrows; i++) {
 		const spool_row *r = &spool_rows[i];
 		if (!candidate(r, rq))
+			continue;
+		/* A row for questions is none for another task: a raw
+		 * ready -> done is told it must be claimed first. */
+		if ((r->guards & SPOOL_G_QUESTION) && !f->question)
 			continue;
 		try_row(&tr, r, rq, f);
 		if (!first)
@@ -580,6 +618,9 @@ static const char *const guard_text[SPOOL_G_COUNT] = {
 	"A registered",
 	"A is the `assignee`, if set",
 	"A has every `requires`",
+	"not held (`spool add --hold`)",
+	"a question (`question_for`)",
+	"A asked its question",
 };
 
 static const char *const effect_text[SPOOL_E_COUNT] = {
@@ -592,6 +633,8 @@ static const char *const effect_text[SPOOL_E_COUNT] = {
 	"`deliverables/ID/` committed with it",
 	"retried after the backoff while attempts are left",
 	"releases what waits for it",
+	"`hold` removed",
+	"depends on its question; `asked` says who asked",
 };
 
 struct buf {

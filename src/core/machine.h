@@ -62,7 +62,10 @@ enum {
 	SPOOL_G_REGISTERED = 1u << 16,	/* the holder is registered */
 	SPOOL_G_ASSIGNEE = 1u << 17,	/* the holder is the assignee */
 	SPOOL_G_CAPABLE = 1u << 18,	/* the holder has every requires */
-	SPOOL_G_COUNT = 19
+	SPOOL_G_NOT_HELD = 1u << 19,	/* not added with --hold */
+	SPOOL_G_QUESTION = 1u << 20,	/* a question made by spool ask */
+	SPOOL_G_ASKER = 1u << 21,	/* the holder asked its question */
+	SPOOL_G_COUNT = 22
 };
 
 /* Effects, applied by spool_transition_apply(). */
@@ -78,7 +81,10 @@ enum {
 	SPOOL_E_BACKOFF = 1u << 7,	/* retried after the backoff while
 					 * attempts are left (the retry row) */
 	SPOOL_E_RELEASE = 1u << 8,	/* what waits for it is released */
-	SPOOL_E_COUNT = 9
+	SPOOL_E_UNHOLD = 1u << 9,	/* the hold is lifted */
+	SPOOL_E_ASKED = 1u << 10,	/* it depends on its question, and
+					 * remembers who asked it */
+	SPOOL_E_COUNT = 11
 };
 
 /* For a row that ends in claimed/: whose. */
@@ -122,6 +128,7 @@ typedef struct {
 	const char *reason;	/* spool fail --reason, cancel --reason */
 	const char *feedback;	/* approve, reject --feedback; a check's output */
 	const char *note;	/* the commit's note; NULL: the row's own */
+	const char *question;	/* ask: the id of the question task */
 	bool moved;		/* a raw move already made: the file is at to */
 	const spool_loc *at;	/* with moved: where the file is now, when not
 				 * at to (a step of a longer path); NULL: to */
@@ -139,6 +146,7 @@ typedef struct {
 	unsigned roles;		/* SPOOL_WHO_* the actor holds here */
 	long attempt, max_attempts, lease_s;
 	bool plan_first, plan_approved;
+	bool held;		/* "hold": true (spool add --hold) */
 	char submitted_by[SPOOL_NAME_MAX + 1];	/* "" when none */
 	char assignee[SPOOL_NAME_MAX + 1];	/* "" when none */
 	char requires[128];	/* for messages: ["code","docs"] */
@@ -151,6 +159,8 @@ typedef struct {
 	bool holder_registered, holder_capable;
 	bool lease_expired, backoff_passed;
 	bool self_approval;	/* review.allow_self_approval */
+	bool question;		/* it is a question (question_for) */
+	char asked_by[SPOOL_NAME_MAX + 1];	/* who asked; "" if none */
 } spool_facts;
 
 /* The guards (SPOOL_G_*) of the rows a request may match, and the roles

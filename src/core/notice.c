@@ -29,3 +29,18 @@ void spool_notice(const char *fmt, ...)
 	va_end(ap);
 	receiver(msg, receiver_payload);
 }
+
+static spool_progress_fn progress_fn;
+static void *progress_payload;
+
+void spool_progress_set(spool_progress_fn fn, void *payload)
+{
+	progress_fn = fn;
+	progress_payload = payload;
+}
+
+void spool_progress(const char *what, size_t done, size_t total)
+{
+	if (progress_fn)
+		progress_fn(what, done, total, progress_payload);
+}

@@ -55,6 +55,7 @@ static const struct field {
 	{ "created", K_STR },
 	{ "created_by", K_STR },
 	{ "idempotency_key", K_STR },
+	{ "hold", K_BOOL },
 	/* written by the spool */
 	{ "attempt", K_INT },
 	{ "feedback", K_ANY },
@@ -63,6 +64,8 @@ static const struct field {
 	{ "submitted_by", K_NAME },
 	{ "children", K_IDS },
 	{ "meta", K_ANY },
+	{ "question_for", K_ID },
+	{ "asked", K_ANY },
 };
 
 static const struct field *field_find(const char *name)

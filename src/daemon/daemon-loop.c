@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "inspect.h"
 #include "error.h"
 #include "state.h"
 #include "fsutil.h"
@@ -226,6 +227,37 @@ static bool halted(struct daemon *d)
 	return false;
 }
 
+/*
+ * A state directory or tmp/ that is a symbolic link (swapped by an agent)
+ * stops recording as a rewritten branch does: the daemon reads, moves and
+ * deletes nothing behind it, and looks at the whole tree again once it
+ * is a directory. A link at deliverables/ or claimed/A/ is said too; the
+ * paths that would go through it refuse on their own.
+ */
+static bool layout_linked(struct daemon *d)
+{
+	char why[sizeof(d->links)];
+	bool halt;
+
+	spool_layout_links(why, sizeof(why), &halt, d->sp);
+	if (strcmp(why, d->links) != 0) {
+		if (why[0])
+			WARN("%s%s", why, halt ? "; recording stops until "
+			     "then" : "");
+		else
+			INFO("no directory of the layout is a symbolic link "
+			     "any more; recording resumes");
+		if (!why[0] && d->links[0])
+			d->resumed = true;
+		snprintf(d->links, sizeof(d->links), "%s", why);
+	}
+	if (!halt)
+		return false;
+	pathset_clear(&d->wt.dirty);
+	pathset_clear(&d->wt.later);
+	return true;
+}
+
 /* Halted, no lease or retry is acted on: only hooks still running may
  * need killing at their timeout. */
 static void arm_halted(struct daemon *d)
@@ -266,7 +298,7 @@ static void batch(struct daemon *d, bool timer)
 			ERROR("%s", spool_error_message());
 		return;
 	}
-	if (halted(d)) {
+	if (halted(d) || layout_linked(d)) {
 		spool_unlock(d->sp);
 		return;
 	}

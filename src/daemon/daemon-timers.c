@@ -16,6 +16,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "error.h"
 #include "state.h"
 #include "task.h"
@@ -165,7 +166,7 @@ static void track(struct daemon *d, const char *id, const spool_loc *loc)
 	long attempt;
 
 	spool_loc_path(path, sizeof(path), loc, id);
-	if (fstatat(spool_rootfd(d->sp), path, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	if (spool_fs_lstat(d->sp, path, &st) < 0 ||
 	    !S_ISREG(st.st_mode)) {
 		/* Gone from here: a deadline kept for this place lapses. */
 		int32_t i = find(&d->dl, loc->state == SPOOL_STATE_FAILED
@@ -233,8 +234,8 @@ static void scan_dir(struct daemon *d, const spool_loc *loc)
 	int fd;
 
 	spool_loc_format(dir, sizeof(dir), loc);
-	fd = openat(spool_rootfd(d->sp), dir,
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = spool_fs_open(d->sp, dir,
+		    O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0 || !(dp = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);

@@ -19,6 +19,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "error.h"
 #include "state.h"
 #include "moves.h"
@@ -107,8 +108,10 @@ void pathset_free(struct pathset *s)
 
 /* ---- the watch table --------------------------------------------------- */
 
+/* A directory swapped for a link is not watched through it. */
 #define DIR_MASK (IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE | \
-		  IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+		  IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | \
+		  IN_DONT_FOLLOW)
 #define ROOT_MASK (IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE | \
 		   IN_ONLYDIR)
 
@@ -205,8 +208,8 @@ static int watch_claimed(struct watcher *wt, spool *sp)
 	int fd;
 
 	add_watch(wt, sp, "claimed", DIR_MASK);
-	fd = openat(spool_rootfd(sp), "claimed",
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = spool_fs_open(sp, "claimed",
+		    O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);

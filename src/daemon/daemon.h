@@ -161,6 +161,7 @@ struct daemon {
 	bool stop, reload;
 	bool gone;		/* the spool was removed under us */
 	bool halted;		/* not recording: branch rewritten */
+	char links[512];	/* the layout's symbolic links, as said */
 	bool resumed;		/* accepted since: reconcile all */
 	spool_jpos journal;	/* the history is read up to here */
 	spool_jpos others;	/* read for the move log up to here */

@@ -3,11 +3,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 
 #include "error.h"
 #include "fsutil.h"
@@ -35,9 +38,227 @@ static int parent_of(char *buf, size_t len, const char *path)
 	return 0;
 }
 
+/* ---- paths that stay in the spool -------------------------------------- */
+
+/* openat2() with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS: the kernel itself
+ * refuses a link or a ".." anywhere on the way. -1 with ENOSYS where the
+ * kernel (before 5.6) or a seccomp filter does not have it. */
+static int open_beneath(int at, const char *path, int flags, mode_t mode)
+{
+	/* SPOOL_NO_OPENAT2 (tests): the walk below, as on older kernels. */
+	static int missing = -1;
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_NOFOLLOW),
+		.mode = flags & O_CREAT ? mode : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+			   RESOLVE_NO_MAGICLINKS,
+	};
+	int fd, tries = 0;
+
+	if (missing < 0)
+		missing = getenv("SPOOL_NO_OPENAT2") != NULL;
+	if (missing) {
+		errno = ENOSYS;
+		return -1;
+	}
+	/* EAGAIN: a rename raced the lookup; the walk settles it after a
+	 * few. */
+	do
+		fd = (int)syscall(SYS_openat2, at, path, &how, sizeof(how));
+	while (fd < 0 && (errno == EAGAIN || errno == EINTR) && ++tries < 8);
+	if (fd < 0 && errno == EAGAIN)
+		errno = ENOSYS;
+	else if (fd < 0 && (errno == ENOSYS || errno == E2BIG))
+		missing = 1, errno = ENOSYS;
+	else if (fd < 0 && errno == EPERM)	/* a seccomp filter, or a */
+		errno = ENOSYS;			/* real EPERM the walk sees */
+	return fd;
+}
+
+/* The same, one component at a time: each directory is opened relative
+ * to the one before with O_NOFOLLOW, so a link swapped in on the way is
+ * refused, not followed. */
+static int open_walk(int at, const char *path, int flags, mode_t mode)
+{
+	char comp[NAME_MAX + 1];
+	const char *p = path, *slash;
+	int cur = at, fd, saved;
+
+	for (;;) {
+		size_t n;
+		while (*p == '/')
+			p++;
+		if (!(slash = strchr(p, '/')))
+			break;
+		n = (size_t)(slash - p);
+		if (n > NAME_MAX)
+			goto toolong;
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		p = slash + 1;
+		if (n == 0 || strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0)
+			goto out_of_tree;
+		fd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+			    O_CLOEXEC);
+		if (fd < 0 && errno == ENOTDIR) {
+			struct stat st;
+			if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(st.st_mode))
+				errno = ELOOP;
+			else
+				errno = ENOTDIR;
+		}
+		if (cur != at) {
+			saved = errno;
+			close(cur);
+			errno = saved;
+		}
+		if (fd < 0)
+			return -1;
+		cur = fd;
+	}
+	if (strcmp(p, "..") == 0)
+		goto out_of_tree;
+	fd = openat(cur, *p ? p : ".", flags | O_NOFOLLOW, mode);
+	saved = errno;
+	if (cur != at)
+		close(cur);
+	errno = saved;
+	return fd;
+toolong:
+	errno = ENAMETOOLONG;
+	goto fail;
+out_of_tree:
+	errno = EXDEV;
+fail:
+	if (cur != at) {
+		saved = errno;
+		close(cur);
+		errno = saved;
+	}
+	return -1;
+}
+
+int spool_fs_open(const spool *sp, const char *path, int flags, mode_t mode)
+{
+	int fd;
+
+	if (path[0] == '/') {
+		errno = EXDEV;
+		return -1;
+	}
+	fd = open_beneath(sp->rootfd, path, flags | O_CLOEXEC, mode);
+	if (fd < 0 && errno == ENOSYS)
+		fd = open_walk(sp->rootfd, path, flags | O_CLOEXEC, mode);
+	if (fd < 0 && errno == ENOTDIR && (flags & O_DIRECTORY)) {
+		/* O_NOFOLLOW | O_DIRECTORY on a link says "not a
+		 * directory": say what it is. */
+		struct stat st;
+		if (spool_fs_lstat(sp, path, &st) == 0 && S_ISLNK(st.st_mode))
+			errno = ELOOP;
+		else
+			errno = ENOTDIR;
+	}
+	return fd;
+}
+
+int spool_fs_open_parent(const char **name, const spool *sp, const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	*name = slash ? slash + 1 : path;
+	if (!slash)
+		return fcntl(sp->rootfd, F_DUPFD_CLOEXEC, 0);
+	if ((size_t)(slash - path) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	return spool_fs_open(sp, dir[0] ? dir : ".", O_PATH | O_DIRECTORY, 0);
+}
+
+int spool_fs_lstat(const spool *sp, const char *path, struct stat *st)
+{
+	const char *name;
+	int fd, rc, saved;
+
+	if (!strchr(path, '/'))
+		return fstatat(sp->rootfd, path, st, AT_SYMLINK_NOFOLLOW);
+	if ((fd = spool_fs_open_parent(&name, sp, path)) < 0)
+		return -1;
+	rc = fstatat(fd, name, st, AT_SYMLINK_NOFOLLOW);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+int spool_fs_access(const spool *sp, const char *path)
+{
+	struct stat st;
+
+	return spool_fs_lstat(sp, path, &st);
+}
+
+int spool_fs_unlink(const spool *sp, const char *path, int flags)
+{
+	const char *name;
+	int fd, rc, saved;
+
+	if ((fd = spool_fs_open_parent(&name, sp, path)) < 0)
+		return -1;
+	rc = unlinkat(fd, name, flags);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+/* renameat2() between the directories of src and dst, each reached with
+ * no link followed. */
+static int rename_beneath(const spool *sp, const char *src, const char *dst,
+			  unsigned flags)
+{
+	const char *sname, *dname;
+	int sfd, dfd = -1, rc = -1, saved;
+
+	if ((sfd = spool_fs_open_parent(&sname, sp, src)) < 0)
+		return -1;
+	if ((dfd = spool_fs_open_parent(&dname, sp, dst)) >= 0)
+		rc = flags ? renameat2(sfd, sname, dfd, dname, flags)
+			   : renameat(sfd, sname, dfd, dname);
+	saved = errno;
+	close(sfd);
+	if (dfd >= 0)
+		close(dfd);
+	errno = saved;
+	return rc;
+}
+
+static int link_beneath(const spool *sp, const char *src, const char *dst)
+{
+	const char *sname, *dname;
+	int sfd, dfd = -1, rc = -1, saved;
+
+	if ((sfd = spool_fs_open_parent(&sname, sp, src)) < 0)
+		return -1;
+	if ((dfd = spool_fs_open_parent(&dname, sp, dst)) >= 0)
+		rc = linkat(sfd, sname, dfd, dname, 0);
+	saved = errno;
+	close(sfd);
+	if (dfd >= 0)
+		close(dfd);
+	errno = saved;
+	return rc;
+}
+
 int spool_fs_fsync_dir(const spool *sp, const char *dir)
 {
-	int fd = openat(sp->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = spool_fs_open(sp, dir, O_RDONLY | O_DIRECTORY, 0);
 
 	if (fd < 0)
 		return spool_error_sys(SPOOL_ERROR, "cannot open '%s'", dir);
@@ -62,19 +283,23 @@ static int sync_parent(const spool *sp, const char *path)
 
 int spool_fs_move_unsynced(const spool *sp, const char *src, const char *dst)
 {
-	int r = renameat2(sp->rootfd, src, sp->rootfd, dst, RENAME_NOREPLACE);
+	int r = rename_beneath(sp, src, dst, RENAME_NOREPLACE);
 
 	if (r < 0 && (errno == EINVAL || errno == ENOSYS)) {
 		/* No RENAME_NOREPLACE here (NFS, old kernels): link() also
 		 * refuses to replace, and only one linker can win. */
-		r = linkat(sp->rootfd, src, sp->rootfd, dst, 0);
-		if (r == 0 && unlinkat(sp->rootfd, src, 0) < 0) {
+		r = link_beneath(sp, src, dst);
+		if (r == 0 && spool_fs_unlink(sp, src, 0) < 0) {
 			int saved = errno;
-			unlinkat(sp->rootfd, dst, 0);
+			spool_fs_unlink(sp, dst, 0);
 			errno = saved;
 			r = -1;
 		}
 	}
+	if (r < 0 && errno == ELOOP)
+		return spool_error_set(SPOOL_EINVALID, "cannot rename '%s' to "
+			"'%s': a symbolic link on the way; the spool follows "
+			"none", src, dst);
 	if (r < 0) {
 		if (errno == ENOENT)
 			return spool_error_sys(SPOOL_ENOTFOUND,
@@ -102,27 +327,47 @@ int spool_fs_move(const spool *sp, const char *src, const char *dst)
 
 int spool_fs_mkdirs(const spool *sp, const char *path)
 {
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
+	char comp[NAME_MAX + 1];
+	const char *p = path, *end;
+	int cur = sp->rootfd, fd;
 
-	if (n >= sizeof(buf))
-		return spool_error_set(SPOOL_EINVALID, "path too long: '%s'",
-				       path);
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; ; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-			*p = '\0';
-			if (mkdirat(sp->rootfd, buf, 0777) < 0 &&
-			    errno != EEXIST)
-				return spool_error_sys(SPOOL_ERROR,
-					"cannot create '%s'", buf);
-			*p = c;
-			if (!c)
-				break;
+	/* One component at a time, each below the last one opened: a link
+	 * on the way is refused, never followed or created behind. */
+	for (; *p; p = *end ? end + 1 : end) {
+		size_t n;
+		end = strchrnul(p, '/');
+		n = (size_t)(end - p);
+		if (n == 0 || (n == 1 && *p == '.'))
+			continue;
+		if (n > NAME_MAX || (n == 2 && p[0] == '.' && p[1] == '.')) {
+			errno = n > NAME_MAX ? ENAMETOOLONG : EXDEV;
+			goto fail;
 		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		if (mkdirat(cur, comp, 0777) < 0 && errno != EEXIST)
+			goto fail;
+		fd = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			    O_CLOEXEC);
+		if (fd < 0)
+			goto fail;
+		if (cur != sp->rootfd)
+			close(cur);
+		cur = fd;
 	}
+	if (cur != sp->rootfd)
+		close(cur);
 	return 0;
+fail:
+	if (cur != sp->rootfd) {
+		int saved = errno;
+		close(cur);
+		errno = saved;
+	}
+	if (errno == ELOOP || errno == ENOTDIR)
+		return spool_error_set(SPOOL_EINVALID, "cannot create '%s': a "
+			"symbolic link or a file on the way", path);
+	return spool_error_sys(SPOOL_ERROR, "cannot create '%s'", path);
 }
 
 /* Writes data to a fresh file in tmp/ and, with sync, fsyncs it; the
@@ -138,12 +383,11 @@ static int write_tmp(char *tmpname, size_t len, const spool *sp,
 	clock_gettime(CLOCK_REALTIME, &ts);
 	snprintf(tmpname, len, "tmp/%ld.%ld.%d.%u", (long)ts.tv_sec,
 		 ts.tv_nsec, (int)getpid(), counter++);
-	fd = openat(sp->rootfd, tmpname,
-		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	fd = spool_fs_open(sp, tmpname, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	if (fd < 0 && errno == ENOENT && spool_present(sp) &&
 	    mkdirat(sp->rootfd, "tmp", 0777) == 0)
-		fd = openat(sp->rootfd, tmpname,
-			    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		fd = spool_fs_open(sp, tmpname, O_WRONLY | O_CREAT | O_EXCL,
+				   0644);
 	if (fd < 0)
 		return spool_error_sys(SPOOL_ERROR, "cannot create '%s'",
 				       tmpname);
@@ -164,7 +408,7 @@ static int write_tmp(char *tmpname, size_t len, const spool *sp,
 fail:
 	spool_error_sys(SPOOL_ERROR, "cannot write '%s'", tmpname);
 	close(fd);
-	unlinkat(sp->rootfd, tmpname, 0);
+	spool_fs_unlink(sp, tmpname, 0);
 	return SPOOL_ERROR;
 }
 
@@ -178,10 +422,10 @@ static int write_replace(const spool *sp, const char *path, const void *data,
 
 	if ((rc = write_tmp(tmp, sizeof(tmp), sp, data, len, sync)) < 0)
 		return rc;
-	if (renameat(sp->rootfd, tmp, sp->rootfd, path) < 0) {
+	if (rename_beneath(sp, tmp, path, 0) < 0) {
 		rc = spool_error_sys(SPOOL_ERROR, "cannot rename '%s' to '%s'",
 				     tmp, path);
-		unlinkat(sp->rootfd, tmp, 0);
+		spool_fs_unlink(sp, tmp, 0);
 		return rc;
 	}
 	return 0;
@@ -201,7 +445,7 @@ int spool_fs_write(const spool *sp, const char *path, const void *data,
 	if ((rc = write_tmp(tmp, sizeof(tmp), sp, data, len, true)) < 0)
 		return rc;
 	if ((rc = spool_fs_move(sp, tmp, path)) < 0)
-		unlinkat(sp->rootfd, tmp, 0);
+		spool_fs_unlink(sp, tmp, 0);
 	return rc;
 }
 
@@ -221,17 +465,15 @@ int spool_fs_rewrite(const spool *sp, const char *path, const void *data,
 		return rc;
 	/* Exchange rather than rename: if an agent moved the file away in
 	 * the meantime, this fails instead of bringing a second copy back. */
-	if (renameat2(sp->rootfd, tmp, sp->rootfd, path, RENAME_EXCHANGE) < 0) {
+	if (rename_beneath(sp, tmp, path, RENAME_EXCHANGE) < 0) {
 		if (errno == ENOENT) {
 			rc = spool_error_sys(SPOOL_ENOTFOUND,
 					     "cannot rewrite '%s'", path);
 		} else if (errno == EINVAL || errno == ENOSYS) {
-			if (faccessat(sp->rootfd, path, F_OK,
-				      AT_SYMLINK_NOFOLLOW) < 0)
+			if (spool_fs_access(sp, path) < 0)
 				rc = spool_error_sys(SPOOL_ENOTFOUND,
 					"cannot rewrite '%s'", path);
-			else if (renameat(sp->rootfd, tmp, sp->rootfd,
-					  path) == 0)
+			else if (rename_beneath(sp, tmp, path, 0) == 0)
 				return sync_parent(sp, path);
 			else
 				rc = spool_error_sys(SPOOL_ERROR,
@@ -240,10 +482,10 @@ int spool_fs_rewrite(const spool *sp, const char *path, const void *data,
 			rc = spool_error_sys(SPOOL_ERROR, "cannot rewrite '%s'",
 					     path);
 		}
-		unlinkat(sp->rootfd, tmp, 0);
+		spool_fs_unlink(sp, tmp, 0);
 		return rc;
 	}
-	unlinkat(sp->rootfd, tmp, 0);	/* the old content, now in tmp/ */
+	spool_fs_unlink(sp, tmp, 0);	/* the old content, now in tmp/ */
 	return sync_parent(sp, path);
 }
 
@@ -252,17 +494,25 @@ int spool_fs_read(char **out, size_t *lenp, const spool *sp,
 {
 	struct stat st;
 	char *buf = NULL;
-	size_t n = 0;
+	size_t n = 0, size;
 	int fd;
 
 	*out = NULL;
-	fd = openat(sp->rootfd, path,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	/* A device is not even opened (that alone may act); a socket
+	 * cannot be. The fstat below sees what was swapped in between. */
+	if (spool_fs_lstat(sp, path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISLNK(st.st_mode))
+		return spool_error_set(SPOOL_EINVALID,
+			"'%s' is not a regular file", path);
+	fd = spool_fs_open(sp, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+	if (fd < 0 && (errno == ENXIO || errno == ENODEV))
+		return spool_error_set(SPOOL_EINVALID,
+			"'%s' is not a regular file", path);
 	if (fd < 0) {
-		if (errno == ELOOP)
+		if (errno == ELOOP || errno == EXDEV)
 			return spool_error_set(SPOOL_EINVALID,
-				"'%s' is a symbolic link; tasks must be "
-				"regular files", path);
+				"'%s' is a symbolic link or lies under one; "
+				"tasks must be regular files", path);
 		return spool_error_sys(errno == ENOENT ? SPOOL_ENOTFOUND
 						       : SPOOL_ERROR,
 				       "cannot open '%s'", path);
@@ -272,19 +522,23 @@ int spool_fs_read(char **out, size_t *lenp, const spool *sp,
 		return spool_error_set(SPOOL_EINVALID,
 			"'%s' is not a regular file", path);
 	}
-	if ((size_t)st.st_size > max) {
+	/* The apparent size: a sparse file counts as what a read gives. */
+	if (st.st_size < 0 || (uintmax_t)st.st_size > max) {
 		close(fd);
 		return spool_error_set(SPOOL_EINVALID,
 			"'%s' is too large (%lld bytes, the limit is %zu)",
 			path, (long long)st.st_size, max);
 	}
-	buf = malloc((size_t)st.st_size + 1);
+	size = (size_t)st.st_size;
+	buf = malloc(size + 1);
 	if (!buf) {
 		close(fd);
 		return spool_error_set(SPOOL_ERROR, "out of memory");
 	}
-	while (n < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+	/* Never more than the size checked: a file that grows meanwhile
+	 * is read as it was, and read again when its change is seen. */
+	while (n < size) {
+		ssize_t r = read(fd, buf + n, size - n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -302,6 +556,78 @@ int spool_fs_read(char **out, size_t *lenp, const spool *sp,
 	*out = buf;
 	if (lenp)
 		*lenp = n;
+	return 0;
+}
+
+/* Adds up the directory dfd (which it closes), depth levels deep at
+ * most. */
+static int measure_dir(spool_measure *m, int dfd, int depth)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int rc = 0;
+
+	if (!(d = fdopendir(dfd))) {
+		close(dfd);
+		return -1;
+	}
+	while (rc == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) < 0)
+			continue;	/* gone meanwhile */
+		m->files++;
+		if (m->files > m->max_files)
+			break;
+		if (S_ISDIR(st.st_mode)) {
+			int fd;
+			if (depth <= 0) {
+				m->files = m->max_files + 1;
+				break;
+			}
+			fd = openat(dirfd(d), de->d_name, O_RDONLY |
+				    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0)
+				rc = measure_dir(m, fd, depth - 1);
+			continue;
+		}
+		if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+			continue;
+		m->bytes += (uint64_t)st.st_size;
+		if ((uint64_t)st.st_size > m->largest) {
+			m->largest = (uint64_t)st.st_size;
+			snprintf(m->largest_name, sizeof(m->largest_name),
+				 "%s", de->d_name);
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+int spool_fs_measure(spool_measure *m, const spool *sp, const char *path)
+{
+	struct stat st;
+	int fd;
+
+	m->bytes = m->files = m->largest = 0;
+	m->largest_name[0] = '\0';
+	fd = spool_fs_open(sp, path, O_RDONLY | O_DIRECTORY, 0);
+	if (fd >= 0)
+		return measure_dir(m, fd, 64) < 0
+		       ? spool_error_sys(SPOOL_ERROR, "cannot read '%s'", path)
+		       : 0;
+	if (errno == ENOENT)
+		return 0;
+	if (errno == ELOOP || errno == EXDEV)
+		return spool_error_set(SPOOL_EINVALID, "'%s' is a symbolic "
+			"link or lies under one; the spool follows none",
+			path);
+	if (errno != ENOTDIR || spool_fs_lstat(sp, path, &st) < 0)
+		return spool_error_sys(SPOOL_ERROR, "cannot read '%s'", path);
+	m->files = 1;
+	m->bytes = m->largest = (uint64_t)st.st_size;
 	return 0;
 }
 

@@ -45,6 +45,41 @@ int spool_fs_mkdirs(const spool *sp, const char *path);
 
 int spool_fs_fsync_dir(const spool *sp, const char *dir);
 
+/* Opens path (relative to the root) without following a symbolic link
+ * in any component and without leaving the spool: openat2() with
+ * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS where the kernel has it, else
+ * one O_NOFOLLOW component at a time. O_NOFOLLOW and O_CLOEXEC are
+ * implied. The fd, or -1 with errno (ELOOP: a link on the way, EXDEV:
+ * ".." or an absolute path). */
+int spool_fs_open(const spool *sp, const char *path, int flags, mode_t mode);
+
+/* Opens the directory that holds path the same way (O_PATH); *name gets
+ * the last component, a pointer into path. */
+int spool_fs_open_parent(const char **name, const spool *sp, const char *path);
+
+/* lstat() of path with no link followed on the way to it. */
+int spool_fs_lstat(const spool *sp, const char *path, struct stat *st);
+
+/* Whether path is there (0) or not (-1, errno), link or not. */
+int spool_fs_access(const spool *sp, const char *path);
+
+/* unlinkat() of path, in its directory reached with no link followed. */
+int spool_fs_unlink(const spool *sp, const char *path, int flags);
+
+/* What a tree of files holds, by apparent sizes, as stat says (nothing
+ * is read, no link followed). */
+typedef struct {
+	uint64_t max_files;	/* in: stop counting past this many */
+	uint64_t files;		/* entries, directories included */
+	uint64_t bytes;		/* files and links */
+	uint64_t largest;	/* the largest file ... */
+	char largest_name[256];	/* ... and its name */
+} spool_measure;
+
+/* Measures path, a directory or a file; nothing there is all zero.
+ * SPOOL_EINVALID if a link is on the way to it. */
+int spool_fs_measure(spool_measure *m, const spool *sp, const char *path);
+
 /*
  * What a stat says of a file or directory, to tell later whether it
  * changed: a rename in or out of a directory, and any write to a file,

@@ -13,6 +13,7 @@
 #include "error.h"
 #include "fsutil.h"
 #include "root.h"
+#include "task.h"
 
 #define CONFIG_PATH ".spool/config.json"
 
@@ -170,3 +171,30 @@ long spool_config_max_attempts(const spool *sp)
 {
 	return config_long(sp, "max_attempts", 3);
 }
+
+/* A size from the "limits" object of the config, or dflt. */
+static int64_t limit_of(const spool *sp, const char *key, int64_t dflt)
+{
+	json_t *v = json_object_get(json_object_get(sp->config, "limits"),
+				    key);
+
+	return json_is_integer(v) && json_integer_value(v) > 0
+		? (int64_t)json_integer_value(v) : dflt;
+}
+
+void spool_config_limits(spool_limits *out, const spool *sp)
+{
+	out->task_bytes = limit_of(sp, "task_bytes", SPOOL_TASK_MAX_BYTES);
+	out->file_bytes = limit_of(sp, "file_bytes", (int64_t)16 << 20);
+	out->submission_bytes = limit_of(sp, "submission_bytes",
+					 (int64_t)64 << 20);
+	out->submission_files = limit_of(sp, "submission_files", 1000);
+}
+
+size_t spool_task_max(const spool *sp)
+{
+	int64_t n = limit_of(sp, "task_bytes", SPOOL_TASK_MAX_BYTES);
+
+	return n > (int64_t)(SIZE_MAX / 2) ? SIZE_MAX / 2 : (size_t)n;
+}
+

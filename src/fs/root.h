@@ -34,6 +34,21 @@ long spool_config_lease(const spool *sp);
 
 long spool_config_max_attempts(const spool *sp);
 
+/* The sizes the spool takes in ("limits" in .spool/config.json). Each
+ * is checked with fstat() on the opened file, by its apparent size,
+ * before a byte of it is read. */
+typedef struct {
+	int64_t task_bytes;		/* a task file */
+	int64_t file_bytes;		/* one file of a deliverable */
+	int64_t submission_bytes;	/* all the files of a deliverable */
+	int64_t submission_files;	/* how many files one may hold */
+} spool_limits;
+
+void spool_config_limits(spool_limits *out, const spool *sp);
+
+/* limits.task_bytes, for a read of a task file. */
+size_t spool_task_max(const spool *sp);
+
 /* Internals shared by the library's files; not part of the API. */
 
 struct spool {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "error.h"
 #include "root.h"
 #include "branch-accept.h"
@@ -45,7 +46,7 @@ static int stage_all(spool_commit *c, spool *sp)
 		const char *name = git_tree_entry_name(
 			git_tree_entry_byindex(base, i));
 		if (strcmp(name, "new") != 0 &&
-		    faccessat(sp->rootfd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		    spool_fs_access(sp, name) < 0)
 			rc = spool_commit_path(c, name);
 	}
 	return rc;

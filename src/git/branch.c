@@ -35,12 +35,12 @@ void spool_branch_saw(spool *sp, const git_oid *id)
 
 	git_oid_tostr(hex, sizeof(hex), id);
 	hex[GIT_OID_HEXSZ] = '\n';
-	fd = openat(sp->rootfd, SEEN_PATH, O_WRONLY | O_CREAT | O_CLOEXEC,
+	fd = spool_fs_open(sp, SEEN_PATH, O_WRONLY | O_CREAT,
 		    0644);
 	if (fd < 0 && errno == ENOENT && mkdirat(sp->rootfd, ".spool/run",
 						 0777) == 0)
-		fd = openat(sp->rootfd, SEEN_PATH,
-			    O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		fd = spool_fs_open(sp, SEEN_PATH,
+			    O_WRONLY | O_CREAT, 0644);
 	if (fd < 0)
 		return;	/* the next writer checks against an ancestor */
 	if (pwrite(fd, hex, GIT_OID_HEXSZ + 1, 0) < 0) {
@@ -55,7 +55,7 @@ static bool read_seen(char *hex, spool *sp)
 	ssize_t n;
 	int fd;
 
-	fd = openat(sp->rootfd, SEEN_PATH, O_RDONLY | O_CLOEXEC);
+	fd = spool_fs_open(sp, SEEN_PATH, O_RDONLY, 0);
 	if (fd < 0)
 		return false;
 	n = pread(fd, buf, GIT_OID_HEXSZ, 0);
@@ -71,7 +71,7 @@ static bool read_seen(char *hex, spool *sp)
 
 bool spool_branch_stopped(const spool *sp)
 {
-	return faccessat(sp->rootfd, STOP_PATH, F_OK, 0) == 0;
+	return spool_fs_access(sp, STOP_PATH) == 0;
 }
 
 static int read_stop(spool_branch_state *st, spool *sp)
@@ -231,7 +231,7 @@ int spool_branch_resume(spool *sp, const git_oid *head)
 {
 	if (head)
 		spool_branch_saw(sp, head);
-	if (unlinkat(sp->rootfd, STOP_PATH, 0) < 0 && errno != ENOENT)
+	if (spool_fs_unlink(sp, STOP_PATH, 0) < 0 && errno != ENOENT)
 		return spool_error_sys(SPOOL_ERROR, "cannot remove '"
 				       STOP_PATH "'");
 	return 0;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "error.h"
 #include "state.h"
 #include "root.h"
@@ -340,10 +341,10 @@ int spool_hindex_open(spool_hindex **out, spool *sp)
 	h->fd = h->dirfd = -1;
 	mkdirat(spool_rootfd(sp), ".spool/run", 0777);
 	mkdirat(spool_rootfd(sp), INDEX_DIR, 0777);
-	h->fd = openat(spool_rootfd(sp), INDEX_HEAD,
-		       O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	h->dirfd = openat(spool_rootfd(sp), INDEX_DIR,
-			  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	h->fd = spool_fs_open(sp, INDEX_HEAD,
+		       O_RDWR | O_CREAT, 0644);
+	h->dirfd = spool_fs_open(sp, INDEX_DIR,
+			  O_RDONLY | O_DIRECTORY, 0);
 	if (h->fd < 0 || h->dirfd < 0) {
 		/* Someone else's spool, read-only: build it in memory. */
 		h->in_memory = true;

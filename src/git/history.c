@@ -28,8 +28,6 @@
 #include "sign.h"
 #include "trailer.h"
 
-#define BLOB_READ_MAX ((size_t)64 << 20)
-
 struct spool_commit {
 	spool *sp;
 	spool_transition *trans;
@@ -45,6 +43,9 @@ struct spool_commit {
 	size_t nindex;
 	char *left_out;		/* lines for the message: paths git refuses */
 	size_t left_len, left_cap;
+	char *refused;		/* lines for the message: files over a
+				 * limit, links on the way, hard links */
+	size_t refused_len, refused_cap;
 	void *pending;		/* a layer above's, until it is written */
 	spool_commit_settle_fn settle;
 	unsigned odb_failures;	/* spool_odb_failures when it began */
@@ -97,6 +98,7 @@ void spool_commit_free(spool_commit *c)
 	free(c->ups);
 	free(c->index);
 	free(c->left_out);
+	free(c->refused);
 	git_tree_free(c->base);
 	git_commit_free(c->parent);
 	free(c->trans);
@@ -264,29 +266,153 @@ static bool in_base(spool_commit *c, const char *path)
 	return true;
 }
 
-/* Byte for byte: no filters, which would read .gitattributes and with it
- * git's index (megabytes in a big spool), and would store what check_edit's
- * git_odb_hashfile does not compare. */
-static int store_file(git_oid *oid, spool *sp, const char *path)
+static int lines_add(char **buf, size_t *len, size_t *cap, const char *line)
 {
-	char abs[PATH_MAX], *buf = NULL;
-	size_t len;
-	int rc;
+	size_t n = strlen(line);
 
-	rc = spool_fs_read(&buf, &len, sp, path, BLOB_READ_MAX);
-	if (rc == SPOOL_EINVALID) {
-		/* too big to read at once: libgit2 streams it */
-		spool_error_clear();
-		snprintf(abs, sizeof(abs), "%s/%s", sp->root, path);
-		if (git_blob_create_from_disk(oid, sp->repo, abs) < 0)
-			return spool_error_git("cannot store '%s'", path);
-		return 0;
+	if (*len + n + 1 > *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		char *p;
+		while (ncap < *len + n + 1)
+			ncap *= 2;
+		if (!(p = realloc(*buf, ncap)))
+			return spool_error_set(SPOOL_ERROR, "out of memory");
+		*buf = p;
+		*cap = ncap;
 	}
-	if (rc < 0)
-		return rc;
-	if (git_blob_create_from_buffer(oid, sp->repo, buf, len) < 0)
+	memcpy(*buf + *len, line, n + 1);
+	*len += n;
+	return 0;
+}
+
+/* A path as one line of a message: a newline in a name must not make
+ * a line of its own (a trailer, say). */
+static void one_line(char *buf, size_t len, const char *path)
+{
+	snprintf(buf, len, "%s", path);
+	for (unsigned char *p = (unsigned char *)buf; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
+int spool_commit_refuse(spool_commit *c, const char *path, const char *why,
+			bool drop)
+{
+	char line[PATH_MAX + 600], shown[PATH_MAX];
+
+	one_line(shown, sizeof(shown), path);
+	spool_notice("left '%s' out of the commit: %s", shown, why);
+	snprintf(line, sizeof(line), "\n  %s: %s", shown, why);
+	if (drop && add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0, path) < 0)
+		return SPOOL_ERROR;
+	if (c->refused_len >= 4096)
+		return 0;
+	return lines_add(&c->refused, &c->refused_len, &c->refused_cap, line);
+}
+
+/* The most a file at path may hold to be recorded: a task file's limit
+ * in the state directories, one deliverable file's everywhere else but
+ * in archive/, whose tarballs only the spool writes. */
+static int64_t size_limit(const spool *sp, const char *path)
+{
+	const char *slash = strchr(path, '/');
+	char top[32];
+	spool_limits l;
+
+	spool_config_limits(&l, sp);
+	if (!slash || (size_t)(slash - path) >= sizeof(top))
+		return l.file_bytes;
+	memcpy(top, path, (size_t)(slash - path));
+	top[slash - path] = '\0';
+	if (strcmp(top, "archive") == 0)
+		return INT64_MAX;
+	if (spool_state_parse(top) != SPOOL_STATE_NONE)
+		return l.task_bytes;
+	return l.file_bytes;
+}
+
+/* Reads exactly size bytes: a file that grew since fstat is read as it
+ * was then, never past the size checked. Short: it shrank. */
+static int read_exact(char *buf, int fd, size_t size, size_t *got)
+{
+	size_t n = 0;
+
+	while (n < size) {
+		ssize_t r = read(fd, buf + n, size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*got = n;
+	return 0;
+}
+
+/*
+ * Byte for byte: no filters, which would read .gitattributes and with it
+ * git's index (megabytes in a big spool). The file is opened with no link
+ * followed on the way, checked with fstat on that fd (its apparent size:
+ * a sparse file counts in full) and read no further than the size it
+ * had then. Returns 1 if it was left out (and said why), 0 when stored.
+ */
+static int store_file(git_oid *oid, spool_commit *c, const char *path)
+{
+	spool *sp = c->sp;
+	int64_t max = size_limit(sp, path);
+	char why[256], *buf = NULL;
+	struct stat st;
+	size_t got;
+	int fd, rc = 0;
+
+	fd = spool_fs_open(sp, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+	if (fd < 0 && (errno == ENXIO || errno == ENODEV))
+		return 1;	/* a socket swapped in: never recorded */
+	if (fd < 0 && (errno == ELOOP || errno == EXDEV))
+		return spool_commit_refuse(c, path, "a symbolic link on the "
+					   "way; the spool follows none",
+					   false) < 0
+		       ? SPOOL_ERROR : 1;
+	if (fd < 0)
+		return spool_error_sys(errno == ENOENT ? SPOOL_ENOTFOUND
+					: SPOOL_ERROR, "cannot open '%s'", path);
+	if (fstat(fd, &st) < 0) {
+		rc = spool_error_sys(SPOOL_ERROR, "cannot stat '%s'", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = 1;		/* swapped for a FIFO or the like: not kept */
+		goto out;
+	}
+	if (st.st_size > max) {
+		snprintf(why, sizeof(why), "%lld bytes, over the limit of "
+			 "%lld", (long long)st.st_size, (long long)max);
+		rc = spool_commit_refuse(c, path, why, true) < 0
+		     ? SPOOL_ERROR : 1;
+		goto out;
+	}
+	if (st.st_nlink > 1 && strncmp(path, "deliverables/", 13) == 0) {
+		/* Its other name may be anywhere, readable by whoever
+		 * made the link or not: a deliverable is its own copy. */
+		rc = spool_commit_refuse(c, path, "a hard link; deliver a "
+					 "copy", true) < 0 ? SPOOL_ERROR : 1;
+		goto out;
+	}
+	if (!(buf = malloc(st.st_size ? (size_t)st.st_size : 1))) {
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+		goto out;
+	}
+	if (read_exact(buf, fd, (size_t)st.st_size, &got) < 0) {
+		rc = spool_error_sys(SPOOL_ERROR, "cannot read '%s'", path);
+		goto out;
+	}
+	if (git_blob_create_from_buffer(oid, sp->repo, buf, got) < 0)
 		rc = spool_error_git("cannot store '%s'", path);
+out:
 	free(buf);
+	close(fd);
 	return rc;
 }
 
@@ -295,11 +421,19 @@ static int stage_file(spool_commit *c, const char *path, const struct stat *st)
 	git_repository *repo = c->sp->repo;
 	git_oid oid;
 	char target[PATH_MAX];
-	int rc;
+	const char *name;
+	int rc, fd;
 
 	if (S_ISLNK(st->st_mode)) {
-		ssize_t n = readlinkat(c->sp->rootfd, path, target,
-				       sizeof(target) - 1);
+		/* Recorded as the link it is, never followed. */
+		ssize_t n = -1;
+		if ((fd = spool_fs_open_parent(&name, c->sp, path)) >= 0) {
+			n = readlinkat(fd, name, target, sizeof(target) - 1);
+			close(fd);
+		}
+		if (n < 0 && (errno == ELOOP || errno == EXDEV))
+			return spool_commit_refuse(c, path, "a symbolic link "
+				"on the way; the spool follows none", false);
 		if (n < 0)
 			return spool_error_sys(SPOOL_ERROR,
 					       "cannot read link '%s'", path);
@@ -309,8 +443,8 @@ static int stage_file(spool_commit *c, const char *path, const struct stat *st)
 		return add_update(c, GIT_TREE_UPDATE_UPSERT, &oid,
 				  GIT_FILEMODE_LINK, path);
 	}
-	if ((rc = store_file(&oid, c->sp, path)) < 0)
-		return rc;
+	if ((rc = store_file(&oid, c, path)) != 0)
+		return rc < 0 ? rc : 0;
 	return add_update(c, GIT_TREE_UPDATE_UPSERT, &oid,
 			  st->st_mode & 0111 ? GIT_FILEMODE_BLOB_EXECUTABLE
 					     : GIT_FILEMODE_BLOB, path);
@@ -328,7 +462,8 @@ static int stage_gone(spool_commit *c, const char *path)
 	if (!c->base || git_tree_entry_bypath(&e, c->base, path) < 0)
 		return 0;
 	if (git_tree_entry_type(e) != GIT_OBJECT_TREE) {
-		if (fstatat(c->sp->rootfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (spool_fs_lstat(c->sp, path, &st) < 0 &&
+		    errno != ELOOP && errno != EXDEV)
 			rc = add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0,
 					path);
 		goto out;
@@ -357,8 +492,11 @@ static int stage_dir(spool_commit *c, const char *path)
 	DIR *d;
 	int fd, rc = 0;
 
-	fd = openat(c->sp->rootfd, path,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = spool_fs_open(c->sp, path, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0 && (errno == ELOOP || errno == EXDEV))
+		return spool_commit_refuse(c, path, "a symbolic link on the "
+					   "way; the spool follows none",
+					   false);
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
@@ -425,7 +563,7 @@ static bool left_out_has(const spool_commit *c, const char *line)
 static int refused_name(spool_commit *c, const char *path,
 			const struct stat *st)
 {
-	char prefix[PATH_MAX + 3];
+	char prefix[PATH_MAX + 3], shown[PATH_MAX + 3];
 	const char *name = path, *slash;
 	git_filemode_t mode;
 
@@ -442,12 +580,14 @@ static int refused_name(spool_commit *c, const char *path,
 	}
 	snprintf(prefix, sizeof(prefix), "\n  %.*s",
 		 (int)(slash ? slash - path : (ptrdiff_t)strlen(path)), path);
+	one_line(shown + 3, sizeof(shown) - 3, prefix + 3);
+	memcpy(shown, "\n  ", 3);
 	/* once a commit: a repository's files come in one by one */
-	if (!left_out_has(c, prefix)) {
+	if (!left_out_has(c, shown)) {
 		spool_notice("left '%s' out of the commit: git refuses the "
-			     "name '%s'", prefix + 3, prefix + 3 +
+			     "name '%s'", shown + 3, shown + 3 +
 			     (name - path));
-		if (c->left_len < 4096 && left_out_add(c, prefix) < 0)
+		if (c->left_len < 4096 && left_out_add(c, shown) < 0)
 			return SPOOL_ERROR;
 	}
 	return add_update(c, GIT_TREE_UPDATE_REMOVE, NULL, 0, prefix + 3) < 0
@@ -525,7 +665,7 @@ static bool settle_file_dirs(spool_commit *c)
 		    v[lo]->path[len] != '/')
 			continue;
 		changed = true;
-		if (fstatat(c->sp->rootfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		if (spool_fs_lstat(c->sp, p, &st) == 0 &&
 		    S_ISDIR(st.st_mode)) {
 			if (in_base(c, p))
 				v[i]->action = GIT_TREE_UPDATE_REMOVE;
@@ -559,8 +699,11 @@ static int stage_path(spool_commit *c, const char *path)
 
 	if (unversioned(path))
 		return 0;
-	if (fstatat(c->sp->rootfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno != ENOENT)
+	if (spool_fs_lstat(c->sp, path, &st) < 0) {
+		if (errno == ELOOP || errno == EXDEV)
+			return spool_commit_refuse(c, path, "a symbolic link "
+				"on the way; the spool follows none", false);
+		if (errno != ENOENT && errno != ENOTDIR)
 			return spool_error_sys(SPOOL_ERROR, "cannot stat '%s'",
 					       path);
 		if (!in_base(c, path))
@@ -630,18 +773,22 @@ static int encode(char **out, const spool_commit *c, const char *subject,
 		  const char *body, size_t n)
 {
 	const char *head = "Left out, names git refuses:";
+	const char *rhead = "Left out, refused:";
 	size_t len, blen = body ? strlen(body) : 0;
 	char *all;
 	int rc;
 
-	if (!c->left_out)
+	if (!c->left_out && !c->refused)
 		return spool_trailer_encode(out, subject, body, c->trans, n);
-	len = blen + 2 + strlen(head) + c->left_len + 1;
+	len = blen + 4 + strlen(head) + c->left_len + strlen(rhead) +
+	      c->refused_len + 1;
 	if (!(all = malloc(len)))
 		return spool_error_set(SPOOL_ERROR, "out of memory");
-	snprintf(all, len, "%s%s%s%s", blen ? body : "",
-		 !blen ? "" : body[blen - 1] == '\n' ? "\n" : "\n\n", head,
-		 c->left_out);
+	snprintf(all, len, "%s%s%s%s%s%s%s", blen ? body : "",
+		 !blen ? "" : body[blen - 1] == '\n' ? "\n" : "\n\n",
+		 c->left_out ? head : "", c->left_out ? c->left_out : "",
+		 c->left_out && c->refused ? "\n\n" : "",
+		 c->refused ? rhead : "", c->refused ? c->refused : "");
 	rc = spool_trailer_encode(out, subject, all, c->trans, n);
 	free(all);
 	return rc;

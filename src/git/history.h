@@ -40,6 +40,12 @@ int spool_commit_blob(spool_commit *c, const char *path, const void *buf,
 /* Removes path from the tree, whatever the disk holds now. */
 int spool_commit_remove(spool_commit *c, const char *path);
 
+/* Leaves path out of the commit and says why (on stderr or in the
+ * daemon's log, and under "Left out, refused:" in the message), never
+ * what it holds. With drop, a version recorded before leaves the tree. */
+int spool_commit_refuse(spool_commit *c, const char *path, const char *why,
+			bool drop);
+
 int spool_commit_transition(spool_commit *c, const spool_transition *t);
 
 /* Adds a free-form line to the message (for non-transition commits). */

@@ -13,6 +13,7 @@
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
 
+#include "fsutil.h"
 #include "error.h"
 #include "fsutil.h"
 #include "root.h"
@@ -76,13 +77,13 @@ int spool_lock(spool *sp, int wait_ms)
 		sp->lock_depth++;
 		return 0;
 	}
-	fd = openat(sp->rootfd, ".spool/run/lock", O_RDWR | O_CLOEXEC);
+	fd = spool_fs_open(sp, ".spool/run/lock", O_RDWR, 0);
 	/* Made when missing, but not for a spool being removed: that would
 	 * leave run/ behind. */
 	if (fd < 0 && errno == ENOENT && spool_present(sp)) {
 		mkdirat(sp->rootfd, ".spool/run", 0777);
-		fd = openat(sp->rootfd, ".spool/run/lock",
-			    O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		fd = spool_fs_open(sp, ".spool/run/lock",
+			    O_RDWR | O_CREAT, 0644);
 	}
 	if (fd < 0)
 		return spool_error_sys(SPOOL_ERROR,

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "error.h"
 #include "state.h"
 #include "root.h"
@@ -184,8 +185,8 @@ static int add_disk_dir(spool_map *m, spool *sp, const spool_loc *loc,
 	int fd, dir, rc = 0;
 
 	spool_loc_format(dirpath, sizeof(dirpath), loc);
-	fd = openat(spool_rootfd(sp), dirpath,
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = spool_fs_open(sp, dirpath,
+		    O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : spool_error_sys(SPOOL_ERROR,
 			"cannot read '%s'", dirpath);

@@ -373,6 +373,49 @@ static int paths_list(struct strlist *out, json_t *v, const spool_manifest *m,
 	return 0;
 }
 
+/*
+ * Agent runtimes a target may name, and the project directory each reads
+ * skills from, as the `skills` CLI (vercel-labs/skills, its "Supported
+ * Agents" table) installs them. The one table; docs/hydrate.md shows it.
+ * A name with a '/' is a directory, so "./codex" means a directory codex.
+ */
+static const struct runtime {
+	const char *name, *dir;
+} runtimes[] = {
+	{ "claude-code", ".claude/skills" },
+	{ "codex", ".agents/skills" },
+	{ "cursor", ".agents/skills" },
+	{ "gemini-cli", ".agents/skills" },
+	{ "github-copilot", ".agents/skills" },
+	{ "opencode", ".agents/skills" },
+	{ "amp", ".agents/skills" },
+	{ "cline", ".agents/skills" },
+	{ "droid", ".agents/skills" },
+	{ "kilo", ".agents/skills" },
+	{ "antigravity", ".agents/skills" },
+	{ "universal", ".agents/skills" },
+	{ "goose", ".goose/skills" },
+	{ "windsurf", ".windsurf/skills" },
+	{ "roo", ".roo/skills" },
+	{ "trae", ".trae/skills" },
+	{ "kiro-cli", ".kiro/skills" },
+	{ "continue", ".continue/skills" },
+	{ "augment", ".augment/skills" },
+	{ "openhands", ".openhands/skills" },
+	{ "junie", ".junie/skills" },
+	{ "qwen-code", ".qwen/skills" },
+	{ "crush", ".crush/skills" },
+	{ "zencoder", ".zencoder/skills" },
+};
+
+const char *spool_hydrate_runtime_dir(const char *name)
+{
+	for (size_t i = 0; i < sizeof(runtimes) / sizeof(runtimes[0]); i++)
+		if (strcmp(runtimes[i].name, name) == 0)
+			return runtimes[i].dir;
+	return NULL;
+}
+
 static int targets_list(spool_manifest *m, json_t *v)
 {
 	size_t i;
@@ -392,6 +435,8 @@ static int targets_list(spool_manifest *m, json_t *v)
 					       "targets[%zu] must be a relative "
 					       "path inside the workspace",
 					       m->path, i);
+		if (!strchr(s, '/') && spool_hydrate_runtime_dir(s))
+			s = spool_hydrate_runtime_dir(s);
 		if (!(t = xstrdup(s)))
 			return SPOOL_ERROR;
 		tidy_path(t);
@@ -947,6 +992,24 @@ static int in_set(const char *name, char **sorted, size_t n)
 	return n && bsearch(&name, sorted, n, sizeof(*sorted), cmpstr) != NULL;
 }
 
+/*
+ * A dangling absolute link ROOT/NAME named NAME whose ROOT is gone too:
+ * the shape of hydrate's own links after their root moved.
+ */
+static bool moved_root(const char *target, const char *name)
+{
+	size_t tl = strlen(target), nl = strlen(name);
+	char root[PATH_MAX];
+	struct stat st;
+
+	if (tl < nl + 2 || tl >= sizeof(root) || target[tl - nl - 1] != '/' ||
+	    strcmp(target + tl - nl, name) != 0)
+		return false;
+	memcpy(root, target, tl - nl - 1);
+	root[tl - nl - 1] = '\0';
+	return root[0] && stat(root, &st) < 0;
+}
+
 static int plan_link(spool_hy_plan *p, const spool_manifest *m,
 		     const char *path, const spool_skill_res *s)
 {
@@ -960,14 +1023,18 @@ static int plan_link(spool_hy_plan *p, const spool_manifest *m,
 					       "'%s'", path);
 		return add_change(p, SPOOL_HY_LINK, path, s->path, NULL);
 	}
+	/* The set's skill of that name is in a root already, so moving
+	 * this one there would fail ("Directory not empty"): compare, then
+	 * set it aside or remove it. */
 	if (S_ISDIR(st.st_mode))
 		return add_conflict(p, SPOOL_HY_C_DIRECTORY, path,
 				    "a real directory, not a link made by "
 				    "hydrate",
-				    "if it is a skill, move it into a root "
-				    "(mv '%s' '%s/'); else move it away; then "
-				    "run hydrate again", path,
-				    m->roots.n ? m->roots.v[0] : "ROOT");
+				    "compare it with the skill of the set "
+				    "(diff -r '%s' '%s'); keep what you need "
+				    "and move it aside (mv '%s' '%s.local') or "
+				    "remove it (rm -r '%s'); then run hydrate "
+				    "again", path, s->path, path, path, path);
 	if (!S_ISLNK(st.st_mode))
 		return add_conflict(p, SPOOL_HY_C_FILE, path,
 				    "a real file, not a link made by hydrate",
@@ -983,6 +1050,18 @@ static int plan_link(spool_hy_plan *p, const spool_manifest *m,
 		return 0;
 	if (owned(m, cur, s->name))
 		return add_change(p, SPOOL_HY_RELINK, path, s->path, cur);
+	if (stat(path, &st) < 0 && cur[0] == '/' && moved_root(cur, s->name)) {
+		size_t rl = strlen(cur) - strlen(s->name) - 1;
+		snprintf(detail, sizeof(detail), "a link to '%s', which is "
+			 "gone: it looks made by hydrate from a root that "
+			 "moved or was removed ('%.*s')", cur, (int)rl, cur);
+		return add_conflict(p, SPOOL_HY_C_DANGLING, path, detail,
+				    "add '%.*s' to the manifest's "
+				    "retired_roots, and hydrate relinks it to "
+				    "the current root; or remove the link "
+				    "(rm '%s'); then run hydrate again",
+				    (int)rl, cur, path);
+	}
 	if (stat(path, &st) < 0) {
 		snprintf(detail, sizeof(detail), "a dangling link to '%s' that "
 			 "hydrate did not make", cur);
@@ -1313,4 +1392,222 @@ const char *spool_manifest_skill_path(spool_manifest *m, const char *name)
 		return NULL;
 	}
 	return r->path;
+}
+
+/* ---- the workspace's git: .git/info/exclude ---------------------------- */
+
+#define EXCLUDE_BEGIN "# BEGIN spool hydrate (managed, edits are lost):"
+#define EXCLUDE_END "# END spool hydrate:"
+
+/*
+ * The git directory whose info/exclude applies to dir, and dir's path
+ * below the repository's top ("" at the top). A .git file (a worktree,
+ * a submodule) names its git directory; a worktree's commondir names
+ * the directory that holds info/. Returns false outside a repository.
+ */
+static bool find_gitdir(char *gitdir, size_t len, char *sub, size_t sublen,
+			const char *dir)
+{
+	char top[PATH_MAX], p[PATH_MAX + 8], buf[PATH_MAX];
+	struct stat st;
+
+	snprintf(top, sizeof(top), "%s", dir);
+	for (;;) {
+		snprintf(p, sizeof(p), "%s/.git", top);
+		if (lstat(p, &st) == 0)
+			break;
+		char *slash = strrchr(top, '/');
+		if (!slash || slash == top)
+			return false;
+		*slash = '\0';
+	}
+	snprintf(sub, sublen, "%s", dir + strlen(top));
+	if (S_ISREG(st.st_mode)) {
+		FILE *fp = fopen(p, "r");
+		char *nl;
+		if (!fp)
+			return false;
+		if (!fgets(buf, sizeof(buf), fp) ||
+		    strncmp(buf, "gitdir: ", 8) != 0) {
+			fclose(fp);
+			return false;
+		}
+		fclose(fp);
+		if ((nl = strchr(buf, '\n')))
+			*nl = '\0';
+		if (buf[8] == '/')
+			snprintf(p, sizeof(p), "%s", buf + 8);
+		else
+			snprintf(p, sizeof(p), "%s/%s", top, buf + 8);
+		snprintf(gitdir, len, "%s", p);
+		snprintf(p, sizeof(p), "%s/commondir", gitdir);
+		if ((fp = fopen(p, "r"))) {
+			if (fgets(buf, sizeof(buf), fp)) {
+				char common[PATH_MAX * 2 + 2];
+				if ((nl = strchr(buf, '\n')))
+					*nl = '\0';
+				if (buf[0] == '/')
+					snprintf(common, sizeof(common), "%s",
+						 buf);
+				else
+					snprintf(common, sizeof(common),
+						 "%s/%s", gitdir, buf);
+				snprintf(gitdir, len, "%s", common);
+			}
+			fclose(fp);
+		}
+		return true;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return false;
+	snprintf(gitdir, len, "%s", p);
+	return true;
+}
+
+static int write_all(int fd, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, buf, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * text without this workspace's block, then its block for the set's
+ * links. Each workspace of a repository has its own block, marked with
+ * its path from the top, so hydrating one leaves the others' alone.
+ */
+static int exclude_text(char **out, const char *old, size_t oldlen,
+			spool_manifest *m, const spool_hy_plan *plan,
+			const char *sub)
+{
+	spool_skill_res *set;
+	size_t nset, cap, n = 0;
+	const char *p = old, *end = old + oldlen;
+	char begin[PATH_MAX + 128], fin[PATH_MAX + 128];
+	bool inside = false, any = false;
+	char *s;
+	int rc;
+
+	if ((rc = spool_manifest_resolve(&set, &nset, m, plan->project)) < 0)
+		return rc;
+	snprintf(begin, sizeof(begin), "%s %s", EXCLUDE_BEGIN,
+		 *sub ? sub : "/");
+	snprintf(fin, sizeof(fin), "%s %s", EXCLUDE_END, *sub ? sub : "/");
+	cap = oldlen + strlen(begin) + strlen(fin) + 8;
+	for (size_t i = 0; i < nset; i++)
+		for (size_t t = 0; t < m->targets.n; t++)
+			cap += strlen(sub) + strlen(m->targets.v[t]) +
+			       strlen(set[i].name) + 4;
+	if (!(s = malloc(cap)))
+		return oom();
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (len == strlen(begin) && memcmp(p, begin, len) == 0)
+			inside = true;
+		else if (inside && len == strlen(fin) &&
+			 memcmp(p, fin, len) == 0)
+			inside = false;
+		else if (!inside) {
+			memcpy(s + n, p, len);
+			n += len;
+			s[n++] = '\n';
+		}
+		p += len + 1;
+	}
+	for (size_t i = 0; i < nset; i++) {
+		if (!set[i].path || set[i].error)
+			continue;
+		for (size_t t = 0; t < m->targets.n; t++) {
+			if (!any)
+				n += (size_t)sprintf(s + n, "%s\n", begin);
+			any = true;
+			n += (size_t)sprintf(s + n, "%s/%s/%s\n", sub,
+					     m->targets.v[t], set[i].name);
+		}
+	}
+	if (any)
+		n += (size_t)sprintf(s + n, "%s\n", fin);
+	s[n] = '\0';
+	*out = s;
+	return 0;
+}
+
+int spool_hydrate_exclude(bool *stale, char **file, spool_manifest *m,
+			  const spool_hy_plan *plan, bool write)
+{
+	char gitdir[PATH_MAX], sub[PATH_MAX], path[PATH_MAX + 32],
+	     tmp[PATH_MAX + 64];
+	char *old = NULL, *text = NULL;
+	size_t oldlen = 0;
+	FILE *fp;
+	int rc = 0, fd;
+
+	*stale = false;
+	*file = NULL;
+	if (!find_gitdir(gitdir, sizeof(gitdir), sub, sizeof(sub),
+			 plan->workspace))
+		return 0;
+	snprintf(path, sizeof(path), "%s/info/exclude", gitdir);
+	if ((fp = fopen(path, "r"))) {
+		size_t cap = 4096;
+		old = malloc(cap);
+		while (old) {
+			size_t r = fread(old + oldlen, 1, cap - oldlen, fp);
+			oldlen += r;
+			if (r == 0)
+				break;
+			if (oldlen == cap) {
+				char *p = realloc(old, cap *= 2);
+				if (!p)
+					free(old);
+				old = p;
+			}
+		}
+		fclose(fp);
+		if (!old)
+			return oom();
+	} else if (errno != ENOENT) {
+		return spool_error_sys(SPOOL_ERROR, "cannot read '%s'", path);
+	}
+	rc = exclude_text(&text, old ? old : "", oldlen, m, plan, sub);
+	if (rc < 0)
+		goto out;
+	*stale = strlen(text) != oldlen || memcmp(text, old ? old : "",
+						  oldlen) != 0;
+	if (!*stale || !write)
+		goto out;
+	if (!(*file = xstrdup(path))) {
+		rc = SPOOL_ERROR;
+		goto out;
+	}
+	/* Written aside and renamed: git never reads half a file. */
+	snprintf(tmp, sizeof(tmp), "%s/info", gitdir);
+	mkdir(tmp, 0777);
+	snprintf(tmp, sizeof(tmp), "%s/info/.exclude.spool-%ld", gitdir,
+		 (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		rc = spool_error_sys(SPOOL_ERROR, "cannot write '%s'", tmp);
+		goto out;
+	}
+	if (write_all(fd, text, strlen(text)) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+		rc = spool_error_sys(SPOOL_ERROR, "cannot write '%s'", path);
+		unlink(tmp);
+	}
+out:
+	free(old);
+	free(text);
+	return rc;
 }

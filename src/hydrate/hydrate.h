@@ -75,6 +75,11 @@ int spool_manifest_open(spool_manifest **out, const char *explicit,
 void spool_manifest_free(spool_manifest *m);
 const char *spool_manifest_path(const spool_manifest *m);
 
+/* The skills directory an agent runtime reads in a project
+ * ("claude-code": ".claude/skills"), or NULL for a name not in the
+ * table. A manifest's targets may name runtimes. */
+const char *spool_hydrate_runtime_dir(const char *name);
+
 /* The roots searched, highest priority first (absolute, canonical). */
 size_t spool_manifest_root_count(const spool_manifest *m);
 const char *spool_manifest_root(const spool_manifest *m, size_t i);
@@ -183,6 +188,19 @@ int spool_hydrate_plan(spool_hy_plan **out, spool_manifest *m,
 int spool_hydrate_apply(size_t *done, spool_manifest *m,
 			const spool_hy_plan *plan);
 void spool_hy_plan_free(spool_hy_plan *p);
+
+/*
+ * In a workspace inside a git repository, the links of the set are
+ * listed in the repository's info/exclude, between two marker lines
+ * that hydrate owns, so that the workspace's git status never shows them
+ * and they are never committed (as absolute links, meaningless on
+ * another machine). A link pruned from the set leaves the list with it.
+ * *stale: the list differs from the set; with write, it is rewritten
+ * (aside, then renamed) and *file names the file (free). Outside a
+ * repository: 0, nothing stale.
+ */
+int spool_hydrate_exclude(bool *stale, char **file, spool_manifest *m,
+			  const spool_hy_plan *plan, bool write);
 
 /* ---- skill packs (pack.c) ---------------------------------------------- */
 

@@ -41,8 +41,7 @@ static int list_indexes(char ***out, size_t *n, spool *sp)
 
 	*out = NULL;
 	*n = 0;
-	fd = openat(spool_rootfd(sp), ARCHIVE_DIR, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
+	fd = spool_fs_open(sp, ARCHIVE_DIR, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return 0;
 	if (!(d = fdopendir(fd))) {
@@ -102,14 +101,22 @@ static int read_archive(json_t **task, json_t **files, spool *sp,
 	struct archive_entry *e;
 	struct archive *ar;
 	size_t dlen;
+	struct stat st;
 	int fd, rc = 0;
 
 	snprintf(want, sizeof(want), "%s/%s.json", spool_state_name(a->state),
 		 id);
 	dlen = (size_t)snprintf(dprefix, sizeof(dprefix), "deliverables/%s/",
 				id);
-	if ((fd = openat(spool_rootfd(sp), path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = spool_fs_open(sp, path, O_RDONLY | O_NONBLOCK | O_NOCTTY,
+				0)) < 0)
 		return spool_error_sys(SPOOL_ERROR, "cannot open '%s'", path);
+	/* A FIFO or a device in archive/ would never end a read. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return spool_error_set(SPOOL_EINVALID, "'%s' is not a regular "
+				       "file", path);
+	}
 	/* Start at the gzip member the task's entries are in. */
 	if (a->offset && lseek(fd, (off_t)a->offset, SEEK_SET) < 0) {
 		close(fd);

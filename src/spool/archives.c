@@ -23,6 +23,7 @@
 #include <zlib.h>
 
 #include "error.h"
+#include "notice.h"
 #include "state.h"
 #include "fsutil.h"
 #include "root.h"
@@ -75,13 +76,20 @@ static int add_disk(struct archive *ar, spool *sp, const char *path)
 	struct stat st;
 	int rc = 0;
 
-	if (fstatat(spool_rootfd(sp), path, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : spool_error_sys(SPOOL_ERROR,
-			"cannot stat '%s'", path);
+	/* Gone, or behind a link: nothing of it goes in. */
+	if (spool_fs_lstat(sp, path, &st) < 0)
+		return errno == ENOENT || errno == ELOOP || errno == EXDEV
+		       ? 0 : spool_error_sys(SPOOL_ERROR, "cannot stat '%s'",
+					     path);
 	if (S_ISLNK(st.st_mode)) {
 		char target[PATH_MAX];
-		ssize_t n = readlinkat(spool_rootfd(sp), path, target,
-				       sizeof(target) - 1);
+		const char *name;
+		ssize_t n = -1;
+		int fd = spool_fs_open_parent(&name, sp, path);
+		if (fd >= 0) {
+			n = readlinkat(fd, name, target, sizeof(target) - 1);
+			close(fd);
+		}
 		if (n < 0)
 			return spool_error_sys(SPOOL_ERROR, "cannot read link "
 					       "'%s'", path);
@@ -102,8 +110,8 @@ static int add_disk(struct archive *ar, spool *sp, const char *path)
 		char child[PATH_MAX];
 		struct dirent *de;
 		DIR *d;
-		int fd = openat(spool_rootfd(sp), path, O_RDONLY |
-				O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = spool_fs_open(sp, path, O_RDONLY |
+				O_DIRECTORY, 0);
 		if (fd < 0 || !(d = fdopendir(fd))) {
 			if (fd >= 0)
 				close(fd);
@@ -122,19 +130,20 @@ static int add_disk(struct archive *ar, spool *sp, const char *path)
 	return rc;	/* FIFOs and the like are not archived */
 }
 
-/* Removes a file or a directory tree (relative to the root). */
-static int remove_tree(int at, const char *path)
+/* Removes name in the directory at, and all below it; a link is removed,
+ * never followed. */
+static int remove_at(int at, const char *name)
 {
 	struct stat st;
 	struct dirent *de;
 	DIR *d;
 	int fd;
 
-	if (fstatat(at, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -1;
 	if (!S_ISDIR(st.st_mode))
-		return unlinkat(at, path, 0);
-	fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		return unlinkat(at, name, 0);
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC);
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
@@ -143,9 +152,26 @@ static int remove_tree(int at, const char *path)
 	}
 	while ((de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			remove_tree(dirfd(d), de->d_name);
+			remove_at(dirfd(d), de->d_name);
 	closedir(d);
-	return unlinkat(at, path, AT_REMOVEDIR);
+	return unlinkat(at, name, AT_REMOVEDIR);
+}
+
+/* Removes a file or a directory tree (relative to the root), in its
+ * directory reached with no link followed: a deliverables/ that is a
+ * link to elsewhere is never emptied. */
+static int remove_tree(spool *sp, const char *path)
+{
+	const char *name;
+	int fd, rc, saved;
+
+	if ((fd = spool_fs_open_parent(&name, sp, path)) < 0)
+		return errno == ENOENT ? 0 : -1;
+	rc = remove_at(fd, name);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
 }
 
 /* id -> (time, commit) of the last transition, for finished tasks. */
@@ -283,8 +309,7 @@ static void archive_name(char *base, size_t len, spool *sp)
 	snprintf(base, len, ARCHIVE_DIR "/%s", date);
 	for (int n = 2;; n++) {
 		snprintf(path, sizeof(path), "%s.tar.gz", base);
-		if (faccessat(spool_rootfd(sp), path, F_OK,
-			      AT_SYMLINK_NOFOLLOW) < 0)
+		if (spool_fs_access(sp, path) < 0)
 			break;
 		snprintf(base, len, ARCHIVE_DIR "/%s.%d", date, n);
 	}
@@ -381,8 +406,7 @@ static int archive_chunk(spool_archive_stats *st, spool *sp,
 	if ((rc = spool_fs_mkdirs(sp, ARCHIVE_DIR)) < 0 ||
 	    (rc = spool_fs_mkdirs(sp, "tmp")) < 0)
 		return rc;
-	fd = openat(spool_rootfd(sp), tmp, O_WRONLY | O_CREAT | O_TRUNC |
-		    O_CLOEXEC, 0644);
+	fd = spool_fs_open(sp, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0)
 		return spool_error_sys(SPOOL_ERROR, "cannot create '%s'", tmp);
 	gz.fd = fd;
@@ -408,6 +432,7 @@ static int archive_chunk(spool_archive_stats *st, spool *sp,
 	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		spool_loc loc = { .state = cands[i].state };
+		spool_progress("writing the archive", i, n);
 		/* A new gzip member every MEMBER_TASKS tasks: finding one
 		 * task inflates one member, not the whole archive. */
 		if (i % MEMBER_TASKS == 0 && i > 0 &&
@@ -431,6 +456,7 @@ static int archive_chunk(spool_archive_stats *st, spool *sp,
 	}
 	if (rc < 0)
 		goto out;
+	spool_progress("writing the archive", n, n);
 	if (archive_write_close(ar) != ARCHIVE_OK || gz_end(&gz) < 0) {
 		rc = spool_error_set(SPOOL_ERROR, "cannot write '%s': %s", tmp,
 				     archive_error_string(ar));
@@ -454,6 +480,7 @@ static int archive_chunk(spool_archive_stats *st, spool *sp,
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		spool_loc loc = { .state = cands[i].state };
 		spool_transition t;
+		spool_progress("removing archived", i, n);
 		memset(&t, 0, sizeof(t));
 		snprintf(t.id, sizeof(t.id), "%s", cands[i].id);
 		t.from = loc;
@@ -463,7 +490,7 @@ static int archive_chunk(spool_archive_stats *st, spool *sp,
 		t.attempt = 1;
 		snprintf(t.note, sizeof(t.note), "into %s", tarpath);
 		spool_loc_path(path, sizeof(path), &loc, cands[i].id);
-		if (remove_tree(spool_rootfd(sp), path) < 0) {
+		if (remove_tree(sp, path) < 0) {
 			rc = spool_error_sys(SPOOL_ERROR, "cannot remove '%s'",
 					     path);
 			break;
@@ -471,11 +498,13 @@ static int archive_chunk(spool_archive_stats *st, spool *sp,
 		if ((rc = spool_commit_path(c, path)) < 0)
 			break;
 		snprintf(path, sizeof(path), "deliverables/%s", cands[i].id);
-		remove_tree(spool_rootfd(sp), path);
+		remove_tree(sp, path);
 		if ((rc = spool_commit_path(c, path)) < 0 ||
 		    (rc = spool_commit_transition(c, &t)) < 0)
 			break;
 	}
+	if (rc == 0)
+		spool_progress("removing archived", n, n);
 	snprintf(subject, sizeof(subject), "archive %zu tasks into %s", n,
 		 tarpath);
 	if (rc == 0 && n > 1)
@@ -495,7 +524,7 @@ out:
 		deflateEnd(&gz.z);
 	if (fd >= 0) {
 		close(fd);
-		unlinkat(spool_rootfd(sp), tmp, 0);
+		spool_fs_unlink(sp, tmp, 0);
 	}
 	free(tsv);
 	return rc;
@@ -564,7 +593,7 @@ int spool_archive_run(spool_archive_stats *st, spool *sp, long older_than,
 			char path[PATH_MAX];
 			spool_loc loc = { .state = c->state };
 			spool_loc_path(path, sizeof(path), &loc, c->id);
-			if (fstatat(spool_rootfd(sp), path, &fst, 0) == 0)
+			if (spool_fs_lstat(sp, path, &fst) == 0)
 				c->time = fst.st_mtime;
 		}
 		if (c->time > cutoff)

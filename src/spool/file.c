@@ -64,7 +64,7 @@ static int check_ref(spool *sp, const char *kind, const char *name,
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/%s.json", kind, name);
-	if (faccessat(spool_rootfd(sp), path, F_OK, 0) == 0)
+	if (spool_fs_access(sp, path) == 0)
 		return 0;
 	return spool_error_set(SPOOL_EINVALID, "field '%s': %s '%s' is not "
 		"registered; add it with 'spool %s add %s'", field,
@@ -305,8 +305,7 @@ int spool_quarantine(spool_commit *c, spool *sp, const char *path,
 
 	safe_name(name, sizeof(name), base ? base + 1 : path);
 	snprintf(dst, sizeof(dst), "quarantine/%s", name);
-	for (int n = 2; faccessat(spool_rootfd(sp), dst, F_OK,
-				  AT_SYMLINK_NOFOLLOW) == 0; n++)
+	for (int n = 2; spool_fs_access(sp, dst) == 0; n++)
 		snprintf(dst, sizeof(dst), "quarantine/%s.%d", name, n);
 	if ((rc = spool_fs_mkdirs(sp, "quarantine")) < 0 ||
 	    (rc = spool_fs_move(sp, path, dst)) < 0)

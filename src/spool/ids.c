@@ -72,8 +72,7 @@ static long archive_scan(spool *sp, const char *prefix)
 	DIR *d;
 	int fd;
 
-	fd = openat(sp->rootfd, ARCHIVE_DIR, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
+	fd = spool_fs_open(sp, ARCHIVE_DIR, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
@@ -105,7 +104,7 @@ long spool_ids_archived_max(spool *sp, const char *prefix)
 	struct stat st;
 	int64_t stamp;
 
-	if (fstatat(sp->rootfd, ARCHIVE_DIR, &st, 0) < 0)
+	if (spool_fs_lstat(sp, ARCHIVE_DIR, &st) < 0)
 		return -1;
 	stamp = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
 	if (!sp->ids_cached || sp->ids_stamp != stamp ||
@@ -215,7 +214,7 @@ int spool_task_new_id(char *out, size_t len, spool *sp)
 		snprintf(out, len, "%s%04ld", prefix, next);
 		snprintf(path, sizeof(path), "deliverables/%s", out);
 		if (spool_task_find(&loc, sp, out) == SPOOL_ENOTFOUND &&
-		    faccessat(sp->rootfd, path, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		    spool_fs_access(sp, path) < 0)
 			break;
 	}
 	snprintf(buf, sizeof(buf), "%ld\n", next + 1);

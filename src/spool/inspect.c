@@ -34,8 +34,8 @@ bool spool_daemon_running(spool *sp, long *pid)
 
 	if (pid)
 		*pid = 0;
-	fd = openat(spool_rootfd(sp), ".spool/run/daemon.pid",
-		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = spool_fs_open(sp, ".spool/run/daemon.pid",
+		    O_RDONLY, 0);
 	if (fd < 0)
 		return false;
 	/* The daemon holds an exclusive flock as long as it lives: if we
@@ -61,7 +61,7 @@ int spool_lease_left(long *left, spool *sp, const spool_loc *loc,
 	struct stat st;
 
 	spool_loc_path(path, sizeof(path), loc, id);
-	if (fstatat(spool_rootfd(sp), path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (spool_fs_lstat(sp, path, &st) < 0)
 		return spool_error_sys(errno == ENOENT ? SPOOL_ENOTFOUND
 						       : SPOOL_ERROR,
 				       "cannot stat '%s'", path);
@@ -75,8 +75,7 @@ int spool_lease_left(long *left, spool *sp, const spool_loc *loc,
 /* A directory of the spool to read, or NULL if it cannot be. */
 static DIR *dir_open(spool *sp, const char *dir)
 {
-	int fd = openat(spool_rootfd(sp), dir, O_RDONLY | O_DIRECTORY |
-			O_CLOEXEC);
+	int fd = spool_fs_open(sp, dir, O_RDONLY | O_DIRECTORY, 0);
 	DIR *d;
 
 	if (fd < 0)
@@ -352,7 +351,7 @@ static void stamp_dir(struct dirstamp *d, spool *sp, const char *where)
 	memset(d, 0, sizeof(*d));
 	snprintf(d->where, sizeof(d->where), "%s", where);
 	/* followed, as the survey follows it */
-	if (fstatat(spool_rootfd(sp), where, &st, 0) == 0)
+	if (spool_fs_lstat(sp, where, &st) == 0)
 		spool_stamp_of(&d->st, &st);
 }
 
@@ -408,7 +407,7 @@ static bool same_oldest(const struct survey_cache *old,
 	if (!old->result.oldest[0])
 		return true;
 	snprintf(path, sizeof(path), "ready/%s.json", old->result.oldest);
-	if (fstatat(spool_rootfd(sp), path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (spool_fs_lstat(sp, path, &st) < 0)
 		return false;
 	spool_stamp_of(&now, &st);
 	return now.ino == old->oldest.ino && now.ctime == old->oldest.ctime;
@@ -677,4 +676,58 @@ int spool_duration_parse(long *out, const char *s)
 bad:
 	return spool_error_set(SPOOL_EINVALID, "'%s' is not a duration "
 			       "(30s, 15m, 2h, 7d, 1w or seconds)", s);
+}
+
+/* ---- the layout's own directories --------------------------------------- */
+
+static void link_found(char *why, size_t len, size_t *n, const char *path)
+{
+	size_t used = strlen(why);
+
+	if (used + strlen(path) + 8 < len)
+		snprintf(why + used, len - used, "%s'%s'", *n ? ", " : "",
+			 path);
+	(*n)++;
+}
+
+size_t spool_layout_links(char *why, size_t len, bool *halt, spool *sp)
+{
+	static const char *const top[] = { "tmp", "deliverables" };
+	char path[64 + SPOOL_NAME_MAX];
+	struct dirent *de;
+	struct stat st;
+	size_t n = 0;
+	DIR *d;
+
+	why[0] = '\0';
+	*halt = false;
+	for (int s = SPOOL_STATE_NEW; s < SPOOL_STATE_COUNT; s++) {
+		const char *name = spool_state_name((spool_state)s);
+		if (spool_fs_lstat(sp, name, &st) == 0 && S_ISLNK(st.st_mode)) {
+			link_found(why, len, &n, name);
+			*halt = true;
+		}
+	}
+	for (size_t i = 0; i < SPOOL_ARRAY_SIZE(top); i++)
+		if (spool_fs_lstat(sp, top[i], &st) == 0 && S_ISLNK(st.st_mode)) {
+			link_found(why, len, &n, top[i]);
+			*halt |= i == 0;
+		}
+	if ((d = dir_open(sp, "claimed"))) {
+		while ((de = readdir(d)))
+			if (de->d_type == DT_LNK) {
+				snprintf(path, sizeof(path), "claimed/%s",
+					 de->d_name);
+				link_found(why, len, &n, path);
+			}
+		closedir(d);
+	}
+	if (n) {
+		size_t used = strlen(why);
+		snprintf(why + used, len - used, " %s a symbolic link: the "
+			 "spool reads, moves and deletes nothing behind %s; "
+			 "make %s a directory again", n > 1 ? "are" : "is",
+			 n > 1 ? "them" : "it", n > 1 ? "each" : "it");
+	}
+	return n;
 }

@@ -18,6 +18,15 @@ bool spool_daemon_running(spool *sp, long *pid);
  * the pid written in the file (0 if unknown). */
 bool spool_daemon_running(spool *sp, long *pid);
 
+/*
+ * Directories of the layout that are symbolic links: a state directory,
+ * tmp/, deliverables/ or claimed/A/. Nothing behind one is read, moved or
+ * deleted. Returns how many, with a sentence naming them in why (empty if
+ * none); *halt tells whether one is a state directory or tmp/, in which
+ * case spoold records nothing until it is a directory again.
+ */
+size_t spool_layout_links(char *why, size_t len, bool *halt, spool *sp);
+
 /* Lease of a claimed task: its "lease" field, else lease_seconds. */
 long spool_task_lease(spool *sp, json_t *task);
 

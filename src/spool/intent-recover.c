@@ -134,14 +134,14 @@ static int refile(spool_commit *c, spool *sp, json_t *o, const char *id)
 	int rc = 0;
 
 	if (src) {
-		if (unlinkat(spool_rootfd(sp), src, 0) < 0 && errno != ENOENT)
+		if (spool_fs_unlink(sp, src, 0) < 0 && errno != ENOENT)
 			return spool_error_sys(SPOOL_ERROR, "cannot remove "
 					       "'%s'", src);
 		if ((rc = spool_commit_path(c, src)) < 0)
 			return rc;
 	}
 	if (key) {
-		if (faccessat(spool_rootfd(sp), key, F_OK, 0) < 0 &&
+		if (spool_fs_access(sp, key) < 0 &&
 		    ((rc = spool_fs_mkdirs(sp, ".spool/keys")) < 0 ||
 		     (rc = spool_fs_write(sp, key, id, strlen(id), false)) < 0))
 			return rc;

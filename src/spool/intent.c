@@ -192,7 +192,7 @@ static int read_task(char **out, size_t *len, spool *sp, const spool_loc *loc,
 	char path[PATH_MAX];
 
 	spool_loc_path(path, sizeof(path), loc, id);
-	return spool_fs_read(out, len, sp, path, SPOOL_TASK_MAX_BYTES);
+	return spool_fs_read(out, len, sp, path, spool_task_max(sp));
 }
 
 /* Where the file is before place() moves it. */
@@ -342,11 +342,11 @@ int spool_intent_file(spool_commit *c, spool *sp,
 	if (f->src) {
 		snprintf(it->src, sizeof(it->src), "%s", f->src);
 		if ((rc = spool_fs_read(&it->before, &it->beforelen, sp,
-					f->src, SPOOL_TASK_MAX_BYTES)) < 0)
+					f->src, spool_task_max(sp))) < 0)
 			goto fail;
 	}
 	/* Only a key this filing creates goes if it is undone. */
-	if (f->key && faccessat(spool_rootfd(sp), f->key, F_OK, 0) < 0)
+	if (f->key && spool_fs_access(sp, f->key) < 0)
 		snprintf(it->key, sizeof(it->key), "%s", f->key);
 	if (f->parent) {
 		snprintf(it->parent, sizeof(it->parent), "%s", f->parent);
@@ -387,7 +387,7 @@ static void intent_unlink(spool *sp, const struct intent *it)
 	if (!it->name[0])
 		return;
 	intent_path(path, sizeof(path), it->name);
-	unlinkat(spool_rootfd(sp), path, 0);
+	spool_fs_unlink(sp, path, 0);
 }
 
 void spool_intent_drop(spool_commit *c, spool *sp, const char *id)
@@ -432,7 +432,7 @@ static bool same_bytes(spool *sp, const char *path, const char *want,
 	size_t n = 0;
 	bool same;
 
-	same = spool_fs_read(&buf, &n, sp, path, SPOOL_TASK_MAX_BYTES) == 0 &&
+	same = spool_fs_read(&buf, &n, sp, path, spool_task_max(sp)) == 0 &&
 	       n == len && memcmp(buf, want, n) == 0;
 	free(buf);
 	return same;
@@ -456,14 +456,14 @@ static void undo_file(spool *sp, struct intent *it)
 		put_back(sp, ppath, it->parent_before, it->parent_len);
 	}
 	if (it->key[0])
-		unlinkat(spool_rootfd(sp), it->key, 0);
+		spool_fs_unlink(sp, it->key, 0);
 	/* The file in new/ comes back as it was dropped there. */
 	if (it->src[0] && it->before &&
-	    faccessat(spool_rootfd(sp), it->src, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+	    spool_fs_access(sp, it->src) < 0)
 		spool_fs_write(sp, it->src, it->before, it->beforelen, true);
 	if (it->to.state != SPOOL_STATE_NONE) {
 		spool_loc_path(to, sizeof(to), &it->to, it->id);
-		unlinkat(spool_rootfd(sp), to, 0);
+		spool_fs_unlink(sp, to, 0);
 	}
 }
 
@@ -528,7 +528,7 @@ static void undo(spool *sp, struct intent *it)
 		return;
 	}
 	spool_loc_path(to, sizeof(to), &it->to, it->id);
-	if (faccessat(spool_rootfd(sp), to, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+	if (spool_fs_access(sp, to) < 0)
 		return;	/* not moved, or moved on by its agent meanwhile */
 	/* The content first: killed in between, the next process finds the
 	 * task at the destination, as it was, and records the move. */
@@ -583,7 +583,7 @@ void spool_intent_forget(spool *sp, const char *name)
 	char path[PATH_MAX];
 
 	intent_path(path, sizeof(path), name);
-	unlinkat(spool_rootfd(sp), path, 0);
+	spool_fs_unlink(sp, path, 0);
 }
 
 json_t *spool_intent_read(spool *sp, const char *name)
@@ -614,8 +614,8 @@ int spool_intent_list(char ***out, size_t *n, spool *sp)
 
 	*out = NULL;
 	*n = 0;
-	fd = openat(spool_rootfd(sp), INTENT_DIR,
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = spool_fs_open(sp, INTENT_DIR,
+		    O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : spool_error_sys(SPOOL_ERROR,
 			"cannot read '" INTENT_DIR "'");

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "error.h"
 #include "machine.h"
 #include "state.h"
@@ -101,7 +102,7 @@ int spool_lease_check(bool *moved, int64_t *due, spool *sp, const char *id,
 	*due = 0;
 	rq.to.state = SPOOL_STATE_NONE;
 	spool_loc_path(path, sizeof(path), loc, id);
-	if (fstatat(spool_rootfd(sp), path, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	if (spool_fs_lstat(sp, path, &st) < 0 ||
 	    !S_ISREG(st.st_mode))
 		return 0;
 	if ((rc = load_both(&disk, &rec, sp, id, loc)) < 0) {
@@ -137,7 +138,7 @@ int spool_retry_check(bool *moved, int64_t *due, spool *sp, const char *id,
 	*moved = false;
 	*due = 0;
 	spool_loc_path(path, sizeof(path), &rq.from, id);
-	if (fstatat(spool_rootfd(sp), path, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	if (spool_fs_lstat(sp, path, &st) < 0 ||
 	    !S_ISREG(st.st_mode))
 		return 0;
 	if ((rc = spool_task_load(&task, sp, &rq.from, id)) < 0) {

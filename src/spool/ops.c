@@ -3,6 +3,7 @@
  * record what agents did with mv since the last commit, check the rules,
  * move, commit. An operation the rules refuse changes nothing.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,8 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "error.h"
 #include "machine.h"
+#include "notice.h"
 #include "state.h"
 #include "task.h"
 #include "root.h"
@@ -194,6 +197,12 @@ int spool_op_retry(spool *sp, const char *id, const spool_op_opts *o)
 	return op(sp, id, "retry", SPOOL_STATE_NONE, o);
 }
 
+/* A task added with --hold and no subtasks goes to ready/. */
+int spool_op_unhold(spool *sp, const char *id, const spool_op_opts *o)
+{
+	return op(sp, id, "unhold", SPOOL_STATE_NONE, o);
+}
+
 int spool_op_cancel(spool *sp, const char *id, const spool_op_opts *o)
 {
 	return op(sp, id, "cancel", SPOOL_STATE_NONE, o);
@@ -220,12 +229,155 @@ int spool_op_reject(spool *sp, const char *id, const spool_op_opts *o)
 						: SPOOL_STATE_NONE, o);
 }
 
+/* Who a question goes to by default: the task's creator when that is a
+ * registered agent other than the asker, else an operator. */
+static const char *question_to(spool *sp, json_t *task, const char *actor)
+{
+	const char *by = spool_task_str(task, "created_by");
+	json_t *a = NULL;
+
+	if (!by || !spool_name_valid(by) || (actor && !strcmp(by, actor)) ||
+	    spool_agent_load(&a, sp, by) < 0) {
+		spool_error_clear();
+		return "operator";
+	}
+	json_decref(a);
+	return by;
+}
+
+int spool_op_ask(char *qid, size_t qlen, spool *sp, const char *id,
+		 const char *question, const char *to, const char *actor)
+{
+	spool_request rq = { .id = id, .verb = "ask", .actor = actor,
+			     .via = SPOOL_VIA_CMD, .reason = question };
+	json_t *task = NULL, *q = NULL, *a = NULL;
+	char title[160];
+	spool_outcome out;
+	spool_commit *c;
+	bool existed;
+	int rc;
+
+	memset(&out, 0, sizeof(out));
+	rq.to.state = SPOOL_STATE_NONE;
+	if (!question || !*question)
+		return spool_error_set(SPOOL_EINVALID, "a question needs its "
+				       "text (--question)");
+	if ((rc = begin(&c, sp)) < 0)
+		return rc;
+	if ((rc = spool_task_find(&rq.from, sp, id)) < 0 ||
+	    (rc = spool_task_load(&task, sp, &rq.from, id)) < 0)
+		goto out;
+	if (!to)
+		to = question_to(sp, task, actor);
+	if (strcmp(to, "operator") && (rc = spool_agent_load(&a, sp, to)) < 0)
+		goto out;
+	snprintf(title, sizeof(title), "Question from %s on %s: %.100s%s",
+		 actor ? actor : "?", id, question,
+		 strlen(question) > 100 ? "..." : "");
+	/* An operator's question requires the capability "operator", which
+	 * only an agent that answers for the operators has: no runner takes
+	 * it up as work. An agent's is assigned to it. */
+	q = json_pack("{s:s, s:s, s:s}", "title", title, "description",
+		      question, "question_for", id);
+	if (q && strcmp(to, "operator"))
+		json_object_set_new(q, "assignee", json_string(to));
+	else if (q)
+		json_object_set_new(q, "requires", json_pack("[s]",
+							     "operator"));
+	if (!q) {
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+		goto out;
+	}
+	if ((rc = spool_task_validate(q, "the question")) < 0 ||
+	    (rc = spool_file_task(qid, qlen, &existed, c, sp, q, NULL, actor,
+				  NULL)) < 0)
+		goto out;
+	rq.question = qid;
+	rq.task = NULL;
+	rc = spool_transition_apply(&out, c, sp, &rq);
+out:
+	spool_outcome_clear(&out);
+	json_decref(a);
+	json_decref(q);
+	json_decref(task);
+	return finish(sp, c, rc, false, actor);
+}
+
+int spool_op_answer(spool *sp, const char *qid, const char *answer,
+		    const char *actor)
+{
+	spool_request rq = { .id = qid, .verb = "answer", .actor = actor,
+			     .via = SPOOL_VIA_CMD, .feedback = answer };
+	spool_request back = { .verb = "resume", .actor = "spool",
+			       .via = SPOOL_VIA_SPOOL };
+	json_t *q = NULL, *task = NULL, *asked;
+	const char *for_id, *by;
+	char *fb = NULL;
+	spool_outcome out;
+	spool_commit *c;
+	int rc;
+
+	memset(&out, 0, sizeof(out));
+	rq.to.state = SPOOL_STATE_NONE;
+	if ((rc = begin(&c, sp)) < 0)
+		return rc;
+	if ((rc = spool_task_find(&rq.from, sp, qid)) < 0 ||
+	    (rc = spool_task_load(&q, sp, &rq.from, qid)) < 0)
+		goto out;
+	if (!spool_task_str(q, "question_for")) {
+		rc = spool_error_set(SPOOL_EILLEGAL, "cannot answer '%s': it "
+				     "is not a question ('spool ask' makes "
+				     "them)", qid);
+		goto out;
+	}
+	if ((rc = spool_transition_apply(&out, c, sp, &rq)) < 0)
+		goto out;
+	spool_outcome_clear(&out);
+	/* The asking task goes back to its agent in the same commit; if it
+	 * cannot (moved meanwhile, agent gone), what waited is released by
+	 * the usual rules. */
+	for_id = spool_task_str(q, "question_for");
+	if (!for_id || spool_task_find(&back.from, sp, for_id) < 0 ||
+	    back.from.state != SPOOL_STATE_BLOCKED ||
+	    spool_task_load(&task, sp, &back.from, for_id) < 0)
+		goto released;
+	asked = json_object_get(task, "asked");
+	by = json_string_value(json_object_get(asked, "by"));
+	if (!by || !spool_name_valid(by) ||
+	    strcmp(json_string_value(json_object_get(asked, "question")) ?
+		   json_string_value(json_object_get(asked, "question")) : "",
+		   qid) != 0)
+		goto released;
+	if (asprintf(&fb, "answer to %s from %s: %s", qid,
+		     actor ? actor : "?", answer) < 0) {
+		fb = NULL;
+		goto released;
+	}
+	back.id = for_id;
+	back.feedback = fb;
+	back.to.state = SPOOL_STATE_CLAIMED;
+	snprintf(back.to.agent, sizeof(back.to.agent), "%s", by);
+	if (spool_transition_apply(&out, c, sp, &back) < 0)
+		spool_notice("'%s' stays in blocked/: %s", for_id,
+			     spool_error_message());
+released:
+	spool_error_clear();
+	rc = 0;
+out:
+	spool_outcome_clear(&out);
+	free(fb);
+	json_decref(task);
+	json_decref(q);
+	return finish(sp, c, rc, rc == 0, actor);
+}
+
 int spool_op_heartbeat(spool *sp, const char *id, const char *agent)
 {
 	char path[PATH_MAX];
+	const char *name;
 	unsigned roles;
 	spool_loc loc;
-	int rc;
+	int rc, fd, saved;
 
 	if ((rc = spool_task_find(&loc, sp, id)) < 0)
 		return rc;
@@ -244,7 +396,14 @@ int spool_op_heartbeat(spool *sp, const char *id, const char *agent)
 				       "'%s', not by '%s'", id, loc.agent,
 				       agent);
 	spool_loc_path(path, sizeof(path), &loc, id);
-	if (utimensat(spool_rootfd(sp), path, NULL, AT_SYMLINK_NOFOLLOW) < 0)
+	/* claimed/A may be a link an agent made: not followed. */
+	if ((fd = spool_fs_open_parent(&name, sp, path)) < 0)
+		return spool_error_sys(SPOOL_ERROR, "cannot touch '%s'", path);
+	rc = utimensat(fd, name, NULL, AT_SYMLINK_NOFOLLOW);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	if (rc < 0)
 		return spool_error_sys(SPOOL_ERROR, "cannot touch '%s'", path);
 	return 0;
 }

@@ -47,5 +47,20 @@ int spool_op_reject(spool *sp, const char *id, const spool_op_opts *o);
 int spool_op_retry(spool *sp, const char *id, const spool_op_opts *o);
 
 int spool_op_cancel(spool *sp, const char *id, const spool_op_opts *o);
+int spool_op_unhold(spool *sp, const char *id, const spool_op_opts *o);
+
+/*
+ * A question from the agent that holds id: files a question task (its
+ * id in *qid) for to (an agent, or "operator"; NULL: the task's creator
+ * when that is a registered agent other than the asker, else the
+ * operator), and moves id to blocked/ until it is answered.
+ */
+int spool_op_ask(char *qid, size_t qlen, spool *sp, const char *id,
+		 const char *question, const char *to, const char *actor);
+
+/* Answers a question: it is done, and the task that asked goes back to
+ * the agent who asked, with the answer in its feedback. */
+int spool_op_answer(spool *sp, const char *qid, const char *answer,
+		    const char *actor);
 
 #endif

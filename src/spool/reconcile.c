@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "machine.h"
+#include "notice.h"
 #include "state.h"
 #include "task.h"
 #include "fsutil.h"
@@ -119,7 +120,7 @@ static int keep_aside(struct rec_ctx *x, const spool_loc *loc, const char *id,
 
 	spool_loc_path(src, sizeof(src), loc, id);
 	if ((rc = spool_fs_read(&buf, &len, x->sp, src,
-				SPOOL_TASK_MAX_BYTES * 16)) < 0)
+				spool_task_max(x->sp))) < 0)
 		return rc == SPOOL_ENOTFOUND ? 0 : rc;
 	snprintf(tmp, sizeof(tmp), "tmp/%s.rejected.json", id);
 	rc = spool_fs_write(x->sp, tmp, buf, len, false);
@@ -407,11 +408,11 @@ static int read_task(char **buf, size_t *len, spool_loc *at,
 	if (disk) {
 		*at = *disk;
 		spool_loc_path(path, sizeof(path), at, id);
-		rc = spool_fs_read(buf, len, x->sp, path, SPOOL_TASK_MAX_BYTES);
+		rc = spool_fs_read(buf, len, x->sp, path, spool_task_max(x->sp));
 	}
 	if (rc == SPOOL_ENOTFOUND && spool_task_find(at, x->sp, id) == 0) {
 		spool_loc_path(path, sizeof(path), at, id);
-		rc = spool_fs_read(buf, len, x->sp, path, SPOOL_TASK_MAX_BYTES);
+		rc = spool_fs_read(buf, len, x->sp, path, spool_task_max(x->sp));
 	}
 	if (rc == SPOOL_ENOTFOUND)
 		spool_error_set(rc, "task '%s' is nowhere", id);
@@ -446,7 +447,7 @@ static int stage_end(struct rec_ctx *x, const struct walk *w,
 		return rc;
 	/* The content as the steps left it in the file, wherever it is. */
 	spool_loc_path(path, sizeof(path), &w->at, w->id);
-	if (spool_fs_read(&buf, &len, x->sp, path, SPOOL_TASK_MAX_BYTES) < 0) {
+	if (spool_fs_read(&buf, &len, x->sp, path, spool_task_max(x->sp)) < 0) {
 		spool_error_clear();
 		if (!(dump = spool_task_dump(w->task)))
 			return spool_error_set(SPOOL_ERROR, "out of memory");
@@ -708,7 +709,7 @@ static int revert_and_restore(struct rec_ctx *x, const char *id,
 	int rc;
 
 	spool_loc_path(path, sizeof(path), to, id);
-	if (unlinkat(spool_rootfd(x->sp), path, 0) < 0 && errno != ENOENT)
+	if (spool_fs_unlink(x->sp, path, 0) < 0 && errno != ENOENT)
 		return spool_error_sys(SPOOL_ERROR, "cannot remove '%s'", path);
 	if ((rc = restore(x, id, from, why)) < 0)
 		return rc;
@@ -735,7 +736,7 @@ static int check_edit(struct rec_ctx *x, const spool_map_entry *e)
 	git_tree *base = spool_commit_base(x->c);
 	git_tree_entry *te = NULL;
 	spool_transition t;
-	char path[PATH_MAX], abs[PATH_MAX], why[512], dir[128];
+	char path[PATH_MAX], why[512], dir[128];
 	git_oid disk;
 	char *buf = NULL;
 	size_t len;
@@ -755,12 +756,20 @@ static int check_edit(struct rec_ctx *x, const spool_map_entry *e)
 	spool_loc_path(path, sizeof(path), loc, e->id);
 	if (git_tree_entry_bypath(&te, base, path) < 0)
 		return 0;
-	snprintf(abs, sizeof(abs), "%s/%s", spool_root(x->sp), path);
-	if (git_odb_hashfile(&disk, abs, GIT_OBJECT_BLOB) < 0) {
+	/* Read within the task limit, with no link followed: a file
+	 * grown past it, or swapped for a link, is an edit too. */
+	rc = spool_fs_read(&buf, &len, x->sp, path, spool_task_max(x->sp));
+	if (rc == SPOOL_ENOTFOUND || (rc < 0 && rc != SPOOL_EINVALID)) {
+		spool_error_clear();
 		git_tree_entry_free(te);
 		return 0;	/* moved meanwhile: the next pass sees where */
 	}
-	same = git_oid_equal(&disk, git_tree_entry_id(te));
+	spool_error_clear();
+	same = rc == 0 &&
+	       git_odb_hash(&disk, buf, len, GIT_OBJECT_BLOB) == 0 &&
+	       git_oid_equal(&disk, git_tree_entry_id(te));
+	free(buf);
+	buf = NULL;
 	git_tree_entry_free(te);
 	if (same)
 		return 0;
@@ -850,8 +859,8 @@ static bool same_content(spool *sp, const char *a, const char *b)
 	size_t nx = 0, ny = 0;
 	bool same;
 
-	same = spool_fs_read(&x, &nx, sp, a, SPOOL_TASK_MAX_BYTES * 16) == 0 &&
-	       spool_fs_read(&y, &ny, sp, b, SPOOL_TASK_MAX_BYTES * 16) == 0 &&
+	same = spool_fs_read(&x, &nx, sp, a, spool_task_max(sp)) == 0 &&
+	       spool_fs_read(&y, &ny, sp, b, spool_task_max(sp)) == 0 &&
 	       nx == ny && memcmp(x, y, nx) == 0;
 	free(x);
 	free(y);
@@ -869,18 +878,18 @@ static int drop_copy(struct rec_ctx *x, const char *id, const spool_loc *keep,
 	spool_loc_path(cp, sizeof(cp), copy, id);
 	/* Seen in two places because it moved while the tree was read:
 	 * the one that is gone was no copy. */
-	if (faccessat(spool_rootfd(x->sp), cp, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+	if (spool_fs_access(x->sp, cp) < 0 &&
 	    errno == ENOENT)
 		return spool_commit_path(x->c, cp);
 	/* The kept one went on meanwhile: this may be it, not a copy. */
-	if (faccessat(spool_rootfd(x->sp), kp, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+	if (spool_fs_access(x->sp, kp) < 0 &&
 	    errno == ENOENT)
 		return 0;
 	x->st->duplicates++;
 	if (!same_content(x->sp, kp, cp))
 		return spool_quarantine(x->c, x->sp, cp, "a second copy of the "
 			"task, different from the one kept", "spool");
-	if (unlinkat(spool_rootfd(x->sp), cp, 0) < 0 && errno != ENOENT)
+	if (spool_fs_unlink(x->sp, cp, 0) < 0 && errno != ENOENT)
 		return spool_error_sys(SPOOL_ERROR, "cannot remove '%s'", cp);
 	return spool_commit_path(x->c, cp);
 }
@@ -902,8 +911,7 @@ static const spool_loc *moved_while_read(struct rec_ctx *x,
 	for (size_t i = 0; i < e->ndisk; i++) {
 		spool_loc_path(path, sizeof(path), &x->map->dirs[e->disk[i]],
 			       e->id);
-		if (faccessat(spool_rootfd(x->sp), path, F_OK,
-			      AT_SYMLINK_NOFOLLOW) < 0)
+		if (spool_fs_access(x->sp, path) < 0)
 			continue;
 		if (found)
 			return NULL;
@@ -1061,7 +1069,7 @@ static int list_new(struct path_list *out, spool *sp)
 	DIR *d;
 	int fd, rc = 0;
 
-	fd = openat(spool_rootfd(sp), "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = spool_fs_open(sp, "new", O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : spool_error_sys(SPOOL_ERROR,
 			"cannot read 'new'");
@@ -1100,7 +1108,7 @@ static int file_one(struct rec_ctx *x, const char *path, json_t *task,
 	}
 	if (rc < 0)
 		return rc;
-	if (unlinkat(spool_rootfd(x->sp), path, 0) < 0 && errno != ENOENT)
+	if (spool_fs_unlink(x->sp, path, 0) < 0 && errno != ENOENT)
 		return spool_error_sys(SPOOL_ERROR, "cannot remove '%s'", path);
 	if (!existed)
 		x->st->filed++;
@@ -1123,8 +1131,9 @@ static int file_new(struct rec_ctx *x, struct path_list *paths)
 	for (size_t i = 0; i < paths->n && rc == 0; i++) {
 		char *buf = NULL;
 		size_t len;
+		spool_progress("reading new/", i, paths->n);
 		rc = spool_fs_read(&buf, &len, x->sp, paths->v[i],
-				   SPOOL_TASK_MAX_BYTES);
+				   spool_task_max(x->sp));
 		if (rc == 0)
 			rc = spool_task_parse(&tasks[i], buf, len, paths->v[i],
 					      NULL);
@@ -1141,9 +1150,13 @@ static int file_new(struct rec_ctx *x, struct path_list *paths)
 				 spool_task_str(tasks[i], "id"));
 		}
 	}
-	for (size_t i = 0; i < paths->n && rc == 0; i++)
+	for (size_t i = 0; i < paths->n && rc == 0; i++) {
+		spool_progress("filing new/", i, paths->n);
 		if (tasks[i])
 			rc = file_one(x, paths->v[i], tasks[i], &batch);
+	}
+	if (rc == 0 && paths->n)
+		spool_progress("filing new/", paths->n, paths->n);
 	for (size_t i = 0; i < paths->n; i++)
 		json_decref(tasks[i]);
 	free(tasks);
@@ -1206,8 +1219,8 @@ static int collect_dirs(struct rec_ctx *x, struct dirset *ds)
 			rc = add_dir(x, ds, &loc);
 	}
 	loc.state = SPOOL_STATE_CLAIMED;
-	fd = openat(spool_rootfd(x->sp), "claimed",
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = spool_fs_open(x->sp, "claimed",
+		    O_RDONLY | O_DIRECTORY, 0);
 	if (fd >= 0 && (d = fdopendir(fd))) {
 		while (rc == 0 && (de = readdir(d)))
 			if (spool_name_valid(de->d_name) &&
@@ -1277,8 +1290,8 @@ static int expand_dir(struct rec_ctx *x, struct dirset *ds, const char *dir,
 	DIR *d;
 	int fd, rc = 0;
 
-	fd = openat(spool_rootfd(x->sp), dir,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = spool_fs_open(x->sp, dir,
+		    O_RDONLY | O_DIRECTORY, 0);
 	if (fd >= 0 && (d = fdopendir(fd))) {
 		while (rc == 0 && (de = readdir(d))) {
 			if (de->d_name[0] == '.')
@@ -1328,8 +1341,7 @@ static int name_path(struct rec_ctx *x, struct dirset *ds, const char *path,
 		*fresh = true;
 		return 0;
 	}
-	exists = fstatat(spool_rootfd(x->sp), path, &st,
-			 AT_SYMLINK_NOFOLLOW) == 0;
+	exists = spool_fs_lstat(x->sp, path, &st) == 0;
 	if (strcmp(path, "claimed") == 0)
 		return expand_dir(x, ds, path, -1, odd, fresh, depth);
 	if (spool_loc_parse(&loc, path) == 0) {
@@ -1395,8 +1407,7 @@ static int locate_named(struct rec_ctx *x, struct dirset *ds,
 			continue;
 		spool_loc_path(path, sizeof(path), &x->map->dirs[e->head],
 			       e->id);
-		if (fstatat(spool_rootfd(x->sp), path, &st,
-			    AT_SYMLINK_NOFOLLOW) < 0)
+		if (spool_fs_lstat(x->sp, path, &st) < 0)
 			continue;
 		if (S_ISREG(st.st_mode))
 			add_disk(e, e->head);
@@ -1495,6 +1506,7 @@ int spool_reconcile_ex(spool_reconcile_stats *stats, spool *sp,
 	for (size_t i = 0; i < x.map->cap && rc == 0; i++) {
 		spool_map_entry *e = &x.map->slots[i];
 		size_t before;
+		spool_progress("checking tasks", i, x.map->cap);
 		if (!e->id[0] || (!needs_work(e) && !x.content))
 			continue;
 		before = spool_commit_count(x.c);
@@ -1502,6 +1514,8 @@ int spool_reconcile_ex(spool_reconcile_stats *stats, spool *sp,
 		if (rc == 0 && single && spool_commit_count(x.c) > before)
 			rc = flush(&x, true);
 	}
+	if (rc == 0)
+		spool_progress("checking tasks", x.map->cap, x.map->cap);
 	if (rc == 0)
 		rc = file_new(&x, &fresh);
 	if (rc == 0 && single)

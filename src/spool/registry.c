@@ -64,13 +64,13 @@ static void undo_entry(spool *sp, struct undo *u)
 
 	snprintf(msg, sizeof(msg), "%s", spool_error_message());
 	if (u->keep_new)
-		unlinkat(sp->rootfd, u->keep, 0);
+		spool_fs_unlink(sp, u->keep, 0);
 	if (u->dir_new)
-		unlinkat(sp->rootfd, u->dir, AT_REMOVEDIR);
+		spool_fs_unlink(sp, u->dir, AT_REMOVEDIR);
 	if (u->wrote && u->was)
 		spool_fs_write(sp, u->path, u->was, u->waslen, false);
 	else if (u->wrote)
-		unlinkat(sp->rootfd, u->path, 0);
+		spool_fs_unlink(sp, u->path, 0);
 	spool_error_set(code, "%s", msg);
 }
 
@@ -120,12 +120,11 @@ static int write_entry(spool *sp, const char *kind, const char *name,
 	if (strcmp(kind, "agents") == 0) {
 		/* So that 'mv ready/X.json claimed/NAME/' works at once. */
 		snprintf(u.dir, sizeof(u.dir), "claimed/%s", name);
-		u.dir_new = faccessat(sp->rootfd, u.dir, F_OK,
-				      AT_SYMLINK_NOFOLLOW) < 0;
+		u.dir_new = spool_fs_access(sp, u.dir) < 0;
 		if ((rc = spool_fs_mkdirs(sp, u.dir)) < 0)
 			goto out;
 		snprintf(u.keep, sizeof(u.keep), "claimed/%s/.gitkeep", name);
-		if (faccessat(sp->rootfd, u.keep, F_OK, AT_SYMLINK_NOFOLLOW)) {
+		if (spool_fs_access(sp, u.keep)) {
 			if ((rc = spool_fs_write(sp, u.keep, "", 0,
 						 false)) < 0)
 				goto out;
@@ -323,7 +322,7 @@ int spool_registry_names(char ***out, size_t *count, const spool *sp,
 
 	*out = NULL;
 	*count = 0;
-	fd = openat(sp->rootfd, kind, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = spool_fs_open(sp, kind, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : spool_error_sys(SPOOL_ERROR,
 			"cannot read '%s'", kind);

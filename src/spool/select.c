@@ -89,7 +89,7 @@ static long long ready_mtime(spool *sp)
 {
 	struct stat st;
 
-	if (fstatat(spool_rootfd(sp), "ready", &st, 0) < 0)
+	if (spool_fs_lstat(sp, "ready", &st) < 0)
 		return -1;
 	return st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
 }
@@ -258,7 +258,7 @@ static void idx_save(struct idx *x, spool *sp)
 		spool_error_clear();
 	/* A claim logged between the write and this unlink is forgotten:
 	 * its pick then fails to load and forces a fresh read. */
-	unlinkat(spool_rootfd(sp), TAKEN_PATH, 0);
+	spool_fs_unlink(sp, TAKEN_PATH, 0);
 	free(buf);
 }
 
@@ -412,8 +412,7 @@ static int idx_refresh(struct idx *x, spool *sp)
 	/* Stamp first: a change made while we read shows up next time. */
 	nx.mtime = ready_mtime(sp);
 	nx.checked = now_ns();
-	fd = openat(spool_rootfd(sp), "ready", O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
+	fd = spool_fs_open(sp, "ready", O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
@@ -531,8 +530,8 @@ void spool_select_taken(spool *sp, const char *id)
 	snprintf(line, sizeof(line), "%s %zu %lld %lld\n", id,
 		 (size_t)(r - x->v), x->mtime, x->checked);
 	/* One short append is atomic among concurrent claimers. */
-	fd = openat(spool_rootfd(sp), TAKEN_PATH,
-		    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	fd = spool_fs_open(sp, TAKEN_PATH,
+		    O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (fd < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line))
 		idx_save(x, sp);
 	if (fd >= 0)

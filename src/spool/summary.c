@@ -189,7 +189,7 @@ static void old_load(struct old *o, spool *sp)
 	int fd;
 
 	memset(o, 0, sizeof(*o));
-	fd = openat(spool_rootfd(sp), CACHE_PATH, O_RDONLY | O_CLOEXEC);
+	fd = spool_fs_open(sp, CACHE_PATH, O_RDONLY, 0);
 	if (fd < 0)
 		return;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
@@ -546,8 +546,7 @@ static int visit_dir(spool_listing *l, spool *sp, const spool_loc *loc,
 	int rc;
 
 	spool_loc_format(where, sizeof(where), loc);
-	p->dfd = openat(spool_rootfd(sp), where, O_RDONLY | O_DIRECTORY |
-			O_CLOEXEC);
+	p->dfd = spool_fs_open(sp, where, O_RDONLY | O_DIRECTORY, 0);
 	if (p->dfd < 0)
 		return errno == ENOENT ? 0 : spool_error_sys(SPOOL_ERROR,
 			"cannot read '%s'", where);

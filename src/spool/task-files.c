@@ -28,7 +28,7 @@ int spool_task_load(json_t **out, const spool *sp, const spool_loc *loc,
 
 	spool_loc_path(path, sizeof(path), loc, id);
 	if ((rc = spool_fs_read(&buf, &len, sp, path,
-				SPOOL_TASK_MAX_BYTES)) < 0)
+				spool_task_max(sp))) < 0)
 		return rc;
 	rc = spool_task_parse(out, buf, len, path, id);
 	free(buf);
@@ -52,7 +52,7 @@ int spool_task_store(spool *sp, const spool_loc *loc, const char *id,
 
 static bool exists(const spool *sp, const char *path)
 {
-	return faccessat(sp->rootfd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	return spool_fs_access(sp, path) == 0;
 }
 
 int spool_task_find(spool_loc *out, const spool *sp, const char *id)
@@ -76,7 +76,7 @@ int spool_task_find(spool_loc *out, const spool *sp, const char *id)
 		if (exists(sp, path) && found++ == 0)
 			first = loc;
 	}
-	fd = openat(sp->rootfd, "claimed", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = spool_fs_open(sp, "claimed", O_RDONLY | O_DIRECTORY, 0);
 	if (fd >= 0 && (d = fdopendir(fd))) {
 		while ((de = readdir(d))) {
 			if (de->d_name[0] == '.' ||
@@ -111,7 +111,7 @@ static int list_dir(spool_entry **out, size_t *count, size_t *cap,
 	int fd;
 
 	spool_loc_format(dir, sizeof(dir), loc);
-	fd = openat(sp->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = spool_fs_open(sp, dir, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : spool_error_sys(SPOOL_ERROR,
 			"cannot read '%s'", dir);

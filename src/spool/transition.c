@@ -332,7 +332,7 @@ static void time_facts(spool_facts *f, spool *sp, const spool_request *rq,
 	if (!(guards & (SPOOL_G_LEASE_EXPIRED | SPOOL_G_BACKOFF_PASSED)))
 		return;
 	spool_loc_path(path, sizeof(path), &rq->from, rq->id);
-	if (fstatat(spool_rootfd(sp), path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (spool_fs_lstat(sp, path, &st) < 0)
 		return;
 	if (rq->from.state == SPOOL_STATE_CLAIMED)
 		f->lease_expired = spool_lease_due_ms(sp, task, &st) <= now;
@@ -381,6 +381,7 @@ static int gather(spool_facts *f, spool *sp, const spool_request *rq,
 	f->plan_first = mode && strcmp(mode, "plan_first") == 0;
 	f->plan_approved = json_is_true(json_object_get(task,
 							"plan_approved"));
+	f->held = json_is_true(json_object_get(task, "hold"));
 	copy_name(f->submitted_by, sizeof(f->submitted_by), task,
 		  "submitted_by");
 	copy_name(f->assignee, sizeof(f->assignee), task, "assignee");
@@ -401,6 +402,14 @@ static int gather(spool_facts *f, spool *sp, const spool_request *rq,
 	review = json_object_get(spool_config(sp), "review");
 	f->self_approval = json_is_true(json_object_get(review,
 						"allow_self_approval"));
+	f->question = spool_task_str(task, "question_for") != NULL;
+	{
+		json_t *asked = json_object_get(task, "asked");
+		const char *by = json_string_value(json_object_get(asked,
+								   "by"));
+		snprintf(f->asked_by, sizeof(f->asked_by), "%s",
+			 by && spool_name_valid(by) ? by : "");
+	}
 	return actor_roles(&f->roles, sp, rq, who_any, who_all);
 }
 
@@ -545,6 +554,10 @@ static bool effects(json_t *task, const spool_row *r, const spool_request *rq,
 				    json_integer(f->attempt + 1));
 		changed = true;
 	}
+	if ((e & SPOOL_E_UNHOLD) && json_object_get(task, "hold")) {
+		json_object_del(task, "hold");
+		changed = true;
+	}
 	if (e & SPOOL_E_PLAN_APPROVED) {
 		json_object_set_new(task, "plan_approved", json_true());
 		changed = true;
@@ -556,6 +569,19 @@ static bool effects(json_t *task, const spool_row *r, const spool_request *rq,
 	if ((e & SPOOL_E_ERROR) && (rq->reason || *note)) {
 		append_entry(task, "errors", by, rq->reason ? rq->reason
 							    : note);
+		changed = true;
+	}
+	if ((e & SPOOL_E_ASKED) && rq->question) {
+		json_t *deps = json_object_get(task, "depends_on");
+
+		if (!json_is_array(deps)) {
+			deps = json_array();
+			json_object_set_new(task, "depends_on", deps);
+		}
+		json_array_append_new(deps, json_string(rq->question));
+		json_object_set_new(task, "asked", json_pack("{s:s, s:s, s:s?}",
+			"question", rq->question, "by", rq->from.agent,
+			"text", rq->reason));
 		changed = true;
 	}
 	if ((e & SPOOL_E_DEAD_DEP) && f->deps_dead[0]) {
@@ -735,8 +761,71 @@ static int record_violation(spool_commit *c, const spool_request *rq,
 	return spool_commit_transition(c, &v);
 }
 
+/*
+ * Whether deliverables/ID keeps within the limits, by what stat says
+ * before any of it is read: *why says which it passes (empty: none).
+ * A link on the way to it fits nothing.
+ */
+static int deliverables_fit(char *why, size_t len, spool *sp, const char *id)
+{
+	char deliv[PATH_MAX];
+	spool_measure m = { 0 };
+	spool_limits l;
+	int rc;
+
+	why[0] = '\0';
+	spool_config_limits(&l, sp);
+	spool_deliverables_path(deliv, sizeof(deliv), id);
+	m.max_files = (uint64_t)l.submission_files;
+	rc = spool_fs_measure(&m, sp, deliv);
+	if (rc == SPOOL_EINVALID) {
+		snprintf(why, len, "%s", spool_error_message());
+		spool_error_clear();
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	if (m.files > (uint64_t)l.submission_files)
+		snprintf(why, len, "'%s' holds more than %lld files (the "
+			 "limit, limits.submission_files)", deliv,
+			 (long long)l.submission_files);
+	else if (m.largest > (uint64_t)l.file_bytes)
+		snprintf(why, len, "'%s' in '%s' is %llu bytes, over the "
+			 "limit of %lld (limits.file_bytes)", m.largest_name,
+			 deliv, (unsigned long long)m.largest,
+			 (long long)l.file_bytes);
+	else if (m.bytes > (uint64_t)l.submission_bytes)
+		snprintf(why, len, "'%s' holds %llu bytes, over the limit of "
+			 "%lld (limits.submission_bytes)", deliv,
+			 (unsigned long long)m.bytes,
+			 (long long)l.submission_bytes);
+	return 0;
+}
+
+/* A submission over the limits goes back to its agent at once, with the
+ * reason as feedback, by the spool's own reject. */
+static int send_back(spool_outcome *out, spool_commit *c, spool *sp,
+		     const spool_request *rq, const char *why)
+{
+	char feedback[700];
+	spool_request back = { .id = rq->id, .from = out->to,
+			       .to.state = SPOOL_STATE_NONE, .verb = "reject",
+			       .actor = "spool", .via = SPOOL_VIA_SPOOL,
+			       .feedback = feedback, .now = rq->now };
+	spool_outcome o;
+	int rc;
+
+	snprintf(feedback, sizeof(feedback), "deliverables refused: %s; "
+		 "make them smaller and submit again", why);
+	rc = spool_transition_apply(&o, c, sp, &back);
+	if (rc == 0)
+		out->to = o.to;
+	spool_outcome_clear(&o);
+	return rc;
+}
+
 static int record(spool_outcome *out, spool_commit *c, const spool_request *rq,
-		  const char *changed)
+		  const char *changed, const char *too_big)
 {
 	char deliv[PATH_MAX];
 	int rc;
@@ -753,22 +842,42 @@ static int record(spool_outcome *out, spool_commit *c, const spool_request *rq,
 	/* The deliverables go with the submission that produced them. */
 	if (out->row->effects & SPOOL_E_DELIVERABLES) {
 		spool_deliverables_path(deliv, sizeof(deliv), rq->id);
-		if ((rc = spool_commit_path(c, deliv)) < 0)
+		/* Over a limit: none of it is read, what was recorded
+		 * before stays. */
+		rc = too_big[0] ? spool_commit_refuse(c, deliv, too_big, false)
+				: spool_commit_path(c, deliv);
+		if (rc < 0)
 			return rc;
 	}
 	return spool_commit_transition(c, &out->t);
 }
 
+/* A row that brings deliverables to review. */
+static bool submits(const spool_row *row)
+{
+	return (row->effects & SPOOL_E_DELIVERABLES) &&
+	       row->to == SPOOL_STATE_REVIEW;
+}
+
 int spool_transition_apply(spool_outcome *out, spool_commit *c, spool *sp,
 			   const spool_request *rq)
 {
-	char changed[256], note[sizeof(out->t.note)];
+	char changed[256], note[sizeof(out->t.note)], too_big[600];
 	bool rewrite;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = decide(out, changed, sizeof(changed), sp, c, rq)) < 0)
 		return rc;
+	too_big[0] = '\0';
+	if ((out->row->effects & SPOOL_E_DELIVERABLES) &&
+	    (rc = deliverables_fit(too_big, sizeof(too_big), sp, rq->id)) < 0)
+		return rc;
+	/* Asked by a command: refused before anything moves. A raw move
+	 * is made already: recorded, then sent back. */
+	if (too_big[0] && submits(out->row) && !rq->moved)
+		return spool_error_set(SPOOL_EINVALID, "cannot submit '%s': "
+				       "%s", rq->id, too_big);
 	row_note(note, sizeof(note), out->row, rq, &out->facts, sp);
 	rewrite = effects(out->task, out->row, rq, &out->facts, note) ||
 		  changed[0];
@@ -781,7 +890,12 @@ int spool_transition_apply(spool_outcome *out, spool_commit *c, spool *sp,
 			      out->row->verb, rq->actor);
 	snprintf(out->t.note, sizeof(out->t.note), "%s", note);
 	out->t.attempt = spool_task_int(out->task, "attempt", 1);
-	return c ? record(out, c, rq, changed) : 0;
+	if (!c)
+		return 0;
+	if ((rc = record(out, c, rq, changed, too_big)) < 0)
+		return rc;
+	return too_big[0] && submits(out->row)
+	       ? send_back(out, c, sp, rq, too_big) : 0;
 }
 
 int spool_transition_police(bool *reverted, spool_commit *c, spool *sp,

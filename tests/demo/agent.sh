@@ -29,7 +29,10 @@ work() {	# work ID: produce the deliverable for one task
 		done
 	} >"$out"
 	touch "$task"			# heartbeat
-	mv "$task" review/ && say "submitted $id ($out)"
+	# Said before the move: once the file is in review/ the reviewer
+	# may answer before this agent gets to print a word.
+	say "submits $id ($out)"
+	mv "$task" review/ || say "could not submit $id"
 }
 
 # A task is mine to take if it requires my capability and is not assigned

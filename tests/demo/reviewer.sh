@@ -20,12 +20,16 @@ while [ ! -e .demo-stop ]; do
 		id=$(basename "$f" .json) busy=1
 		if grep -q '"title": "Draft' "$f" && ! grep -q '"feedback"' "$f"
 		then
+			# Said first: the agent sees the task back at once,
+			# and its rework must not print before the cause.
+			say "rejects $id with feedback"
 			SPOOL_AGENT=$ME spool reject "$id" --feedback \
 				"add a concrete example to the second section" \
-				>/dev/null && say "rejected $id with feedback"
+				>/dev/null || say "could not reject $id"
 		else
-			SPOOL_AGENT=$ME spool approve "$id" >/dev/null &&
-				say "approved $id"
+			say "approves $id"
+			SPOOL_AGENT=$ME spool approve "$id" >/dev/null ||
+				say "could not approve $id"
 		fi
 	done
 	[ -n "$busy" ] && kill "$watcher" 2>/dev/null

@@ -14,7 +14,7 @@ is "$(subject)" "add T-0001 into ready" "subject reads at a glance"
 
 # ready -> claimed/dev
 spool claim --agent dev >"$T/out"; ok $? "claim"
-is "$(cat "$T/out")" claimed/dev/T-0001.json "claim prints the new path"
+is "$(cat "$T/out")" "$(cd "$S" && pwd -P)/claimed/dev/T-0001.json" "claim prints the new absolute path"
 is "$(state_of T-0001)" claimed/dev "claimed by dev"
 recorded "claim" T-0001 ready claimed/dev dev claim 1
 is "$(subject)" "claim T-0001 by dev" "claim subject"

@@ -6,6 +6,7 @@
 . "$(dirname "$0")/../core-lib.sh"
 core_spool || exit 1
 cd "$S" || exit 1
+R=$(pwd -P)	# next and claim print absolute paths
 add() { spool add --file - <<<"$1"; }
 
 fails 3 "next on an empty spool" -- spool next --agent dev
@@ -24,7 +25,7 @@ is "$(ls ready | wc -l)" 8 "eight ready tasks"
 
 head=$(head_id)
 spool next --agent dev >"$T/out"; ok $? "next"
-is "$(cat "$T/out")" "ready/$mine.json" "next: the task assigned to me comes first, even at low priority"
+is "$(cat "$T/out")" "$R/ready/$mine.json" "next: the task assigned to me comes first, even at low priority"
 is "$(head_id)" "$head" "next changes nothing"
 is "$(state_of "$mine")" ready "next does not move the task"
 SPOOL_AGENT=dev spool next >"$T/out2"; ok $? "next with SPOOL_AGENT"
@@ -34,16 +35,16 @@ order=""
 for i in 1 2 3 4 5 6; do
 	want=$(spool next --agent dev)
 	got=$(spool claim --agent dev) || break
-	[ "$got" = "claimed/dev/$(basename "$want")" ] || order="$order MISMATCH($want,$got)"
+	[ "$got" = "$R/claimed/dev/$(basename "$want")" ] || order="$order MISMATCH($want,$got)"
 	order="$order $(basename "$got" .json)"
 done
 is "$order" " $mine $urgent $high_old $high_new $normal $low" \
 	"claim order: assigned, then priority, then oldest; capabilities and other assignees filtered"
 fails 3 "dev: nothing left it may take" -- spool claim --agent dev
 is "$(state_of "$gpu")/$(state_of "$theirs")" ready/ready "the gpu task and ops's task are left"
-is "$(spool next --agent ops)" "ready/$theirs.json" "ops gets the task assigned to it"
+is "$(spool next --agent ops)" "$R/ready/$theirs.json" "ops gets the task assigned to it"
 spool agent add gpubox --capabilities gpu >/dev/null
-is "$(spool next --agent gpubox)" "ready/$gpu.json" "an agent with the capability gets the gpu task"
+is "$(spool next --agent gpubox)" "$R/ready/$gpu.json" "an agent with the capability gets the gpu task"
 fails 1 "next for an unregistered agent is an error, not 'nothing'" -- spool next --agent ghost
 grep -q "not registered" "$T/.err"; ok $? "and says so"
 
@@ -51,9 +52,9 @@ grep -q "not registered" "$T/.err"; ok $? "and says so"
 spool agent add plain >/dev/null
 a=$(add '{"title": "a", "created": "2019-01-01T00:00:00Z"}')
 b=$(add '{"title": "b", "created": "2019-06-01T00:00:00Z"}')
-is "$(spool next --agent plain)" "ready/$a.json" "next picks the oldest"
+is "$(spool next --agent plain)" "$R/ready/$a.json" "next picks the oldest"
 mv "ready/$a.json" claimed/ops/
-is "$(spool claim --agent plain)" "claimed/plain/$b.json" "claim after a lost race takes the next one"
+is "$(spool claim --agent plain)" "$R/claimed/plain/$b.json" "claim after a lost race takes the next one"
 is "$(state_of "$a")" claimed/ops "the raw claim stands"
 git log --format=%B -3 | grep -q "^Spool-To: claimed/ops$"; ok $? "and was recorded before the claim"
 fsck_clean; ok $? "git fsck clean"

@@ -57,10 +57,10 @@ head=$(head_id)
 for bad in ../x a/b .. x/../../etc/passwd; do
 	fails 1 "add --id '$bad' refused" -- spool add --title evil --id "$bad"
 	grep -q "field 'id'" "$T/.err"; ok $? "add --id '$bad': the error names the field"
-	fails 1 "show '$bad' refused" -- spool show "$bad"
+	fails 2 "show '$bad' refused" -- spool show "$bad"
 	grep -q "not a task id" "$T/.err"; ok $? "show '$bad': says it is not a task id"
 done
-fails 1 "approve '../T-0002' refused" -- spool approve ../T-0002 --agent rev
+fails 2 "approve '../T-0002' refused" -- spool approve ../T-0002 --agent rev
 is "$(head_id)" "$head" "nothing recorded for the refused ids"
 [ ! -e "$T/x.json" ] && [ ! -e "$S/../x.json" ]; ok $? "nothing written outside the spool"
 drop evil.json '{"title": "evil", "id": "../../escape"}'
@@ -103,6 +103,8 @@ cp "$T/big.json" tmp/big && mv tmp/big new/big.json
 to spool reconcile >/dev/null; ok $? "reconcile with a 10 MB task in new/"
 quarantined big.json "too large" "10 MB task dropped in new/"
 is "$(stat -c %s quarantine/big.json)" "$(stat -c %s "$T/big.json")" "kept whole"
+! git cat-file -e HEAD:quarantine/big.json 2>/dev/null; ok $? "but left out of git: over the task size limit"
+git cat-file -e HEAD:quarantine/big.json.reason; ok $? "its reason is committed"
 cp "$T/big.json" ready/T-0950.json
 to spool reconcile >/dev/null; ok $? "reconcile with a 10 MB file in ready/"
 quarantined T-0950.json "too large" "10 MB file in ready/"
@@ -152,5 +154,7 @@ cp review/T-0002.json done/
 to spool reconcile >/dev/null; ok $? "reconcile after cp instead of mv"
 is "$(find . -name T-0002.json ! -path './.git/*' | wc -l)" 1 "one copy is kept"
 fsck_clean; ok $? "git fsck clean"
+# the tasks over the size limit are on disk only
+rm quarantine/big.json quarantine/T-0950.json
 tree_matches_head; ok $? "disk matches HEAD"
 done_testing

@@ -5,9 +5,8 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../core-lib.sh"
 core_spool || exit 1
-json_lines() {	# every line of stdin is one JSON value
-	if command -v jq >/dev/null; then jq -e . >/dev/null 2>&1
-	else python3 -c 'import json,sys; [json.loads(l) for l in sys.stdin]'; fi
+json_doc() {	# stdin is exactly one JSON document
+	python3 -c 'import json,sys; json.load(sys.stdin)'
 }
 
 # ---- help -------------------------------------------------------------
@@ -46,36 +45,36 @@ grep -q "spool" "$T/.err"; ok $? "says it found no spool"
 # ---- --json --------------------------------------------------------------
 spool module add web --description "the site" >/dev/null
 spool add --title one --module web --json >"$T/out"; ok $? "add --json"
-json_lines <"$T/out"; ok $? "add --json parses"
+json_doc <"$T/out"; ok $? "add --json parses"
 is "$(jq -r '.id + " " + .state' "$T/out")" "T-0001 ready" "add --json: id and state"
 spool add --title two --priority high >/dev/null
 for cmd in "ls" "ls --state ready" "ls --module web" "show T-0001" "agent ls" \
 	"module ls" "reconcile" "next --agent dev"; do
 	spool $cmd --json >"$T/out" 2>"$T/err"; ok $? "$cmd --json"
-	[ -s "$T/out" ] && json_lines <"$T/out"; ok $? "$cmd --json: every line parses"
+	json_doc <"$T/out"; ok $? "$cmd --json: one document"
 done
-is "$(spool ls --json | jq -r '"\(.id) \(.state)"' | sort | tr '\n' ,)" "T-0001 ready,T-0002 ready," "ls --json: one object per task with id and state"
-is "$(spool agent ls --json | jq -r .name 2>/dev/null | sort | tr '\n' ,)" "boss,dev,ops,rev," "agent ls --json names the agents"
+is "$(spool ls --json | jq -r '.[] | "\(.id) \(.state)"' | sort | tr '\n' ,)" "T-0001 ready,T-0002 ready," "ls --json: one object per task with id and state"
+is "$(spool agent ls --json | jq -r '.[].name' 2>/dev/null | sort | tr '\n' ,)" "boss,dev,ops,rev," "agent ls --json names the agents"
 spool claim --agent dev --json >"$T/out"; ok $? "claim --json"
-json_lines <"$T/out"; ok $? "claim --json parses"
-is "$(jq -r '"\(.id) \(.state) \(.agent) \(.path)"' "$T/out")" "T-0002 claimed dev claimed/dev/T-0002.json" "claim --json: id, state, agent, path"
+json_doc <"$T/out"; ok $? "claim --json parses"
+is "$(jq -r '"\(.id) \(.state) \(.agent) \(.path)"' "$T/out")" "T-0002 claimed dev $(cd "$S" && pwd -P)/claimed/dev/T-0002.json" "claim --json: id, state, agent, absolute path"
 is "$(spool show T-0002 --json | jq -r .state)" claimed "show --json has the state"
-is "$(spool ls --state claimed --json | jq -r .agent)" dev "ls --json: the agent of a claimed task"
+is "$(spool ls --state claimed --json | jq -r '.[].agent')" dev "ls --json: the agent of a claimed task"
 
 # ---- where the spool is: -C, SPOOL_DIR, the current directory -------------
 spool init "$T/other" >/dev/null
 spool -C "$T/other" agent add x >/dev/null
 spool -C "$T/other" add --title elsewhere >/dev/null; ok $? "-C DIR acts on DIR"
-is "$(spool -C "$T/other" ls --json | jq -r .title)" elsewhere "-C DIR sees DIR's tasks"
-is "$(spool ls --json | jq -r .title | sort | tr '\n' ,)" "one,two," "SPOOL_DIR is untouched by -C elsewhere"
-is "$(SPOOL_DIR=$T/other spool ls --json | jq -r .title)" elsewhere "SPOOL_DIR selects the spool"
-is "$(cd "$T/other/ready" && env -u SPOOL_DIR spool ls --json | jq -r .title)" elsewhere \
+is "$(spool -C "$T/other" ls --json | jq -r '.[].title')" elsewhere "-C DIR sees DIR's tasks"
+is "$(spool ls --json | jq -r '.[].title' | sort | tr '\n' ,)" "one,two," "SPOOL_DIR is untouched by -C elsewhere"
+is "$(SPOOL_DIR=$T/other spool ls --json | jq -r '.[].title')" elsewhere "SPOOL_DIR selects the spool"
+is "$(cd "$T/other/ready" && env -u SPOOL_DIR spool ls --json | jq -r '.[].title')" elsewhere \
 	"without either, the spool holding the current directory"
-is "$(cd "$T" && SPOOL_DIR=$S spool -C "$T/other" ls --json | jq -r .title)" elsewhere "-C wins over SPOOL_DIR"
+is "$(cd "$T" && SPOOL_DIR=$S spool -C "$T/other" ls --json | jq -r '.[].title')" elsewhere "-C wins over SPOOL_DIR"
 
 # ---- SPOOL_AGENT -------------------------------------------------------------
 export SPOOL_AGENT=ops
-is "$(spool claim)" claimed/ops/T-0001.json "claim without --agent takes SPOOL_AGENT"
+is "$(spool claim)" "$(cd "$S" && pwd -P)/claimed/ops/T-0001.json" "claim without --agent takes SPOOL_AGENT"
 is "$(author)" ops "the claim commit is authored by SPOOL_AGENT"
 spool submit T-0001 >/dev/null; ok $? "submit as SPOOL_AGENT (the claimer)"
 is "$(author)" ops "submit authored by SPOOL_AGENT"
@@ -83,7 +82,7 @@ fails 1 "SPOOL_AGENT=ops cannot submit dev's task" -- spool submit T-0002
 SPOOL_AGENT=rev spool approve T-0001 >/dev/null; ok $? "approve as SPOOL_AGENT=rev"
 is "$(author)" rev "approve authored by SPOOL_AGENT"
 spool add --title three >/dev/null
-is "$(spool claim --agent dev)" claimed/dev/T-0003.json "--agent wins over SPOOL_AGENT"
+is "$(spool claim --agent dev)" "$(cd "$S" && pwd -P)/claimed/dev/T-0003.json" "--agent wins over SPOOL_AGENT"
 unset SPOOL_AGENT
 fails 2 "claim with neither --agent nor SPOOL_AGENT is a usage error" -- spool claim
 fsck_clean; ok $? "git fsck clean"

@@ -8,6 +8,7 @@
 . "$(dirname "$0")/../daemon-lib.sh"
 core_spool || exit 1
 cd "$S" || exit 1
+R=$(pwd -P)	# next and claim print absolute paths
 IDX=.spool/run/select.idx
 TAKEN=.spool/run/select.taken
 add() { spool add --file - <<<"$1"; }
@@ -15,7 +16,7 @@ add() { spool add --file - <<<"$1"; }
 a=$(add '{"title": "a", "created": "2020-01-01T00:00:00Z"}')
 b=$(add '{"title": "b", "created": "2020-01-02T00:00:00Z"}')
 c=$(add '{"title": "c", "created": "2020-01-03T00:00:00Z"}')
-is "$(spool next --agent dev)" "ready/$a.json" "next: the oldest"
+is "$(spool next --agent dev)" "$R/ready/$a.json" "next: the oldest"
 [ -s "$IDX" ]; ok $? "the index is written"
 
 # Damaged in several ways: each is ignored and rebuilt, never trusted.
@@ -25,7 +26,7 @@ for damage in garbage truncated empty; do
 	truncated) head -c 100 "$IDX" >"$IDX.x" && mv "$IDX.x" "$IDX" ;;
 	empty) : >"$IDX" ;;
 	esac
-	is "$(spool next --agent dev)" "ready/$a.json" "the $damage index is rebuilt"
+	is "$(spool next --agent dev)" "$R/ready/$a.json" "the $damage index is rebuilt"
 done
 head -c 6 "$IDX" | grep -q SPIX; ok $? "and written anew"
 
@@ -34,7 +35,7 @@ sleep 0.2
 u=urgent-$RANDOM
 printf '{"id": "%s", "title": "urgent", "priority": "urgent"}\n' "$u" >"tmp/$u.json"
 mv "tmp/$u.json" "ready/$u.json"
-is "$(spool next --agent dev)" "ready/$u.json" "a task added by mv is seen by the next pick"
+is "$(spool next --agent dev)" "$R/ready/$u.json" "a task added by mv is seen by the next pick"
 spool reconcile >/dev/null
 
 # A task rewritten by rename (new inode) is read again.
@@ -42,24 +43,24 @@ sleep 0.2
 sed 's/"urgent"}/"low"}/; s/"priority": "urgent"/"priority": "low"/' "ready/$u.json" >"tmp/$u.json"
 mv "tmp/$u.json" "ready/$u.json"
 grep -q '"low"' "ready/$u.json"; ok $? "(the task is now low priority)"
-is "$(spool next --agent dev)" "ready/$a.json" "a rewritten task is read again"
+is "$(spool next --agent dev)" "$R/ready/$a.json" "a rewritten task is read again"
 # (a change in the same clock tick as the last one may go unseen for up
 # to a second: leave a tick between them)
 sleep 0.05
 git show "HEAD:ready/$u.json" >"tmp/$u.json" && mv "tmp/$u.json" "ready/$u.json"
 
 # A claim made by mv after the pick: claim takes the next one.
-is "$(spool next --agent dev)" "ready/$u.json" "next: the urgent task"
+is "$(spool next --agent dev)" "$R/ready/$u.json" "next: the urgent task"
 mv "ready/$u.json" claimed/ops/
-is "$(spool claim --agent dev)" "claimed/dev/$a.json" "claim after a raw mv picks again"
+is "$(spool claim --agent dev)" "$R/claimed/dev/$a.json" "claim after a raw mv picks again"
 
 # With spoold running a claim is one rename and a journal line.
 start_daemon || exit 1
 until_ok 10 spool daemon status; ok $? "spoold runs"
-is "$(spool claim --agent dev)" "claimed/dev/$b.json" "claim with spoold running"
+is "$(spool claim --agent dev)" "$R/claimed/dev/$b.json" "claim with spoold running"
 [ -s "$TAKEN" ]; ok $? "the claim is noted in the journal"
 printf 'not a line\nT-nope 99999 1 2\n\n' >>"$TAKEN"
-is "$(spool claim --agent dev)" "claimed/dev/$c.json" "a damaged journal line is ignored"
+is "$(spool claim --agent dev)" "$R/claimed/dev/$c.json" "a damaged journal line is ignored"
 fails 3 "then there is nothing left" -- spool claim --agent dev
 
 # Racing CLI claimers over 200 tasks: each taken once, none left.

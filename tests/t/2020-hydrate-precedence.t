@@ -79,7 +79,7 @@ fails 1 "skills ls fails on it too" -- spool skills ls --manifest m.json
 B=$TOP/skills
 manifest b.json '{"builtin": true, "roots": ["high"]}'
 spool skills ls --manifest b.json --json >b.json.out
-is "$(jq -r '[.skills[].name] | join(" ")' b.json.out)" "spool-planner spool-reviewer spool-worker" \
+is "$(jq -r '[.skills[].name] | join(" ")' b.json.out)" "spool-planner spool-reviewer spool-runner spool-worker" \
 	"without global_defaults the set is the built-in skills"
 is "$(jq -r '.roots[-1]' b.json.out)" "$(cd "$B" && pwd -P)" "the built-in root comes last"
 mkskill high spool-worker

@@ -33,8 +33,10 @@ conflict realdir 'rm alpha && mkdir alpha && touch alpha/mine' \
 conflict realfile 'rm alpha && echo mine >alpha' "is a real file, not a link made by hydrate"
 conflict foreign "rm alpha && ln -s $T/elsewhere/alpha alpha" \
 	"is a link to '$T/elsewhere/alpha' that hydrate did not make"
-conflict dangling "rm alpha && ln -s $T/gone/alpha alpha" \
-	"is a dangling link to '$T/gone/alpha' that hydrate did not make"
+conflict dangling "rm alpha && ln -s $T/root/missing alpha" \
+	"is a dangling link to '$T/root/missing' that hydrate did not make"
+conflict moved "rm alpha && ln -s $T/gone/alpha alpha" \
+	"is a link to '$T/gone/alpha', which is gone: it looks made by hydrate from a root that moved or was removed ('$T/gone')"
 conflict relative "rm alpha && ln -s ../../../root/alpha alpha" \
 	"is a link to '../../../root/alpha' that hydrate did not make"
 conflict fifo 'rm alpha && mkfifo alpha' "is a real file"

@@ -8,12 +8,12 @@
 SK=$TOP/skills
 spool skills validate "$SK" >"$T/out" 2>&1
 ok $? "skills/ passes the Agent Skills rules"
-grep -q "^3 skills valid$" "$T/out"; ok $? "all three"
+grep -q "^4 skills valid$" "$T/out"; ok $? "all four"
 
 # The built-in root is found beside the binary; an empty manifest gets it.
 mkdir -p "$T/ws"; echo '{}' >"$T/m.json"
 spool hydrate -q --manifest "$T/m.json" "$T/ws"
-is "$(ls "$T/ws/.agents/skills" | tr '\n' ' ')" "spool-planner spool-reviewer spool-worker " \
+is "$(ls "$T/ws/.agents/skills" | tr '\n' ' ')" "spool-planner spool-reviewer spool-runner spool-worker " \
 	"skills/ is the default global set"
 is "$(link_of "$T/ws/.claude/skills/spool-worker")" "$(cd "$SK" && pwd -P)/spool-worker" \
 	"linked from the project's skills/"

@@ -74,7 +74,7 @@ n=$(expected | wc -l)
 is "$(from_git)" "$(expected)" "git interpret-trailers and spool events read the same transitions"
 is "$(spool events | jq -r 'select(.id == "T-0002") | .verb' | tr '\n' ' ')" \
 	"add claim fail " "T-0002 was never submitted, whatever the reason said"
-is "$(spool log T-0002 --json | jq -r .verb | tr '\n' ' ')" "add claim fail " "spool log agrees"
+is "$(spool log T-0002 --json | jq -r '.[].verb' | tr '\n' ' ')" "add claim fail " "spool log agrees"
 is "$(git -C "$S" log --grep='^Spool-Task: T-0002$' --format=%h | wc -l)" 3 \
 	"git log --grep finds T-0002's three commits, not the text that names it"
 [ -e "$H" ]; is $? 1 "no hook ran without spoold"

@@ -16,7 +16,9 @@ echo v2 >deliverables/T-0001/out.txt
 mv claimed/dev/T-0001.json review/ && spool reconcile >/dev/null
 spool approve T-0001 --agent rev >/dev/null
 
-spool log T-0001 --json >"$T/log"; ok $? "log --json runs"
+spool log T-0001 --json >"$T/logdoc"; ok $? "log --json runs"
+is "$(jq -r type "$T/logdoc")" array "log --json: one array"
+jq -c '.[]' "$T/logdoc" >"$T/log"
 is "$(jq -r .verb "$T/log" | tr '\n' ' ')" "add claim submit reject submit approve " "every transition, oldest first"
 is "$(jq -r '.from + ">" + .to' "$T/log" | tr '\n' ' ')" \
    "none>ready ready>claimed/dev claimed/dev>review review>claimed/dev claimed/dev>review review>done " \
@@ -46,8 +48,8 @@ spool log T-0001 >"$T/text"; ok $? "text log"
 grep -q "reject .*review .*-> claimed/dev .*by rev" "$T/text"; ok $? "text: a reject line"
 grep -q "tighten the intro" "$T/text"; ok $? "text: the feedback"
 grep -q "deliverables: " "$T/text"; ok $? "text: the deliverables version"
-is "$(spool log T-0001 --limit 2 --json | jq -r .verb | tr '\n' ' ')" "submit approve " "--limit keeps the last N"
-is "$(spool log --limit 1 --json | jq -r '.id + " " + .verb')" "T-0001 approve" "log without ID: the last transition of the spool"
+is "$(spool log T-0001 --limit 2 --json | jq -r '.[].verb' | tr '\n' ' ')" "submit approve " "--limit keeps the last N"
+is "$(spool log --limit 1 --json | jq -r '.[] | .id + " " + .verb')" "T-0001 approve" "log without ID: the last transition of the spool"
 
 # one commit recording several transitions: each task gets its own
 printf '{"title":"a"}' >tmp/a && mv tmp/a new/a.json
@@ -56,7 +58,7 @@ spool reconcile >/dev/null
 batch=$(git rev-parse HEAD)
 is "$(git log -1 --format=%B | grep -c '^Spool-Task: ')" 2 "one commit, two transitions"
 for id in T-0003 T-0004; do
-	is "$(spool log $id --json | jq -r '.verb + " " + .commit')" "file $batch" "$id: its own event from the batch commit"
+	is "$(spool log $id --json | jq -r '.[] | .verb + " " + .commit')" "file $batch" "$id: its own event from the batch commit"
 done
 
 # the index is a cache: deleted, rebuilt; rewritten history, rebuilt
@@ -65,13 +67,13 @@ rm -r .spool/run/history
 spool log T-0001 --json >"$T/b"
 cmp -s "$T/a" "$T/b"; ok $? "same story after the index is deleted"
 git update-ref refs/heads/main "$(git rev-parse HEAD~1)"
-is "$(spool log T-0003 --json | wc -l)" 0 "history rewritten back: the dropped commit is gone from the log"
+is "$(spool log T-0003 --json | jq length)" 0 "history rewritten back: the dropped commit is gone from the log"
 git update-ref refs/heads/main "$batch"
-is "$(spool log T-0003 --json | wc -l)" 1 "and back again"
+is "$(spool log T-0003 --json | jq length)" 1 "and back again"
 
 fails 1 "unknown task" -- spool log T-9999
 grep -q "no task 'T-9999'" "$T/.err"; ok $? "says which task"
-fails 1 "bad id" -- spool log '../x'
+fails 2 "bad id" -- spool log '../x'
 fails 2 "extra argument" -- spool log T-0001 T-0002
 fsck_clean; ok $? "git fsck clean"
 done_testing

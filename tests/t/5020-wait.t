@@ -50,7 +50,7 @@ sleep 0.3
 kill -0 $wpid 2>/dev/null; ok $? "still waiting for the other task"
 mv claimed/dev/T-0001.json failed/
 wait $wpid; is $? 0 "both finished (any terminal state)"
-is "$(jq -r '.id + " " + .state + " " + (.reached|tostring)' "$T/w3" | tr '\n' ';')" \
+is "$(jq -r '.[] | .id + " " + .state + " " + (.reached|tostring)' "$T/w3" | tr '\n' ';')" \
    "T-0001 failed true;T-0003 cancelled true;" "--json: state per task"
 
 # an agent directory created while waiting is watched too

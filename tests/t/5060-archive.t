@@ -59,14 +59,14 @@ is "$(jq -r .restored "$T/rec")" 0 "reconcile restores nothing afterwards"
 spool show T-0001 >"$T/show"; ok $? "show finds an archived task"
 grep -q "archived in $arch" "$T/show"; ok $? "and says where"
 is "$(spool show T-0002 --json | jq -r .state)" cancelled "show --json: its state"
-is "$(spool log T-0001 --json | tail -1 | jq -r '.verb + " " + .from')" "archive done" "log: ends with the archiving"
-is "$(spool log T-0001 --json | head -1 | jq -r .verb)" add "log: from the start"
+is "$(spool log T-0001 --json | jq -r '.[-1] | .verb + " " + .from')" "archive done" "log: ends with the archiving"
+is "$(spool log T-0001 --json | jq -r '.[0].verb')" add "log: from the start"
 fails 0 "wait on an archived task" -- spool wait T-0001 --state done --timeout 5
 is "$(spool status --json | jq -r .archived.tasks)" 3 "status counts archived tasks"
 
 # a finished task that blocked work waits for stays in the tree
 spool add --title a >/dev/null                                  # T-0008 (or next)
-id=$(spool ls --state ready --json | jq -r .id | tail -1)
+id=$(spool ls --state ready --json | jq -r '.[].id' | tail -1)
 spool cancel "$id" >/dev/null
 spool add --title b --depends-on "$id" >/dev/null 2>&1
 spool archive --older-than 0 --json >"$T/k"
@@ -75,7 +75,7 @@ is "$(jq -r .kept "$T/k")" 1 "the dependency of blocked work is kept"
 
 # a second run the same day: a new numbered archive
 spool add --title late >/dev/null
-late=$(spool ls --state ready --json | jq -r .id | tail -1)
+late=$(spool ls --state ready --json | jq -r '.[].id' | tail -1)
 spool cancel "$late" >/dev/null
 spool archive --older-than 0 --json >"$T/b"
 [[ "$(jq -r .last "$T/b")" =~ \.2\.tar\.gz$ ]]; ok $? "a second archive that day is .2"

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 D=$T/inst
 make -s -C "$TOP" install DESTDIR="$D" PREFIX=/usr >"$T/make.out" 2>&1; ok $? "make install"
-for page in man1/spool.1 man5/spool.5 man8/spoold.8; do
+for page in man1/spool.1 man1/spool-launch.1 man5/spool.5 man8/spoold.8; do
 	[ -f "$D/usr/share/man/$page" ]; ok $? "installed $page"
 	groff -ww -man -z "$D/usr/share/man/$page" 2>"$T/warn"
 	is "$(cat "$T/warn")" "" "$page: groff finds nothing to warn about"
@@ -25,6 +25,9 @@ for c in $(spool help | awk '/^  [a-z]/ { print $1 }'); do
 done
 [ -f "$D/usr/share/bash-completion/completions/spool" ]; ok $? "completion installed"
 [ -e "$D/usr/share/bash-completion/completions/spoold" ]; ok $? "and for spoold"
+U=$D/usr/lib/systemd/system/spool-work@.service
+[ -f "$U" ]; ok $? "the spool-work@ unit installed"
+grep -q '^ExecStart=/usr/bin/spool work --agent %i ' "$U"; ok $? "running the installed spool"
 make -s -C "$TOP" uninstall DESTDIR="$D" PREFIX=/usr >/dev/null 2>&1; ok $? "make uninstall"
 is "$(find "$D" -type f -o -type l | wc -l)" 0 "nothing left behind"
 
@@ -43,4 +46,6 @@ is "$(comp spool submit T-)" "T-0001 " "submit: claimed task ids"
 is "$(comp spool cancel T-)" "T-0001 T-0002 " "cancel: open task ids"
 is "$(comp spool claim --agent "")" "dev " "--agent: registered agents"
 is "$(comp spool events --f)" "--follow " "options"
+is "$(comp spool work --no)" "--no-wait " "work: its options"
+is "$(comp spool work --agent dev -- spoold)" "spoold " "work: after --, a command"
 done_testing

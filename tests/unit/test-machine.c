@@ -39,6 +39,10 @@ static void good_facts(spool_facts *f, const spool_row *r)
 		f->plan_first = true;
 	if (r->guards & (SPOOL_G_HAS_CHILDREN | SPOOL_G_CHILDREN_DONE))
 		f->children = f->children_done = 1;
+	if (r->guards & SPOOL_G_QUESTION)
+		f->question = true;
+	if (r->guards & SPOOL_G_ASKER)
+		snprintf(f->asked_by, sizeof(f->asked_by), "dev");
 	if (r->guards & SPOOL_G_CHILDREN_OPEN) {
 		f->children = f->children_open = 1;
 		snprintf(f->open_child, sizeof(f->open_child), "T-2");
@@ -188,6 +192,9 @@ static void test_every_guard(void **state)
 				snprintf(f.assignee, sizeof(f.assignee), "ops");
 				break;
 			case SPOOL_G_CAPABLE: f.holder_capable = false; break;
+			case SPOOL_G_NOT_HELD: f.held = true; break;
+			case SPOOL_G_QUESTION: f.question = false; break;
+			case SPOOL_G_ASKER: f.asked_by[0] = '\0'; break;
 			}
 			got = NULL;
 			if (spool_machine_decide(&got, NULL, &to, &rq, &f) == 0)

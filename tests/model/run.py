@@ -453,8 +453,12 @@ class Runner:
         if self.must_succeed and not best:
             return None
         t, groups = self.model.cmd_claim(a)
-        out = self.spool(["claim", "--agent", a], 0 if t else 3)
-        if t and out.strip() != "claimed/%s/%s.json" % (a, t.id):
+        out = self.spool(["claim", "--agent", a], 0 if t else 3).strip()
+        # The path it prints: relative to the spool, or (since spool
+        # claim prints where to work) absolute.
+        if out.startswith(self.sp.root.rstrip("/") + "/"):
+            out = out[len(self.sp.root.rstrip("/")) + 1:]
+        if t and out != "claimed/%s/%s.json" % (a, t.id):
             raise Divergence("spool claim --agent %s took %r; the model "
                              "says claimed/%s/%s.json (assigned first, then "
                              "priority, then the oldest)"

@@ -21,7 +21,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "inspect.h"
 #include "error.h"
 #include "state.h"
 #include "fsutil.h"
@@ -33,6 +32,7 @@
 #include "journal.h"
 #include "repo.h"
 #include "snapshot.h"
+#include "inspect.h"
 #include "policy.h"
 #include "reconcile.h"
 #include "daemon.h"

@@ -12,12 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fsutil.h"
 #include "error.h"
 #include "machine.h"
 #include "notice.h"
 #include "state.h"
 #include "task.h"
+#include "fsutil.h"
 #include "root.h"
 #include "branch.h"
 #include "gitindex.h"

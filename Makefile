@@ -6,6 +6,8 @@
 #   make check-sanitize  the whole suite against ASan+UBSan binaries
 #   make fuzz       run each libFuzzer harness FUZZ_SECONDS (default 60)
 #                   (docs/hacking.md)
+#   make torture    the long torture run: 100,000 racing transitions, 50 kill -9
+#                   of spoold (TORTURE_TRANSITIONS, TORTURE_KILLS, TORTURE_TASKS)
 #   make bench      run the benchmarks, print a table
 #   make install    PREFIX=/usr/local DESTDIR= (UNITDIR: the systemd unit)
 #
@@ -139,6 +141,16 @@ unit: unit-bins
 check: deps all unit
 	prove -j2 --failures --comments --exec tests/run-one.sh tests/t/
 
+# The short run of the same test is part of check.
+torture: deps all
+	TORTURE_TASKS=$${TORTURE_TASKS:-2000} \
+	TORTURE_TRANSITIONS=$${TORTURE_TRANSITIONS:-100000} \
+	TORTURE_KILLS=$${TORTURE_KILLS:-50} \
+	TORTURE_MAX_SECONDS=$${TORTURE_MAX_SECONDS:-3600} \
+	TORTURE_SETTLE_SECONDS=$${TORTURE_SETTLE_SECONDS:-300} \
+	TORTURE_STRICT=1 TEST_TIMEOUT=$${TEST_TIMEOUT:-7200} \
+	prove -v tests/t/0610-torture.t
+
 # The same suite against binaries built with ASan and UBSan, in their own
 # build dir; tests/lib.sh puts SPOOL_BIN first on PATH. Any report fails
 # the program that made it: UBSan does not recover, LeakSanitizer stops
@@ -238,4 +250,5 @@ clean:
 	rm -f bin/spool bin/spoold
 
 .PHONY: all deps deps-check unit unit-bins check check-sanitize \
-	check-sanitize-build fuzz fuzzers demo bench install uninstall clean
+	check-sanitize-build fuzz fuzzers torture demo bench install uninstall \
+	clean

@@ -8,6 +8,7 @@
 #include "error.h"
 #include "state.h"
 #include "task.h"
+#include "root.h"
 #include "ops.h"
 #include "task-files.h"
 #include "cmd.h"

@@ -1,9 +1,12 @@
 /* spool answer: answer a question that spool ask filed. */
 #include <getopt.h>
 
-#include "cmd.h"
 #include "error.h"
+#include "state.h"
 #include "task.h"
+#include "ops.h"
+#include "task-files.h"
+#include "cmd.h"
 
 static int cmd_answer_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			   int argc, char **argv)

@@ -2,6 +2,8 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "state.h"
+#include "ops.h"
 #include "cmd.h"
 
 static int cmd_ask_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,

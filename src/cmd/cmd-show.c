@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fsutil.h"
 #include "error.h"
 #include "state.h"
+#include "fsutil.h"
 #include "root.h"
 #include "history-read.h"
 #include "archive-find.h"

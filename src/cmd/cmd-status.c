@@ -12,7 +12,6 @@
 
 #include "error.h"
 #include "state.h"
-#include "task.h"
 #include "fsutil.h"
 #include "root.h"
 #include "branch.h"

@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fsutil.h"
 #include "error.h"
 #include "state.h"
+#include "fsutil.h"
 #include "root.h"
 #include "archive-find.h"
 #include "inspect.h"

@@ -18,14 +18,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd.h"
 #include "error.h"
-#include "fsutil.h"
-#include "hydrate.h"
-#include "inspect.h"
-#include "registry.h"
+#include "state.h"
 #include "task.h"
+#include "fsutil.h"
+#include "root.h"
+#include "inspect.h"
+#include "ops.h"
+#include "registry.h"
+#include "task-files.h"
 #include "work.h"
+#include "hydrate.h"
+#include "cmd.h"
 
 #define DEFAULT_LOG_MAX (1024L * 1024)
 #define DEFAULT_GRACE_MS 10000L

@@ -21,7 +21,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "inspect.h"
 #include "error.h"
 #include "state.h"
 #include "fsutil.h"
@@ -33,6 +32,7 @@
 #include "journal.h"
 #include "repo.h"
 #include "snapshot.h"
+#include "inspect.h"
 #include "policy.h"
 #include "reconcile.h"
 #include "daemon.h"
@@ -270,6 +270,21 @@ static void arm_halted(struct daemon *d)
 	timerfd_settime(d->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
+/*
+ * Events still queued after the whole tree was read tell of moves made
+ * before that read or while it went on: HEAD has their outcome already,
+ * or the files will show it. Their order would be replayed from HEAD's
+ * place as if new (a task back in ready/ several times has each claim
+ * and release recorded again), so only the paths they name are kept,
+ * for the next batch to judge from the files.
+ */
+static void forget_queued(struct daemon *d)
+{
+	if (watch_drain(&d->wt, d->sp) < 0)
+		ERROR("%s", spool_error_message());
+	spool_moves_clear(d->wt.moves);
+}
+
 static void batch(struct daemon *d, bool timer)
 {
 	struct watcher *wt = &d->wt;
@@ -364,6 +379,8 @@ static void batch(struct daemon *d, bool timer)
 	      "deadlines %lld ms", (long long)(t1 - now),
 	      (long long)(t2 - t1), (long long)(spool_now_ms() - t2));
 	pathset_clear(&wt->dirty);
+	if (full)
+		forget_queued(d);
 	d->batches++;
 	d->last_commit_ms = spool_now_ms();
 	maybe_pack(d);
@@ -470,12 +487,16 @@ int daemon_run(struct daemon *d, int ready_fd)
 		daemon_track_all(d);
 	}
 	others_seen(d);
+	if (rc == 0)
+		forget_queued(d);
 	spool_unlock(d->sp);
 	malloc_trim(0);	/* the whole tree's map is gone */
 	if (rc < 0)
 		return rc;
 	if (serve_open(d) < 0)
 		return SPOOL_ERROR;
+	if (d->wt.dirty.n && !d->halted)
+		batch(d, false);
 	INFO("watching %s (%zu directories)", spool_root(d->sp), d->wt.n);
 	daemon_notify("READY=1");
 	if (ready_fd >= 0) {

@@ -16,10 +16,10 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "fsutil.h"
 #include "error.h"
 #include "state.h"
 #include "task.h"
+#include "fsutil.h"
 #include "root.h"
 #include "gitindex.h"
 #include "archives.h"

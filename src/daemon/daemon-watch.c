@@ -19,9 +19,9 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include "fsutil.h"
 #include "error.h"
 #include "state.h"
+#include "fsutil.h"
 #include "moves.h"
 #include "root.h"
 #include "policy.h"

@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "task.h"
 #include "fsutil.h"
 #include "root.h"
-#include "task.h"
 
 #define CONFIG_PATH ".spool/config.json"
 

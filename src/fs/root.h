@@ -2,6 +2,7 @@
 #ifndef SPOOL_ROOT_H
 #define SPOOL_ROOT_H
 
+#include <stddef.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include <stdint.h>

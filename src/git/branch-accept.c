@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fsutil.h"
 #include "error.h"
+#include "fsutil.h"
 #include "root.h"
 #include "branch-accept.h"
 #include "branch.h"

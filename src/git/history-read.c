@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fsutil.h"
 #include "error.h"
 #include "state.h"
+#include "fsutil.h"
 #include "root.h"
 #include "history-read.h"
 #include "history.h"

@@ -13,7 +13,6 @@
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
 
-#include "fsutil.h"
 #include "error.h"
 #include "fsutil.h"
 #include "root.h"

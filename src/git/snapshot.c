@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fsutil.h"
 #include "error.h"
 #include "state.h"
+#include "fsutil.h"
 #include "root.h"
 #include "repo.h"
 #include "snapshot.h"

@@ -90,7 +90,21 @@ static int replay_move(bool *done, bool *release, spool_commit *c,
 	request_of(&rq, o, id);
 	if (jloc(&rq.from, o, "from") < 0 || jloc(&rq.to, o, "to") < 0 ||
 	    jloc(&at, o, "at") < 0 || at.state == SPOOL_STATE_NONE ||
-	    spool_task_find(&now, sp, id) < 0 || !same_loc(&now, &at) ||
+	    spool_task_find(&now, sp, id) < 0) {
+		spool_error_clear();
+		return 0;
+	}
+	if (!same_loc(&now, &at) && same_loc(&now, &rq.from) && before &&
+	    in_head(c, &rq.from, id)) {
+		/* Killed between a command's rewrite and its rename: the
+		 * task did not move, and what was written for it goes. */
+		char path[PATH_MAX];
+		spool_loc_path(path, sizeof(path), &now, id);
+		if (spool_fs_rewrite(sp, path, before, strlen(before)) < 0)
+			spool_error_clear();
+		return 0;
+	}
+	if (!same_loc(&now, &at) ||
 	    !in_head(c, &rq.from, id) || in_head(c, &at, id) || !before ||
 	    spool_task_parse(&task, before, strlen(before), id, id) < 0) {
 		spool_error_clear();
@@ -206,6 +220,37 @@ out:
 	return rc;
 }
 
+static bool is_rewrite(json_t *o)
+{
+	const char *kind = jstr(o, "kind");
+
+	return kind && strcmp(kind, "rewrite") == 0;
+}
+
+/* A killed process's rewrites, newest first: each gives way to the bytes
+ * before it, so the files are as agents left them. */
+static void undo_rewrites(spool *sp, char **names, size_t n)
+{
+	for (size_t i = n; i-- > 0;) {
+		json_t *o = spool_intent_read(sp, names[i]);
+		json_t *b = json_object_get(o, "before");
+		json_t *a = json_object_get(o, "after");
+		const char *id = jstr(o, "id");
+		if (!o || !is_rewrite(o)) {
+			json_decref(o);
+			continue;
+		}
+		if (id && spool_id_valid(id) && json_is_string(a) &&
+		    json_is_string(b))
+			spool_intent_unwrite(sp, id, json_string_value(b),
+					     json_string_length(b),
+					     json_string_value(a),
+					     json_string_length(a));
+		json_decref(o);
+		spool_intent_forget(sp, names[i]);
+	}
+}
+
 int spool_intent_recover(size_t *recorded, bool *terminal, spool *sp)
 {
 	char **names = NULL;
@@ -214,8 +259,13 @@ int spool_intent_recover(size_t *recorded, bool *terminal, spool *sp)
 
 	if ((rc = spool_intent_list(&names, &n, sp)) < 0)
 		return rc;
+	undo_rewrites(sp, names, n);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		json_t *o = spool_intent_read(sp, names[i]);
+		if (o && is_rewrite(o)) {
+			json_decref(o);
+			continue;	/* undone above */
+		}
 		rc = o ? replay(recorded, terminal, sp, names[i], o)
 		       : SPOOL_EINVALID;
 		json_decref(o);

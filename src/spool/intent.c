@@ -35,12 +35,13 @@
 #include "fsutil.h"
 #include "root.h"
 #include "history.h"
+#include "repo.h"
 #include "intent.h"
 #include "task-files.h"
 
 #define INTENT_DIR ".spool/run/intent"
 
-enum { KIND_MOVE, KIND_FILE };
+enum { KIND_MOVE, KIND_FILE, KIND_REWRITE };
 
 struct intent {
 	char name[128];		/* under INTENT_DIR; "" in memory only */
@@ -49,9 +50,11 @@ struct intent {
 	char id[SPOOL_ID_MAX + 1];
 	spool_loc from;		/* where the file was (NONE: not yet) */
 	spool_loc to;		/* where it goes (NONE: not known yet) */
-	char *before;		/* move: the task file before; file: the
-				 * file in new/ it came from */
+	char *before;		/* move, rewrite: the task file before;
+				 * file: the file in new/ it came from */
 	size_t beforelen;
+	char *after;		/* rewrite: the task file it writes */
+	size_t afterlen;
 	char src[PATH_MAX];	/* file: the file in new/, or "" */
 	char key[PATH_MAX];	/* file: the key file it creates, or "" */
 	char parent[SPOOL_ID_MAX + 1];
@@ -67,6 +70,7 @@ struct spool_intents {
 static void intent_clear(struct intent *it)
 {
 	free(it->before);
+	free(it->after);
 	free(it->parent_before);
 	memset(it, 0, sizeof(*it));
 }
@@ -149,7 +153,8 @@ static void set_loc(json_t *o, const char *key, const spool_loc *loc)
 }
 
 /* Writes o for it, durably, under a name that sorts in the order made. */
-static int intent_write(spool *sp, struct intent *it, json_t *o)
+static int intent_write_ex(spool *sp, struct intent *it, json_t *o,
+			   bool durable)
 {
 	static unsigned counter;
 	struct timespec ts;
@@ -168,10 +173,17 @@ static int intent_write(spool *sp, struct intent *it, json_t *o)
 	mkdirat(spool_rootfd(sp), ".spool/run", 0777);
 	mkdirat(spool_rootfd(sp), INTENT_DIR, 0777);
 	intent_path(path, sizeof(path), it->name);
-	if ((rc = spool_fs_write(sp, path, s, strlen(s), false)) < 0)
+	rc = durable ? spool_fs_write(sp, path, s, strlen(s), false)
+		     : spool_fs_write_cache(sp, path, s, strlen(s));
+	if (rc < 0)
 		it->name[0] = '\0';
 	free(s);
 	return rc;
+}
+
+static int intent_write(spool *sp, struct intent *it, json_t *o)
+{
+	return intent_write_ex(sp, it, o, true);
 }
 
 static int read_task(char **out, size_t *len, spool *sp, const spool_loc *loc,
@@ -264,6 +276,50 @@ int spool_intent_place(spool_commit *c, spool *sp, const spool_request *rq,
 		goto fail;
 	}
 	rc = intent_write(sp, it, o);
+	json_decref(o);
+	if (rc == 0)
+		return 0;
+fail:
+	pop(c);
+	return rc;
+}
+
+int spool_intent_rewrite(spool_commit *c, spool *sp, const char *id,
+			 const spool_loc *at, const char *after,
+			 size_t afterlen)
+{
+	struct intent *it;
+	json_t *o, *b, *a;
+	int rc;
+
+	if (!c)
+		return 0;
+	if (!(it = push(c, KIND_REWRITE, id)))
+		return SPOOL_ERROR;
+	it->to = *at;
+	if ((rc = read_task(&it->before, &it->beforelen, sp, at, id)) < 0)
+		goto fail;
+	if (!(it->after = malloc(afterlen ? afterlen : 1))) {
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+		goto fail;
+	}
+	memcpy(it->after, after, afterlen);
+	it->afterlen = afterlen;
+	b = json_stringn(it->before, it->beforelen);
+	a = json_stringn(after, afterlen);
+	o = json_pack("{s:s, s:s, s:o*, s:o*}", "kind", "rewrite", "id", id,
+		      "before", b, "after", a);
+	if (!o || !b || !a) {
+		json_decref(o);
+		rc = spool_error_set(SPOOL_EINVALID, "'%s' is not UTF-8 text",
+				     id);
+		goto fail;
+	}
+	set_loc(o, "at", at);
+	/* Not synced: it guards against a process killed, on the hot path
+	 * of every release and submit recorded. After a power cut the
+	 * rewrite may outlive it; then it reads as an edit in place. */
+	rc = intent_write_ex(sp, it, o, false);
 	json_decref(o);
 	if (rc == 0)
 		return 0;
@@ -411,9 +467,61 @@ static void undo_file(spool *sp, struct intent *it)
 	}
 }
 
+/* Whether HEAD has exactly these bytes at path. */
+static bool head_has_bytes(spool *sp, const char *path, const char *want,
+			   size_t len)
+{
+	git_repository *repo;
+	git_object *obj = NULL;
+	char spec[PATH_MAX + 8];
+	bool yes = false;
+
+	snprintf(spec, sizeof(spec), "HEAD:%s", path);
+	if (spool_repo(&repo, sp) == 0 &&
+	    git_revparse_single(&obj, repo, spec) == 0 &&
+	    git_object_type(obj) == GIT_OBJECT_BLOB)
+		yes = (size_t)git_blob_rawsize((git_blob *)obj) == len &&
+		      memcmp(git_blob_rawcontent((git_blob *)obj), want,
+			     len) == 0;
+	git_object_free(obj);
+	git_error_clear();
+	spool_error_clear();
+	return yes;
+}
+
+/*
+ * The spool's own rewrite, not recorded: its bytes give way to those
+ * before, wherever the task went since (an agent's mv moves the bytes as
+ * they are). Bytes that are not the rewrite's are someone else's, and
+ * stay; so do bytes HEAD has there, which are recorded.
+ */
+void spool_intent_unwrite(spool *sp, const char *id, const char *before,
+			  size_t blen, const char *after, size_t alen)
+{
+	char path[PATH_MAX];
+	spool_loc now;
+
+	if (spool_task_find(&now, sp, id) < 0) {
+		spool_error_clear();
+		return;
+	}
+	spool_loc_path(path, sizeof(path), &now, id);
+	if (!same_bytes(sp, path, after, alen))
+		return;
+	if (head_has_bytes(sp, path, after, alen))
+		return;
+	spool_fs_rewrite(sp, path, before, blen);
+}
+
 static void undo(spool *sp, struct intent *it)
 {
 	char to[PATH_MAX];
+
+	if (it->kind == KIND_REWRITE) {
+		spool_intent_unwrite(sp, it->id, it->before, it->beforelen,
+				     it->after, it->afterlen);
+		return;
+	}
 
 	if (it->kind == KIND_FILE) {
 		undo_file(sp, it);

@@ -48,6 +48,28 @@ typedef struct {
 int spool_intent_file(spool_commit *c, spool *sp,
 		      const spool_intent_filing *f);
 
+/* Before the spool rewrites task id where it is (at), to record a move
+ * already made (the effects of an agent's release or submit): the bytes
+ * before and after. A process killed before the commit leaves the file
+ * with values no commit has: the next one puts the bytes back, so the
+ * files show only what agents made, and records that. */
+int spool_intent_rewrite(spool_commit *c, spool *sp, const char *id,
+			 const spool_loc *at, const char *after,
+			 size_t afterlen);
+
+/* Before the spool rewrites task id where it is (at), to record a move
+ * already made (the effects of an agent's release or submit): the bytes
+ * before and after. A process killed before the commit leaves the file
+ * with values no commit has: the next one puts the bytes back, so the
+ * files show only what agents made, and records that. */
+int spool_intent_rewrite(spool_commit *c, spool *sp, const char *id,
+			 const spool_loc *at, const char *after,
+			 size_t afterlen);
+/* Puts before back where task id went, if it holds after and HEAD does
+ * not have after there (the rewrite was never recorded). */
+void spool_intent_unwrite(spool *sp, const char *id, const char *before,
+			  size_t blen, const char *after, size_t alen);
+
 /* The last intent for id did not happen (its rename lost a race). */
 void spool_intent_drop(spool_commit *c, spool *sp, const char *id);
 /* The filing of id was refused before anything was staged: what it did

@@ -16,11 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fsutil.h"
 #include "error.h"
 #include "machine.h"
 #include "state.h"
 #include "task.h"
+#include "fsutil.h"
 #include "root.h"
 #include "history.h"
 #include "lease.h"

@@ -12,12 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fsutil.h"
 #include "error.h"
 #include "machine.h"
 #include "notice.h"
 #include "state.h"
 #include "task.h"
+#include "fsutil.h"
 #include "root.h"
 #include "branch.h"
 #include "gitindex.h"
@@ -94,6 +94,69 @@ int spool_op_add(char *id, size_t idlen, bool *existed, spool *sp,
 	return finish(sp, c, rc, false, actor);
 }
 
+/* Times a command records an agent's move of its task before giving up:
+ * each one means the agent moved it again meanwhile. */
+#define RECORD_TRIES 16
+
+/* Whether HEAD has task id at loc. */
+static bool recorded_at(spool_commit *c, const spool_loc *loc, const char *id)
+{
+	git_tree *base = spool_commit_base(c);
+	git_tree_entry *te = NULL;
+	char path[PATH_MAX];
+	bool yes;
+
+	if (!base || loc->state == SPOOL_STATE_NEW ||
+	    loc->state == SPOOL_STATE_QUARANTINE)
+		return true;	/* nothing recorded to start from */
+	spool_loc_path(path, sizeof(path), loc, id);
+	yes = git_tree_entry_bypath(&te, base, path) == 0;
+	git_tree_entry_free(te);
+	git_error_clear();
+	return yes;
+}
+
+/*
+ * Agents move tasks with mv, without the lock: one may have moved this
+ * task after begin()'s reconcile, before the command found it. Recorded
+ * from where the files have it, the command's transition would start
+ * from a place HEAD does not have: the task twice in the tree, and the
+ * agent's move never recorded (then taken for an illegal one). So the
+ * agent's move is recorded first, in its own commit, and *c starts anew
+ * from it. ERACE when the agent keeps moving it.
+ */
+static int record_moved(spool_commit **c, spool *sp, const spool_loc *at,
+			const char *id, int tries)
+{
+	char path[PATH_MAX];
+	const char *paths[] = { path };
+	spool_reconcile_opts o = { .paths = paths, .npaths = 1 };
+	int rc;
+
+	if (tries >= RECORD_TRIES)
+		return spool_error_set(SPOOL_ERACE, "'%s' keeps moving while it "
+				       "is recorded; try again", id);
+	spool_commit_free(*c);
+	*c = NULL;
+	spool_loc_path(path, sizeof(path), at, id);
+	if ((rc = spool_reconcile_ex(NULL, sp, &o)) < 0)
+		return rc;
+	return spool_commit_new(c, sp);
+}
+
+/* Finds id where the files have it, once HEAD has it there too. */
+static int find_recorded(spool_loc *at, spool_commit **c, spool *sp,
+			 const char *id)
+{
+	int rc;
+
+	for (int tries = 0;; tries++)
+		if ((rc = spool_task_find(at, sp, id)) < 0 ||
+		    recorded_at(*c, at, id) ||
+		    (rc = record_moved(c, sp, at, id, tries)) < 0)
+			return rc;
+}
+
 /*
  * The common shape: find the task, ask the entry point for the verb (it
  * decides with the table, moves and records), commit, then release what
@@ -113,7 +176,7 @@ static int op(spool *sp, const char *id, const char *verb, spool_state to,
 	rq.to.state = to;
 	if ((rc = begin(&c, sp)) < 0)
 		return rc;
-	if ((rc = spool_task_find(&rq.from, sp, id)) == 0)
+	if ((rc = find_recorded(&rq.from, &c, sp, id)) == 0)
 		rc = spool_transition_apply(&out, c, sp, &rq);
 	spool_outcome_clear(&out);
 	return finish(sp, c, rc, rc == 0 && out.release, o->actor);
@@ -359,14 +422,14 @@ int spool_op_next(spool_entry *out, spool *sp, const char *agent)
 
 /* Picks and renames until a pick is won; c records the claim (NULL when
  * spoold runs: it records the rename like any agent's mv). */
-static int claim_loop(spool_entry *out, spool *sp, spool_commit *c,
+static int claim_loop(spool_entry *out, spool *sp, spool_commit **c,
 		      const char *agent, json_t *a)
 {
 	spool_request rq = { .verb = "claim", .actor = agent,
 			     .via = SPOOL_VIA_CMD, .agent = a };
 	spool_outcome o;
 	json_t *task = NULL;
-	int rc = 0, tries;
+	int rc = 0, tries, moved;
 
 	rq.to.state = SPOOL_STATE_CLAIMED;
 	snprintf(rq.to.agent, sizeof(rq.to.agent), "%s", agent);
@@ -375,15 +438,23 @@ static int claim_loop(spool_entry *out, spool *sp, spool_commit *c,
 	 * nothing left; a cap would fail a claimer that merely kept losing.
 	 * Without c the rename is left unsynced, like the agent's own mv:
 	 * a power cut can undo this claim, never double it. */
-	for (tries = 0;; tries++) {
+	for (tries = 0, moved = 0;; tries++) {
 		if ((rc = spool_select(out, sp, agent, a, tries > 0)) < 0)
 			break;
+		/* Released by mv since the reconcile: that first. */
+		if (c && !recorded_at(*c, &out->loc, out->id)) {
+			if ((rc = record_moved(c, sp, &out->loc, out->id,
+					       moved++)) < 0)
+				break;
+			continue;
+		}
 		rc = spool_task_load(&task, sp, &out->loc, out->id);
 		if (rc == 0) {
 			rq.id = out->id;
 			rq.from = out->loc;
 			rq.task = task;
-			rc = spool_transition_apply(&o, c, sp, &rq);
+			rc = spool_transition_apply(&o, c ? *c : NULL, sp,
+						    &rq);
 			spool_outcome_clear(&o);
 		}
 		json_decref(task);
@@ -419,7 +490,7 @@ int spool_op_claim(spool_entry *out, spool *sp, const char *agent)
 		json_decref(a);
 		return rc;
 	}
-	rc = claim_loop(out, sp, c, agent, a);
+	rc = claim_loop(out, sp, &c, agent, a);
 	json_decref(a);
 	return finish_ex(sp, c, rc, false, agent, false);
 }

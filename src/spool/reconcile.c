@@ -134,27 +134,6 @@ static int revert_and_restore(struct rec_ctx *x, const char *id,
 			      const spool_loc *from, const spool_loc *to,
 			      const char *why);
 
-/* When the branch last moved, to the nanosecond where the ref file
- * tells (libgit2 rewrites it on every commit), else to the second. */
-static struct timespec last_commit_time(spool *sp, git_commit *head)
-{
-	struct timespec t = { .tv_sec = (time_t)git_commit_time(head) };
-	git_reference *ref = NULL;
-	char path[PATH_MAX];
-	struct stat st;
-
-	if (git_reference_lookup(&ref, sp->repo, "HEAD") == 0 &&
-	    git_reference_type(ref) == GIT_REFERENCE_SYMBOLIC) {
-		snprintf(path, sizeof(path), "%s%s",
-			 git_repository_path(sp->repo),
-			 git_reference_symbolic_target(ref));
-		if (stat(path, &st) == 0)
-			t = st.st_mtim;
-	}
-	git_reference_free(ref);
-	return t;
-}
-
 /* One step of a raw move, as the table sees it. */
 static void raw_step(spool_request *rq, const spool *sp, const char *id,
 		     const spool_loc *from, const spool_loc *to, json_t *task)
@@ -267,24 +246,6 @@ static int apply_step(struct rec_ctx *x, struct walk *w, const spool_loc *to,
 	return rc;
 }
 
-/* Whether claimed/AGENT changed since the last commit. */
-static bool dir_changed(struct rec_ctx *x, const spool_loc *loc)
-{
-	git_commit *head = spool_commit_parent(x->c);
-	struct timespec since;
-	struct stat st;
-	char dir[128];
-
-	if (!head)
-		return true;
-	since = last_commit_time(x->sp, head);
-	spool_loc_format(dir, sizeof(dir), loc);
-	return spool_fs_lstat(x->sp, dir, &st) == 0 &&
-	       (st.st_mtim.tv_sec > since.tv_sec ||
-		(st.st_mtim.tv_sec == since.tv_sec &&
-		 st.st_mtim.tv_nsec >= since.tv_nsec));
-}
-
 /* A claim nobody saw, by one of several agents: recorded as by
  * "unknown", which no agent may be, said in the note. The table was
  * asked for each agent who could have made it (unseen_claim). */
@@ -312,37 +273,36 @@ static int unknown_claim(struct rec_ctx *x, struct walk *w, const char *note)
 
 /*
  * ready -> review with the claim unseen. The claimer is known when only
- * one registered agent could have claimed it, or only one of those has a
- * claimed/ directory that changed since the last commit; otherwise it is
- * "unknown", said in the note, for the reviewer to see.
+ * one registered agent could have claimed it; otherwise it is "unknown",
+ * said in the note, for the reviewer to see. Which claimed/ directories
+ * changed since the last commit tells nothing: the claim and the submit
+ * may both come before a commit that recorded other tasks (spoold busy,
+ * or a command's), while another agent's directory changed after it.
+ * Such a guess gave one agent's work to another.
  */
 static int unseen_claim(struct rec_ctx *x, struct walk *w,
 			const spool_loc *to)
 {
-	spool_loc mid = { .state = SPOOL_STATE_CLAIMED }, cand = mid, only;
-	size_t n = 0, able = 0, changed = 0;
+	spool_loc mid = { .state = SPOOL_STATE_CLAIMED }, cand = mid;
+	size_t n = 0, able = 0;
 	char **agents = NULL, note[256];
 	int rc;
 
 	if ((rc = spool_registry_names(&agents, &n, x->sp, "agents")) < 0)
 		return rc;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && able < 2; i++) {
 		snprintf(cand.agent, sizeof(cand.agent), "%s", agents[i]);
 		if (!raw_legal(x, w->task, w->id, &w->end, &cand, NULL) ||
 		    !raw_legal(x, w->task, w->id, &cand, to, NULL))
 			continue;
 		if (able++ == 0)
-			only = cand;
-		if (dir_changed(x, &cand) && changed++ == 0)
 			mid = cand;
 	}
 	spool_names_free(agents, n);
 	spool_error_clear();
 	if (able == 0)
 		return SPOOL_EILLEGAL;
-	if (able == 1)
-		mid = only;
-	if (able == 1 || changed == 1) {
+	if (able == 1) {
 		snprintf(note, sizeof(note), "claim not seen; claimer inferred "
 			 "from claimed/%s/", mid.agent);
 		rc = apply_step(x, w, &mid, note);

@@ -23,11 +23,12 @@
 #include <unistd.h>
 
 #include "error.h"
-#include "fsutil.h"
-#include "inspect.h"
-#include "ops.h"
 #include "state.h"
 #include "task.h"
+#include "fsutil.h"
+#include "root.h"
+#include "inspect.h"
+#include "ops.h"
 #include "task-files.h"
 #include "work.h"
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -20,6 +21,9 @@
 #include "gittree.h"
 #include "history.h"
 #include "init.h"
+#include "repo.h"
+#include "reconcile.h"
+#include "transition.h"
 
 struct fixture {
 	char dir[4096];
@@ -636,6 +640,52 @@ static void test_stored_objects(void **state)
 	free(data);
 }
 
+/*
+ * A release by mv is recorded with its effect (attempt + 1), written into
+ * the file before the commit. A process killed between the two must not
+ * leave that value behind: the next one, seeing the task where HEAD has
+ * it with other content, would take it for an agent's edit in ready/ and
+ * revert it. Here an agent claimed and released with mv; the child
+ * records the release and dies before committing, as kill -9 would.
+ */
+static void test_rewrite_killed_before_commit(void **state)
+{
+	struct spool_fixture *f = *state;
+	static const char *const steps[] = {
+		"echo '{\"id\": \"T-1\", \"title\": \"t\"}' >ready/T-1.json",
+		"ready/T-1.json", NULL
+	};
+	int status;
+	pid_t pid;
+
+	commit(f, steps);
+	sh(f, "mkdir claimed/a && mv ready/T-1.json claimed/a/ && "
+	   "mv claimed/a/T-1.json ready/");
+	if ((pid = fork()) == 0) {
+		spool_request rq = { .id = "T-1", .actor = "a", .moved = true,
+				     .via = SPOOL_VIA_MV };
+		spool_outcome out;
+		spool_commit *c;
+		spool_loc_parse(&rq.from, "claimed/a");
+		spool_loc_parse(&rq.to, "ready");
+		if (spool_lock(f->sp, -1) < 0 ||
+		    spool_commit_new(&c, f->sp) < 0 ||
+		    spool_transition_apply(&out, c, f->sp, &rq) < 0)
+			_exit(1);
+		_exit(0);	/* killed: nothing written, nothing undone */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	sh(f, "grep -q '\"attempt\": 2' ready/T-1.json");
+	assert_int_equal(spool_reconcile_locked(NULL, f->sp), 0);
+	/* Nothing the agents did shows any more: nothing to record, and
+	 * nothing taken for an edit. */
+	sh(f, "! git log --format=%B | grep -e revert -e quarantine");
+	sh(f, "git show HEAD:ready/T-1.json | cmp -s - ready/T-1.json");
+	sh(f, "test -z \"$(find quarantine .spool/run/intent -type f "
+	   "! -name .gitkeep)\"");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -657,6 +707,9 @@ int main(void)
 			spool_teardown),
 		cmocka_unit_test_setup_teardown(test_stored_objects, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rewrite_killed_before_commit, spool_setup,
+			spool_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

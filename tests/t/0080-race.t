@@ -85,7 +85,7 @@ is "$(cat "$T"/claims.* | wc -l)" "$N" "$N claims reported"
 is "$(cat "$T"/claims.* | sed 's#.*/##' | sort -u | wc -l)" "$N" "no task reported to two claimers"
 bad=0
 for i in $(seq 1 $P); do
-	while read -r p; do [ "${p%/*}" = "claimed/c$i" ] && [ -f "$p" ] || bad=$((bad + 1)); done <"$T/claims.$i"
+	while read -r p; do [ "${p%/*}" = "$(pwd -P)/claimed/c$i" ] && [ -f "$p" ] || bad=$((bad + 1)); done <"$T/claims.$i"
 done
 is "$bad" 0 "each claimer's printed path is in its own claimed/ directory"
 check_once c "spool claim race"

@@ -15,13 +15,15 @@
 #include <cmocka.h>
 
 #include "error.h"
+#include "machine.h"
 #include "notice.h"
+#include "state.h"
 #include "root.h"
 #include "gitloose.h"
 #include "gittree.h"
 #include "history.h"
-#include "init.h"
 #include "repo.h"
+#include "init.h"
 #include "reconcile.h"
 #include "transition.h"
 

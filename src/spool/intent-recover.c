@@ -90,21 +90,7 @@ static int replay_move(bool *done, bool *release, spool_commit *c,
 	request_of(&rq, o, id);
 	if (jloc(&rq.from, o, "from") < 0 || jloc(&rq.to, o, "to") < 0 ||
 	    jloc(&at, o, "at") < 0 || at.state == SPOOL_STATE_NONE ||
-	    spool_task_find(&now, sp, id) < 0) {
-		spool_error_clear();
-		return 0;
-	}
-	if (!same_loc(&now, &at) && same_loc(&now, &rq.from) && before &&
-	    in_head(c, &rq.from, id)) {
-		/* Killed between a command's rewrite and its rename: the
-		 * task did not move, and what was written for it goes. */
-		char path[PATH_MAX];
-		spool_loc_path(path, sizeof(path), &now, id);
-		if (spool_fs_rewrite(sp, path, before, strlen(before)) < 0)
-			spool_error_clear();
-		return 0;
-	}
-	if (!same_loc(&now, &at) ||
+	    spool_task_find(&now, sp, id) < 0 || !same_loc(&now, &at) ||
 	    !in_head(c, &rq.from, id) || in_head(c, &at, id) || !before ||
 	    spool_task_parse(&task, before, strlen(before), id, id) < 0) {
 		spool_error_clear();

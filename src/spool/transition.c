@@ -625,60 +625,6 @@ static int rename_task(spool_commit *c, spool *sp, const spool_request *rq,
 	return rc;
 }
 
-/* Puts before back where the task went, if it still holds after. */
-static void unwrite(spool *sp, const char *id, const char *before,
-		    size_t blen, const char *after)
-{
-	char path[PATH_MAX], *now = NULL, msg[1024];
-	int code = spool_error_code();
-	spool_loc loc;
-	size_t len;
-
-	snprintf(msg, sizeof(msg), "%s", spool_error_message());
-	if (spool_task_find(&loc, sp, id) == 0) {
-		spool_loc_path(path, sizeof(path), &loc, id);
-		if (spool_fs_read(&now, &len, sp, path,
-				  SPOOL_TASK_MAX_BYTES) == 0 &&
-		    len == strlen(after) && memcmp(now, after, len) == 0)
-			spool_fs_rewrite(sp, path, before, blen);
-		free(now);
-	}
-	spool_error_set(code, "%s", msg);	/* the failure to report */
-}
-
-/*
- * A command's move that changes the task: the content first, then the
- * rename, so that the task never shows in its new place without what the
- * transition writes. Renamed first, an agent could claim it from ready/
- * before the rewrite, which then failed, and the command with it, its
- * move already taken up by the claim.
- */
-static int rewrite_and_rename(spool_commit *c, spool *sp,
-			      const spool_request *rq, const spool_row *row,
-			      const spool_loc *to, const char *s)
-{
-	char src[PATH_MAX], *before = NULL;
-	size_t len;
-	int rc;
-
-	spool_loc_path(src, sizeof(src), &rq->from, rq->id);
-	if ((rc = spool_intent_place(c, sp, rq, row, to)) < 0)
-		return rc;
-	if ((rc = spool_fs_read(&before, &len, sp, src,
-				SPOOL_TASK_MAX_BYTES)) < 0 ||
-	    (rc = spool_fs_rewrite(sp, src, s, strlen(s))) < 0) {
-		spool_intent_drop(c, sp, rq->id);
-		free(before);
-		return rc;
-	}
-	if ((rc = spool_move_task(sp, rq->id, &rq->from, to, c != NULL)) < 0) {
-		unwrite(sp, rq->id, before, len, s);
-		spool_intent_drop(c, sp, rq->id);
-	}
-	free(before);
-	return rc;
-}
-
 /* Puts the file where the row ends, with what it must hold. */
 static int place(spool_commit *c, spool *sp, const spool_request *rq,
 		 const spool_row *row, const spool_loc *to, json_t *task,
@@ -694,13 +640,6 @@ static int place(spool_commit *c, spool *sp, const spool_request *rq,
 		if ((rc = spool_intent_place(c, sp, rq, row, to)) < 0)
 			return rc;
 		return create(sp, to, rq->id, task);
-	}
-	if (!rq->moved && rewrite) {
-		if (!(s = spool_task_dump(task)))
-			return spool_error_set(SPOOL_ERROR, "out of memory");
-		rc = rewrite_and_rename(c, sp, rq, row, to, s);
-		free(s);
-		return rc;
 	}
 	if (!rq->moved) {
 		if ((rc = rename_task(c, sp, rq, row, &rq->from, to)) < 0)

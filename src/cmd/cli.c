@@ -327,10 +327,30 @@ int cmd_id(const char **out, const struct cmd_entry *self,
 	if (!spool_id_valid(arg))
 		return cmd_bad_value(self, "'%s' is not a task id (1-64 "
 				     "letters, digits and '-')", arg);
-	/* Not freed: an argument lives as long as the command. */
-	if ((id = id_canonical(ctx, arg)))
+	/* An argument lives as long as the command: the context keeps it. */
+	if ((id = id_canonical(ctx, arg))) {
+		char **v = realloc(ctx->owned,
+				   (ctx->nowned + 1) * sizeof(*v));
+		if (!v) {
+			free(id);
+			return 0;	/* as typed, then */
+		}
+		ctx->owned = v;
+		ctx->owned[ctx->nowned++] = id;
 		*out = id;
+	}
 	return 0;
+}
+
+void cmd_ctx_clear(struct cmd_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nowned; i++)
+		free(ctx->owned[i]);
+	free(ctx->owned);
+	ctx->owned = NULL;
+	ctx->nowned = 0;
+	spool_free(ctx->sp);
+	ctx->sp = NULL;
 }
 
 void cmd_print_help(FILE *fp, const struct cmd_entry *self)

@@ -28,7 +28,12 @@ enum {
 struct cmd_ctx {
 	const char *dir;	/* -C DIR, or NULL */
 	spool *sp;		/* opened by cmd_open() */
+	char **owned;		/* strings that live as long as the command */
+	size_t nowned;
 };
+
+/* Frees what the context holds, the spool included. */
+void cmd_ctx_clear(struct cmd_ctx *ctx);
 
 struct cmd_entry {
 	const char *name;

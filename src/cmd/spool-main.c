@@ -207,6 +207,6 @@ int main(int argc, char **argv)
 	opterr = 0;	/* cmd_bad_option says it, with the command's name */
 	spool_notice_set(notice, (void *)cmd->name);
 	rc = cmd->exec(cmd, &ctx, argc, argv);
-	spool_free(ctx.sp);
+	cmd_ctx_clear(&ctx);
 	return output_done(cmd->name, rc);
 }

@@ -507,9 +507,9 @@ int spool_work_lock(int *fd, spool *sp, const char *name, bool wait)
 	int rc;
 
 	*fd = -1;
-	if ((rc = spool_fs_mkdirs(sp, ".spool/run/work")) < 0)
+	if ((rc = spool_fs_mkdirs(sp, ".spool/run/runners")) < 0)
 		return rc;
-	snprintf(path, sizeof(path), ".spool/run/work/%s.lock", name);
+	snprintf(path, sizeof(path), ".spool/run/runners/%s.lock", name);
 	*fd = openat(spool_rootfd(sp), path, O_RDWR | O_CREAT | O_NOFOLLOW |
 		     O_CLOEXEC, 0644);
 	if (*fd < 0)

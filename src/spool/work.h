@@ -57,7 +57,7 @@ int spool_work_claim_renew(spool_work_claim *cl, spool *sp, const char *id,
 			   const char *agent);
 
 /*
- * Run locks, flock(2) on .spool/run/work/NAME.lock: a runner holds its
+ * Run locks, flock(2) on .spool/run/runners/NAME.lock: a runner holds its
  * task's lock while it runs it, and the agent's lock while it picks one
  * (claims, or adopts), so that a task in claimed/AGENT/ whose lock is
  * free is run by nobody. The kernel drops the locks of a runner that

@@ -14,9 +14,18 @@ start_daemon || exit 1
 cd "$S" || exit 1
 
 # Every fifth task names its own id, every seventh has an idempotency key.
+# The drop goes in six rounds and each round waits for one more kill, so
+# the kills land while tasks are being filed however fast or slow the
+# machine is.
 drop() {
-	local i
+	local i round=0
 	for ((i = 1; i <= N; i++)); do
+		if ((i % (N / 6 + 1) == 0)); then
+			round=$((round + 1))
+			until [ "$(cat "$T/kills" 2>/dev/null || echo 0)" -ge "$round" ]; do
+				sleep 0.05
+			done
+		fi
 		if ((i % 5 == 0)); then
 			printf '{"id": "X-%04d", "title": "t-%d"}\n' "$i" "$i"
 		elif ((i % 7 == 0)); then
@@ -49,6 +58,7 @@ while kill -0 $dropper 2>/dev/null; do
 	sleep "0.$((RANDOM % 4 + 1))"
 	pid=$(daemon_pid)
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
+	echo "$kills" >"$T/kills"
 	start_daemon >/dev/null 2>&1
 done
 wait $dropper

@@ -375,11 +375,6 @@ static void route_of(struct route *r, struct rec_ctx *x, const char *id,
 	size_t start = n;
 
 	r->n = 0;
-	if (getenv("RDEBUG")) {
-		fprintf(stderr, "route %s head=%d/%s disk=%d/%s touched=%d:", id, head->state, head->agent, disk ? (int)disk->state : -9, disk ? disk->agent : "", last);
-		for (size_t i = 0; i < n; i++) fprintf(stderr, " %d/%s%s", ev[i].loc.state, ev[i].loc.agent, ev[i].seen ? "" : "?");
-		fprintf(stderr, "\n");
-	}
 	r->departed = false;
 	r->p[r->n++] = (spool_place){ .loc = *head };
 	for (size_t i = 0; i < n; i++)

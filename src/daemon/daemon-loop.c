@@ -69,7 +69,7 @@ static int on_other(void *data, const spool_transition *t,
 		    const spool_jpos *after)
 {
 	(void)after;
-	spool_moves_touched(data, t->id);
+	spool_moves_touched(data, t->id, &t->from, &t->to);
 	return 0;
 }
 

@@ -27,6 +27,9 @@ struct chain {
 	bool touched;		/* another writer recorded some of it */
 	uint8_t n, cap;
 	struct step *v;
+	uint8_t nrec;		/* others' records; past SPOOL_MOVES_STEPS,
+				 * they cannot be followed */
+	struct step *rec;
 };
 
 struct spool_moves {
@@ -60,8 +63,10 @@ int spool_moves_new(spool_moves **out, size_t max_tasks)
 
 static void drop_chains(spool_moves *m)
 {
-	for (size_t i = 0; i < m->cap; i++)
+	for (size_t i = 0; i < m->cap; i++) {
 		free(m->slots[i].v);
+		free(m->slots[i].rec);
+	}
 }
 
 void spool_moves_free(spool_moves *m)
@@ -285,12 +290,34 @@ size_t spool_moves_places(spool_place *out, const spool_moves *m,
 	return n;
 }
 
-void spool_moves_touched(spool_moves *m, const char *id)
+static int dir_or_none(spool_moves *m, const spool_loc *loc)
+{
+	return loc->state == SPOOL_STATE_NONE ? DIR_NONE : dir_index(m, loc);
+}
+
+void spool_moves_touched(spool_moves *m, const char *id,
+			 const spool_loc *from, const spool_loc *to)
 {
 	struct chain *c = find(m, id);
+	int f, t;
 
-	if (c)
-		c->touched = true;
+	if (!c)
+		return;
+	c->touched = true;
+	if (c->nrec > SPOOL_MOVES_STEPS)
+		return;
+	f = dir_or_none(m, from);
+	t = dir_or_none(m, to);
+	if (c->nrec == SPOOL_MOVES_STEPS ||
+	    (f == DIR_NONE) != (from->state == SPOOL_STATE_NONE) ||
+	    (t == DIR_NONE) != (to->state == SPOOL_STATE_NONE) ||
+	    (!c->rec &&
+	     !(c->rec = malloc(SPOOL_MOVES_STEPS * sizeof(*c->rec))))) {
+		c->nrec = SPOOL_MOVES_STEPS + 1;	/* not to be followed */
+		return;
+	}
+	c->rec[c->nrec++] = (struct step){ .from = (int16_t)f,
+					   .to = (int16_t)t };
 }
 
 bool spool_moves_is_touched(const spool_moves *m, const char *id)
@@ -298,4 +325,56 @@ bool spool_moves_is_touched(const spool_moves *m, const char *id)
 	const struct chain *c = find(m, id);
 
 	return c && c->touched;
+}
+
+static bool at_dir(const spool_place *p, const spool_moves *m, int d)
+{
+	if (d == DIR_NONE)
+		return p->loc.state == SPOOL_STATE_NONE;
+	return p->loc.state == m->dirs[d].state &&
+	       strcmp(p->loc.agent, m->dirs[d].agent) == 0;
+}
+
+/*
+ * The first place after *at that s ends at: reached from s's origin if
+ * the places show that, else from anywhere (the table took the move on,
+ * as a release on the last attempt goes on to failed/).
+ */
+static bool follow(size_t *at, const spool_moves *m, const struct step *s,
+		   const spool_place *p, size_t n, bool first)
+{
+	size_t from = first ? 0 : *at + 1;
+
+	for (size_t i = from; i < n; i++)
+		if (at_dir(&p[i], m, s->to) && (s->from == DIR_NONE ||
+		    (i > 0 && at_dir(&p[i - 1], m, s->from)))) {
+			*at = i;
+			return true;
+		}
+	for (size_t i = from; i < n; i++)
+		if (at_dir(&p[i], m, s->to)) {
+			*at = i;
+			return true;
+		}
+	return false;
+}
+
+bool spool_moves_recorded_at(size_t *at, const spool_moves *m,
+			     const char *id, const spool_place *p, size_t n)
+{
+	const struct chain *c = find(m, id);
+	bool first = true;
+
+	if (!c || !c->nrec || c->nrec > SPOOL_MOVES_STEPS || !n)
+		return false;
+	*at = 0;
+	for (size_t i = 0; i < c->nrec; i++) {
+		/* a record that moves nothing (a note, an edit undone) */
+		if (c->rec[i].from == c->rec[i].to)
+			continue;
+		if (!follow(at, m, &c->rec[i], p, n, first))
+			return false;
+		first = false;
+	}
+	return !first;
 }

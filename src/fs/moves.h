@@ -50,10 +50,18 @@ size_t spool_moves_count(const spool_moves *m);
 size_t spool_moves_places(spool_place *out, const spool_moves *m,
 			  const char *id);
 
-/* A transition of id was recorded by another writer (a command) since
- * the log was last cleared: some of its steps may be recorded already. */
-void spool_moves_touched(spool_moves *m, const char *id);
+/* A transition of id from -> to was recorded by another writer (a
+ * command) since the log was last cleared, in the order they recorded
+ * them: some of its steps are recorded already. */
+void spool_moves_touched(spool_moves *m, const char *id,
+			 const spool_loc *from, const spool_loc *to);
 bool spool_moves_is_touched(const spool_moves *m, const char *id);
+/* Where, among the n places p of id (spool_moves_places), the steps
+ * other writers recorded leave it: their moves found in order, each
+ * ending at its destination. Nothing after that place is recorded.
+ * false: they cannot be found among the places, or there are none. */
+bool spool_moves_recorded_at(size_t *at, const spool_moves *m,
+			     const char *id, const spool_place *p, size_t n);
 
 /* Forgets every chain: they were recorded. */
 void spool_moves_clear(spool_moves *m);

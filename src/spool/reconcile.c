@@ -359,30 +359,48 @@ static int add_leg(struct rec_ctx *x, struct walk *w, const spool_loc *to,
 }
 
 /*
- * The places from HEAD's to where the task is. The events are used from
- * the place HEAD has: the first time they show it, or the last when
- * another writer recorded some of them meanwhile. They end where the
- * events last saw the task, which may be short of the disk (moves not
- * read yet: the next batch records them); where they lost it, or there
- * are none, the disk is the end, across a gap.
+ * Where the events go on from the place HEAD has: after the first time
+ * they show it; when another writer recorded some of them meanwhile,
+ * after the place its records leave the task, or failing that after the
+ * last time they show it (an agent's claim and release right after a
+ * command's release are then not seen). n: they never show it.
+ */
+static size_t after_head(struct rec_ctx *x, const char *id,
+			 const spool_place *ev, size_t n,
+			 const spool_loc *head)
+{
+	bool touched = n && spool_moves_is_touched(x->moves, id);
+	size_t start = n, at;
+
+	if (touched && spool_moves_recorded_at(&at, x->moves, id, ev, n) &&
+	    same_loc(&ev[at].loc, head))
+		return at + 1;
+	for (size_t i = 0; i < n; i++)
+		if (same_loc(&ev[i].loc, head)) {
+			start = i + 1;
+			if (!touched)
+				break;
+		}
+	return start;
+}
+
+/*
+ * The places from HEAD's to where the task is, the events taken from
+ * the place HEAD has (after_head). They end where the events last saw
+ * the task, which may be short of the disk (moves not read yet: the next
+ * batch records them); where they lost it, or there are none, the disk
+ * is the end, across a gap.
  */
 static void route_of(struct route *r, struct rec_ctx *x, const char *id,
 		     const spool_loc *head, const spool_loc *disk)
 {
 	spool_place ev[SPOOL_MOVES_STEPS * 2 + 1];
 	size_t n = x->moves ? spool_moves_places(ev, x->moves, id) : 0;
-	bool last = n && spool_moves_is_touched(x->moves, id);
-	size_t start = n;
+	size_t start = after_head(x, id, ev, n, head);
 
 	r->n = 0;
 	r->departed = false;
 	r->p[r->n++] = (spool_place){ .loc = *head };
-	for (size_t i = 0; i < n; i++)
-		if (same_loc(&ev[i].loc, head)) {
-			start = i + 1;
-			if (!last)
-				break;
-		}
 	if (start == n && n && !same_loc(&ev[n - 1].loc, head)) {
 		start = 0;	/* HEAD's place is not among them */
 		ev[0].seen = false;

@@ -145,6 +145,7 @@ static void test_rewrite_is_no_move(void **state)
 
 static void test_round_trip_and_touched(void **state)
 {
+	spool_loc ready = at("ready"), ann = at("claimed/ann");
 	spool_moves *m;
 
 	(void)state;
@@ -155,11 +156,66 @@ static void test_round_trip_and_touched(void **state)
 	assert_string_equal(route(m, "T-1"),
 			    "ready claimed/ann* ready* claimed/bob*");
 	assert_false(spool_moves_is_touched(m, "T-1"));
-	spool_moves_touched(m, "T-1");
-	spool_moves_touched(m, "T-9");	/* no moves: nothing to mark */
+	spool_moves_touched(m, "T-1", &ready, &ann);
+	spool_moves_touched(m, "T-9", &ready, &ann); /* no moves: no mark */
 	assert_true(spool_moves_is_touched(m, "T-1"));
 	assert_false(spool_moves_is_touched(m, "T-9"));
 	assert_int_equal(spool_moves_count(m), 1);
+	spool_moves_free(m);
+}
+
+/* Where the records of another writer (a command) leave a task among
+ * the places the events show: what comes after is not recorded yet. */
+static size_t recorded_at(spool_moves *m, const char *id)
+{
+	spool_place p[SPOOL_MOVES_STEPS * 2 + 1];
+	size_t n = spool_moves_places(p, m, id), at = 99;
+
+	if (!spool_moves_recorded_at(&at, m, id, p, n))
+		return 99;
+	return at;
+}
+
+static void test_recorded_by_others(void **state)
+{
+	spool_loc ready = at("ready"), ann = at("claimed/ann");
+	spool_loc failed = at("failed"), none = { .state = SPOOL_STATE_NONE };
+	spool_moves *m;
+
+	(void)state;
+	assert_int_equal(spool_moves_new(&m, 16), 0);
+	/* the spool's own rewrite (before the batch cleared the log, read
+	 * after), a command's release, its rewrite, then an agent's claim
+	 * and release by mv */
+	spool_moves_arrive(m, "T-1", &ann, 51);
+	spool_moves_leave(m, "T-1", &ann, 52);
+	mv(m, "T-1", "claimed/ann", "ready", 53);
+	spool_moves_arrive(m, "T-1", &ready, 54);
+	spool_moves_leave(m, "T-1", &ready, 55);
+	mv(m, "T-1", "ready", "claimed/ann", 56);
+	mv(m, "T-1", "claimed/ann", "ready", 57);
+	assert_string_equal(route(m, "T-1"),
+			    "claimed/ann ready* claimed/ann* ready*");
+	assert_int_equal(recorded_at(m, "T-1"), 99);	/* not touched */
+	spool_moves_touched(m, "T-1", &ann, &ready);
+	assert_int_equal(recorded_at(m, "T-1"), 1);
+	/* an agent's claim the command recorded first, then its release */
+	mv(m, "T-2", "ready", "claimed/ann", 61);
+	mv(m, "T-2", "claimed/ann", "ready", 62);
+	spool_moves_touched(m, "T-2", &ready, &ann);
+	spool_moves_touched(m, "T-2", &ann, &ready);
+	assert_int_equal(recorded_at(m, "T-2"), 2);
+	/* a note moves nothing; the table took a release on to failed/ */
+	mv(m, "T-3", "claimed/ann", "ready", 71);
+	mv(m, "T-3", "ready", "failed", 72);
+	spool_moves_touched(m, "T-3", &ann, &ann);
+	assert_int_equal(recorded_at(m, "T-3"), 99);	/* nothing moved */
+	spool_moves_touched(m, "T-3", &ann, &failed);
+	assert_int_equal(recorded_at(m, "T-3"), 2);
+	/* a record the events do not show: not to be followed */
+	mv(m, "T-4", "ready", "claimed/ann", 81);
+	spool_moves_touched(m, "T-4", &ann, &none);
+	assert_int_equal(recorded_at(m, "T-4"), 99);
 	spool_moves_free(m);
 }
 
@@ -334,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_lost_events),
 		cmocka_unit_test(test_rewrite_is_no_move),
 		cmocka_unit_test(test_round_trip_and_touched),
+		cmocka_unit_test(test_recorded_by_others),
 		cmocka_unit_test(test_bounds),
 	};
 

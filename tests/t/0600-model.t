@@ -11,17 +11,6 @@ for mode in plain daemon; do
 	spool init "$T/$mode" >/dev/null || exit 1
 	python3 "$TOP/tests/model/run.py" --spool "$T/$mode" --mode "$mode" \
 		--steps "$steps" ${MODEL_SEED:+--seed "$MODEL_SEED"}
-	rc=$?
-	if [ "$mode" = daemon ] && [ "$rc" -ne 0 ]; then
-		# Known to fail on some seeds, not fixed yet (TAP TODO):
-		# spoold records again, from its events, a move a command
-		# recorded (MODEL_SEED=8235559 MODEL_STEPS=60: spool release
-		# then an extra claim and release, attempt counted twice).
-		_n=$((_n + 1))
-		echo "not ok $_n - $mode: $steps steps match the model # TODO" \
-			"spoold records a command's move again"
-		continue
-	fi
-	ok $rc "$mode: $steps steps match the model"
+	ok $? "$mode: $steps steps match the model"
 done
 done_testing

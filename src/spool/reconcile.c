@@ -197,11 +197,24 @@ struct walk {
 	json_t *recorded;	/* for the next decision; NULL: HEAD's */
 	size_t steps;		/* transitions recorded */
 	bool moved_on;		/* it moved on meanwhile, or was sent back */
+	spool_loc via[MAX_PLACES];	/* where steps put it, in no route:
+					 * a release or claim not seen */
+	size_t nvia;
 };
 
 static bool same_loc(const spool_loc *a, const spool_loc *b)
 {
 	return a->state == b->state && strcmp(a->agent, b->agent) == 0;
+}
+
+/* A step staged the task at loc: the end must take it out again. */
+static void passed(struct walk *w, const spool_loc *loc)
+{
+	for (size_t i = 0; i < w->nvia; i++)
+		if (same_loc(&w->via[i], loc))
+			return;
+	if (w->nvia < MAX_PLACES)
+		w->via[w->nvia++] = *loc;
 }
 
 /*
@@ -240,6 +253,7 @@ static int apply_step(struct rec_ctx *x, struct walk *w, const spool_loc *to,
 		if (!same_loc(&o.to, to))
 			w->at = o.to;	/* the table took it on: failed/ */
 		w->end = o.to;
+		passed(w, &o.to);
 		w->steps++;
 		x->terminal |= o.release;
 	}
@@ -456,6 +470,14 @@ static int stage_end(struct rec_ctx *x, const struct walk *w,
 	for (size_t i = 0; i < r->n && rc == 0; i++)
 		if (!same_loc(&r->p[i].loc, &w->end)) {
 			spool_loc_path(path, sizeof(path), &r->p[i].loc, w->id);
+			rc = spool_commit_remove(x->c, path);
+		}
+	/* A step between two places of the route (ready/ for a release not
+	 * seen) staged the file as the disk had it then: an agent's file
+	 * passing through, which must not stay in the tree as a copy. */
+	for (size_t i = 0; i < w->nvia && rc == 0; i++)
+		if (!same_loc(&w->via[i], &w->end)) {
+			spool_loc_path(path, sizeof(path), &w->via[i], w->id);
 			rc = spool_commit_remove(x->c, path);
 		}
 	if (rc == 0 && !same_loc(&w->at, &w->end)) {

@@ -43,6 +43,9 @@
 
 enum { KIND_MOVE, KIND_FILE, KIND_REWRITE };
 
+/* Looks for a task an agent keeps moving before giving up on it. */
+#define FIND_TRIES 32
+
 struct intent {
 	char name[128];		/* under INTENT_DIR; "" in memory only */
 	int kind;
@@ -520,17 +523,30 @@ void spool_intent_unwrite(spool *sp, const char *id, const char *before,
 {
 	char path[PATH_MAX];
 	spool_loc now;
+	int rc;
 
-	if (spool_task_find(&now, sp, id) < 0) {
+	/* An agent's mv may take the task out of a directory the look has
+	 * yet to read into one it has read, or away between the look and
+	 * the write: each is looked for again. */
+	for (int i = 0; i < FIND_TRIES; i++) {
+		if (spool_task_find(&now, sp, id) < 0) {
+			spool_error_clear();
+			continue;
+		}
+		spool_loc_path(path, sizeof(path), &now, id);
+		if (!same_bytes(sp, path, after, alen)) {
+			if (spool_fs_access(sp, path) < 0)
+				continue;	/* moved meanwhile */
+			return;
+		}
+		if (head_has_bytes(sp, path, after, alen))
+			return;
+		rc = spool_fs_rewrite(sp, path, before, blen);
 		spool_error_clear();
-		return;
+		if (rc != SPOOL_ENOTFOUND)
+			return;
 	}
-	spool_loc_path(path, sizeof(path), &now, id);
-	if (!same_bytes(sp, path, after, alen))
-		return;
-	if (head_has_bytes(sp, path, after, alen))
-		return;
-	spool_fs_rewrite(sp, path, before, blen);
+	spool_error_clear();
 }
 
 static void undo(spool *sp, struct intent *it)

@@ -816,9 +816,11 @@ static int send_back(spool_outcome *out, spool_commit *c, spool *sp,
 	return rc;
 }
 
-/* Where the task ends, as the transition wrote it: read back from the
- * disk, an agent may have taken it on already (a claim from ready/ right
- * after a reject), and HEAD's old bytes would be recorded instead. */
+/* Where a command's move leaves the task, as it wrote it: read back
+ * from the disk, an agent may have taken it on already (a claim from
+ * ready/ right after a reject), and HEAD's old bytes would be recorded
+ * instead. A move already made is staged from the disk: its steps may
+ * pass through places the file never was (a release not seen). */
 static int stage_written(spool_commit *c, const spool_loc *to,
 			 const char *id, json_t *task)
 {
@@ -846,7 +848,8 @@ static int record(spool_outcome *out, spool_commit *c, const spool_request *rq,
 	if (rq->moved && !same_loc(&rq->to, &out->to) &&
 	    (rc = stage(c, &rq->to, rq->id)) < 0)
 		return rc;
-	if ((rc = rewrote ? stage_written(c, &out->to, rq->id, out->task)
+	if ((rc = rewrote && !rq->moved
+			  ? stage_written(c, &out->to, rq->id, out->task)
 			  : stage(c, &out->to, rq->id)) < 0)
 		return rc;
 	/* The deliverables go with the submission that produced them. */

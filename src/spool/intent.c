@@ -55,8 +55,8 @@ struct intent {
 	size_t beforelen;
 	char *after;		/* rewrite: the task file it writes */
 	size_t afterlen;
-	char src[PATH_MAX];	/* file: the file in new/, or "" */
-	char key[PATH_MAX];	/* file: the key file it creates, or "" */
+	char *src;		/* file: the file in new/, or NULL */
+	char *key;		/* file: the key file it creates, or NULL */
 	char parent[SPOOL_ID_MAX + 1];
 	char *parent_before;
 	size_t parent_len;
@@ -72,6 +72,8 @@ static void intent_clear(struct intent *it)
 	free(it->before);
 	free(it->after);
 	free(it->parent_before);
+	free(it->src);
+	free(it->key);
 	memset(it, 0, sizeof(*it));
 }
 
@@ -387,7 +389,10 @@ int spool_intent_file(spool_commit *c, spool *sp,
 	if (!(it = push(c, KIND_FILE, f->id)))
 		return SPOOL_ERROR;
 	if (f->src) {
-		snprintf(it->src, sizeof(it->src), "%s", f->src);
+		if (!(it->src = strdup(f->src))) {
+			rc = spool_error_set(SPOOL_ERROR, "out of memory");
+			goto fail;
+		}
 		if (f->src_text)
 			rc = (it->before = malloc(f->src_len + 1)) ? 0 :
 			     spool_error_set(SPOOL_ERROR, "out of memory");
@@ -402,8 +407,11 @@ int spool_intent_file(spool_commit *c, spool *sp,
 		}
 	}
 	/* Only a key this filing creates goes if it is undone. */
-	if (f->key && spool_fs_access(sp, f->key) < 0)
-		snprintf(it->key, sizeof(it->key), "%s", f->key);
+	if (f->key && spool_fs_access(sp, f->key) < 0 &&
+	    !(it->key = strdup(f->key))) {
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+		goto fail;
+	}
 	if (f->parent) {
 		snprintf(it->parent, sizeof(it->parent), "%s", f->parent);
 		if (spool_task_find(&ploc, sp, f->parent) < 0 ||
@@ -503,10 +511,10 @@ static void undo_file(spool *sp, struct intent *it)
 		spool_loc_path(ppath, sizeof(ppath), &ploc, it->parent);
 		put_back(sp, ppath, it->parent_before, it->parent_len);
 	}
-	if (it->key[0])
+	if (it->key)
 		spool_fs_unlink(sp, it->key, 0);
 	/* The file in new/ comes back as it was dropped there. */
-	if (it->src[0] && it->before &&
+	if (it->src && it->before &&
 	    spool_fs_access(sp, it->src) < 0)
 		spool_fs_write(sp, it->src, it->before, it->beforelen, true);
 	if (it->to.state != SPOOL_STATE_NONE) {

@@ -1139,8 +1139,9 @@ static int remove_sources(struct rec_ctx *x, struct path_list *gone)
 					       "'%s'", gone->v[i]);
 	if ((rc = spool_fs_fsync_dir(x->sp, "new")) < 0)
 		return rc;
+	/* Files, and gone: no need to look at them again. */
 	for (size_t i = 0; i < gone->n && rc == 0; i++)
-		rc = spool_commit_path(x->c, gone->v[i]);
+		rc = spool_commit_remove(x->c, gone->v[i]);
 	return rc;
 }
 

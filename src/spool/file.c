@@ -307,26 +307,50 @@ const char *spool_file_actor(json_t *task)
 
 /* ---- a batch from new/, prepared ahead ---------------------------------- */
 
-/* Whether the batch can tell what filing task gives: not for a known
- * idempotency key (nothing is filed) or references that refuse it. */
-static bool preparable(spool *sp, json_t *task, const spool_file_batch *batch)
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Whether an id a task names is named by another task of the batch. */
+static bool named_twice(const char *const *sorted, size_t n, const char *id)
+{
+	const char *const *hit = bsearch(&id, sorted, n, sizeof(*sorted),
+					 cmp_id);
+
+	return hit && ((hit > sorted && strcmp(hit[-1], id) == 0) ||
+		       (hit + 1 < sorted + n && strcmp(hit[1], id) == 0));
+}
+
+/*
+ * Whether the batch can tell what filing task gives: not for a known
+ * idempotency key (nothing is filed) or references that refuse it. An id
+ * the task names must be its own alone: an intent written ahead under an
+ * id another task holds would, after a crash, take that task's record
+ * for its own.
+ */
+static bool preparable(spool *sp, json_t *task, const spool_file_batch *batch,
+		       const char *const *named, size_t nnamed)
 {
 	const char *key = spool_task_str(task, "idempotency_key");
+	const char *own = spool_task_str(task, "id");
 	char id[SPOOL_ID_MAX + 1];
 	spool_loc loc;
+	bool yes;
 
 	if (key && key_lookup(id, sizeof(id), sp, key) &&
 	    spool_task_find(&loc, sp, id) != SPOOL_ENOTFOUND) {
 		spool_error_clear();
 		return false;
 	}
-	if (json_is_string(json_object_get(task, "id")))
-		return true;	/* checked when it is filed */
-	if (check_refs(sp, task, "", batch) < 0) {
-		spool_error_clear();
-		return false;
-	}
-	return true;
+	if (own)
+		yes = spool_id_valid(own) && !named_twice(named, nnamed, own) &&
+		      spool_id_check_unused(sp, own) == 0 &&
+		      check_refs(sp, task, own, batch) == 0;
+	else
+		yes = check_refs(sp, task, "", batch) == 0;
+	spool_error_clear();
+	return yes;
 }
 
 /* The task as spool_file_task will write it and its intent, unsynced. */
@@ -399,17 +423,28 @@ int spool_file_prepare(spool_file_prep *preps, spool *sp, json_t **tasks,
 	char now[32];
 	int rc;
 
+	const char **named = NULL;
+	size_t nnamed = 0;
+
 	memset(preps, 0, n * sizeof(*preps));
 	if ((rc = spool_fs_mkdirs(sp, "tmp")) < 0)
 		return rc;
+	if (batch->n && !(named = calloc(batch->n, sizeof(*named))))
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	for (size_t i = 0; i < batch->n; i++)
+		named[nnamed++] = batch->ids[i];
+	if (nnamed > 1)
+		qsort(named, nnamed, sizeof(*named), cmp_id);
 	for (size_t i = 0; i < n; i++) {
 		const char *id = tasks[i] ? spool_task_str(tasks[i], "id")
 					  : NULL;
-		if (!tasks[i] || !preparable(sp, tasks[i], batch))
+		if (!tasks[i] || !preparable(sp, tasks[i], batch, named,
+					     nnamed))
 			continue;
 		snprintf(preps[i].id, sizeof(preps[i].id), "%s",
 			 id ? id : "-");
 	}
+	free(named);
 	if ((rc = prepare_ids(preps, n, sp)) < 0)
 		goto fail;
 	spool_now_iso(now, sizeof(now));

@@ -5,7 +5,8 @@
 # such batches while an agent claims and submits each task as soon as it
 # appears; the next reconcile finishes the record. Nothing is lost,
 # doubled or quarantined, no source is filed twice, and nothing the batch
-# wrote ahead is left behind.
+# wrote ahead is left behind. Each batch also holds two files naming the
+# same id: one is filed, the other quarantined, whatever the kills.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../daemon-lib.sh"
 
@@ -28,6 +29,8 @@ drop() {	# drop ROUND: B files moved to new/ in one go
 			printf '{"title": "t-%d"}\n' "$i"
 		fi >"tmp/d-$i"
 	done
+	printf '{"id": "D-%d", "title": "dup-%d"}\n' "$1" "$1" >"tmp/d-a$1"
+	printf '{"id": "D-%d", "title": "dup-%d"}\n' "$1" "$1" >"tmp/d-b$1"
 	find tmp -name 'd-*' -exec mv -t new/ {} +
 }
 agent() {	# claims and submits what is filed, as soon as it is there
@@ -60,9 +63,12 @@ tree_matches; ok $? "the tree matches HEAD"
 
 titles=$(cat blocked/*.json ready/*.json claimed/*/*.json review/*.json 2>/dev/null |
 	jq -r .title | sort)
-is "$(wc -l <<<"$titles")" "$N" "$N tasks in the tree: none lost"
+is "$(wc -l <<<"$titles")" "$((N + ROUNDS))" "$N tasks and one of each pair in the tree: none lost"
 is "$(uniq -d <<<"$titles" | wc -l)" 0 "none doubled"
-is "$(find quarantine -type f ! -name .gitkeep | wc -l)" 0 "none quarantined"
+is "$(find quarantine -name '*.reason' | wc -l)" "$ROUNDS" \
+	"only the second of each pair naming one id is quarantined"
+is "$(grep -l 'already in use' quarantine/*.reason 2>/dev/null | wc -l)" "$ROUNDS" \
+	"each for its id"
 bad=0
 for ((i = 5; i <= N; i += 5)); do
 	[ "$(state_of "X-$(printf %04d $i)")" != . ] || bad=$((bad + 1))

@@ -1,7 +1,8 @@
 /*
  * The intent log (.spool/run/intent/). Every rename the spool makes, and
  * every task it files, is announced there first, durably (tmp/, fsync,
- * rename, fsync), then done, then committed; the intent goes with the
+ * rename, fsync; a batch of filings writes all its intents, then syncs
+ * them at once), then done, then committed; the intent goes with the
  * commit. So a process killed at any instruction leaves the next one
  * enough to tell what it was doing:
  *

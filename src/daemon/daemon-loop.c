@@ -302,6 +302,12 @@ static void batch(struct daemon *d, bool timer)
 		spool_unlock(d->sp);
 		return;
 	}
+	/* A command moves and commits under the lock: now that it is ours,
+	 * every event of what a command did is queued. Read short of them,
+	 * a command's move would be judged from its first half, as if an
+	 * agent had made the rest. */
+	if (watch_drain(wt, d->sp) < 0)
+		ERROR("%s", spool_error_message());
 	resumed = d->resumed;
 	d->resumed = false;
 	full = resumed || wt->overflow || wt->dirty.n > PATHS_MAX;

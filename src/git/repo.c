@@ -120,6 +120,11 @@ int spool_lock(spool *sp, int wait_ms)
 	return 0;
 }
 
+int spool_lock_depth(const spool *sp)
+{
+	return sp->lock_depth;
+}
+
 void spool_unlock(spool *sp)
 {
 	if (sp->lock_depth == 0 || --sp->lock_depth > 0)

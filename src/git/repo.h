@@ -9,6 +9,8 @@
 /* The one git writer lock (.spool/run/lock). wait_ms < 0 waits forever. */
 int spool_lock(spool *sp, int wait_ms);
 
+/* How many spool_lock calls hold the lock now (0: not held). */
+int spool_lock_depth(const spool *sp);
 void spool_unlock(spool *sp);
 
 /* Opens the repository (once) with a fast, low-compression object store. */

@@ -80,7 +80,7 @@ static void request_of(spool_request *rq, json_t *o, const char *id)
 static int replay_move(bool *done, bool *release, spool_commit *c,
 		       spool *sp, json_t *o, const char *id)
 {
-	const char *before = jstr(o, "before");
+	const char *before = jstr(o, "before"), *after = jstr(o, "after");
 	spool_loc now, at;
 	spool_request rq;
 	spool_outcome out;
@@ -90,7 +90,16 @@ static int replay_move(bool *done, bool *release, spool_commit *c,
 	request_of(&rq, o, id);
 	if (jloc(&rq.from, o, "from") < 0 || jloc(&rq.to, o, "to") < 0 ||
 	    jloc(&at, o, "at") < 0 || at.state == SPOOL_STATE_NONE ||
-	    spool_task_find(&now, sp, id) < 0 || !same_loc(&now, &at) ||
+	    spool_task_find(&now, sp, id) < 0) {
+		spool_error_clear();
+		return 0;
+	}
+	if (!same_loc(&now, &at) && before && after)
+		/* Killed between a command's rewrite and its rename: what
+		 * was written for a move that did not happen goes. */
+		spool_intent_unwrite(sp, id, before, strlen(before), after,
+				     strlen(after));
+	if (!same_loc(&now, &at) ||
 	    !in_head(c, &rq.from, id) || in_head(c, &at, id) || !before ||
 	    spool_task_parse(&task, before, strlen(before), id, id) < 0) {
 		spool_error_clear();

@@ -217,14 +217,6 @@ static spool_loc file_at(const spool_request *rq)
 
 /* A claim by the agent that asks for it changes nothing in the task: cut
  * short, it is recorded from the files as the command records it. */
-static bool own_claim(const spool_request *rq, const spool_row *row,
-		      const spool_loc *to)
-{
-	return !rq->moved && strcmp(row->verb, "claim") == 0 &&
-	       to->state == SPOOL_STATE_CLAIMED && rq->actor &&
-	       strcmp(rq->actor, to->agent) == 0;
-}
-
 static json_t *move_record(const spool_request *rq, const spool_row *row,
 			   const spool_loc *to, const struct intent *it)
 {
@@ -254,11 +246,39 @@ static json_t *move_record(const spool_request *rq, const spool_row *row,
 		return NULL;	/* not text: the task cannot be either */
 	}
 	json_object_set_new(o, "before", b);
+	if (it->after && !(b = json_stringn(it->after, it->afterlen))) {
+		json_decref(o);
+		return NULL;
+	}
+	if (it->after)
+		json_object_set_new(o, "after", b);
 	return o;
 }
 
+bool spool_intent_own_claim(const spool_request *rq, const spool_row *row,
+			    const spool_loc *to)
+{
+	return !rq->moved && strcmp(row->verb, "claim") == 0 &&
+	       to->state == SPOOL_STATE_CLAIMED && rq->actor &&
+	       strcmp(rq->actor, to->agent) == 0;
+}
+
+static int keep_after(struct intent *it, const char *after)
+{
+	size_t len = after ? strlen(after) : 0;
+
+	if (!after)
+		return 0;
+	if (!(it->after = malloc(len + 1)))
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	memcpy(it->after, after, len + 1);
+	it->afterlen = len;
+	return 0;
+}
+
 int spool_intent_place(spool_commit *c, spool *sp, const spool_request *rq,
-		       const spool_row *row, const spool_loc *to)
+		       const spool_row *row, const spool_loc *to,
+		       const char *after)
 {
 	struct intent *it;
 	json_t *o;
@@ -278,9 +298,9 @@ int spool_intent_place(spool_commit *c, spool *sp, const spool_request *rq,
 	it->from = file_at(rq);
 	it->to = *to;
 	if ((rc = read_task(&it->before, &it->beforelen, sp, &it->from,
-			    rq->id)) < 0)
+			    rq->id)) < 0 || (rc = keep_after(it, after)) < 0)
 		goto fail;
-	if (own_claim(rq, row, to))
+	if (spool_intent_own_claim(rq, row, to))
 		return 0;	/* in memory, to be undone if need be */
 	if (!(o = move_record(rq, row, to, it))) {
 		rc = spool_error_set(SPOOL_EINVALID, "'%s' is not UTF-8 text",
@@ -585,8 +605,15 @@ static void undo(spool *sp, struct intent *it)
 		return;
 	}
 	spool_loc_path(to, sizeof(to), &it->to, it->id);
-	if (spool_fs_access(sp, to) < 0)
-		return;	/* not moved, or moved on by its agent meanwhile */
+	if (spool_fs_access(sp, to) < 0) {
+		/* Not moved, or moved on by its agent meanwhile: bytes
+		 * written before the rename go wherever the task is. */
+		if (it->after)
+			spool_intent_unwrite(sp, it->id, it->before,
+					     it->beforelen, it->after,
+					     it->afterlen);
+		return;
+	}
 	/* The content first: killed in between, the next process finds the
 	 * task at the destination, as it was, and records the move. */
 	put_back(sp, to, it->before, it->beforelen);

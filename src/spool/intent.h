@@ -27,7 +27,13 @@ typedef struct spool_intents spool_intents;
  * from the files exactly as the command would record it.
  */
 int spool_intent_place(spool_commit *c, spool *sp, const spool_request *rq,
-		       const spool_row *row, const spool_loc *to);
+		       const spool_row *row, const spool_loc *to,
+		       const char *after);
+/* A claim made by the agent that asks for it: its intent stays in
+ * memory, and its rename comes before its rewrite (the file is in the
+ * agent's own directory by then, where nobody else moves it). */
+bool spool_intent_own_claim(const spool_request *rq, const spool_row *row,
+			    const spool_loc *to);
 
 /* A task about to be filed (from new/: src; 'spool add': NULL), with its
  * idempotency key file and its parent, before spool_transition_apply
@@ -58,15 +64,6 @@ int spool_intent_file(spool_commit *c, spool *sp,
  * place. Its name goes to name; the filing passes it as f->prepared. */
 int spool_intent_prepare(char *name, size_t len, spool *sp,
 			 const spool_intent_filing *f);
-
-/* Before the spool rewrites task id where it is (at), to record a move
- * already made (the effects of an agent's release or submit): the bytes
- * before and after. A process killed before the commit leaves the file
- * with values no commit has: the next one puts the bytes back, so the
- * files show only what agents made, and records that. */
-int spool_intent_rewrite(spool_commit *c, spool *sp, const char *id,
-			 const spool_loc *at, const char *after,
-			 size_t afterlen);
 
 /* Before the spool rewrites task id where it is (at), to record a move
  * already made (the effects of an agent's release or submit): the bytes

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -25,22 +26,35 @@
 #include "repo.h"
 #include "file.h"
 #include "inspect.h"
+#include "intent-recover.h"
 #include "ops.h"
 #include "reconcile.h"
+#include "policy.h"
 #include "registry.h"
 #include "select.h"
 #include "task-files.h"
 #include "transition.h"
 
+/*
+ * Under the lock, from a recorded spool. While spoold runs, the moves
+ * agents made are its to record: it has the events that say who made
+ * them, where a look at the files could only guess. Only what a killed
+ * process left half done is finished first.
+ */
 static int begin(spool_commit **c, spool *sp)
 {
+	size_t recovered;
+	bool terminal;
 	int rc;
 
 	*c = NULL;
 	if ((rc = spool_lock(sp, -1)) < 0)
 		return rc;
-	if ((rc = spool_reconcile(NULL, sp)) < 0 ||
-	    (rc = spool_commit_new(c, sp)) < 0)
+	if (spool_daemon_running(sp, NULL))
+		rc = spool_intent_recover(&recovered, &terminal, sp);
+	else
+		rc = spool_reconcile(NULL, sp);
+	if (rc < 0 || (rc = spool_commit_new(c, sp)) < 0)
 		spool_unlock(sp);
 	return rc;
 }
@@ -97,6 +111,9 @@ int spool_op_add(char *id, size_t idlen, bool *existed, spool *sp,
 /* Times a command records an agent's move of its task before giving up:
  * each one means the agent moved it again meanwhile. */
 #define RECORD_TRIES 16
+/* How long a command waits for spoold to record an agent's move of the
+ * task it acts on; spoold records within milliseconds unless loaded. */
+#define DAEMON_WAIT_MS 3000
 
 /* Whether HEAD has task id at loc. */
 static bool recorded_at(spool_commit *c, const spool_loc *loc, const char *id)
@@ -144,17 +161,59 @@ static int record_moved(spool_commit **c, spool *sp, const spool_loc *at,
 	return spool_commit_new(c, sp);
 }
 
+/*
+ * An agent moved id and spoold has not recorded it yet: the command lets
+ * go of the lock for spoold to record it, with the agent its events
+ * name, and takes it back. *waited: whether it can wait again; past
+ * DAEMON_WAIT_MS the command records the move itself, from the files.
+ */
+static int await_daemon(bool *waited, spool_commit **c, spool *sp,
+			int64_t *until, unsigned *pause_ms)
+{
+	struct timespec ts;
+	int rc;
+
+	*waited = false;
+	if (!spool_daemon_running(sp, NULL) || spool_lock_depth(sp) != 1)
+		return 0;
+	if (*until == 0)
+		*until = spool_now_ms() + DAEMON_WAIT_MS;
+	else if (spool_now_ms() >= *until)
+		return 0;
+	spool_commit_free(*c);
+	*c = NULL;
+	spool_unlock(sp);
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)*pause_ms * 1000000L;
+	nanosleep(&ts, NULL);
+	if (*pause_ms < 32)
+		*pause_ms *= 2;
+	if ((rc = spool_lock(sp, -1)) < 0)
+		return rc;
+	*waited = true;
+	return spool_commit_new(c, sp);
+}
+
 /* Finds id where the files have it, once HEAD has it there too. */
 static int find_recorded(spool_loc *at, spool_commit **c, spool *sp,
 			 const char *id)
 {
+	unsigned pause_ms = 1;
+	int64_t until = 0;
+	bool waited;
 	int rc;
 
-	for (int tries = 0;; tries++)
+	for (int tries = 0;;) {
 		if ((rc = spool_task_find(at, sp, id)) < 0 ||
-		    recorded_at(*c, at, id) ||
-		    (rc = record_moved(c, sp, at, id, tries)) < 0)
+		    recorded_at(*c, at, id))
 			return rc;
+		if ((rc = await_daemon(&waited, c, sp, &until,
+				       &pause_ms)) < 0)
+			return rc;
+		if (!waited &&
+		    (rc = record_moved(c, sp, at, id, tries++)) < 0)
+			return rc;
+	}
 }
 
 /*

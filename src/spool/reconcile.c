@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -374,6 +375,11 @@ static void route_of(struct route *r, struct rec_ctx *x, const char *id,
 	size_t start = n;
 
 	r->n = 0;
+	if (getenv("RDEBUG")) {
+		fprintf(stderr, "route %s head=%d/%s disk=%d/%s touched=%d:", id, head->state, head->agent, disk ? (int)disk->state : -9, disk ? disk->agent : "", last);
+		for (size_t i = 0; i < n; i++) fprintf(stderr, " %d/%s%s", ev[i].loc.state, ev[i].loc.agent, ev[i].seen ? "" : "?");
+		fprintf(stderr, "\n");
+	}
 	r->departed = false;
 	r->p[r->n++] = (spool_place){ .loc = *head };
 	for (size_t i = 0; i < n; i++)
@@ -801,6 +807,27 @@ static int check_edit(struct rec_ctx *x, const spool_map_entry *e)
  * then took: added, and its moves recorded. Anything else goes to
  * quarantine/.
  */
+/* How long an empty file counts as one being written. */
+#define WRITING_MS 2000
+
+/*
+ * cp makes the file, then writes it: read in between, a copy looks empty
+ * and would be taken for a broken task. An empty file that young is left
+ * alone; its writer closing it is an event that brings it back.
+ */
+static bool being_written(const spool *sp, const char *path)
+{
+	struct timespec now;
+	struct stat st;
+
+	if (spool_fs_lstat(sp, path, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size != 0)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (int64_t)(now.tv_sec - st.st_mtim.tv_sec) * 1000 +
+	       (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000 < WRITING_MS;
+}
+
 static int adopt(struct rec_ctx *x, const char *id, const spool_loc *loc)
 {
 	const char *by;
@@ -824,6 +851,10 @@ static int adopt(struct rec_ctx *x, const char *id, const spool_loc *loc)
 	rc = spool_task_load(&task, x->sp, loc, id);
 	if (rc == SPOOL_ENOTFOUND)
 		return 0;
+	if (rc == SPOOL_EINVALID && being_written(x->sp, path)) {
+		spool_error_clear();
+		return 0;
+	}
 	if (rc == SPOOL_EINVALID) {
 		snprintf(why, sizeof(why), "%s", spool_error_message());
 		x->st->quarantined++;
@@ -884,6 +915,8 @@ static int drop_copy(struct rec_ctx *x, const char *id, const spool_loc *keep,
 	/* The kept one went on meanwhile: this may be it, not a copy. */
 	if (spool_fs_access(x->sp, kp) < 0 &&
 	    errno == ENOENT)
+		return 0;
+	if (being_written(x->sp, cp))
 		return 0;
 	x->st->duplicates++;
 	if (!same_content(x->sp, kp, cp))

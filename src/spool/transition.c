@@ -627,10 +627,56 @@ static int rename_task(spool_commit *c, spool *sp, const spool_request *rq,
 {
 	int rc;
 
-	if ((rc = spool_intent_place(c, sp, rq, row, to)) < 0)
+	if ((rc = spool_intent_place(c, sp, rq, row, to, NULL)) < 0)
 		return rc;
 	if ((rc = spool_move_task(sp, rq->id, from, to, c != NULL)) < 0)
 		spool_intent_drop(c, sp, rq->id);
+	return rc;
+}
+
+/* The rename failed: the bytes written for it give way to those before,
+ * and the failure is what is reported. */
+static void unwrite(spool *sp, const char *id, const char *before,
+		    size_t blen, const char *after)
+{
+	int code = spool_error_code();
+	char msg[1024];
+
+	snprintf(msg, sizeof(msg), "%s", spool_error_message());
+	spool_intent_unwrite(sp, id, before, blen, after, strlen(after));
+	spool_error_set(code, "%s", msg);
+}
+
+/*
+ * A command's move that changes the task: the content first, then the
+ * rename, so that the task never shows in its new place without what the
+ * transition writes. Renamed first, an agent could claim it from ready/
+ * before the rewrite, which then failed, and the command with it, its
+ * move already taken up by the claim.
+ */
+static int rewrite_and_rename(spool_commit *c, spool *sp,
+			      const spool_request *rq, const spool_row *row,
+			      const spool_loc *to, const char *s)
+{
+	char src[PATH_MAX], *before = NULL;
+	size_t len;
+	int rc;
+
+	spool_loc_path(src, sizeof(src), &rq->from, rq->id);
+	if ((rc = spool_intent_place(c, sp, rq, row, to, s)) < 0)
+		return rc;
+	if ((rc = spool_fs_read(&before, &len, sp, src,
+				spool_task_max(sp))) < 0 ||
+	    (rc = spool_fs_rewrite(sp, src, s, strlen(s))) < 0) {
+		spool_intent_drop(c, sp, rq->id);
+		free(before);
+		return rc;
+	}
+	if ((rc = spool_move_task(sp, rq->id, &rq->from, to, c != NULL)) < 0) {
+		unwrite(sp, rq->id, before, len, s);
+		spool_intent_drop(c, sp, rq->id);
+	}
+	free(before);
 	return rc;
 }
 
@@ -646,9 +692,16 @@ static int place(spool_commit *c, spool *sp, const spool_request *rq,
 
 	if (!rq->moved && (rq->from.state == SPOOL_STATE_NONE ||
 			   rq->from.state == SPOOL_STATE_NEW)) {
-		if ((rc = spool_intent_place(c, sp, rq, row, to)) < 0)
+		if ((rc = spool_intent_place(c, sp, rq, row, to, NULL)) < 0)
 			return rc;
 		return create(sp, rq, to, task);
+	}
+	if (!rq->moved && rewrite && !spool_intent_own_claim(rq, row, to)) {
+		if (!(s = spool_task_dump(task)))
+			return spool_error_set(SPOOL_ERROR, "out of memory");
+		rc = rewrite_and_rename(c, sp, rq, row, to, s);
+		free(s);
+		return rc;
 	}
 	if (!rq->moved) {
 		if ((rc = rename_task(c, sp, rq, row, &rq->from, to)) < 0)
@@ -772,8 +825,25 @@ static int send_back(spool_outcome *out, spool_commit *c, spool *sp,
 	return rc;
 }
 
+/* Where the task ends, as the transition wrote it: read back from the
+ * disk, an agent may have taken it on already (a claim from ready/ right
+ * after a reject), and HEAD's old bytes would be recorded instead. */
+static int stage_written(spool_commit *c, const spool_loc *to,
+			 const char *id, json_t *task)
+{
+	char path[PATH_MAX], *s = spool_task_dump(task);
+	int rc;
+
+	if (!s)
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	spool_loc_path(path, sizeof(path), to, id);
+	rc = spool_commit_blob(c, path, s, strlen(s));
+	free(s);
+	return rc;
+}
+
 static int record(spool_outcome *out, spool_commit *c, const spool_request *rq,
-		  const char *changed, const char *too_big)
+		  const char *changed, const char *too_big, bool rewrote)
 {
 	char deliv[PATH_MAX];
 	int rc;
@@ -785,7 +855,8 @@ static int record(spool_outcome *out, spool_commit *c, const spool_request *rq,
 	if (rq->moved && !same_loc(&rq->to, &out->to) &&
 	    (rc = stage(c, &rq->to, rq->id)) < 0)
 		return rc;
-	if ((rc = stage(c, &out->to, rq->id)) < 0)
+	if ((rc = rewrote ? stage_written(c, &out->to, rq->id, out->task)
+			  : stage(c, &out->to, rq->id)) < 0)
 		return rc;
 	/* The deliverables go with the submission that produced them. */
 	if (out->row->effects & SPOOL_E_DELIVERABLES) {
@@ -840,7 +911,7 @@ int spool_transition_apply(spool_outcome *out, spool_commit *c, spool *sp,
 	out->t.attempt = spool_task_int(out->task, "attempt", 1);
 	if (!c)
 		return 0;
-	if ((rc = record(out, c, rq, changed, too_big)) < 0)
+	if ((rc = record(out, c, rq, changed, too_big, rewrite)) < 0)
 		return rc;
 	return too_big[0] && submits(out->row)
 	       ? send_back(out, c, sp, rq, too_big) : 0;

@@ -106,6 +106,16 @@ cp "$S/ready/T-0007.json" "$S/done/"
 until_ok 15 test ! -f "$S/done/T-0007.json"; ok $? "cp ready -> done: the copy is removed"
 placed T-0007 ready; ok $? "the original stays"
 
+# A copy written slowly: empty at first (cp between making the file and
+# writing it), then filled. It is not taken for a broken copy.
+exec 3>"$S/claimed/bob/T-0003.json"
+sleep 0.5	# longer than spoold waits for a new file to be closed
+cat "$S/ready/T-0003.json" >&3
+exec 3>&-
+until_ok 15 eval "placed T-0003 claimed/bob && test ! -f '$S/ready/T-0003.json'"
+ok $? "a copy written slowly: resolved to one claim"
+is "$(find "$S/quarantine" -name 'T-0003.json*' | wc -l)" 0 "and not quarantined"
+
 # new/: filed, or quarantined with a reason.
 printf '{"title": "dropped in new"}\n' >"$S/tmp/a.json"; mv "$S/tmp/a.json" "$S/new/"
 until_ok 15 eval "test -z \"\$(ls '$S/new')\""; ok $? "a file in new/ is filed"

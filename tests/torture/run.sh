@@ -10,6 +10,8 @@
 #   TORTURE_TASKS        tasks (200)
 #   TORTURE_TRANSITIONS  at least this many transitions made (3000)
 #   TORTURE_KILLS        at least this many kill -9 of spoold (5)
+#   TORTURE_LIFE         spoold runs 0.3 s to this many seconds between
+#                        kills (2.3); longer lives make more transitions
 #   TORTURE_MAX_SECONDS  stop the load after this long, whatever the counts (600)
 #   TORTURE_SETTLE_SECONDS  how long spoold may take to settle afterwards (60)
 # Writes the figures to DIR/figures.json (tests/t/0610-torture.t prints and
@@ -21,6 +23,7 @@ S=$D/spool L=$D/logs
 AGENTS=${TORTURE_AGENTS:-4} TASKS=${TORTURE_TASKS:-200}
 N=${TORTURE_TRANSITIONS:-3000} K=${TORTURE_KILLS:-5}
 MAX=${TORTURE_MAX_SECONDS:-600} SETTLE=${TORTURE_SETTLE_SECONDS:-60}
+LIFE_MS=$(awk -v s="${TORTURE_LIFE:-2.3}" 'BEGIN { printf "%d", s * 1000 }')
 mkdir -p "$L" || exit 1
 export SPOOL_DIR=$S
 unset SPOOL_AGENT
@@ -156,9 +159,10 @@ made() {
 		grep -c ' \(claim\|submit\|release\) \| \(claim\|reject\|approve\):[^ ]* 0 '
 }
 while :; do
-	# spoold runs for a random while (0.3 to 2.3s), then dies at once.
-	sleep "$((RANDOM % 3)).$(printf %03d $((RANDOM % 1000)))"
-	sleep 0.3
+	# spoold runs for a random while (0.3 s to TORTURE_LIFE), then dies
+	# at once.
+	life=$(( 300 + (RANDOM * 32768 + RANDOM) % (LIFE_MS > 300 ? LIFE_MS - 300 : 1) ))
+	sleep "$((life / 1000)).$(printf %03d $((life % 1000)))"
 	windows down
 	if p=$(daemon_pid); then
 		kill -9 "$p" && kills=$((kills + 1))

@@ -18,7 +18,7 @@ status=0
 	echo "absolute times across runs."
 	echo
 } >"$tmp"
-for b in core daemon hydrate operator work; do
+for b in core daemon filing hydrate operator work; do
 	[ -x "$here/$b.sh" ] || continue
 	echo "== bench/$b.sh" >&2
 	if ! "$here/$b.sh" >>"$tmp"; then

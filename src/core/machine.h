@@ -138,6 +138,9 @@ typedef struct {
 				 * HEAD's, where the caller cannot be trusted */
 	json_t *agent;		/* the registry entry of the agent who would
 				 * hold it, if the caller has it (borrowed) */
+	const char *staged;	/* filing: a file in tmp/ already holding
+				 * staged_text, synced by the caller */
+	const char *staged_text;
 } spool_request;
 
 /* What the caller knows, read from the task as the spool recorded it

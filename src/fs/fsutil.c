@@ -370,19 +370,41 @@ fail:
 	return spool_error_sys(SPOOL_ERROR, "cannot create '%s'", path);
 }
 
+static int write_all(int fd, const void *data, size_t n)
+{
+	const char *p = data;
+
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+void spool_fs_tmpname(char *buf, size_t len)
+{
+	static unsigned counter;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(buf, len, "tmp/%ld.%ld.%d.%u", (long)ts.tv_sec, ts.tv_nsec,
+		 (int)getpid(), counter++);
+}
+
 /* Writes data to a fresh file in tmp/ and, with sync, fsyncs it; the
  * name goes to tmpname. */
 static int write_tmp(char *tmpname, size_t len, const spool *sp,
 		     const void *data, size_t n, bool sync)
 {
-	static unsigned counter;
-	struct timespec ts;
-	const char *p = data;
 	int fd;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(tmpname, len, "tmp/%ld.%ld.%d.%u", (long)ts.tv_sec,
-		 ts.tv_nsec, (int)getpid(), counter++);
+	spool_fs_tmpname(tmpname, len);
 	fd = spool_fs_open(sp, tmpname, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	if (fd < 0 && errno == ENOENT && spool_present(sp) &&
 	    mkdirat(sp->rootfd, "tmp", 0777) == 0)
@@ -391,17 +413,7 @@ static int write_tmp(char *tmpname, size_t len, const spool *sp,
 	if (fd < 0)
 		return spool_error_sys(SPOOL_ERROR, "cannot create '%s'",
 				       tmpname);
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	if (sync && fsync(fd) < 0)
+	if (write_all(fd, data, n) < 0 || (sync && fsync(fd) < 0))
 		goto fail;
 	close(fd);
 	return 0;
@@ -410,6 +422,39 @@ fail:
 	close(fd);
 	spool_fs_unlink(sp, tmpname, 0);
 	return SPOOL_ERROR;
+}
+
+int spool_fs_create(const spool *sp, const char *path, const void *data,
+		    size_t len)
+{
+	int fd = spool_fs_open(sp, path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+
+	if (fd < 0)
+		return spool_error_sys(errno == EEXIST ? SPOOL_EEXISTS
+						       : SPOOL_ERROR,
+				       "cannot create '%s'", path);
+	if (write_all(fd, data, len) < 0) {
+		spool_error_sys(SPOOL_ERROR, "cannot write '%s'", path);
+		close(fd);
+		spool_fs_unlink(sp, path, 0);
+		return SPOOL_ERROR;
+	}
+	close(fd);
+	return 0;
+}
+
+int spool_fs_syncfs(const spool *sp)
+{
+	/* Not rootfd: syncfs refuses an O_PATH descriptor. */
+	int fd = spool_fs_open(sp, ".", O_RDONLY | O_DIRECTORY, 0);
+	int rc = 0;
+
+	if (fd < 0 || syncfs(fd) < 0)
+		rc = spool_error_sys(SPOOL_ERROR, "cannot sync the filesystem "
+				     "of '%s'", sp->root);
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 /* Writes data to tmp/ and renames it over path; with sync, the data is

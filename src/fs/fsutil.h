@@ -26,6 +26,19 @@ int spool_fs_move_unsynced(const spool *sp, const char *src, const char *dst);
 int spool_fs_write(const spool *sp, const char *path, const void *data,
 		   size_t len, bool exclusive);
 
+/* Creates path with data in place, neither synced nor atomic: for a
+ * file a reader drops when torn. SPOOL_EEXISTS if it is there. */
+int spool_fs_create(const spool *sp, const char *path, const void *data,
+		    size_t len);
+
+/* A fresh name in tmp/ (relative to the root), as the writes above use. */
+void spool_fs_tmpname(char *buf, size_t len);
+
+/* Everything written on the spool's filesystem so far, data and names,
+ * on disk: one syncfs(2), where each file's fsync would cost a journal
+ * commit of its own. */
+int spool_fs_syncfs(const spool *sp);
+
 /* Replaces a cache file atomically, without fsync: a cache lost in a
  * power cut is rebuilt, so its writes need not wait for the disk. */
 int spool_fs_write_cache(const spool *sp, const char *path, const void *data,

@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "machine.h"
+#include "notice.h"
 #include "state.h"
 #include "task.h"
 #include "fsutil.h"
@@ -184,6 +185,16 @@ static void reset_owned(json_t *task)
 	json_object_set_new(task, "attempt", json_integer(1));
 }
 
+/* In a batch the key is synced with the task, before its source goes:
+ * lost before that, the intent writes it again (intent-recover.c). */
+static int write_key(spool *sp, const char *path, const char *id,
+		     bool batch)
+{
+	if (batch)
+		return spool_fs_write_cache(sp, path, id, strlen(id));
+	return spool_fs_write(sp, path, id, strlen(id), false);
+}
+
 int spool_file_task(char *idout, size_t idlen, bool *existed,
 		    spool_commit *c, spool *sp, json_t *task,
 		    const spool_loc *from, const char *actor,
@@ -194,6 +205,7 @@ int spool_file_task(char *idout, size_t idlen, bool *existed,
 			     .task = task };
 	const char *key = spool_task_str(task, "idempotency_key");
 	const char *parent = spool_task_str(task, "parent");
+	spool_file_prep *p = batch ? batch->prep : NULL;
 	char id[SPOOL_ID_MAX + 1], kpath[PATH_MAX], now[32];
 	spool_outcome o;
 	spool_loc loc;
@@ -218,10 +230,16 @@ int spool_file_task(char *idout, size_t idlen, bool *existed,
 	} else {
 		/* Checked before an id is spent on a task that is refused;
 		 * a fresh id cannot be among its own references. */
-		if ((rc = check_refs(sp, task, "", batch)) < 0 ||
-		    (rc = spool_task_new_id(id, sizeof(id), sp)) < 0)
+		if ((rc = check_refs(sp, task, "", batch)) < 0)
+			return rc;
+		if (p && p->id[0])
+			snprintf(id, sizeof(id), "%s", p->id);
+		else if ((rc = spool_task_new_id(id, sizeof(id), sp)) < 0)
 			return rc;
 	}
+	/* What the batch prepared is this filing's only under its id. */
+	if (p && strcmp(p->id, id) != 0)
+		p = NULL;
 	json_object_set_new(task, "id", json_string(id));
 	if (!json_object_get(task, "created")) {
 		spool_now_iso(now, sizeof(now));
@@ -245,17 +263,30 @@ int spool_file_task(char *idout, size_t idlen, bool *existed,
 			.id = id, .from = &rq.from, .verb = rq.verb,
 			.actor = actor, .via = rq.via, .task = task,
 			.src = batch ? batch->src : NULL,
-			.key = key ? kpath : NULL, .parent = parent })) < 0)
+			.key = key ? kpath : NULL, .parent = parent,
+			.staged = p ? p->staged : NULL,
+			.prepared = p ? p->intent : NULL,
+			.src_text = batch ? batch->src_text : NULL,
+			.src_len = batch ? batch->src_len : 0 })) < 0)
 		goto out;
+	if (p) {
+		p->adopted = true;
+		rq.staged = p->staged;
+		rq.staged_text = p->text;
+	}
 	if ((rc = spool_transition_apply(&o, c, sp, &rq)) < 0) {
 		/* Refused, nothing is staged: the caller may go on with the
 		 * commit (quarantining the file), so this filing goes now. */
+		if (p && spool_fs_unlink(sp, p->staged, 0) == 0)
+			p->placed = true;	/* gone before its intent */
 		spool_intent_abandon(c, sp, id);
 		goto out;
 	}
+	if (p)
+		p->placed = true;	/* create() took or removed it */
 	if (key) {
 		if ((rc = spool_fs_mkdirs(sp, ".spool/keys")) < 0 ||
-		    (rc = spool_fs_write(sp, kpath, id, strlen(id), false)) < 0 ||
+		    (rc = write_key(sp, kpath, id, p != NULL)) < 0 ||
 		    (rc = spool_commit_path(c, kpath)) < 0)
 			goto out;
 	}
@@ -265,6 +296,184 @@ int spool_file_task(char *idout, size_t idlen, bool *existed,
 out:
 	spool_outcome_clear(&o);
 	return rc;
+}
+
+const char *spool_file_actor(json_t *task)
+{
+	const char *by = spool_task_str(task, "created_by");
+
+	return by && spool_name_valid(by) ? by : "spool";
+}
+
+/* ---- a batch from new/, prepared ahead ---------------------------------- */
+
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Whether an id a task names is named by another task of the batch. */
+static bool named_twice(const char *const *sorted, size_t n, const char *id)
+{
+	const char *const *hit = bsearch(&id, sorted, n, sizeof(*sorted),
+					 cmp_id);
+
+	return hit && ((hit > sorted && strcmp(hit[-1], id) == 0) ||
+		       (hit + 1 < sorted + n && strcmp(hit[1], id) == 0));
+}
+
+/*
+ * Whether the batch can tell what filing task gives: not for a known
+ * idempotency key (nothing is filed) or references that refuse it. An id
+ * the task names must be its own alone: an intent written ahead under an
+ * id another task holds would, after a crash, take that task's record
+ * for its own.
+ */
+static bool preparable(spool *sp, json_t *task, const spool_file_batch *batch,
+		       const char *const *named, size_t nnamed)
+{
+	const char *key = spool_task_str(task, "idempotency_key");
+	const char *own = spool_task_str(task, "id");
+	char id[SPOOL_ID_MAX + 1];
+	spool_loc loc;
+	bool yes;
+
+	if (key && key_lookup(id, sizeof(id), sp, key) &&
+	    spool_task_find(&loc, sp, id) != SPOOL_ENOTFOUND) {
+		spool_error_clear();
+		return false;
+	}
+	if (own)
+		yes = spool_id_valid(own) && !named_twice(named, nnamed, own) &&
+		      spool_id_check_unused(sp, own) == 0 &&
+		      check_refs(sp, task, own, batch) == 0;
+	else
+		yes = check_refs(sp, task, "", batch) == 0;
+	spool_error_clear();
+	return yes;
+}
+
+/* The task as spool_file_task will write it and its intent, unsynced. */
+static int prepare_one(spool_file_prep *p, spool *sp, json_t *task,
+		       const char *src, const char *now)
+{
+	static const spool_loc from = { .state = SPOOL_STATE_NEW };
+	const char *key = spool_task_str(task, "idempotency_key");
+	const char *actor = spool_file_actor(task);
+	char kpath[PATH_MAX];
+	json_t *filed;
+	int rc;
+
+	/* Set on the task itself, so that filing it keeps the same. */
+	if (!json_object_get(task, "created"))
+		json_object_set_new(task, "created", json_string(now));
+	if (!json_object_get(task, "created_by"))
+		json_object_set_new(task, "created_by", json_string(actor));
+	if (!(filed = json_deep_copy(task)))
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	json_object_set_new(filed, "id", json_string(p->id));
+	reset_owned(filed);
+	if (key)
+		key_path(kpath, sizeof(kpath), key);
+	/* The intent first: cut short, it names the file, which the next
+	 * process removes; never a file no intent names. */
+	spool_fs_tmpname(p->staged, sizeof(p->staged));
+	rc = spool_intent_prepare(p->intent, sizeof(p->intent), sp,
+		&(spool_intent_filing){
+			.id = p->id, .from = &from, .verb = "file",
+			.actor = actor, .via = SPOOL_VIA_SPOOL, .task = filed,
+			.src = src, .key = key ? kpath : NULL,
+			.parent = spool_task_str(task, "parent"),
+			.staged = p->staged });
+	if (rc == 0 && !(p->text = spool_task_dump(filed)))
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+	if (rc == 0)
+		rc = spool_fs_create(sp, p->staged, p->text, strlen(p->text));
+	if (rc < 0)
+		p->staged[0] = '\0';	/* not written, or already removed */
+	json_decref(filed);
+	return rc;
+}
+
+/* Fresh ids for the tasks marked (id "-") that have none, at once. */
+static int prepare_ids(spool_file_prep *preps, size_t n, spool *sp)
+{
+	char (*ids)[SPOOL_ID_MAX + 1];
+	size_t m = 0, k = 0;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		m += strcmp(preps[i].id, "-") == 0;
+	if (m == 0)
+		return 0;
+	if (!(ids = calloc(m, sizeof(*ids))))
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	if ((rc = spool_task_new_ids(ids, m, sp, false)) == 0)
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(preps[i].id, "-") == 0)
+				snprintf(preps[i].id, sizeof(preps[i].id),
+					 "%s", ids[k++]);
+	free(ids);
+	return rc;
+}
+
+int spool_file_prepare(spool_file_prep *preps, spool *sp, json_t **tasks,
+		       char **srcs, size_t n, const spool_file_batch *batch)
+{
+	char now[32];
+	int rc;
+
+	const char **named = NULL;
+	size_t nnamed = 0;
+
+	memset(preps, 0, n * sizeof(*preps));
+	if ((rc = spool_fs_mkdirs(sp, "tmp")) < 0)
+		return rc;
+	if (batch->n && !(named = calloc(batch->n, sizeof(*named))))
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	for (size_t i = 0; i < batch->n; i++)
+		named[nnamed++] = batch->ids[i];
+	if (nnamed > 1)
+		qsort(named, nnamed, sizeof(*named), cmp_id);
+	for (size_t i = 0; i < n; i++) {
+		const char *id = tasks[i] ? spool_task_str(tasks[i], "id")
+					  : NULL;
+		if (!tasks[i] || !preparable(sp, tasks[i], batch, named,
+					     nnamed))
+			continue;
+		snprintf(preps[i].id, sizeof(preps[i].id), "%s",
+			 id ? id : "-");
+	}
+	free(named);
+	if ((rc = prepare_ids(preps, n, sp)) < 0)
+		goto fail;
+	spool_now_iso(now, sizeof(now));
+	for (size_t i = 0; i < n; i++) {
+		spool_progress("preparing new/", i, n);
+		if (preps[i].id[0] &&
+		    (rc = prepare_one(&preps[i], sp, tasks[i], srcs[i],
+				      now)) < 0)
+			goto fail;
+	}
+	/* The ids, the files and the intents on disk before any task is
+	 * renamed into place: one sync for the batch. */
+	if ((rc = spool_fs_syncfs(sp)) == 0)
+		return 0;
+fail:
+	spool_file_prep_clear(preps, n, sp);
+	return rc;
+}
+
+void spool_file_prep_clear(spool_file_prep *preps, size_t n, spool *sp)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (preps[i].staged[0] && !preps[i].placed)
+			spool_fs_unlink(sp, preps[i].staged, 0);
+		if (preps[i].intent[0] && !preps[i].adopted)
+			spool_intent_forget(sp, preps[i].intent);
+		free(preps[i].text);
+		memset(&preps[i], 0, sizeof(preps[i]));
+	}
 }
 
 /* One line of text whatever a refused name held. */

@@ -4,17 +4,48 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <limits.h>
 #include <jansson.h>
 #include "state.h"
 #include "root.h"
 #include "history.h"
+
+/* What spool_file_prepare did ahead for one task of a batch. */
+typedef struct {
+	char id[SPOOL_ID_MAX + 1];	/* "": nothing done ahead */
+	char staged[PATH_MAX];	/* tmp/ file with the task as filed */
+	char intent[128];	/* its intent, written and synced */
+	char *text;		/* what staged holds */
+	bool adopted;		/* the intent is carried by a commit */
+	bool placed;		/* staged is renamed into place, or gone */
+} spool_file_prep;
 
 /* Ids being filed together, so one may depend on another. */
 typedef struct {
 	char (*ids)[SPOOL_ID_MAX + 1];
 	size_t n;
 	const char *src;	/* the file in new/ being filed, if any */
+	const char *src_text;	/* its bytes, if read already */
+	size_t src_len;
+	spool_file_prep *prep;	/* for this task, if the batch prepared it */
 } spool_file_batch;
+
+/* Who files a task dropped in new/: its created_by, if a valid name. */
+const char *spool_file_actor(json_t *task);
+
+/*
+ * A batch from new/ (tasks[i] parsed from srcs[i], NULL if refused):
+ * the ids, the task files (in tmp/) and the intents of every task that
+ * can be filed, written unsynced, then made durable by one syncfs, so
+ * spool_file_task only renames each file into place. Tasks it cannot
+ * tell about (refused references, a known idempotency key) get nothing
+ * and are filed the slow way. Each preps[i] is cleared first.
+ */
+int spool_file_prepare(spool_file_prep *preps, spool *sp, json_t **tasks,
+		       char **srcs, size_t n, const spool_file_batch *batch);
+
+/* Removes what a batch prepared and did not use. */
+void spool_file_prep_clear(spool_file_prep *preps, size_t n, spool *sp);
 
 /* Files a validated task (id assigned when absent) into ready/ or
  * blocked/ and records it; from is new/ or NULL for 'spool add'. */

@@ -177,17 +177,12 @@ int spool_id_check_unused(spool *sp, const char *id)
 	return 0;
 }
 
-int spool_task_new_id(char *out, size_t len, spool *sp)
+/* The first number the counter allows, rebuilt when there is none. */
+static long next_number(spool *sp, const char *prefix)
 {
-	const char *prefix = json_string_value(
-		json_object_get(sp->config, "id_prefix"));
-	char buf[64], path[PATH_MAX];
-	spool_loc loc;
 	long next = 0, high;
 	char *s = NULL;
 
-	if (!prefix || !spool_id_valid(prefix))
-		prefix = "T-";
 	if (spool_fs_read(&s, NULL, sp, ".spool/run/next-id", 64) == 0)
 		next = strtol(s, NULL, 10);
 	free(s);
@@ -210,16 +205,152 @@ int spool_task_new_id(char *out, size_t len, spool *sp)
 	/* Archived ids have left the tree, not the spool. */
 	if ((high = spool_ids_archived_max(sp, prefix)) >= next)
 		next = high + 1;
-	for (;; next++) {
-		snprintf(out, len, "%s%04ld", prefix, next);
-		snprintf(path, sizeof(path), "deliverables/%s", out);
-		if (spool_task_find(&loc, sp, out) == SPOOL_ENOTFOUND &&
-		    spool_fs_access(sp, path) < 0)
-			break;
+	return next;
+}
+
+/* The names in use, read once for a batch: each state directory's task
+ * ids and deliverables/, where spool_task_find would look for one id. */
+struct taken {
+	char **v;
+	size_t n, cap;
+};
+
+static int taken_add(struct taken *t, const char *name, size_t len)
+{
+	if (t->n == t->cap) {
+		size_t nc = t->cap ? t->cap * 2 : 256;
+		char **p = realloc(t->v, nc * sizeof(*p));
+		if (!p)
+			return -1;
+		t->v = p;
+		t->cap = nc;
 	}
-	snprintf(buf, sizeof(buf), "%ld\n", next + 1);
+	if (!(t->v[t->n] = strndup(name, len)))
+		return -1;
+	t->n++;
+	return 0;
+}
+
+/* The entries of dir (without ".json" if tasks); a missing dir has none.
+ * With sub, each entry's own entries instead (claimed/AGENT/). */
+static int taken_dir(struct taken *t, spool *sp, const char *dir, bool tasks,
+		     bool sub)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int fd, rc = 0;
+	DIR *d;
+
+	fd = spool_fs_open(sp, dir, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return -1;
+	}
+	while (rc == 0 && (de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (de->d_name[0] == '.')
+			continue;
+		if (sub) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			rc = taken_dir(t, sp, path, tasks, false);
+		} else if (!tasks) {
+			rc = taken_add(t, de->d_name, len);
+		} else if (len > 5 && strcmp(de->d_name + len - 5, ".json") == 0) {
+			rc = taken_add(t, de->d_name, len - 5);
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void taken_free(struct taken *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->v[i]);
+	free(t->v);
+}
+
+static int taken_read(struct taken *t, spool *sp)
+{
+	int rc = 0;
+
+	memset(t, 0, sizeof(*t));
+	for (int s = 0; s < SPOOL_STATE_COUNT && rc == 0; s++)
+		rc = taken_dir(t, sp, spool_state_name(s), true,
+			       s == SPOOL_STATE_CLAIMED);
+	if (rc == 0)
+		rc = taken_dir(t, sp, "deliverables", false, false);
+	if (rc < 0) {
+		taken_free(t);
+		return -1;
+	}
+	if (t->n > 1)
+		qsort(t->v, t->n, sizeof(*t->v), cmp_name);
+	return 0;
+}
+
+/* Whether id is free: in the names read for the batch, or, without
+ * them, where spool_task_find looks. */
+static bool id_free(spool *sp, const struct taken *t, const char *id)
+{
+	char path[PATH_MAX];
+	spool_loc loc;
+
+	if (t)
+		return !bsearch(&id, t->v, t->n, sizeof(*t->v), cmp_name);
+	snprintf(path, sizeof(path), "deliverables/%s", id);
+	return spool_task_find(&loc, sp, id) == SPOOL_ENOTFOUND &&
+	       spool_fs_access(sp, path) < 0;
+}
+
+int spool_task_new_ids(char (*out)[SPOOL_ID_MAX + 1], size_t n, spool *sp,
+		       bool durable)
+{
+	const char *prefix = json_string_value(
+		json_object_get(sp->config, "id_prefix"));
+	struct taken names, *t = NULL;
+	char buf[64];
+	long next;
+
+	if (!prefix || !spool_id_valid(prefix))
+		prefix = "T-";
+	next = next_number(sp, prefix);
+	/* One id: a few lookups. Many: one listing instead of each's. */
+	if (n > 1 && taken_read(&names, sp) == 0)
+		t = &names;
+	for (size_t i = 0; i < n; i++, next++) {
+		for (;; next++) {
+			snprintf(out[i], SPOOL_ID_MAX + 1, "%s%04ld", prefix,
+				 next);
+			if (id_free(sp, t, out[i]))
+				break;
+		}
+	}
+	if (t)
+		taken_free(t);
+	snprintf(buf, sizeof(buf), "%ld\n", next);
 	mkdirat(sp->rootfd, ".spool/run", 0777);
 	spool_error_clear();
+	if (!durable)
+		return spool_fs_write_cache(sp, ".spool/run/next-id", buf,
+					    strlen(buf));
 	return spool_fs_write(sp, ".spool/run/next-id", buf, strlen(buf),
 			      false);
+}
+
+int spool_task_new_id(char *out, size_t len, spool *sp)
+{
+	char id[1][SPOOL_ID_MAX + 1];
+	int rc;
+
+	if ((rc = spool_task_new_ids(id, 1, sp, true)) == 0)
+		snprintf(out, len, "%s", id[0]);
+	return rc;
 }

@@ -200,6 +200,25 @@ static int refile(spool_commit *c, spool *sp, json_t *o, const char *id)
 	return parent ? spool_file_link_parent(c, sp, parent, id) : 0;
 }
 
+/* Where an agent's own mv takes a task that was filed. */
+static bool moved_on(const spool_loc *loc)
+{
+	return loc->state == SPOOL_STATE_CLAIMED ||
+	       loc->state == SPOOL_STATE_REVIEW;
+}
+
+/* Whether HEAD has the task anywhere. */
+static bool recorded_anywhere(spool_commit *c, spool *sp, const char *id)
+{
+	json_t *task = NULL;
+	int rc = spool_task_recorded(&task, sp, spool_commit_base(c), id,
+				     NULL);
+
+	json_decref(task);
+	spool_error_clear();
+	return rc != SPOOL_ENOTFOUND;
+}
+
 static int replay_file(bool *done, bool *release, spool_commit *c,
 		       spool *sp, json_t *o, const char *id)
 {
@@ -211,13 +230,23 @@ static int replay_file(bool *done, bool *release, spool_commit *c,
 
 	request_of(&rq, o, id);
 	if (jloc(&rq.from, o, "from") < 0 ||
-	    spool_task_find(&rq.to, sp, id) < 0 ||
-	    (rq.to.state != SPOOL_STATE_READY &&
+	    spool_task_find(&rq.to, sp, id) < 0) {
+		spool_error_clear();
+		return 0;	/* never written */
+	}
+	if (moved_on(&rq.to) && !recorded_anywhere(c, sp, id)) {
+		/* Filed and taken by its agent before the record: reconcile
+		 * adopts it where it is; its source is not filed again. */
+		rc = refile(c, sp, o, id);
+		*done = rc == 0;
+		return rc;
+	}
+	if ((rq.to.state != SPOOL_STATE_READY &&
 	     rq.to.state != SPOOL_STATE_BLOCKED) ||
 	    in_head(c, &rq.to, id) || !text ||
 	    spool_task_parse(&task, text, strlen(text), id, id) < 0) {
 		spool_error_clear();
-		return 0;	/* never written, or already recorded */
+		return 0;	/* already recorded */
 	}
 	rq.task = task;
 	rc = spool_transition_apply(&out, c, sp, &rq);
@@ -232,6 +261,16 @@ static int replay_file(bool *done, bool *release, spool_commit *c,
 		rc = 0;
 	}
 	return rc;
+}
+
+/* What a batch wrote ahead for a filing and did not rename into place. */
+static void drop_staged(spool *sp, json_t *o)
+{
+	const char *staged = jstr(o, "staged");
+
+	if (staged && strncmp(staged, "tmp/", 4) == 0 &&
+	    !strchr(staged + 4, '/') && spool_fs_unlink(sp, staged, 0) < 0)
+		spool_error_clear();
 }
 
 static int replay(size_t *recorded, bool *terminal, spool *sp,
@@ -264,6 +303,8 @@ static int replay(size_t *recorded, bool *terminal, spool *sp,
 		/* Nothing to record: never carried out, or written. */
 		spool_intent_forget(sp, name);
 	}
+	if (rc == 0)
+		drop_staged(sp, o);
 out:
 	spool_commit_free(c);
 	return rc;

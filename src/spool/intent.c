@@ -1,7 +1,8 @@
 /*
  * The intent log (.spool/run/intent/). Every rename the spool makes, and
  * every task it files, is announced there first, durably (tmp/, fsync,
- * rename, fsync), then done, then committed; the intent goes with the
+ * rename, fsync; a batch of filings writes all its intents, then syncs
+ * them at once), then done, then committed; the intent goes with the
  * commit. So a process killed at any instruction leaves the next one
  * enough to tell what it was doing:
  *
@@ -58,8 +59,8 @@ struct intent {
 	size_t beforelen;
 	char *after;		/* rewrite: the task file it writes */
 	size_t afterlen;
-	char src[PATH_MAX];	/* file: the file in new/, or "" */
-	char key[PATH_MAX];	/* file: the key file it creates, or "" */
+	char *src;		/* file: the file in new/, or NULL */
+	char *key;		/* file: the key file it creates, or NULL */
 	char parent[SPOOL_ID_MAX + 1];
 	char *parent_before;
 	size_t parent_len;
@@ -75,6 +76,8 @@ static void intent_clear(struct intent *it)
 	free(it->before);
 	free(it->after);
 	free(it->parent_before);
+	free(it->src);
+	free(it->key);
 	memset(it, 0, sizeof(*it));
 }
 
@@ -155,9 +158,14 @@ static void set_loc(json_t *o, const char *key, const spool_loc *loc)
 	json_object_set_new(o, key, json_string(buf));
 }
 
-/* Writes o for it, durably, under a name that sorts in the order made. */
+enum { INTENT_UNSYNCED, INTENT_DURABLE, INTENT_AHEAD };
+
+/* Writes o for it under a name that sorts in the order made: durably,
+ * unsynced, or ahead of a batch: created in place, as the batch syncs it
+ * before doing anything it announces (cut short, it is unreadable and
+ * dropped, and nothing was done for it). */
 static int intent_write_ex(spool *sp, struct intent *it, json_t *o,
-			   bool durable)
+			   int how)
 {
 	static unsigned counter;
 	struct timespec ts;
@@ -176,8 +184,12 @@ static int intent_write_ex(spool *sp, struct intent *it, json_t *o,
 	mkdirat(spool_rootfd(sp), ".spool/run", 0777);
 	mkdirat(spool_rootfd(sp), INTENT_DIR, 0777);
 	intent_path(path, sizeof(path), it->name);
-	rc = durable ? spool_fs_write(sp, path, s, strlen(s), false)
-		     : spool_fs_write_cache(sp, path, s, strlen(s));
+	if (how == INTENT_DURABLE)
+		rc = spool_fs_write(sp, path, s, strlen(s), false);
+	else if (how == INTENT_AHEAD)
+		rc = spool_fs_create(sp, path, s, strlen(s));
+	else
+		rc = spool_fs_write_cache(sp, path, s, strlen(s));
 	if (rc < 0)
 		it->name[0] = '\0';
 	free(s);
@@ -186,7 +198,7 @@ static int intent_write_ex(spool *sp, struct intent *it, json_t *o,
 
 static int intent_write(spool *sp, struct intent *it, json_t *o)
 {
-	return intent_write_ex(sp, it, o, true);
+	return intent_write_ex(sp, it, o, INTENT_DURABLE);
 }
 
 static int read_task(char **out, size_t *len, spool *sp, const spool_loc *loc,
@@ -342,12 +354,51 @@ int spool_intent_rewrite(spool_commit *c, spool *sp, const char *id,
 	/* Not synced: it guards against a process killed, on the hot path
 	 * of every release and submit recorded. After a power cut the
 	 * rewrite may outlive it; then it reads as an edit in place. */
-	rc = intent_write_ex(sp, it, o, false);
+	rc = intent_write_ex(sp, it, o, INTENT_UNSYNCED);
 	json_decref(o);
 	if (rc == 0)
 		return 0;
 fail:
 	pop(c);
+	return rc;
+}
+
+static json_t *filing_record(const spool_intent_filing *f)
+{
+	char *task = spool_task_dump(f->task);
+	json_t *o;
+
+	if (!task)
+		return NULL;
+	o = json_pack("{s:s, s:s, s:s, s:i, s:s}", "kind", "file", "id",
+		      f->id, "verb", f->verb, "via", (int)f->via, "task", task);
+	free(task);
+	if (!o)
+		return NULL;
+	set_loc(o, "from", f->from);
+	set_str(o, "actor", f->actor);
+	set_str(o, "src", f->src);
+	set_str(o, "key", f->key);
+	set_str(o, "parent", f->parent);
+	set_str(o, "staged", f->staged);
+	return o;
+}
+
+int spool_intent_prepare(char *name, size_t len, spool *sp,
+			 const spool_intent_filing *f)
+{
+	struct intent it;
+	json_t *o = filing_record(f);
+	int rc;
+
+	if (!o)
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	memset(&it, 0, sizeof(it));
+	snprintf(it.id, sizeof(it.id), "%s", f->id);
+	rc = intent_write_ex(sp, &it, o, INTENT_AHEAD);
+	json_decref(o);
+	if (rc == 0)
+		snprintf(name, len, "%s", it.name);
 	return rc;
 }
 
@@ -357,20 +408,34 @@ int spool_intent_file(spool_commit *c, spool *sp,
 	spool_loc ploc;
 	struct intent *it;
 	json_t *o;
-	char *task;
 	int rc;
 
 	if (!(it = push(c, KIND_FILE, f->id)))
 		return SPOOL_ERROR;
 	if (f->src) {
-		snprintf(it->src, sizeof(it->src), "%s", f->src);
-		if ((rc = spool_fs_read(&it->before, &it->beforelen, sp,
-					f->src, spool_task_max(sp))) < 0)
+		if (!(it->src = strdup(f->src))) {
+			rc = spool_error_set(SPOOL_ERROR, "out of memory");
 			goto fail;
+		}
+		if (f->src_text)
+			rc = (it->before = malloc(f->src_len + 1)) ? 0 :
+			     spool_error_set(SPOOL_ERROR, "out of memory");
+		else
+			rc = spool_fs_read(&it->before, &it->beforelen, sp,
+					   f->src, spool_task_max(sp));
+		if (rc < 0)
+			goto fail;
+		if (f->src_text) {
+			memcpy(it->before, f->src_text, f->src_len);
+			it->beforelen = f->src_len;
+		}
 	}
 	/* Only a key this filing creates goes if it is undone. */
-	if (f->key && spool_fs_access(sp, f->key) < 0)
-		snprintf(it->key, sizeof(it->key), "%s", f->key);
+	if (f->key && spool_fs_access(sp, f->key) < 0 &&
+	    !(it->key = strdup(f->key))) {
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+		goto fail;
+	}
 	if (f->parent) {
 		snprintf(it->parent, sizeof(it->parent), "%s", f->parent);
 		if (spool_task_find(&ploc, sp, f->parent) < 0 ||
@@ -378,22 +443,14 @@ int spool_intent_file(spool_commit *c, spool *sp,
 			      f->parent) < 0)
 			spool_error_clear();	/* checked by the filing */
 	}
-	if (!(task = spool_task_dump(f->task))) {
+	if (f->prepared) {
+		snprintf(it->name, sizeof(it->name), "%s", f->prepared);
+		return 0;
+	}
+	if (!(o = filing_record(f))) {
 		rc = spool_error_set(SPOOL_ERROR, "out of memory");
 		goto fail;
 	}
-	o = json_pack("{s:s, s:s, s:s, s:i, s:s}", "kind", "file", "id",
-		      f->id, "verb", f->verb, "via", (int)f->via, "task", task);
-	free(task);
-	if (!o) {
-		rc = spool_error_set(SPOOL_ERROR, "out of memory");
-		goto fail;
-	}
-	set_loc(o, "from", f->from);
-	set_str(o, "actor", f->actor);
-	set_str(o, "src", f->src);
-	set_str(o, "key", f->key);
-	set_str(o, "parent", f->parent);
 	rc = intent_write(sp, it, o);
 	json_decref(o);
 	if (rc == 0)
@@ -478,10 +535,10 @@ static void undo_file(spool *sp, struct intent *it)
 		spool_loc_path(ppath, sizeof(ppath), &ploc, it->parent);
 		put_back(sp, ppath, it->parent_before, it->parent_len);
 	}
-	if (it->key[0])
+	if (it->key)
 		spool_fs_unlink(sp, it->key, 0);
 	/* The file in new/ comes back as it was dropped there. */
-	if (it->src[0] && it->before &&
+	if (it->src && it->before &&
 	    spool_fs_access(sp, it->src) < 0)
 		spool_fs_write(sp, it->src, it->before, it->beforelen, true);
 	if (it->to.state != SPOOL_STATE_NONE) {

@@ -49,10 +49,21 @@ typedef struct {
 	const char *src;
 	const char *key;
 	const char *parent;
+	const char *staged;	/* tmp/ file holding the task's bytes */
+	const char *prepared;	/* the intent spool_intent_prepare wrote */
+	const char *src_text;	/* src's bytes, if the caller read them */
+	size_t src_len;
 } spool_intent_filing;
 
+/* With f->prepared, the intent written before is carried by c as is. */
 int spool_intent_file(spool_commit *c, spool *sp,
 		      const spool_intent_filing *f);
+
+/* A filing's intent written ahead, not synced: for a batch, synced with
+ * its files at once (spool_fs_syncfs) before any of them is moved into
+ * place. Its name goes to name; the filing passes it as f->prepared. */
+int spool_intent_prepare(char *name, size_t len, spool *sp,
+			 const spool_intent_filing *f);
 
 /* Before the spool rewrites task id where it is (at), to record a move
  * already made (the effects of an agent's release or submit): the bytes

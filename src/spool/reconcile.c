@@ -1155,11 +1155,17 @@ static int list_new(struct path_list *out, spool *sp)
 	return rc;
 }
 
+static int remove_source(struct rec_ctx *x, const char *path)
+{
+	if (spool_fs_unlink(x->sp, path, 0) < 0 && errno != ENOENT)
+		return spool_error_sys(SPOOL_ERROR, "cannot remove '%s'", path);
+	return spool_commit_path(x->c, path);
+}
+
 static int file_one(struct rec_ctx *x, const char *path, json_t *task,
-		    const spool_file_batch *batch)
+		    const spool_file_batch *batch, struct path_list *gone)
 {
 	spool_loc newloc = { .state = SPOOL_STATE_NEW };
-	const char *by = spool_task_str(task, "created_by");
 	spool_file_batch b = *batch;
 	char id[SPOOL_ID_MAX + 1], why[600];
 	bool existed;
@@ -1167,8 +1173,7 @@ static int file_one(struct rec_ctx *x, const char *path, json_t *task,
 
 	b.src = path;	/* so a crash before the commit files it once */
 	rc = spool_file_task(id, sizeof(id), &existed, x->c, x->sp, task,
-			     &newloc, by && spool_name_valid(by) ? by : "spool",
-			     &b);
+			     &newloc, spool_file_actor(task), &b);
 	if (rc == SPOOL_EINVALID || rc == SPOOL_EEXISTS) {
 		snprintf(why, sizeof(why), "%s", spool_error_message());
 		x->st->quarantined++;
@@ -1176,36 +1181,56 @@ static int file_one(struct rec_ctx *x, const char *path, json_t *task,
 	}
 	if (rc < 0)
 		return rc;
-	if (spool_fs_unlink(x->sp, path, 0) < 0 && errno != ENOENT)
-		return spool_error_sys(SPOOL_ERROR, "cannot remove '%s'", path);
 	if (!existed)
 		x->st->filed++;
-	return spool_commit_path(x->c, path);
+	if (gone)
+		return path_list_add(gone, path);
+	return remove_source(x, path);
 }
 
-static int file_new(struct rec_ctx *x, struct path_list *paths)
+/* A batch's sources go once the tasks filed from them are on disk (their
+ * renames were not synced: one sync for all), and are gone on disk before
+ * the commit and the removal of the intents: a source that came back
+ * after a power cut would be filed twice. */
+static int remove_sources(struct rec_ctx *x, struct path_list *gone)
 {
-	spool_file_batch batch = { 0 };
-	json_t **tasks = calloc(paths->n ? paths->n : 1, sizeof(*tasks));
+	int rc = 0;
+
+	if (gone->n == 0)
+		return 0;
+	if ((rc = spool_fs_syncfs(x->sp)) < 0)
+		return rc;
+	for (size_t i = 0; i < gone->n; i++)
+		if (spool_fs_unlink(x->sp, gone->v[i], 0) < 0 &&
+		    errno != ENOENT)
+			return spool_error_sys(SPOOL_ERROR, "cannot remove "
+					       "'%s'", gone->v[i]);
+	if ((rc = spool_fs_fsync_dir(x->sp, "new")) < 0)
+		return rc;
+	/* Files, and gone: no need to look at them again. */
+	for (size_t i = 0; i < gone->n && rc == 0; i++)
+		rc = spool_commit_remove(x->c, gone->v[i]);
+	return rc;
+}
+
+/* Below this many files in new/, each is filed with syncs of its own. */
+#define FILE_BATCH_MIN 2
+
+/* Each file's task and bytes (kept for the intent that files it). */
+static int read_new(struct rec_ctx *x, struct path_list *paths,
+		    json_t **tasks, char **bufs, size_t *lens,
+		    spool_file_batch *batch)
+{
 	char why[600];
 	int rc = 0;
 
-	batch.ids = calloc(paths->n ? paths->n : 1, sizeof(*batch.ids));
-	if (!tasks || !batch.ids) {
-		free(tasks);
-		free(batch.ids);
-		return spool_error_set(SPOOL_ERROR, "out of memory");
-	}
 	for (size_t i = 0; i < paths->n && rc == 0; i++) {
-		char *buf = NULL;
-		size_t len;
 		spool_progress("reading new/", i, paths->n);
-		rc = spool_fs_read(&buf, &len, x->sp, paths->v[i],
+		rc = spool_fs_read(&bufs[i], &lens[i], x->sp, paths->v[i],
 				   spool_task_max(x->sp));
 		if (rc == 0)
-			rc = spool_task_parse(&tasks[i], buf, len, paths->v[i],
-					      NULL);
-		free(buf);
+			rc = spool_task_parse(&tasks[i], bufs[i], lens[i],
+					      paths->v[i], NULL);
 		if (rc == SPOOL_ENOTFOUND) {
 			rc = 0;
 		} else if (rc == SPOOL_EINVALID) {
@@ -1214,21 +1239,74 @@ static int file_new(struct rec_ctx *x, struct path_list *paths)
 			rc = spool_quarantine(x->c, x->sp, paths->v[i], why,
 					      "spool");
 		} else if (rc == 0 && spool_task_str(tasks[i], "id")) {
-			snprintf(batch.ids[batch.n++], SPOOL_ID_MAX + 1, "%s",
+			snprintf(batch->ids[batch->n++], SPOOL_ID_MAX + 1, "%s",
 				 spool_task_str(tasks[i], "id"));
 		}
 	}
+	return rc;
+}
+
+static int file_all(struct rec_ctx *x, struct path_list *paths,
+		    json_t **tasks, char **bufs, size_t *lens,
+		    spool_file_batch *batch, spool_file_prep *preps)
+{
+	struct path_list gone = { 0 };
+	int rc = 0;
+
+	if (preps)
+		rc = spool_file_prepare(preps, x->sp, tasks, paths->v,
+					paths->n, batch);
 	for (size_t i = 0; i < paths->n && rc == 0; i++) {
 		spool_progress("filing new/", i, paths->n);
+		batch->prep = preps ? &preps[i] : NULL;
+		batch->src_text = bufs[i];
+		batch->src_len = lens[i];
 		if (tasks[i])
-			rc = file_one(x, paths->v[i], tasks[i], &batch);
+			rc = file_one(x, paths->v[i], tasks[i], batch,
+				      preps ? &gone : NULL);
 	}
+	batch->prep = NULL;
+	batch->src_text = NULL;
+	if (rc == 0)
+		rc = remove_sources(x, &gone);
 	if (rc == 0 && paths->n)
 		spool_progress("filing new/", paths->n, paths->n);
-	for (size_t i = 0; i < paths->n; i++)
+	if (preps)
+		spool_file_prep_clear(preps, paths->n, x->sp);
+	path_list_free(&gone);
+	return rc;
+}
+
+static int file_new(struct rec_ctx *x, struct path_list *paths)
+{
+	spool_file_batch batch = { 0 };
+	size_t n = paths->n ? paths->n : 1;
+	json_t **tasks = calloc(n, sizeof(*tasks));
+	char **bufs = calloc(n, sizeof(*bufs));
+	size_t *lens = calloc(n, sizeof(*lens));
+	spool_file_prep *preps = NULL;
+	int rc;
+
+	batch.ids = calloc(n, sizeof(*batch.ids));
+	if (paths->n >= FILE_BATCH_MIN)
+		preps = calloc(n, sizeof(*preps));
+	if (!tasks || !bufs || !lens || !batch.ids ||
+	    (paths->n >= FILE_BATCH_MIN && !preps)) {
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+		goto out;
+	}
+	if ((rc = read_new(x, paths, tasks, bufs, lens, &batch)) == 0)
+		rc = file_all(x, paths, tasks, bufs, lens, &batch, preps);
+out:
+	for (size_t i = 0; tasks && bufs && i < paths->n; i++) {
 		json_decref(tasks[i]);
+		free(bufs[i]);
+	}
 	free(tasks);
+	free(bufs);
+	free(lens);
 	free(batch.ids);
+	free(preps);
 	return rc;
 }
 

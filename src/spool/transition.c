@@ -595,7 +595,7 @@ static bool effects(json_t *task, const spool_row *r, const spool_request *rq,
 
 /* ---- the move ---------------------------------------------------------- */
 
-static int create(spool *sp, const spool_loc *to, const char *id,
+static int create(spool *sp, const spool_request *rq, const spool_loc *to,
 		  json_t *task)
 {
 	char path[PATH_MAX];
@@ -604,8 +604,17 @@ static int create(spool *sp, const spool_loc *to, const char *id,
 
 	if (!s)
 		return spool_error_set(SPOOL_ERROR, "out of memory");
-	spool_loc_path(path, sizeof(path), to, id);
-	rc = spool_fs_write(sp, path, s, strlen(s), true);
+	spool_loc_path(path, sizeof(path), to, rq->id);
+	/* A batch wrote and synced these bytes already: the rename is all
+	 * that is left, and the batch syncs it before its sources go. Other
+	 * bytes (an effect of the filing) are written the usual way. */
+	if (rq->staged && rq->staged_text && strcmp(s, rq->staged_text) == 0) {
+		rc = spool_fs_move_unsynced(sp, rq->staged, path);
+	} else {
+		if (rq->staged)
+			spool_fs_unlink(sp, rq->staged, 0);
+		rc = spool_fs_write(sp, path, s, strlen(s), true);
+	}
 	free(s);
 	return rc;
 }
@@ -685,7 +694,7 @@ static int place(spool_commit *c, spool *sp, const spool_request *rq,
 			   rq->from.state == SPOOL_STATE_NEW)) {
 		if ((rc = spool_intent_place(c, sp, rq, row, to, NULL)) < 0)
 			return rc;
-		return create(sp, to, rq->id, task);
+		return create(sp, rq, to, task);
 	}
 	if (!rq->moved && rewrite && !spool_intent_own_claim(rq, row, to)) {
 		if (!(s = spool_task_dump(task)))

@@ -22,7 +22,7 @@ drop() {
 	for ((i = 1; i <= N; i++)); do
 		if ((i % (N / 6 + 1) == 0)); then
 			round=$((round + 1))
-			until [ "$(cat "$T/kills" 2>/dev/null || echo 0)" -ge "$round" ]; do
+			until k=$(cat "$T/kills" 2>/dev/null); [ "${k:-0}" -ge "$round" ]; do
 				sleep 0.05
 			done
 		fi

@@ -304,7 +304,8 @@ static bool id_free(spool *sp, const struct taken *t, const char *id)
 	spool_loc loc;
 
 	if (t)
-		return !bsearch(&id, t->v, t->n, sizeof(*t->v), cmp_name);
+		return !t->n ||
+		       !bsearch(&id, t->v, t->n, sizeof(*t->v), cmp_name);
 	snprintf(path, sizeof(path), "deliverables/%s", id);
 	return spool_task_find(&loc, sp, id) == SPOOL_ENOTFOUND &&
 	       spool_fs_access(sp, path) < 0;

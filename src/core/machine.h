@@ -141,6 +141,10 @@ typedef struct {
 	const char *staged;	/* filing: a file in tmp/ already holding
 				 * staged_text, synced by the caller */
 	const char *staged_text;
+	const char *written;	/* with moved: what a killed command wrote
+				 * for this move, recorded as it is; the
+				 * file has moved on since and is not
+				 * touched */
 } spool_request;
 
 /* What the caller knows, read from the task as the spool recorded it

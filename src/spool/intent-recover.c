@@ -83,47 +83,6 @@ static bool agents_move_from(spool_state s)
 	return s == SPOOL_STATE_READY || s == SPOOL_STATE_CLAIMED;
 }
 
-/*
- * The command's rename was made, then an agent moved the task on (a claim
- * from ready/ after a reject): the command's transition is recorded as it
- * left the task, with the bytes it wrote, and the file is not touched.
- * The agent's move is recorded from there by the next look. Only where
- * no agent could have moved it from: there, it went nowhere unless the
- * command's rename was made.
- */
-static int record_moved_on(bool *done, spool_commit *c,
-			   const spool_request *rq, const spool_loc *at,
-			   const char *bytes)
-{
-	const char *text = rq->note ? rq->note
-			 : rq->feedback ? rq->feedback : rq->reason;
-	char path[PATH_MAX];
-	spool_transition t;
-	json_t *task = NULL;
-	int rc;
-
-	spool_loc_path(path, sizeof(path), &rq->from, rq->id);
-	if ((rc = spool_commit_remove(c, path)) < 0)
-		return rc;
-	spool_loc_path(path, sizeof(path), at, rq->id);
-	if ((rc = spool_commit_blob(c, path, bytes, strlen(bytes))) < 0)
-		return rc;
-	spool_transition_init(&t, rq->id, &rq->from, at,
-			      rq->verb ? rq->verb : "move",
-			      rq->actor ? rq->actor : "spool");
-	if (text)
-		snprintf(t.note, sizeof(t.note), "%s%s",
-			 rq->feedback && !rq->note ? "feedback: " : "", text);
-	if (spool_task_parse(&task, bytes, strlen(bytes), rq->id,
-			     rq->id) == 0)
-		t.attempt = spool_task_int(task, "attempt", 1);
-	spool_error_clear();
-	json_decref(task);
-	if ((rc = spool_commit_transition(c, &t)) == 0)
-		*done = true;
-	return rc;
-}
-
 static int replay_move(bool *done, bool *release, spool_commit *c,
 		       spool *sp, json_t *o, const char *id)
 {
@@ -151,13 +110,21 @@ static int replay_move(bool *done, bool *release, spool_commit *c,
 	}
 	if (!agents_move_from(rq.from.state) && !same_loc(&now, &rq.from) &&
 	    !same_loc(&now, &at) && before && in_head(c, &rq.from, id) &&
-	    !in_head(c, &at, id))
-		return record_moved_on(done, c, &rq, &at, after ? after : before);
-	if (!same_loc(&now, &at) ||
-	    !in_head(c, &rq.from, id) || in_head(c, &at, id) || !before ||
-	    spool_task_parse(&task, before, strlen(before), id, id) < 0) {
-		spool_error_clear();
+	    !in_head(c, &at, id)) {
+		/* The command's rename was made, then an agent moved the
+		 * task on (a claim from ready/ after a reject): recorded as
+		 * the command left it, with the bytes it wrote; the agent's
+		 * move is recorded from there by the next look. Only where
+		 * no agent could have moved it from: there, it went nowhere
+		 * unless the command's rename was made. */
+		rq.written = after ? after : before;
+	} else if (!same_loc(&now, &at) || !in_head(c, &rq.from, id) ||
+		   in_head(c, &at, id) || !before) {
 		return 0;	/* not moved, or already recorded */
+	}
+	if (spool_task_parse(&task, before, strlen(before), id, id) < 0) {
+		spool_error_clear();
+		return 0;
 	}
 	if (!same_loc(&at, &rq.to))
 		rq.at = &at;

@@ -847,7 +847,7 @@ static int stage_written(spool_commit *c, const spool_loc *to,
 static int record(spool_outcome *out, spool_commit *c, const spool_request *rq,
 		  const char *changed, const char *too_big, bool rewrote)
 {
-	char deliv[PATH_MAX];
+	char deliv[PATH_MAX], path[PATH_MAX];
 	int rc;
 
 	if (changed[0] && (rc = record_violation(c, rq, changed)) < 0)
@@ -857,9 +857,16 @@ static int record(spool_outcome *out, spool_commit *c, const spool_request *rq,
 	if (rq->moved && !same_loc(&rq->to, &out->to) &&
 	    (rc = stage(c, &rq->to, rq->id)) < 0)
 		return rc;
-	if ((rc = rewrote && !rq->moved
-			  ? stage_written(c, &out->to, rq->id, out->task)
-			  : stage(c, &out->to, rq->id)) < 0)
+	if (rq->written) {
+		spool_loc_path(path, sizeof(path), &out->to, rq->id);
+		rc = spool_commit_blob(c, path, rq->written,
+				       strlen(rq->written));
+	} else {
+		rc = rewrote && !rq->moved
+		     ? stage_written(c, &out->to, rq->id, out->task)
+		     : stage(c, &out->to, rq->id);
+	}
+	if (rc < 0)
 		return rc;
 	/* The deliverables go with the submission that produced them. */
 	if (out->row->effects & SPOOL_E_DELIVERABLES) {
@@ -903,7 +910,8 @@ int spool_transition_apply(spool_outcome *out, spool_commit *c, spool *sp,
 	row_note(note, sizeof(note), out->row, rq, &out->facts, sp);
 	rewrite = effects(out->task, out->row, rq, &out->facts, note) ||
 		  changed[0];
-	if ((rc = place(c, sp, rq, out->row, &out->to, out->task,
+	if (!rq->written &&
+	    (rc = place(c, sp, rq, out->row, &out->to, out->task,
 			rewrite)) < 0)
 		return rc;
 	out->violation = changed[0] != '\0';

@@ -43,10 +43,11 @@ static void gate_wait(const struct gate *g)
 		_exit(0);
 }
 
-static int start(struct children *cs, char *const argv[], char *const env[],
-		 const char *dir, long timeout_s, const char *label,
-		 child_done_fn done, void *data, const char *arg,
-		 const char *name, const struct gate *gate)
+static int start_child(struct children *cs, char *const argv[],
+		       char *const env[], const char *dir, long timeout_s,
+		       const char *label, child_done_fn done, void *data,
+		       const char *arg, const char *name,
+		       const struct gate *gate)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct child *ch;
@@ -118,8 +119,8 @@ int child_start(struct children *cs, char *const argv[], char *const env[],
 		child_done_fn done, void *data, const char *arg,
 		const char *name)
 {
-	return start(cs, argv, env, dir, timeout_s, label, done, data, arg,
-		     name, NULL);
+	return start_child(cs, argv, env, dir, timeout_s, label, done, data,
+			   arg, name, NULL);
 }
 
 static void close_out(struct children *cs, struct child *ch)
@@ -383,8 +384,8 @@ static bool spawn(struct daemon *d, struct pending *p, const struct gate *g)
 	argv[0] = path;
 	argv[1] = (char *)id;
 	argv[2] = NULL;
-	ok = start(&d->kids, argv, p->env, spool_root(d->sp), d->hook_timeout,
-		   label, NULL, NULL, id, NULL, g) == 0;
+	ok = start_child(&d->kids, argv, p->env, spool_root(d->sp),
+			 d->hook_timeout, label, NULL, NULL, id, NULL, g) == 0;
 	if (!ok)
 		WARN("%s: %s", label, spool_error_message());
 	pending_free(p);

@@ -70,7 +70,7 @@ int serve_open(struct daemon *d)
 	return 0;
 }
 
-static void answer(int fd, json_t *reply)
+static void send_reply(int fd, json_t *reply)
 {
 	char *s = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
 	size_t n = s ? strlen(s) : 0, off = 0;
@@ -129,7 +129,7 @@ static void serve_one(struct daemon *d, struct conn *c)
 	 * waited for long. */
 	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	answer(c->fd, reply);
+	send_reply(c->fd, reply);
 	json_decref(reply);
 	json_decref(rq);
 }

@@ -30,7 +30,7 @@
 
 /* ---- the table --------------------------------------------------------- */
 
-static uint32_t key(int kind, const char *id)
+static uint32_t timer_key(int kind, const char *id)
 {
 	uint32_t h = 2166136261u ^ (uint32_t)kind;
 
@@ -41,7 +41,7 @@ static uint32_t key(int kind, const char *id)
 
 static int32_t *chain_of(struct deadlines *d, int kind, const char *id)
 {
-	return &d->buckets[key(kind, id) & (d->nbuckets - 1)];
+	return &d->buckets[timer_key(kind, id) & (d->nbuckets - 1)];
 }
 
 static int32_t find(struct deadlines *d, int kind, const char *id)

@@ -309,6 +309,10 @@ static void batch(struct daemon *d, bool timer)
 	 * agent had made the rest. */
 	if (watch_drain(wt, d->sp) < 0)
 		ERROR("%s", spool_error_message());
+	/* With "batch: reconcile" below: what a kill -9 may cost is the
+	 * moves made after the last batch that got that far (the torture
+	 * check reads both). */
+	DEBUG("batch: events read, %zu paths", wt->dirty.n);
 	resumed = d->resumed;
 	d->resumed = false;
 	full = resumed || wt->overflow || wt->dirty.n > PATHS_MAX;

@@ -102,9 +102,64 @@ def unbalanced_commits(spool, base):
     return bad
 
 
+def log_time(stamp):
+    return datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def spoold_log(spool):
+    """spoold's log: when each spoold started, and when each batch read
+    the events it went on to finish (see recorded_until); the times of the
+    inotify queue overflows it logged."""
+    starts, done, overflows = [], collections.defaultdict(list), []
+    reading = {}
+    try:
+        f = open(os.path.join(spool, ".spool", "run", "spoold.log"),
+                 errors="replace")
+    except FileNotFoundError:
+        return starts, done, overflows
+    with f:
+        for line in f:
+            parts = line.split(None, 3)
+            if len(parts) < 4 or not parts[1].startswith("spoold["):
+                continue
+            t, pid, msg = log_time(parts[0]), parts[1], parts[3]
+            if msg.startswith("spoold ") and " starting in " in msg:
+                starts.append((t, pid))
+            elif msg.startswith("batch: events read"):
+                reading[pid] = t
+            elif msg.startswith("batch: reconcile") and pid in reading:
+                done[pid].append(reading.pop(pid))
+            elif "queue overflowed" in msg:
+                overflows.append(t)
+    return starts, done, overflows
+
+
+def recorded_until(starts, done, t):
+    """Up to when the spoold running at t recorded what it saw. A batch
+    reads the events queued, records them and commits: the moves made
+    after the last batch that got that far were seen by no spoold that
+    lived to record them, however long before the kill they came. One
+    killed inside a batch may or may not have committed it: the batch is
+    not counted. A spoold that finished none recorded nothing after its
+    start (where the start's own window ends)."""
+    pid, since = None, t
+    for st, p in starts:
+        if st <= t:
+            pid, since = p, st
+    if pid is None:
+        return t
+    reads = [r for r in done.get(pid, ()) if since <= r <= t]
+    return max(reads) if reads else since
+
+
 def blind_windows(spool, logs):
-    """The times spoold was not watching: from each kill to the restart,
-    and the seconds before each inotify queue overflow it logged."""
+    """The times no spoold was watching, or watched but died before it
+    recorded what it saw: from the killed spoold's last finished batch to
+    the next one's start (spoold.windows: "down" before each kill, "up"
+    once the next is ready), and the seconds before each inotify queue
+    overflow it logged."""
+    starts, done, overflows = spoold_log(spool)
     wins, down = [], None
     try:
         with open(os.path.join(logs, "spoold.windows")) as f:
@@ -113,24 +168,14 @@ def blind_windows(spool, logs):
                 if what == "down":
                     down = float(t)
                 elif down is not None:
-                    wins.append((down, float(t)))
+                    wins.append((recorded_until(starts, done, down),
+                                 float(t)))
                     down = None
     except FileNotFoundError:
         pass
-    overflows = 0
-    try:
-        with open(os.path.join(spool, ".spool", "run", "spoold.log"),
-                  errors="replace") as f:
-            for line in f:
-                if "queue overflowed" in line:
-                    overflows += 1
-                    t = datetime.datetime.strptime(
-                        line.split()[0], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-                        tzinfo=datetime.timezone.utc).timestamp()
-                    wins.append((t - 10, t))
-    except FileNotFoundError:
-        pass
-    return wins, overflows
+    for t in overflows:
+        wins.append((t - 10, t))
+    return wins, len(overflows)
 
 
 class Event:

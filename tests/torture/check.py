@@ -143,6 +143,8 @@ def recorded_until(starts, done, t):
     killed inside a batch may or may not have committed it: the batch is
     not counted. A spoold that finished none recorded nothing after its
     start (where the start's own window ends)."""
+    if not done:
+        return t    # spoold not run at debug level: the kill, as before
     pid, since = None, t
     for st, p in starts:
         if st <= t:

@@ -192,8 +192,9 @@ class Event:
 
 def read_logs(logs):
     """Every move and command from the logs; the claims taken from their
-    agents; the commands killed, per verb."""
-    events, lost = [], []
+    agents; the commands killed, per verb; every command run, as (agent,
+    time its agent logged before, time it ended)."""
+    events, lost, runs = [], [], []
     kills = collections.Counter()
     for path in sorted(glob.glob(os.path.join(logs, "*.log"))):
         name = os.path.basename(path)[:-len(".log")]
@@ -224,12 +225,13 @@ def read_logs(logs):
                         # It may have taken a task; which, nobody knows.
                         events.append(Event(t, prev, None, verb, name,
                                             "killed"))
+                    runs.append((name, prev, t))
                 prev = t
     for path in glob.glob(os.path.join(logs, "op.log")):
         with open(path) as f:
             kills["reconcile"] += sum(1 for line in f
                                       if line.split()[2] == "137")
-    return events, lost, kills
+    return events, lost, kills, runs
 
 
 def mark_blind(events, wins):
@@ -247,6 +249,43 @@ def mark_blind(events, wins):
             until = evs[i + 1].t if i + 1 < len(evs) and task else e.t
             e.blind = task is None or any(
                 d <= until and e.after <= u for d, u in wins)
+
+
+def commands_begun_blind(wins, events, runs, logs):
+    """A command begun while no spoold ran works as if none ran to the
+    end: it records agents' moves from its own look at the files, and its
+    own move, under the lock, while the next spoold waits for it. Moves
+    its commits went past can then no longer be recorded in their place
+    from spoold's events (a claim and release just before its claim of
+    the task). Each window lasts until the commands that may have begun
+    in it have exited: spool reconcile, started before spoold in each
+    window, and any command whose run may have begun in one (its start is
+    known only to follow the line its agent logged before)."""
+    moved = collections.defaultdict(list)      # agent: times it moved
+    for e in events:
+        moved[e.agent].append(e.t)
+    ends = []                                   # (begun after, exit)
+    for agent, after, t in runs:
+        ends.append((max([after] + [m for m in moved[agent] if m < t]), t))
+    try:
+        with open(os.path.join(logs, "op.log")) as f:
+            for line in f:
+                ends.append((None, float(line.split()[0])))
+    except FileNotFoundError:
+        pass
+    out = []
+    for s, u in wins:
+        end = u
+        for start, t in ends:
+            if start is None:           # begun in the window its exit is in
+                begun = s <= t and not any(s2 > s and s2 <= t
+                                           for s2, _ in wins)
+            else:
+                begun = start <= u and t > s
+            if begun and t > end:
+                end = t
+        out.append((s, end))
+    return out
 
 
 def actor_of(r):
@@ -373,7 +412,8 @@ def main():
     # ---- what the agents did, against what was recorded ---------------
     wins, overflows = blind_windows(spool, logs)
     fig["inotify_overflows"] = overflows
-    events, lost, kills = read_logs(logs)
+    events, lost, kills, runs = read_logs(logs)
+    wins = commands_begun_blind(wins, events, runs, logs)
     mark_blind(events, wins)
     fig["commands_killed"] = dict(sorted(kills.items()))
     fig["claims_taken_from_their_agent"] = len(lost)

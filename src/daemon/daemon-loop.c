@@ -167,10 +167,11 @@ static void maybe_pack(struct daemon *d)
 
 /* ---- batches ----------------------------------------------------------- */
 
-static int full_reconcile(struct daemon *d, const char *why)
+static int full_reconcile(struct daemon *d, const char *why,
+			  spool_moves *moves)
 {
 	spool_reconcile_opts o = { .check_content = true, .batch = true,
-				   .advance = true };
+				   .advance = true, .moves = moves };
 	spool_reconcile_stats st;
 	int rc;
 
@@ -308,6 +309,10 @@ static void batch(struct daemon *d, bool timer)
 	 * agent had made the rest. */
 	if (watch_drain(wt, d->sp) < 0)
 		ERROR("%s", spool_error_message());
+	/* With "batch: reconcile" below: what a kill -9 may cost is the
+	 * moves made after the last batch that got that far (the torture
+	 * check reads both). */
+	DEBUG("batch: events read, %zu paths", wt->dirty.n);
 	resumed = d->resumed;
 	d->resumed = false;
 	full = resumed || wt->overflow || wt->dirty.n > PATHS_MAX;
@@ -330,7 +335,7 @@ static void batch(struct daemon *d, bool timer)
 		spool_moves_clear(wt->moves);
 		watch_all(wt, d->sp);
 		rc = full_reconcile(d, resumed ? "recording resumes"
-					       : "events were lost");
+					       : "events were lost", NULL);
 		daemon_track_all(d);
 	} else if (wt->dirty.n) {
 		spool_reconcile_opts o = {
@@ -480,10 +485,21 @@ int daemon_run(struct daemon *d, int ready_fd)
 	/* Watch first, then look: nothing falls between. */
 	watch_all(&d->wt, d->sp);
 	pathset_clear(&d->wt.dirty);
+	others_seen(d);
 	if ((rc = spool_lock(d->sp, -1)) < 0)
 		return rc;
+	/* The lock may take a while (a command records what agents did
+	 * while no spoold ran): the moves made meanwhile were watched, and
+	 * their events name who made them, where the files alone would
+	 * give an agent's submit to the one HEAD last saw holding the task.
+	 * The look goes on from them; it still stands for everything
+	 * before the watch. */
+	if (watch_drain(&d->wt, d->sp) < 0)
+		ERROR("%s", spool_error_message());
+	others_read(d);
+	pathset_clear(&d->wt.dirty);
 	daemon_journal_load(d);
-	rc = full_reconcile(d, "start");
+	rc = full_reconcile(d, "start", d->wt.moves);
 	if (rc == SPOOL_ESTOPPED) {
 		WARN("%s", spool_error_message());
 		d->halted = true;

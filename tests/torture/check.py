@@ -102,9 +102,66 @@ def unbalanced_commits(spool, base):
     return bad
 
 
+def log_time(stamp):
+    return datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def spoold_log(spool):
+    """spoold's log: when each spoold started, and when each batch read
+    the events it went on to finish (see recorded_until); the times of the
+    inotify queue overflows it logged."""
+    starts, done, overflows = [], collections.defaultdict(list), []
+    reading = {}
+    try:
+        f = open(os.path.join(spool, ".spool", "run", "spoold.log"),
+                 errors="replace")
+    except FileNotFoundError:
+        return starts, done, overflows
+    with f:
+        for line in f:
+            parts = line.split(None, 3)
+            if len(parts) < 4 or not parts[1].startswith("spoold["):
+                continue
+            t, pid, msg = log_time(parts[0]), parts[1], parts[3]
+            if msg.startswith("spoold ") and " starting in " in msg:
+                starts.append((t, pid))
+            elif msg.startswith("batch: events read"):
+                reading[pid] = t
+            elif msg.startswith("batch: reconcile") and pid in reading:
+                done[pid].append(reading.pop(pid))
+            elif "queue overflowed" in msg:
+                overflows.append(t)
+    return starts, done, overflows
+
+
+def recorded_until(starts, done, t):
+    """Up to when the spoold running at t recorded what it saw. A batch
+    reads the events queued, records them and commits: the moves made
+    after the last batch that got that far were seen by no spoold that
+    lived to record them, however long before the kill they came. One
+    killed inside a batch may or may not have committed it: the batch is
+    not counted. A spoold that finished none recorded nothing after its
+    start (where the start's own window ends)."""
+    if not done:
+        return t    # spoold not run at debug level: the kill, as before
+    pid, since = None, t
+    for st, p in starts:
+        if st <= t:
+            pid, since = p, st
+    if pid is None:
+        return t
+    reads = [r for r in done.get(pid, ()) if since <= r <= t]
+    return max(reads) if reads else since
+
+
 def blind_windows(spool, logs):
-    """The times spoold was not watching: from each kill to the restart,
-    and the seconds before each inotify queue overflow it logged."""
+    """The times no spoold was watching, or watched but died before it
+    recorded what it saw: from the killed spoold's last finished batch to
+    the next one's start (spoold.windows: "down" before each kill, "up"
+    once the next is ready), and the seconds before each inotify queue
+    overflow it logged."""
+    starts, done, overflows = spoold_log(spool)
     wins, down = [], None
     try:
         with open(os.path.join(logs, "spoold.windows")) as f:
@@ -113,24 +170,14 @@ def blind_windows(spool, logs):
                 if what == "down":
                     down = float(t)
                 elif down is not None:
-                    wins.append((down, float(t)))
+                    wins.append((recorded_until(starts, done, down),
+                                 float(t)))
                     down = None
     except FileNotFoundError:
         pass
-    overflows = 0
-    try:
-        with open(os.path.join(spool, ".spool", "run", "spoold.log"),
-                  errors="replace") as f:
-            for line in f:
-                if "queue overflowed" in line:
-                    overflows += 1
-                    t = datetime.datetime.strptime(
-                        line.split()[0], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-                        tzinfo=datetime.timezone.utc).timestamp()
-                    wins.append((t - 10, t))
-    except FileNotFoundError:
-        pass
-    return wins, overflows
+    for t in overflows:
+        wins.append((t - 10, t))
+    return wins, len(overflows)
 
 
 class Event:
@@ -145,8 +192,9 @@ class Event:
 
 def read_logs(logs):
     """Every move and command from the logs; the claims taken from their
-    agents; the commands killed, per verb."""
-    events, lost = [], []
+    agents; the commands killed, per verb; every command run, as (agent,
+    time its agent logged before, time it ended)."""
+    events, lost, runs = [], [], []
     kills = collections.Counter()
     for path in sorted(glob.glob(os.path.join(logs, "*.log"))):
         name = os.path.basename(path)[:-len(".log")]
@@ -177,12 +225,13 @@ def read_logs(logs):
                         # It may have taken a task; which, nobody knows.
                         events.append(Event(t, prev, None, verb, name,
                                             "killed"))
+                    runs.append((name, prev, t))
                 prev = t
     for path in glob.glob(os.path.join(logs, "op.log")):
         with open(path) as f:
             kills["reconcile"] += sum(1 for line in f
                                       if line.split()[2] == "137")
-    return events, lost, kills
+    return events, lost, kills, runs
 
 
 def mark_blind(events, wins):
@@ -202,12 +251,78 @@ def mark_blind(events, wins):
                 d <= until and e.after <= u for d, u in wins)
 
 
+def commands_begun_blind(wins, events, runs, logs):
+    """A command begun while no spoold ran works as if none ran to the
+    end: it records agents' moves from its own look at the files, and its
+    own move, under the lock, while the next spoold waits for it. Moves
+    its commits went past can then no longer be recorded in their place
+    from spoold's events (a claim and release just before its claim of
+    the task). Each window lasts until the commands that may have begun
+    in it have exited: spool reconcile, started before spoold in each
+    window, and any command whose run may have begun in one (its start is
+    known only to follow the line its agent logged before)."""
+    moved = collections.defaultdict(list)      # agent: times it moved
+    for e in events:
+        moved[e.agent].append(e.t)
+    ends = []                                   # (begun after, exit)
+    for agent, after, t in runs:
+        ends.append((max([after] + [m for m in moved[agent] if m < t]), t))
+    try:
+        with open(os.path.join(logs, "op.log")) as f:
+            for line in f:
+                ends.append((None, float(line.split()[0])))
+    except FileNotFoundError:
+        pass
+    out = []
+    for s, u in wins:
+        end = u
+        for start, t in ends:
+            if start is None:           # begun in the window its exit is in
+                begun = s <= t and not any(s2 > s and s2 <= t
+                                           for s2, _ in wins)
+            else:
+                begun = start <= u and t > s
+            if begun and t > end:
+                end = t
+        out.append((s, end))
+    return out
+
+
 def actor_of(r):
     """The agent a move is by, from the directory it entered or left."""
     for loc in (r["to"], r["from"]):
         if loc.startswith("claimed/"):
             return loc.split("/", 1)[1]
     return None
+
+
+def holder_submits(excess, unseen, problems):
+    """Submits recorded as by the agent HEAD had the task with, from a
+    look at the files, while that agent had released it and another
+    claimed and submitted it, none of it seen (claimed/A in HEAD, review/
+    on disk: recorded as A's submit). Which agent submitted cannot be
+    known from the files; it should be recorded as unknown, not as A's.
+    Counted apart from the other moves recorded but not made, each
+    matched with A's unseen release and the other agent's unseen submit,
+    which it stands for."""
+    given = 0
+    for k in sorted(excess):
+        task, verb, a = k
+        if verb != "submit":
+            continue
+        while excess[k] and unseen[(task, "release", a)]:
+            other = next((o for o in sorted(unseen) if o[:2] == k[:2] and
+                          o[2] != a and unseen[o]), None)
+            if other is None:
+                break
+            excess[k] -= 1
+            unseen[(task, "release", a)] -= 1
+            unseen[other] -= 1
+            given += 1
+            problems.append("submit %s by %s recorded from the files; "
+                            "%s released it, %s submitted it, unseen" % (
+                                task, a, a, other[2]))
+    return given
 
 
 def main():
@@ -297,7 +412,8 @@ def main():
     # ---- what the agents did, against what was recorded ---------------
     wins, overflows = blind_windows(spool, logs)
     fig["inotify_overflows"] = overflows
-    events, lost, kills = read_logs(logs)
+    events, lost, kills, runs = read_logs(logs)
+    wins = commands_begun_blind(wins, events, runs, logs)
     mark_blind(events, wins)
     fig["commands_killed"] = dict(sorted(kills.items()))
     fig["claims_taken_from_their_agent"] = len(lost)
@@ -341,8 +457,9 @@ def main():
     fig["transitions_made"] = sum(1 for e in events if e.outcome == "ok")
     fig["made_while_spoold_was_blind"] = sum(
         1 for e in events if e.outcome == "ok" and e.blind)
-    missing = phantom = 0
-    slack = collections.Counter()       # (task, verb): blind, not recorded
+    missing = 0
+    excess = collections.Counter()      # recorded more than made
+    unseen = collections.Counter()      # made unseen, not recorded
     for k in sorted(set(lo) | set(hi) | set(rec)):
         got = rec.get(k, 0)
         if k[1] == "claim" and got > hi[k] and spare[k[2]]:
@@ -354,15 +471,25 @@ def main():
             if missing <= 5:
                 problems.append("%s %s by %s: made %d, recorded %d" % (
                     k[1], k[0], k[2], lo[k], got))
-        elif got > hi[k]:
-            phantom += got - hi[k]
-            if phantom <= 5:
-                problems.append("%s %s by %s: made %d (%d more unseen or "
-                                "killed), recorded %d" % (
-                                    k[1], k[0], k[2], lo[k], hi[k] - lo[k],
-                                    got))
-        slack[k[:2]] += max(0, hi[k] - max(got, lo[k]))
+        excess[k] = max(0, got - hi[k])
+        unseen[k] = max(0, hi[k] - max(got, lo[k]))
+    given = holder_submits(excess, unseen, problems)
+    phantom = 0
+    for k, n in sorted(excess.items()):
+        if n:
+            phantom += n
+            problems.append("%s %s by %s: made %d (%d more unseen or "
+                            "killed), recorded %d" % (
+                                k[1], k[0], k[2], lo[k], hi[k] - lo[k],
+                                rec.get(k, 0)))
+    slack = collections.Counter()       # (task, verb): unseen, not recorded
+    for k, n in unseen.items():
+        slack[k[:2]] += n
     for k, n in sorted(unattributed.items()):
+        # a killed spool claim may have taken any task, unseen
+        while k[1] == "claim" and n > slack[k] and sum(spare.values()):
+            spare[max(spare, key=spare.get)] -= 1
+            slack[k] += 1
         if n > slack[k]:
             phantom += n - slack[k]
             problems.append("%s %s: %d recorded without an agent, %d made "
@@ -370,6 +497,7 @@ def main():
     fig["unattributed"] = sum(unattributed.values())
     fig["unrecorded"] = missing
     fig["recorded_but_not_made"] = phantom
+    fig["submits_given_to_the_holder"] = given
 
     # ---- the run's own figures ----------------------------------------
     fig["spoold_kills"] = int(words(os.path.join(logs, "kills"))[0])

@@ -67,7 +67,10 @@ dead() {
 start_daemon() {
 	local i
 	for i in 1 2 3 4 5; do
-		spoold -C "$S" --detach >>"$L/spoold-start.log" 2>&1 && return 0
+		# debug: check.py reads from its log when each batch read
+		# its events and whether it finished
+		spoold -C "$S" --detach --log-level debug \
+			>>"$L/spoold-start.log" 2>&1 && return 0
 		restart_failures=$((restart_failures + 1))
 		sleep 0.1
 	done

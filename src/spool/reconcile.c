@@ -356,9 +356,16 @@ static int add_leg(struct rec_ctx *x, struct walk *w, const spool_loc *to,
 		   bool seen, char *why, size_t whylen)
 {
 	spool_state from = w->end.state;
+	const char *note = NULL;
 	int rc;
 
-	if ((rc = apply_step(x, w, to, NULL)) != SPOOL_EILLEGAL)
+	/* Unseen, the holder's submit cannot be told from its release, a
+	 * claim by another agent and that agent's submit: it is credited
+	 * to the holder, and the note says so for the reviewer. */
+	if (!seen && from == SPOOL_STATE_CLAIMED &&
+	    to->state == SPOOL_STATE_REVIEW)
+		note = "submit not seen; credited to the agent that held it";
+	if ((rc = apply_step(x, w, to, note)) != SPOOL_EILLEGAL)
 		return rc;
 	snprintf(why, whylen, "%s", spool_error_message());
 	spool_error_clear();

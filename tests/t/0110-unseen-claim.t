@@ -89,6 +89,18 @@ spool reconcile >"$T/out"
 is "$(state_of T-0006)" ready "ready -> done is undone"
 grep -q "reverted 1" "$T/out"; ok $? "and counted as reverted"
 
+# ann's claim is recorded, then her task lands in review/ unseen: she
+# submitted it, or released it and another agent claimed and submitted
+# it. Credited to her, as the holder, and the note says it was not seen.
+mv ready/T-0007.json claimed/ann/
+spool reconcile >/dev/null
+mv claimed/ann/T-0007.json review/
+spool reconcile >/dev/null; ok $? "reconcile runs"
+is "$(git log -1 --format='%an|%s')" "ann|submit T-0007 by ann (claimed/ann -> review)" \
+	"an unseen submit is credited to the holder"
+is "$(trailer Note)" "submit not seen; credited to the agent that held it" \
+	"and its note says it was not seen"
+
 fails 1 "the name 'unknown' cannot be registered" -- spool agent add unknown
 grep -q "reserved" "$T/.err"; ok $? "it says the name is reserved"
 fsck_clean; ok $? "git fsck is clean"

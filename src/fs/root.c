@@ -109,6 +109,7 @@ void spool_free(spool *sp)
 	if (sp->select_free)
 		sp->select_free(sp);
 	json_decref(sp->config);
+	git_odb_free(sp->blobs);
 	git_repository_free(sp->repo);
 	free(sp->root);
 	free(sp);

@@ -70,6 +70,17 @@ int spool_fs_open(const spool *sp, const char *path, int flags, mode_t mode);
  * the last component, a pointer into path. */
 int spool_fs_open_parent(const char **name, const spool *sp, const char *path);
 
+/*
+ * Keeps the directories that paths are looked up in open until the
+ * matching spool_fs_release (holds nest), instead of opening one for
+ * each call: a batch makes thousands of calls in a few directories.
+ * Each is still reached with no link followed, once; a directory
+ * renamed meanwhile is not looked up again, so hold only for a run of
+ * the spool's own work.
+ */
+void spool_fs_hold(spool *sp);
+void spool_fs_release(spool *sp);
+
 /* lstat() of path with no link followed on the way to it. */
 int spool_fs_lstat(const spool *sp, const char *path, struct stat *st);
 

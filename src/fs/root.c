@@ -104,6 +104,8 @@ void spool_free(spool *sp)
 	/* Closing the lock's file releases the flock. */
 	if (sp->lockfd >= 0)
 		close(sp->lockfd);
+	while (sp->held)
+		spool_fs_release(sp);
 	if (sp->rootfd >= 0)
 		close(sp->rootfd);
 	if (sp->select_free)

@@ -58,6 +58,7 @@ struct spool {
 	json_t *config;
 	git_repository *repo;	/* opened on first use */
 	git_odb *blobs;		/* repo.c: where new blobs are written */
+	struct spool_held *held;	/* fsutil.c: directories held open */
 	int lockfd;		/* -1 when not held */
 	int lock_depth;
 	void *select_idx;	/* select.c's index, loaded on first use */

@@ -102,7 +102,9 @@ t0=$(now)
 until [ "$(at_head "$D/d")" -ge "$N" ]; do sleep 0.05; done
 t_daemon=$(( $(now) - t0 ))
 cpu_daemon=$(( ($(ticks) - c0) * 1000000000 / $(getconf CLK_TCK) ))
-spool -C "$D/d" daemon stop >/dev/null
+# Not timed: it waits for the packer spoold started on the loose objects,
+# which on a loaded machine takes longer than the default 10 s.
+spool -C "$D/d" daemon stop --timeout 300 >/dev/null
 check "$D/d" || ok=no
 rm -rf "$D/d"
 

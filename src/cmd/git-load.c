@@ -163,6 +163,8 @@ FUNC(git_object_t, git_object_type, (const git_object *obj), (obj))
 FUNC(int, git_odb_add_backend,
      (git_odb *odb, git_odb_backend *backend, int priority),
      (odb, backend, priority))
+FUNC(int, git_odb_exists_ext,
+     (git_odb *db, const git_oid *id, unsigned int flags), (db, id, flags))
 FREE(git_odb_free, git_odb)
 FUNC(int, git_odb_hash,
      (git_oid *out, const void *data, size_t len, git_object_t type),
@@ -173,6 +175,7 @@ FUNC(int, git_odb_hashfile,
 FUNC(int, git_odb_init_backend,
      (git_odb_backend *backend, unsigned int version),
      (backend, version))
+FUNC(int, git_odb_new, (git_odb **odb), (odb))
 FUNC(int, git_odb_write,
      (git_oid *out, git_odb *odb, const void *data, size_t len,
       git_object_t type),

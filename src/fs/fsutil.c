@@ -181,19 +181,81 @@ int spool_fs_open_parent(const char **name, const spool *sp, const char *path)
 	return spool_fs_open(sp, dir[0] ? dir : ".", O_PATH | O_DIRECTORY, 0);
 }
 
+/* ---- directories held open --------------------------------------------- */
+
+#define HELD_MAX 8
+
+struct spool_held {
+	int depth;
+	size_t n;
+	struct {
+		char dir[64];
+		int fd;
+	} v[HELD_MAX];
+};
+
+void spool_fs_hold(spool *sp)
+{
+	if (!sp->held && !(sp->held = calloc(1, sizeof(*sp->held))))
+		return;		/* not held: each call opens its own */
+	sp->held->depth++;
+}
+
+void spool_fs_release(spool *sp)
+{
+	if (!sp->held || --sp->held->depth > 0)
+		return;
+	for (size_t i = 0; i < sp->held->n; i++)
+		close(sp->held->v[i].fd);
+	free(sp->held);
+	sp->held = NULL;
+}
+
+/* The directory of path, held or opened; give it back with parent_put. */
+static int parent_get(const char **name, const spool *sp, const char *path)
+{
+	struct spool_held *h = sp->held;
+	const char *slash = strrchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) : 0;
+	int fd;
+
+	if (!h || !slash || len >= sizeof(h->v[0].dir))
+		return spool_fs_open_parent(name, sp, path);
+	*name = slash + 1;
+	for (size_t i = 0; i < h->n; i++)
+		if (strncmp(h->v[i].dir, path, len) == 0 &&
+		    h->v[i].dir[len] == '\0')
+			return h->v[i].fd;
+	if ((fd = spool_fs_open_parent(name, sp, path)) < 0 || h->n == HELD_MAX)
+		return fd;
+	memcpy(h->v[h->n].dir, path, len);
+	h->v[h->n].dir[len] = '\0';
+	h->v[h->n++].fd = fd;
+	return fd;
+}
+
+static void parent_put(const spool *sp, int fd)
+{
+	int saved = errno;
+
+	for (size_t i = 0; sp->held && i < sp->held->n; i++)
+		if (sp->held->v[i].fd == fd)
+			return;
+	close(fd);
+	errno = saved;
+}
+
 int spool_fs_lstat(const spool *sp, const char *path, struct stat *st)
 {
 	const char *name;
-	int fd, rc, saved;
+	int fd, rc;
 
 	if (!strchr(path, '/'))
 		return fstatat(sp->rootfd, path, st, AT_SYMLINK_NOFOLLOW);
-	if ((fd = spool_fs_open_parent(&name, sp, path)) < 0)
+	if ((fd = parent_get(&name, sp, path)) < 0)
 		return -1;
 	rc = fstatat(fd, name, st, AT_SYMLINK_NOFOLLOW);
-	saved = errno;
-	close(fd);
-	errno = saved;
+	parent_put(sp, fd);
 	return rc;
 }
 
@@ -207,14 +269,12 @@ int spool_fs_access(const spool *sp, const char *path)
 int spool_fs_unlink(const spool *sp, const char *path, int flags)
 {
 	const char *name;
-	int fd, rc, saved;
+	int fd, rc;
 
-	if ((fd = spool_fs_open_parent(&name, sp, path)) < 0)
+	if ((fd = parent_get(&name, sp, path)) < 0)
 		return -1;
 	rc = unlinkat(fd, name, flags);
-	saved = errno;
-	close(fd);
-	errno = saved;
+	parent_put(sp, fd);
 	return rc;
 }
 
@@ -224,18 +284,16 @@ static int rename_beneath(const spool *sp, const char *src, const char *dst,
 			  unsigned flags)
 {
 	const char *sname, *dname;
-	int sfd, dfd = -1, rc = -1, saved;
+	int sfd, dfd = -1, rc = -1;
 
-	if ((sfd = spool_fs_open_parent(&sname, sp, src)) < 0)
+	if ((sfd = parent_get(&sname, sp, src)) < 0)
 		return -1;
-	if ((dfd = spool_fs_open_parent(&dname, sp, dst)) >= 0)
+	if ((dfd = parent_get(&dname, sp, dst)) >= 0)
 		rc = flags ? renameat2(sfd, sname, dfd, dname, flags)
 			   : renameat(sfd, sname, dfd, dname);
-	saved = errno;
-	close(sfd);
+	parent_put(sp, sfd);
 	if (dfd >= 0)
-		close(dfd);
-	errno = saved;
+		parent_put(sp, dfd);
 	return rc;
 }
 

@@ -31,7 +31,9 @@ int spool_fs_write(const spool *sp, const char *path, const void *data,
 int spool_fs_create(const spool *sp, const char *path, const void *data,
 		    size_t len);
 
-/* A fresh name in tmp/ (relative to the root), as the writes above use. */
+/* A fresh name in tmp/ (relative to the root), as the writes above use;
+ * it fits in SPOOL_TMPNAME_MAX bytes. */
+#define SPOOL_TMPNAME_MAX 64
 void spool_fs_tmpname(char *buf, size_t len);
 
 /* Everything written on the spool's filesystem so far, data and names,
@@ -69,6 +71,17 @@ int spool_fs_open(const spool *sp, const char *path, int flags, mode_t mode);
 /* Opens the directory that holds path the same way (O_PATH); *name gets
  * the last component, a pointer into path. */
 int spool_fs_open_parent(const char **name, const spool *sp, const char *path);
+
+/*
+ * Keeps the directories that paths are looked up in open until the
+ * matching spool_fs_release (holds nest), instead of opening one for
+ * each call: a batch makes thousands of calls in a few directories.
+ * Each is still reached with no link followed, once; a directory
+ * renamed meanwhile is not looked up again, so hold only for a run of
+ * the spool's own work.
+ */
+void spool_fs_hold(spool *sp);
+void spool_fs_release(spool *sp);
 
 /* lstat() of path with no link followed on the way to it. */
 int spool_fs_lstat(const spool *sp, const char *path, struct stat *st);

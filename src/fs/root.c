@@ -104,11 +104,14 @@ void spool_free(spool *sp)
 	/* Closing the lock's file releases the flock. */
 	if (sp->lockfd >= 0)
 		close(sp->lockfd);
+	while (sp->held)
+		spool_fs_release(sp);
 	if (sp->rootfd >= 0)
 		close(sp->rootfd);
 	if (sp->select_free)
 		sp->select_free(sp);
 	json_decref(sp->config);
+	git_odb_free(sp->blobs);
 	git_repository_free(sp->repo);
 	free(sp->root);
 	free(sp);

@@ -57,6 +57,8 @@ struct spool {
 	int rootfd;		/* O_PATH|O_DIRECTORY on root */
 	json_t *config;
 	git_repository *repo;	/* opened on first use */
+	git_odb *blobs;		/* repo.c: where new blobs are written */
+	struct spool_held *held;	/* fsutil.c: directories held open */
 	int lockfd;		/* -1 when not held */
 	int lock_depth;
 	void *select_idx;	/* select.c's index, loaded on first use */

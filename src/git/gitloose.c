@@ -43,7 +43,14 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 	return 0;
 }
 
-/* header and data through zlib at level 0: copies plus a checksum */
+/*
+ * Header and data through zlib at level 0: copies plus a checksum. The
+ * smallest memLevel: stored blocks use no hash table, and the default
+ * one is cleared at every init, 64 KB for each object of a batch of
+ * thousands. The window, which the stream's header names, is the usual.
+ * Written when the buffer is full or all is done: a small object in one
+ * write.
+ */
 static int deflate_to(int fd, const char *hdr, size_t hlen, const void *data,
 		      size_t len)
 {
@@ -51,20 +58,27 @@ static int deflate_to(int fd, const char *hdr, size_t hlen, const void *data,
 	z_stream z = { 0 };
 	int zr = Z_OK, rc = 0;
 
-	if (deflateInit(&z, Z_NO_COMPRESSION) != Z_OK)
+	if (deflateInit2(&z, Z_NO_COMPRESSION, Z_DEFLATED, 15, 1,
+			 Z_DEFAULT_STRATEGY) != Z_OK)
 		return -1;
+	z.next_out = out;
+	z.avail_out = sizeof(out);
 	for (int part = 0; part < 2 && rc == 0; part++) {
 		z.next_in = (Bytef *)(part ? data : hdr);
 		z.avail_in = (uInt)(part ? len : hlen);
 		do {
-			z.next_out = out;
-			z.avail_out = sizeof(out);
 			zr = deflate(&z, part ? Z_FINISH : Z_NO_FLUSH);
-			if (zr == Z_STREAM_ERROR ||
-			    write_all(fd, out, sizeof(out) - z.avail_out) < 0)
+			if (zr == Z_STREAM_ERROR)
 				rc = -1;
-		} while (rc == 0 && (z.avail_out == 0 ||
-				     (part && zr != Z_STREAM_END)));
+			else if (z.avail_out == 0 || zr == Z_STREAM_END) {
+				if (write_all(fd, out, sizeof(out) -
+					      z.avail_out) < 0)
+					rc = -1;
+				z.next_out = out;
+				z.avail_out = sizeof(out);
+			}
+		} while (rc == 0 && (part ? zr != Z_STREAM_END
+					  : z.avail_in > 0));
 	}
 	deflateEnd(&z);
 	return rc;

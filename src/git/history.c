@@ -408,8 +408,7 @@ static int store_file(git_oid *oid, spool_commit *c, const char *path)
 		rc = spool_error_sys(SPOOL_ERROR, "cannot read '%s'", path);
 		goto out;
 	}
-	if (git_blob_create_from_buffer(oid, sp->repo, buf, got) < 0)
-		rc = spool_error_git("cannot store '%s'", path);
+	rc = spool_blob_write(oid, sp, buf, got, path);
 out:
 	free(buf);
 	close(fd);
@@ -418,7 +417,6 @@ out:
 
 static int stage_file(spool_commit *c, const char *path, const struct stat *st)
 {
-	git_repository *repo = c->sp->repo;
 	git_oid oid;
 	char target[PATH_MAX];
 	const char *name;
@@ -437,9 +435,9 @@ static int stage_file(spool_commit *c, const char *path, const struct stat *st)
 		if (n < 0)
 			return spool_error_sys(SPOOL_ERROR,
 					       "cannot read link '%s'", path);
-		if (git_blob_create_from_buffer(&oid, repo, target,
-						(size_t)n) < 0)
-			return spool_error_git("cannot store '%s'", path);
+		if ((rc = spool_blob_write(&oid, c->sp, target, (size_t)n,
+					   path)) < 0)
+			return rc;
 		return add_update(c, GIT_TREE_UPDATE_UPSERT, &oid,
 				  GIT_FILEMODE_LINK, path);
 	}
@@ -932,9 +930,10 @@ int spool_commit_blob(spool_commit *c, const char *path, const void *buf,
 		      size_t len)
 {
 	git_oid oid;
+	int rc;
 
-	if (git_blob_create_from_buffer(&oid, c->sp->repo, buf, len) < 0)
-		return spool_error_git("cannot store '%s'", path);
+	if ((rc = spool_blob_write(&oid, c->sp, buf, len, path)) < 0)
+		return rc;
 	return add_update(c, GIT_TREE_UPDATE_UPSERT, &oid, GIT_FILEMODE_BLOB,
 			  path);
 }

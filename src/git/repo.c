@@ -66,6 +66,73 @@ int spool_repo(git_repository **out, spool *sp)
 	return 0;
 }
 
+/* The same writer alone, in a database of its own (spool_blob_write). */
+static int blob_odb(git_odb **out, spool *sp)
+{
+	git_odb_backend *loose = NULL;
+	char objects[PATH_MAX];
+	int rc;
+
+	if (sp->blobs) {
+		*out = sp->blobs;
+		return 0;
+	}
+	snprintf(objects, sizeof(objects), "%s/objects",
+		 git_repository_path(sp->repo));
+	if (git_odb_new(&sp->blobs) < 0)
+		return spool_error_git("cannot open the object database");
+	if ((rc = spool_odb_stored(&loose, objects)) < 0)
+		goto fail;
+	if (git_odb_add_backend(sp->blobs, loose, 10) < 0) {
+		loose->free(loose);
+		rc = spool_error_git("cannot open the object database");
+		goto fail;
+	}
+	*out = sp->blobs;
+	return 0;
+fail:
+	git_odb_free(sp->blobs);
+	sp->blobs = NULL;
+	return rc;
+}
+
+/*
+ * Before it writes an object, libgit2 looks for it in every backend and,
+ * not finding it, lists the pack directory again: for every new blob of
+ * a batch of thousands. So a blob is looked for once, without that, and
+ * written through the writer alone; one packed by another process since
+ * is written loose again, which is harmless. One found is not freshened
+ * (libgit2 touches its mtime): only a prune of unreachable objects looks
+ * at that, and the spool runs none. Only what fits the writer goes this
+ * way (it passes a huge object on, to nobody here).
+ */
+int spool_blob_write(git_oid *out, spool *sp, const void *buf, size_t len,
+		     const char *path)
+{
+	git_repository *repo;
+	git_odb *odb = NULL, *blobs;
+	int rc;
+
+	if ((rc = spool_repo(&repo, sp)) < 0)
+		return rc;
+	if (len > (1u << 30) || blob_odb(&blobs, sp) < 0) {
+		spool_error_clear();
+		if (git_blob_create_from_buffer(out, repo, buf, len) < 0)
+			return spool_error_git("cannot store '%s'", path);
+		return 0;
+	}
+	if (git_odb_hash(out, buf, len, GIT_OBJECT_BLOB) < 0 ||
+	    git_repository_odb(&odb, repo) < 0)
+		return spool_error_git("cannot store '%s'", path);
+	rc = git_odb_exists_ext(odb, out, GIT_ODB_LOOKUP_NO_REFRESH);
+	git_odb_free(odb);
+	if (rc)
+		return 0;
+	if (git_odb_write(out, blobs, buf, len, GIT_OBJECT_BLOB) < 0)
+		return spool_error_git("cannot store '%s'", path);
+	return 0;
+}
+
 int spool_lock(spool *sp, int wait_ms)
 {
 	struct timespec start, now;

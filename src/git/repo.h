@@ -16,4 +16,10 @@ void spool_unlock(spool *sp);
 /* Opens the repository (once) with a fast, low-compression object store. */
 int spool_repo(git_repository **out, spool *sp);
 
+/* Writes the blob of the file at path, loose and uncompressed unless the
+ * repository has it already: git_blob_create_from_buffer, cheaper for
+ * many. */
+int spool_blob_write(git_oid *out, spool *sp, const void *buf, size_t len,
+		     const char *path);
+
 #endif

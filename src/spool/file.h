@@ -8,12 +8,15 @@
 #include <jansson.h>
 #include "state.h"
 #include "root.h"
+#include "fsutil.h"
 #include "history.h"
 
 /* What spool_file_prepare did ahead for one task of a batch. */
 typedef struct {
 	char id[SPOOL_ID_MAX + 1];	/* "": nothing done ahead */
-	char staged[PATH_MAX];	/* tmp/ file with the task as filed */
+	/* tmp/ file with the task as filed; not PATH_MAX: a batch holds
+	 * one for each of thousands of tasks */
+	char staged[SPOOL_TMPNAME_MAX];
 	char intent[128];	/* its intent, written and synced */
 	char *text;		/* what staged holds */
 	bool adopted;		/* the intent is carried by a commit */

@@ -1669,6 +1669,10 @@ int spool_reconcile_ex(spool_reconcile_stats *stats, spool *sp,
 	}
 	if (rc == 0)
 		spool_progress("checking tasks", x.map->cap, x.map->cap);
+	/* A batch works in a few directories, thousands of times, until
+	 * its commit removes the intents. */
+	if (fresh.n >= FILE_BATCH_MIN)
+		spool_fs_hold(sp);
 	if (rc == 0)
 		rc = file_new(&x, &fresh);
 	if (rc == 0 && single)
@@ -1677,6 +1681,8 @@ int spool_reconcile_ex(spool_reconcile_stats *stats, spool *sp,
 		rc = spool_advance(sp, x.c, &x.st->released);
 	if (rc == 0)
 		rc = flush(&x, false);
+	if (fresh.n >= FILE_BATCH_MIN)
+		spool_fs_release(sp);
 out:
 	path_list_free(&odd);
 	path_list_free(&fresh);

@@ -844,6 +844,14 @@ static int stage_written(spool_commit *c, const spool_loc *to,
 	return rc;
 }
 
+/* Filed: create() wrote out->task, which is what is recorded, without
+ * reading it back (thousands in a batch). */
+static bool created(const spool_request *rq)
+{
+	return rq->from.state == SPOOL_STATE_NONE ||
+	       rq->from.state == SPOOL_STATE_NEW;
+}
+
 static int record(spool_outcome *out, spool_commit *c, const spool_request *rq,
 		  const char *changed, const char *too_big, bool rewrote)
 {
@@ -862,7 +870,7 @@ static int record(spool_outcome *out, spool_commit *c, const spool_request *rq,
 		rc = spool_commit_blob(c, path, rq->written,
 				       strlen(rq->written));
 	} else {
-		rc = rewrote && !rq->moved
+		rc = (rewrote || created(rq)) && !rq->moved
 		     ? stage_written(c, &out->to, rq->id, out->task)
 		     : stage(c, &out->to, rq->id);
 	}

@@ -296,7 +296,7 @@ def actor_of(r):
     return None
 
 
-def holder_submits(excess, unseen, problems):
+def holder_submits(excess, unseen, flagged, problems):
     """Submits recorded as by the agent HEAD had the task with, from a
     look at the files, while that agent had released it and another
     claimed and submitted it, none of it seen (claimed/A in HEAD, review/
@@ -304,8 +304,9 @@ def holder_submits(excess, unseen, problems):
     known from the files; it should be recorded as unknown, not as A's.
     Counted apart from the other moves recorded but not made, each
     matched with A's unseen release and the other agent's unseen submit,
-    which it stands for."""
-    given = 0
+    which it stands for. Returns how many, and how many of them do not
+    say in their note that the submit was not seen."""
+    given = silent = 0
     for k in sorted(excess):
         task, verb, a = k
         if verb != "submit":
@@ -319,10 +320,15 @@ def holder_submits(excess, unseen, problems):
             unseen[(task, "release", a)] -= 1
             unseen[other] -= 1
             given += 1
+            if flagged[k]:
+                flagged[k] -= 1
+                continue
+            silent += 1
             problems.append("submit %s by %s recorded from the files; "
-                            "%s released it, %s submitted it, unseen" % (
+                            "%s released it, %s submitted it, unseen; "
+                            "its note does not say so" % (
                                 task, a, a, other[2]))
-    return given
+    return given, silent
 
 
 def main():
@@ -424,6 +430,7 @@ def main():
     # Recorded moves per (task, verb, agent), the agent from the claimed/
     # directory for an agent's own moves; unattributed ones apart.
     rec, unattributed = collections.Counter(), collections.Counter()
+    flagged = collections.Counter()     # a submit whose note says unseen
     misattributed = []
     for r in recs:
         if r["verb"] in ("claim", "submit", "release"):
@@ -432,6 +439,8 @@ def main():
                 unattributed[(r["task"], r["verb"])] += 1
                 continue
             rec[(r["task"], r["verb"], a)] += 1
+            if r.get("note", "").startswith("submit not seen"):
+                flagged[(r["task"], r["verb"], a)] += 1
             if r["agent"] != a:
                 misattributed.append(r)
         elif r["verb"] in ("reject", "approve"):
@@ -473,7 +482,7 @@ def main():
                     k[1], k[0], k[2], lo[k], got))
         excess[k] = max(0, got - hi[k])
         unseen[k] = max(0, hi[k] - max(got, lo[k]))
-    given = holder_submits(excess, unseen, problems)
+    given, silent = holder_submits(excess, unseen, flagged, problems)
     phantom = 0
     for k, n in sorted(excess.items()):
         if n:
@@ -498,6 +507,7 @@ def main():
     fig["unrecorded"] = missing
     fig["recorded_but_not_made"] = phantom
     fig["submits_given_to_the_holder"] = given
+    fig["submits_given_silently"] = silent
 
     # ---- the run's own figures ----------------------------------------
     fig["spoold_kills"] = int(words(os.path.join(logs, "kills"))[0])

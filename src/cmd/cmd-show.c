@@ -71,18 +71,20 @@ static int show_archived(const struct cmd_entry *self, spool *sp,
 	return EXIT_OK;
 }
 
-/* Transitions recorded without their agent: a move nobody saw (the
- * daemon was down, events were lost) that only some agent could have
- * made. The reviewer should know. */
+/* Transitions recorded without their agent, or credited to one the
+ * files cannot prove: a move nobody saw (the daemon was down, events
+ * were lost) that some other agent could have made. The reviewer should
+ * know. */
 static int unattributed_fn(void *data, const spool_event *ev)
 {
 	json_t *list = data;
 
-	if (strcmp(ev->g->actor, SPOOL_AGENT_UNKNOWN) != 0)
+	if (strcmp(ev->g->actor, SPOOL_AGENT_UNKNOWN) != 0 &&
+	    strcmp(ev->g->note, SPOOL_NOTE_SUBMIT_UNSEEN) != 0)
 		return 0;
-	json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s}",
-		"commit", ev->hex, "verb", ev->g->verb, "from", ev->g->from,
-		"to", ev->g->to, "note", ev->g->note));
+	json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
+		"commit", ev->hex, "verb", ev->g->verb, "agent", ev->g->actor,
+		"from", ev->g->from, "to", ev->g->to, "note", ev->g->note));
 	return 0;
 }
 
@@ -153,7 +155,10 @@ static int cmd_show_exec(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		json_t *f;
 		printf("%s  %s  (%s)\n", argv[optind], where, path);
 		json_array_foreach(unknown, i, f)
-			printf("unattributed: %s %s -> %s (%.7s): %s\n",
+			printf("%s: %s %s -> %s (%.7s): %s\n",
+			       strcmp(json_string_value(json_object_get(f,
+				      "agent")), SPOOL_AGENT_UNKNOWN) == 0
+			       ? "unattributed" : "not seen",
 			       json_string_value(json_object_get(f, "verb")),
 			       json_string_value(json_object_get(f, "from")),
 			       json_string_value(json_object_get(f, "to")),

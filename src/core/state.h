@@ -22,6 +22,10 @@ bool spool_name_valid(const char *name);
 /* The agent of a move that nobody saw and no evidence names (a claim
  * made between two looks by one of several agents); no agent has it. */
 #define SPOOL_AGENT_UNKNOWN "unknown"
+/* The note of a submit nobody saw: the files show the holder's submit
+ * and its release, another agent's claim and submit alike. */
+#define SPOOL_NOTE_SUBMIT_UNSEEN \
+	"submit not seen; credited to the agent that held it"
 
 typedef enum {
 	SPOOL_STATE_NONE = -1,

@@ -364,7 +364,7 @@ static int add_leg(struct rec_ctx *x, struct walk *w, const spool_loc *to,
 	 * to the holder, and the note says so for the reviewer. */
 	if (!seen && from == SPOOL_STATE_CLAIMED &&
 	    to->state == SPOOL_STATE_REVIEW)
-		note = "submit not seen; credited to the agent that held it";
+		note = SPOOL_NOTE_SUBMIT_UNSEEN;
 	if ((rc = apply_step(x, w, to, note)) != SPOOL_EILLEGAL)
 		return rc;
 	snprintf(why, whylen, "%s", spool_error_message());

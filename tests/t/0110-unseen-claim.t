@@ -100,6 +100,11 @@ is "$(git log -1 --format='%an|%s')" "ann|submit T-0007 by ann (claimed/ann -> r
 	"an unseen submit is credited to the holder"
 is "$(trailer Note)" "submit not seen; credited to the agent that held it" \
 	"and its note says it was not seen"
+spool show T-0007 >"$T/show"
+grep -q "^not seen: submit claimed/ann -> review .*credited to the agent that held it" "$T/show"
+ok $? "spool show tells the reviewer the submit was not seen"
+is "$(spool show T-0007 --json | jq -r '.unattributed[0].agent')" ann \
+	"spool show --json lists it, with the agent credited"
 
 fails 1 "the name 'unknown' cannot be registered" -- spool agent add unknown
 grep -q "reserved" "$T/.err"; ok $? "it says the name is reserved"

@@ -52,10 +52,18 @@ new_spool() {
 # git fsck of the spool (or of DIR) must be clean: every object read and
 # checked, a nested .git (hasDotgit, a warning by default) an error too.
 # What fsck said is shown on failure.
+# spoold's packer may move loose objects into a pack while fsck reads
+# them ("unable to mmap"): a real fault is there at the next run as well.
 fsck_clean() {
-	git -C "${1:-$SPOOL_DIR}" -c fsck.hasDotgit=error fsck --full --strict \
-		--no-progress >"$T/.fsck" 2>&1 ||
-		{ sed 's/^/#   fsck: /' "$T/.fsck" | head -n 20; return 1; }
+	local i
+	for i in 1 2 3; do
+		git -C "${1:-$SPOOL_DIR}" -c fsck.hasDotgit=error fsck --full \
+			--strict --no-progress >"$T/.fsck" 2>&1 && return 0
+		grep -q 'unable to mmap' "$T/.fsck" || break
+		sleep 1
+	done
+	sed 's/^/#   fsck: /' "$T/.fsck" | head -n 20
+	return 1
 }
 state_of() {	# state_of ID: the directory the task is in
 	local f

@@ -49,3 +49,46 @@ recorded() {
 	is "$got" "$want" "$1: commit by $5, trailers $3 -> $4 ($6)"
 	is "$(head_state "$2")" "$4" "$1: HEAD's tree has $2 in $4"
 }
+# in_review N: files N tasks, T-0001 on, claimed and submitted by dev.
+in_review() {
+	local i
+	for i in $(seq 1 "$1"); do
+		spool add --title "task $i" >/dev/null
+		spool claim --agent dev >/dev/null
+		spool submit "$(printf 'T-%04d' "$i")" --agent dev >/dev/null
+	done
+}
+# reject_then_claim ID: starts rev's reject to ready/; the moment the task
+# lands there, stops the reject with -9 and claims the task by mv as ops.
+# Succeeds when the kill came after the move and ops has the task.
+reject_then_claim() {
+	local id=$1 pid rc
+	spool reject "$id" --agent rev --to-ready \
+		--feedback "redo $id" >/dev/null 2>&1 &
+	pid=$!
+	until [ -e "$SPOOL_DIR/ready/$id.json" ] || ! kill -0 "$pid" 2>/dev/null; do :; done
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rc=$?
+	[ "$rc" = 137 ] && [ -e "$SPOOL_DIR/ready/$id.json" ] &&
+		mv "$SPOOL_DIR/ready/$id.json" "$SPOOL_DIR/claimed/ops/" 2>/dev/null
+}
+# rejected_then_claimed LIST: how many of the tasks listed in the file
+# LIST (one ID a line) lack the history add, claim and submit by dev, a
+# reject by rev, a claim by ops, or lack the reject's feedback ("redo ID")
+# in claimed/ops/; each one is said.
+rejected_then_claimed() {
+	local id got bad=0 f
+	local want="operator add dev claim dev submit rev reject ops claim"
+	while read -r id; do
+		got=$(git -C "$SPOOL_DIR" log --reverse --format=%B \
+			--grep="^Spool-Task: $id\$" |
+			sed -n 's/^Spool-\(Verb\|Agent\): //p' | paste -sd' ')
+		[ "$got" = "$want" ] || { bad=$((bad + 1)); echo "# $id: $got" >&2; }
+		f=$SPOOL_DIR/claimed/ops/$id.json
+		[ -e "$f" ] &&
+			[ "$(jq -c '[.feedback[]?.text]' "$f")" = "[\"redo $id\"]" ] ||
+			{ bad=$((bad + 1)); echo "# $id: feedback $(jq -c .feedback "$f" 2>&1)" >&2; }
+	done < <(cat "$1" 2>/dev/null)
+	echo "$bad"
+}

@@ -143,7 +143,7 @@ typedef struct {
 	const char *staged_text;
 	const char *written;	/* with moved: what a killed command wrote
 				 * for this move, recorded as it is; the
-				 * file has moved on since and is not
+				 * file, there or moved on since, is not
 				 * touched */
 } spool_request;
 

@@ -121,6 +121,13 @@ static int replay_move(bool *done, bool *release, spool_commit *c,
 	} else if (!same_loc(&now, &at) || !in_head(c, &rq.from, id) ||
 		   in_head(c, &at, id) || !before) {
 		return 0;	/* not moved, or already recorded */
+	} else if (after) {
+		/* The rename carried what the command wrote: recorded as it
+		 * is, not written again. An agent may take the task on at
+		 * any moment (a claim from ready/ right after a reject); a
+		 * rewrite would then find nothing and the move would go
+		 * unrecorded, to be reverted as an agent's. */
+		rq.written = after;
 	}
 	if (spool_task_parse(&task, before, strlen(before), id, id) < 0) {
 		spool_error_clear();

@@ -45,8 +45,9 @@ void spool_outcome_clear(spool_outcome *o);
  * changes nothing. With rq->moved the rename was already made (a raw
  * move): it is recorded, and finished where the row ends elsewhere (a
  * release on the last attempt goes on to failed/); with rq->written as
- * well, a killed command's move the file has left since is recorded
- * with the bytes it wrote, and no file is touched. Without it the file
+ * well, a killed command's move is recorded with the bytes it wrote,
+ * and no file is touched (an agent may have moved it on since, or be
+ * moving it). Without it the file
  * is renamed here (or, from nowhere or new/, written). c receives the
  * paths and the transition; with c NULL the move is made unsynced and
  * left for spoold to record (spool claim while spoold runs). *out is

@@ -852,6 +852,24 @@ static bool created(const spool_request *rq)
 	       rq->from.state == SPOOL_STATE_NEW;
 }
 
+/*
+ * Where the task was. A command renamed it away: whatever is there now an
+ * agent put there since (it claimed the task from ready/ and submitted it
+ * at once), for the next look to record; read from the disk, it would
+ * leave the task in two places at HEAD.
+ */
+static int unstage_from(spool_commit *c, const spool_request *rq,
+			const spool_loc *to)
+{
+	char path[PATH_MAX];
+
+	if (rq->moved || rq->from.state == SPOOL_STATE_NONE ||
+	    rq->from.state == SPOOL_STATE_NEW || same_loc(&rq->from, to))
+		return stage(c, &rq->from, rq->id);
+	spool_loc_path(path, sizeof(path), &rq->from, rq->id);
+	return spool_commit_remove(c, path);
+}
+
 static int record(spool_outcome *out, spool_commit *c, const spool_request *rq,
 		  const char *changed, const char *too_big, bool rewrote)
 {
@@ -860,7 +878,7 @@ static int record(spool_outcome *out, spool_commit *c, const spool_request *rq,
 
 	if (changed[0] && (rc = record_violation(c, rq, changed)) < 0)
 		return rc;
-	if ((rc = stage(c, &rq->from, rq->id)) < 0)
+	if ((rc = unstage_from(c, rq, &out->to)) < 0)
 		return rc;
 	if (rq->moved && !same_loc(&rq->to, &out->to) &&
 	    (rc = stage(c, &rq->to, rq->id)) < 0)

@@ -22,9 +22,10 @@ for _ in $(seq 1 500); do
 	sleep 0.01
 done
 is "$held" 0 "a reconcile holds the spool lock"
-# Let it file some, then kill it while it still holds the lock.
+# Kill it while it holds the lock, once its batch has begun (its intents
+# are written first; the sources in new/ go only once all is in place).
 for _ in $(seq 1 500); do
-	[ "$(ls new | wc -l)" -lt $((n - 20)) ] && break
+	[ -n "$(ls .spool/run/intent 2>/dev/null)" ] && break
 	sleep 0.01
 done
 kill -9 "$holder"; wait "$holder" 2>/dev/null

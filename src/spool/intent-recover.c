@@ -257,6 +257,10 @@ static int replay(size_t *recorded, bool *terminal, spool *sp,
 
 	if (!kind || !id || !spool_id_valid(id))
 		return SPOOL_EINVALID;
+	/* Gone before the intent that names it: a process killed between
+	 * the two leaves the intent, never a file nobody names. Nothing
+	 * below reads it: a filing is replayed from the intent. */
+	drop_staged(sp, o);
 	if ((rc = spool_commit_new(&c, sp)) < 0)
 		return rc;
 	/* Carried by this commit, so that writing it removes the file. */
@@ -277,8 +281,6 @@ static int replay(size_t *recorded, bool *terminal, spool *sp,
 		/* Nothing to record: never carried out, or written. */
 		spool_intent_forget(sp, name);
 	}
-	if (rc == 0)
-		drop_staged(sp, o);
 out:
 	spool_commit_free(c);
 	return rc;

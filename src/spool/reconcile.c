@@ -22,6 +22,7 @@
 #include "state.h"
 #include "task.h"
 #include "fsutil.h"
+#include "tmpsweep.h"
 #include "moves.h"
 #include "root.h"
 #include "history.h"
@@ -1623,6 +1624,9 @@ int spool_reconcile_ex(spool_reconcile_stats *stats, spool *sp,
 	/* What a killed process was doing, before its moves look raw. */
 	if ((rc = spool_intent_recover(&x.st->recorded, &x.terminal, sp)) < 0)
 		goto out;
+	/* A whole look also clears what killed writers left in tmp/. */
+	if (!named)
+		spool_fs_sweep_tmp(NULL, sp);
 	if ((rc = spool_commit_new(&x.c, sp)) < 0 ||
 	    (rc = spool_map_new(&x.map)) < 0)
 		goto out;

@@ -312,7 +312,8 @@ static void batch(struct daemon *d, bool timer)
 	/* With "batch: reconcile" below: what a kill -9 may cost is the
 	 * moves made after the last batch that got that far (the torture
 	 * check reads both). */
-	DEBUG("batch: events read, %zu paths", wt->dirty.n);
+	DEBUG("batch: events read, %zu paths, %zu waits for a rename's "
+	      "second half in all", wt->dirty.n, wt->halves);
 	resumed = d->resumed;
 	d->resumed = false;
 	full = resumed || wt->overflow || wt->dirty.n > PATHS_MAX;

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +243,7 @@ int watch_open(struct watcher *wt, spool *sp)
 {
 	(void)sp;
 	memset(wt, 0, sizeof(*wt));
+	wt->swap_wd = -1;
 	if (spool_moves_new(&wt->moves, MOVES_MAX) < 0)
 		return SPOOL_ERROR;
 	wt->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -274,6 +276,30 @@ static void forget(struct watcher *wt, int wd)
 		}
 }
 
+/*
+ * Which first half of a rename a drain must not end on (see watch_drain).
+ * The spool rewrites a task by exchanging it with a file in tmp/, which
+ * is not watched: the task arrives from out of sight and leaves at once,
+ * the second half of that leave never comes, and waiting for it would
+ * only slow every batch after a rewrite.
+ */
+static void track_half(struct watcher *wt, const struct inotify_event *ev,
+		       const char *id)
+{
+	bool paired_to = (ev->mask & IN_MOVED_TO) && wt->half == ev->cookie;
+	bool swapped = (ev->mask & IN_MOVED_FROM) && wt->swap_wd == ev->wd &&
+		       strcmp(wt->swap_id, id) == 0;
+
+	wt->half = 0;
+	wt->swap_wd = -1;
+	if ((ev->mask & IN_MOVED_FROM) && !swapped)
+		wt->half = ev->cookie;
+	if ((ev->mask & IN_MOVED_TO) && !paired_to) {
+		wt->swap_wd = ev->wd;
+		snprintf(wt->swap_id, sizeof(wt->swap_id), "%s", id);
+	}
+}
+
 /* A task file came or went: logged in the order the kernel queued it. */
 static void log_move(struct watcher *wt, const struct watch *w,
 		     const struct inotify_event *ev)
@@ -283,6 +309,7 @@ static void log_move(struct watcher *wt, const struct watch *w,
 	if (!w->tasks || (ev->mask & IN_ISDIR) ||
 	    !spool_id_from_name(id, ev->name))
 		return;
+	track_half(wt, ev, id);
 	if (ev->mask & IN_MOVED_FROM)
 		spool_moves_leave(wt->moves, id, &w->loc, ev->cookie);
 	else if (ev->mask & IN_DELETE)
@@ -358,6 +385,27 @@ static void on_event(struct watcher *wt, spool *sp,
 	pathset_add(&wt->dirty, path);
 }
 
+/*
+ * The kernel queues a rename's two halves one after the other, and a read
+ * may fall between them. A batch cut there would see the task leave with
+ * no place to go, and the next one see it arrive from nowhere: the place
+ * HEAD has would then be looked for in the wrong part of its moves. So a
+ * drain that ends on a first half waits, briefly, for the second. None
+ * comes when the task went out of the watched tree.
+ */
+#define HALF_WAIT_MS 5
+
+static bool second_half_came(struct watcher *wt)
+{
+	struct pollfd p = { .fd = wt->fd, .events = POLLIN };
+
+	if (!wt->half)
+		return false;
+	wt->half = 0;
+	wt->halves++;
+	return poll(&p, 1, HALF_WAIT_MS) == 1;
+}
+
 int watch_drain(struct watcher *wt, spool *sp)
 {
 	char buf[64 * 1024]
@@ -368,6 +416,8 @@ int watch_drain(struct watcher *wt, spool *sp)
 		n = read(wt->fd, buf, sizeof(buf));
 		if (n < 0) {
 			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN && second_half_came(wt))
 				continue;
 			if (errno == EAGAIN)
 				return 0;

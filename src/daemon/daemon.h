@@ -57,6 +57,10 @@ struct watcher {
 	int64_t later_due;
 	spool_moves *moves;	/* each task's moves, in order */
 	size_t events;
+	uint32_t half;		/* cookie of a rename's first half, unpaired */
+	int swap_wd;		/* where a task arrived from out of sight */
+	char swap_id[SPOOL_ID_MAX + 1];
+	size_t halves;		/* drains that waited for a second half */
 };
 
 /* Tasks whose moves are kept between two batches; beyond, the next batch

@@ -105,5 +105,6 @@ is "$(history | grep "^$id " | awk '{ printf "%s ", $2 }')" "claim revert " \
 until_ok 10 tree_matches; ok $? "the tree matches HEAD"
 is "$(find quarantine -type f ! -name .gitkeep | wc -l)" 0 "none quarantined"
 fsck_clean; ok $? "git fsck is clean"
+echo "# $(daemon_log | grep -o "[0-9]* waits for a rename's second half" | tail -n 1)"
 stop_daemon
 done_testing

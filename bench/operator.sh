@@ -38,7 +38,8 @@ now() { date +%s%N; }
 # The generator links the library as the spool does.
 if [ -z "${OPERATOR_SPOOL:-}" ]; then
 	make -s -C "$top" build/libspool.a >&2
-	cc -O2 -std=c11 -D_GNU_SOURCE -I"$top/src/core" -I"$top/src/spool" \
+	# shellcheck disable=SC2046
+	cc -O2 -std=c11 -D_GNU_SOURCE $(for d in "$top"/src/*/; do printf -- '-I%s ' "$d"; done) \
 		$(pkg-config --cflags libgit2 jansson) \
 		-o "$B/gen" "$here/gen-operator.c" "$top/build/libspool.a" \
 		$(pkg-config --libs libgit2 jansson yaml-0.1 zlib) -ldl

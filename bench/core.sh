@@ -110,6 +110,8 @@ if command -v spoold >/dev/null; then
 	spool reconcile >/dev/null
 fi
 next_lat=$(timed "$(command -v spool)" next --agent w1)
+# What starting any program costs here and now: a claim is one process.
+true_lat=$(timed "$(type -P true)")
 
 # 3. One recorded transition (mv + spool reconcile, a process each time)
 # against the git CLI doing the same (mv + git add -A && git commit).
@@ -133,6 +135,8 @@ done | stats)
 read -r lat_med lat_p99 <<<"$lat"
 read -r next_med next_p99 <<<"$next_lat"
 read -r dlat_med dlat_p99 <<<"$daemon_lat"
+read -r true_med true_p99 <<<"$true_lat"
+true_x=$(awk -v a="$dlat_med" -v b="$true_med" 'BEGIN { printf "%.1f", (a != "-" && b > 0) ? a / b : 0 }')
 read -r sp_med _ <<<"$spool_t"
 read -r git_med _ <<<"$git_t"
 ratio=$(awk -v a="$git_med" -v b="$sp_med" 'BEGIN { printf "%.1f", a / b }')
@@ -161,6 +165,7 @@ cat <<EOF2
 | \`spool next\` with ~$TASKS ready: median / p99 | $next_med / $next_p99 ms |
 | \`spool claim\` with ~$TASKS ready, no daemon (commits itself): median / p99 | $lat_med / $lat_p99 ms |
 | \`spool claim\` with ~$TASKS ready, spoold running (records it): median / p99 | $dlat_med / $dlat_p99 ms |
+| baseline: starting \`true\`, a program that does nothing: median / p99 | $true_med / $true_p99 ms (claim: ${true_x}x) |
 | baseline: one \`git add -A && git commit\` (median) | $git_med ms |
 | one transition recorded by spoold, burst of $BURST raw claims: wall / daemon CPU | $burst_ms / $burst_cpu ms |
 | recorded by spoold vs git CLI: wall / CPU | **${dratio}x / ${dcpu_ratio}x cheaper** |

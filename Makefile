@@ -214,8 +214,17 @@ fuzzers: $(FUZZ_BIN)
 demo: deps all
 	sh tests/demo/run.sh
 
-bench: deps all
+bench: deps all bench-deps
 	sh bench/run.sh
+
+# The skills CLI that bench/hydrate.sh compares with, from npm, into the
+# build directory; skipped where there is no npm or no registry.
+SKILLS_NPM = $(BUILD)/npm
+bench-deps:
+	@if command -v npm >/dev/null && [ ! -x $(SKILLS_NPM)/node_modules/.bin/skills ]; then \
+		npm install --silent --no-audit --no-fund --prefix $(SKILLS_NPM) skills@1.4 || \
+		echo "bench: the skills CLI could not be installed; hydrate is compared with stow only" >&2; \
+	fi
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SHAREDIR)
@@ -255,6 +264,6 @@ clean:
 	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
 	rm -f bin/spool bin/spoold
 
-.PHONY: all deps deps-check unit unit-bins check check-sanitize \
+.PHONY: bench-deps all deps deps-check unit unit-bins check check-sanitize \
 	check-sanitize-build fuzz fuzzers torture demo bench install uninstall \
 	clean

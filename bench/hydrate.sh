@@ -137,9 +137,12 @@ echo
 # workspace, for two runtimes (claude-code, codex), against one
 # 'spool hydrate' of the same workspaces with the same two targets. It
 # takes seconds a call, so it gets SKILLS_CLI_WORKSPACES workspaces (10).
-# SKILLS_CLI names it; else 'skills' on PATH, else what npx has cached.
+# SKILLS_CLI names it; else the one make bench installs into build/npm,
+# else 'skills' on PATH, else what npx has cached.
+LOCAL_CLI=$here/../build/npm/node_modules/.bin/skills
 skills_cli() {
 	if [ -n "${SKILLS_CLI:-}" ]; then $SKILLS_CLI "$@"
+	elif [ -x "$LOCAL_CLI" ]; then "$LOCAL_CLI" "$@"
 	elif command -v skills >/dev/null; then skills "$@"
 	else npx --no-install skills "$@"; fi
 }

@@ -395,8 +395,14 @@ static int prepare_one(spool_file_prep *p, spool *sp, json_t *task,
 	return rc;
 }
 
-/* Fresh ids for the tasks marked (id "-") that have none, at once. */
-static int prepare_ids(spool_file_prep *preps, size_t n, spool *sp)
+/*
+ * Fresh ids for the tasks marked (id "-") that have none, at once. One a
+ * file of the batch names for itself (no task has it yet) is not used:
+ * that task is filed the slow way, with an id of its own, and the
+ * batch's intents name each of its tasks once.
+ */
+static int prepare_ids(spool_file_prep *preps, size_t n, spool *sp,
+		       const char *const *named, size_t nnamed)
 {
 	char (*ids)[SPOOL_ID_MAX + 1];
 	size_t m = 0, k = 0;
@@ -409,26 +415,28 @@ static int prepare_ids(spool_file_prep *preps, size_t n, spool *sp)
 	if (!(ids = calloc(m, sizeof(*ids))))
 		return spool_error_set(SPOOL_ERROR, "out of memory");
 	if ((rc = spool_task_new_ids(ids, m, sp, false)) == 0)
-		for (size_t i = 0; i < n; i++)
-			if (strcmp(preps[i].id, "-") == 0)
-				snprintf(preps[i].id, sizeof(preps[i].id),
-					 "%s", ids[k++]);
+		for (size_t i = 0; i < n; i++) {
+			const char *id = ids[k];
+			if (strcmp(preps[i].id, "-") != 0)
+				continue;
+			k++;
+			if (nnamed && bsearch(&id, named, nnamed,
+					      sizeof(*named), cmp_id))
+				id = "";
+			snprintf(preps[i].id, sizeof(preps[i].id), "%s", id);
+		}
 	free(ids);
 	return rc;
 }
 
-int spool_file_prepare(spool_file_prep *preps, spool *sp, json_t **tasks,
-		       char **srcs, size_t n, const spool_file_batch *batch)
+/* The tasks the batch can tell about, each with its id. */
+static int choose(spool_file_prep *preps, spool *sp, json_t **tasks,
+		  size_t n, const spool_file_batch *batch)
 {
-	char now[32];
-	int rc;
-
 	const char **named = NULL;
 	size_t nnamed = 0;
+	int rc;
 
-	memset(preps, 0, n * sizeof(*preps));
-	if ((rc = spool_fs_mkdirs(sp, "tmp")) < 0)
-		return rc;
 	if (batch->n && !(named = calloc(batch->n, sizeof(*named))))
 		return spool_error_set(SPOOL_ERROR, "out of memory");
 	for (size_t i = 0; i < batch->n; i++)
@@ -444,8 +452,21 @@ int spool_file_prepare(spool_file_prep *preps, spool *sp, json_t **tasks,
 		snprintf(preps[i].id, sizeof(preps[i].id), "%s",
 			 id ? id : "-");
 	}
+	rc = prepare_ids(preps, n, sp, named, nnamed);
 	free(named);
-	if ((rc = prepare_ids(preps, n, sp)) < 0)
+	return rc;
+}
+
+int spool_file_prepare(spool_file_prep *preps, spool *sp, json_t **tasks,
+		       char **srcs, size_t n, const spool_file_batch *batch)
+{
+	char now[32];
+	int rc;
+
+	memset(preps, 0, n * sizeof(*preps));
+	if ((rc = spool_fs_mkdirs(sp, "tmp")) < 0)
+		return rc;
+	if ((rc = choose(preps, sp, tasks, n, batch)) < 0)
 		goto fail;
 	spool_now_iso(now, sizeof(now));
 	for (size_t i = 0; i < n; i++) {

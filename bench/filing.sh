@@ -160,7 +160,8 @@ wall time over that of \`spool reconcile\`; on a loaded machine the CPU
 column is the steadier figure. Where the time goes:
 filing syncs twice per batch, not per task (docs/protocol.md, "Filing");
 what is left is CPU, most of it the kernel's, on metadata work per file:
-its intent created and removed, its file created in \`tmp/\` and renamed
-into \`ready/\`, its blob written loose, its source removed.
+its file created in \`tmp/\` and renamed into \`ready/\`, its blob
+written loose, its source removed (the batch's one intent is created and
+removed once).
 EOF
 [ "$ok" = yes ] && [ "$verdict" = met ]

@@ -265,7 +265,7 @@ int spool_file_task(char *idout, size_t idlen, bool *existed,
 			.src = batch ? batch->src : NULL,
 			.key = key ? kpath : NULL, .parent = parent,
 			.staged = p ? p->staged : NULL,
-			.prepared = p ? p->intent : NULL,
+			.prepared = p ? batch->intent : NULL,
 			.src_text = batch ? batch->src_text : NULL,
 			.src_len = batch ? batch->src_len : 0 })) < 0)
 		goto out;
@@ -353,8 +353,9 @@ static bool preparable(spool *sp, json_t *task, const spool_file_batch *batch,
 	return yes;
 }
 
-/* The task as spool_file_task will write it and its intent, unsynced. */
-static int prepare_one(spool_file_prep *p, spool *sp, json_t *task,
+/* The task as spool_file_task will write it, announced in filings; its
+ * file in tmp/ is written once the batch's intent is. */
+static int prepare_one(spool_file_prep *p, json_t *filings, json_t *task,
 		       const char *src, const char *now)
 {
 	static const spool_loc from = { .state = SPOOL_STATE_NEW };
@@ -375,28 +376,56 @@ static int prepare_one(spool_file_prep *p, spool *sp, json_t *task,
 	reset_owned(filed);
 	if (key)
 		key_path(kpath, sizeof(kpath), key);
-	/* The intent first: cut short, it names the file, which the next
-	 * process removes; never a file no intent names. */
 	spool_fs_tmpname(p->staged, sizeof(p->staged));
-	rc = spool_intent_prepare(p->intent, sizeof(p->intent), sp,
-		&(spool_intent_filing){
+	if (!(p->text = spool_task_dump(filed)))
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+	else
+		rc = spool_intent_batch_add(filings, &(spool_intent_filing){
 			.id = p->id, .from = &from, .verb = "file",
 			.actor = actor, .via = SPOOL_VIA_SPOOL, .task = filed,
-			.src = src, .key = key ? kpath : NULL,
+			.text = p->text, .src = src, .key = key ? kpath : NULL,
 			.parent = spool_task_str(task, "parent"),
 			.staged = p->staged });
-	if (rc == 0 && !(p->text = spool_task_dump(filed)))
-		rc = spool_error_set(SPOOL_ERROR, "out of memory");
-	if (rc == 0)
-		rc = spool_fs_create(sp, p->staged, p->text, strlen(p->text));
-	if (rc < 0)
-		p->staged[0] = '\0';	/* not written, or already removed */
 	json_decref(filed);
 	return rc;
 }
 
-/* Fresh ids for the tasks marked (id "-") that have none, at once. */
-static int prepare_ids(spool_file_prep *preps, size_t n, spool *sp)
+/* The intent first: cut short, it names the files, which the next
+ * process removes; never a file no intent names. */
+static int write_ahead(spool_file_prep *preps, size_t n, spool *sp,
+		       json_t *filings, spool_file_batch *batch)
+{
+	int rc;
+
+	if (json_array_size(filings) == 0)
+		return 0;
+	if ((rc = spool_intent_batch_write(batch->intent,
+					   sizeof(batch->intent), sp,
+					   filings)) < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (!preps[i].id[0])
+			continue;
+		rc = spool_fs_create(sp, preps[i].staged, preps[i].text,
+				     strlen(preps[i].text));
+		if (rc < 0) {
+			/* not written, or already removed */
+			for (size_t k = i; k < n; k++)
+				preps[k].staged[0] = '\0';
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Fresh ids for the tasks marked (id "-") that have none, at once. One a
+ * file of the batch names for itself (no task has it yet) is not used:
+ * that task is filed the slow way, with an id of its own, and the
+ * batch's intent names each of its tasks once.
+ */
+static int prepare_ids(spool_file_prep *preps, size_t n, spool *sp,
+		       const char *const *named, size_t nnamed)
 {
 	char (*ids)[SPOOL_ID_MAX + 1];
 	size_t m = 0, k = 0;
@@ -409,26 +438,28 @@ static int prepare_ids(spool_file_prep *preps, size_t n, spool *sp)
 	if (!(ids = calloc(m, sizeof(*ids))))
 		return spool_error_set(SPOOL_ERROR, "out of memory");
 	if ((rc = spool_task_new_ids(ids, m, sp, false)) == 0)
-		for (size_t i = 0; i < n; i++)
-			if (strcmp(preps[i].id, "-") == 0)
-				snprintf(preps[i].id, sizeof(preps[i].id),
-					 "%s", ids[k++]);
+		for (size_t i = 0; i < n; i++) {
+			const char *id = ids[k];
+			if (strcmp(preps[i].id, "-") != 0)
+				continue;
+			k++;
+			if (nnamed && bsearch(&id, named, nnamed,
+					      sizeof(*named), cmp_id))
+				id = "";
+			snprintf(preps[i].id, sizeof(preps[i].id), "%s", id);
+		}
 	free(ids);
 	return rc;
 }
 
-int spool_file_prepare(spool_file_prep *preps, spool *sp, json_t **tasks,
-		       char **srcs, size_t n, const spool_file_batch *batch)
+/* The tasks the batch can tell about, each with its id. */
+static int choose(spool_file_prep *preps, spool *sp, json_t **tasks,
+		  size_t n, const spool_file_batch *batch)
 {
-	char now[32];
-	int rc;
-
 	const char **named = NULL;
 	size_t nnamed = 0;
+	int rc;
 
-	memset(preps, 0, n * sizeof(*preps));
-	if ((rc = spool_fs_mkdirs(sp, "tmp")) < 0)
-		return rc;
 	if (batch->n && !(named = calloc(batch->n, sizeof(*named))))
 		return spool_error_set(SPOOL_ERROR, "out of memory");
 	for (size_t i = 0; i < batch->n; i++)
@@ -444,36 +475,64 @@ int spool_file_prepare(spool_file_prep *preps, spool *sp, json_t **tasks,
 		snprintf(preps[i].id, sizeof(preps[i].id), "%s",
 			 id ? id : "-");
 	}
+	rc = prepare_ids(preps, n, sp, named, nnamed);
 	free(named);
-	if ((rc = prepare_ids(preps, n, sp)) < 0)
+	return rc;
+}
+
+int spool_file_prepare(spool_file_prep *preps, spool *sp, json_t **tasks,
+		       char **srcs, size_t n, spool_file_batch *batch)
+{
+	char now[32];
+	json_t *filings = NULL;
+	int rc;
+
+	memset(preps, 0, n * sizeof(*preps));
+	if ((rc = spool_fs_mkdirs(sp, "tmp")) < 0)
+		return rc;
+	if ((rc = choose(preps, sp, tasks, n, batch)) < 0)
 		goto fail;
+	if (!(filings = json_array())) {
+		rc = spool_error_set(SPOOL_ERROR, "out of memory");
+		goto fail;
+	}
 	spool_now_iso(now, sizeof(now));
 	for (size_t i = 0; i < n; i++) {
 		spool_progress("preparing new/", i, n);
 		if (preps[i].id[0] &&
-		    (rc = prepare_one(&preps[i], sp, tasks[i], srcs[i],
+		    (rc = prepare_one(&preps[i], filings, tasks[i], srcs[i],
 				      now)) < 0)
 			goto fail;
 	}
-	/* The ids, the files and the intents on disk before any task is
+	rc = write_ahead(preps, n, sp, filings, batch);
+	json_decref(filings);
+	filings = NULL;
+	/* The ids, the files and the intent on disk before any task is
 	 * renamed into place: one sync for the batch. */
-	if ((rc = spool_fs_syncfs(sp)) == 0)
+	if (rc == 0 && (rc = spool_fs_syncfs(sp)) == 0)
 		return 0;
 fail:
-	spool_file_prep_clear(preps, n, sp);
+	json_decref(filings);
+	spool_file_prep_clear(preps, n, batch, sp);
 	return rc;
 }
 
-void spool_file_prep_clear(spool_file_prep *preps, size_t n, spool *sp)
+void spool_file_prep_clear(spool_file_prep *preps, size_t n,
+			   spool_file_batch *batch, spool *sp)
 {
+	bool adopted = false;
+
 	for (size_t i = 0; i < n; i++) {
 		if (preps[i].staged[0] && !preps[i].placed)
 			spool_fs_unlink(sp, preps[i].staged, 0);
-		if (preps[i].intent[0] && !preps[i].adopted)
-			spool_intent_forget(sp, preps[i].intent);
+		adopted |= preps[i].adopted;
 		free(preps[i].text);
 		memset(&preps[i], 0, sizeof(preps[i]));
 	}
+	/* Its files are gone: nothing it names is left to remove. */
+	if (batch->intent[0] && !adopted)
+		spool_intent_forget(sp, batch->intent);
+	batch->intent[0] = '\0';
 }
 
 /* One line of text whatever a refused name held. */

@@ -17,9 +17,8 @@ typedef struct {
 	/* tmp/ file with the task as filed; not PATH_MAX: a batch holds
 	 * one for each of thousands of tasks */
 	char staged[SPOOL_TMPNAME_MAX];
-	char intent[128];	/* its intent, written and synced */
 	char *text;		/* what staged holds */
-	bool adopted;		/* the intent is carried by a commit */
+	bool adopted;		/* its filing took up the batch's intent */
 	bool placed;		/* staged is renamed into place, or gone */
 } spool_file_prep;
 
@@ -31,6 +30,7 @@ typedef struct {
 	const char *src_text;	/* its bytes, if read already */
 	size_t src_len;
 	spool_file_prep *prep;	/* for this task, if the batch prepared it */
+	char intent[128];	/* announces what the batch prepared */
 } spool_file_batch;
 
 /* Who files a task dropped in new/: its created_by, if a valid name. */
@@ -38,17 +38,20 @@ const char *spool_file_actor(json_t *task);
 
 /*
  * A batch from new/ (tasks[i] parsed from srcs[i], NULL if refused):
- * the ids, the task files (in tmp/) and the intents of every task that
- * can be filed, written unsynced, then made durable by one syncfs, so
- * spool_file_task only renames each file into place. Tasks it cannot
- * tell about (refused references, a known idempotency key) get nothing
- * and are filed the slow way. Each preps[i] is cleared first.
+ * the ids and the task files (in tmp/) of every task that can be filed,
+ * and one intent announcing them all (batch->intent), written unsynced,
+ * then made durable by one syncfs, so spool_file_task only renames each
+ * file into place. Tasks it cannot tell about (refused references, a
+ * known idempotency key) get nothing and are filed the slow way. Each
+ * preps[i] is cleared first.
  */
 int spool_file_prepare(spool_file_prep *preps, spool *sp, json_t **tasks,
-		       char **srcs, size_t n, const spool_file_batch *batch);
+		       char **srcs, size_t n, spool_file_batch *batch);
 
-/* Removes what a batch prepared and did not use. */
-void spool_file_prep_clear(spool_file_prep *preps, size_t n, spool *sp);
+/* Removes what a batch prepared and did not use: the files, then the
+ * intent if no filing took it up (their commit removes it then). */
+void spool_file_prep_clear(spool_file_prep *preps, size_t n,
+			   spool_file_batch *batch, spool *sp);
 
 /* Files a validated task (id assigned when absent) into ready/ or
  * blocked/ and records it; from is new/ or NULL for 'spool add'. */

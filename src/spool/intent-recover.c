@@ -247,6 +247,63 @@ static void drop_staged(spool *sp, json_t *o)
 		spool_error_clear();
 }
 
+/* Each filing of a batch as a single one's intent, in one commit. */
+static int replay_filings(size_t *done, bool *release, spool_commit *c,
+			  spool *sp, json_t *all)
+{
+	size_t i;
+	json_t *f;
+	int rc;
+
+	json_array_foreach(all, i, f) {
+		const char *id = jstr(f, "id");
+		bool one = false, rel = false;
+		if (!id || !spool_id_valid(id))
+			continue;	/* never written by a batch */
+		if ((rc = replay_file(&one, &rel, c, sp, f, id)) < 0)
+			return rc;
+		*done += one;
+		*release |= rel;
+	}
+	return 0;
+}
+
+/*
+ * A batch's intent: its staged files go first, all of them, then its
+ * filings are recorded as single ones' would be. Cut short, the intent
+ * is replayed again: the filings written by then are in HEAD, or are
+ * recorded again from the files as they are.
+ */
+static int replay_batch(size_t *recorded, bool *terminal, spool *sp,
+			const char *name, json_t *o)
+{
+	json_t *all = json_object_get(o, "filings"), *f;
+	spool_commit *c = NULL;
+	bool release = false;
+	size_t i, done = 0;
+	int rc;
+
+	if (!json_is_array(all))
+		return SPOOL_EINVALID;
+	json_array_foreach(all, i, f)
+		drop_staged(sp, f);
+	if ((rc = spool_commit_new(&c, sp)) < 0)
+		return rc;
+	/* Carried by this commit, so that writing it removes the file. */
+	if ((rc = spool_intent_adopt_batch(c, name)) == 0)
+		rc = replay_filings(&done, &release, c, sp, all);
+	if (rc == 0 && done)
+		rc = spool_commit_write(c, "spool");
+	if (rc == 0 && done) {
+		*recorded += done;
+		*terminal |= release;
+	}
+	if (rc == 0 && !done)
+		spool_intent_forget(sp, name);
+	spool_commit_free(c);
+	return rc;
+}
+
 static int replay(size_t *recorded, bool *terminal, spool *sp,
 		  const char *name, json_t *o)
 {
@@ -255,6 +312,8 @@ static int replay(size_t *recorded, bool *terminal, spool *sp,
 	bool done = false, release = false;
 	int rc;
 
+	if (kind && strcmp(kind, "batch") == 0)
+		return replay_batch(recorded, terminal, sp, name, o);
 	if (!kind || !id || !spool_id_valid(id))
 		return SPOOL_EINVALID;
 	/* Gone before the intent that names it: a process killed between

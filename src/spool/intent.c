@@ -1,10 +1,10 @@
 /*
  * The intent log (.spool/run/intent/). Every rename the spool makes, and
  * every task it files, is announced there first, durably (tmp/, fsync,
- * rename, fsync; a batch of filings writes all its intents, then syncs
- * them at once), then done, then committed; the intent goes with the
- * commit. So a process killed at any instruction leaves the next one
- * enough to tell what it was doing:
+ * rename, fsync; a batch of filings writes one intent for all of them,
+ * synced with its files at once), then done, then committed; the intent
+ * goes with the commit. So a process killed at any instruction leaves
+ * the next one enough to tell what it was doing:
  *
  *   - the task is still where it was: nothing happened, the intent goes;
  *   - the task is at the intent's destination, and HEAD still has it at
@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,9 @@
 
 #define INTENT_DIR ".spool/run/intent"
 
-enum { KIND_MOVE, KIND_FILE, KIND_REWRITE };
+/* A batch's own entry carries its file: its filings, each with what it
+ * undoes, have none of their own. */
+enum { KIND_MOVE, KIND_FILE, KIND_REWRITE, KIND_BATCH };
 
 /* Looks for a task an agent keeps moving before giving up on it. */
 #define FIND_TRIES 32
@@ -69,6 +72,7 @@ struct intent {
 struct spool_intents {
 	struct intent *v;
 	size_t n, cap;
+	char batch[128];	/* the batch intent carried, if any */
 };
 
 static void intent_clear(struct intent *it)
@@ -124,6 +128,8 @@ static void pop(spool_commit *c)
 {
 	spool_intents *in = carried_by(c);
 
+	if (in->v[in->n - 1].kind == KIND_BATCH)
+		in->batch[0] = '\0';
 	intent_clear(&in->v[--in->n]);
 }
 
@@ -365,13 +371,14 @@ fail:
 
 static json_t *filing_record(const spool_intent_filing *f)
 {
-	char *task = spool_task_dump(f->task);
+	char *task = f->text ? NULL : spool_task_dump(f->task);
 	json_t *o;
 
-	if (!task)
+	if (!f->text && !task)
 		return NULL;
 	o = json_pack("{s:s, s:s, s:s, s:i, s:s}", "kind", "file", "id",
-		      f->id, "verb", f->verb, "via", (int)f->via, "task", task);
+		      f->id, "verb", f->verb, "via", (int)f->via, "task",
+		      f->text ? f->text : task);
 	free(task);
 	if (!o)
 		return NULL;
@@ -384,22 +391,55 @@ static json_t *filing_record(const spool_intent_filing *f)
 	return o;
 }
 
-int spool_intent_prepare(char *name, size_t len, spool *sp,
-			 const spool_intent_filing *f)
+int spool_intent_batch_add(json_t *filings, const spool_intent_filing *f)
+{
+	json_t *o = filing_record(f);
+
+	if (!o || json_array_append_new(filings, o) < 0)
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	return 0;
+}
+
+int spool_intent_batch_write(char *name, size_t len, spool *sp,
+			     json_t *filings)
 {
 	struct intent it;
-	json_t *o = filing_record(f);
+	json_t *o = json_pack("{s:s, s:O}", "kind", "batch", "filings",
+			      filings);
 	int rc;
 
 	if (!o)
 		return spool_error_set(SPOOL_ERROR, "out of memory");
 	memset(&it, 0, sizeof(it));
-	snprintf(it.id, sizeof(it.id), "%s", f->id);
+	snprintf(it.id, sizeof(it.id), "batch");
 	rc = intent_write_ex(sp, &it, o, INTENT_AHEAD);
 	json_decref(o);
 	if (rc == 0)
 		snprintf(name, len, "%s", it.name);
 	return rc;
+}
+
+/* The batch's file, carried once by the commit of its filings, ahead of
+ * them: undone, they go first, and the file last. */
+static struct intent *push_batch(spool_commit *c, const char *name)
+{
+	struct intent *it = push(c, KIND_BATCH, "");
+	spool_intents *in = carried_by(c);
+
+	if (!it)
+		return NULL;
+	snprintf(it->name, sizeof(it->name), "%s", name);
+	snprintf(in->batch, sizeof(in->batch), "%s", name);
+	return it;
+}
+
+static int carry_batch(spool_commit *c, const char *name)
+{
+	spool_intents *in = carried_by(c);
+
+	if (in && strcmp(in->batch, name) == 0)
+		return 0;
+	return push_batch(c, name) ? 0 : SPOOL_ERROR;
 }
 
 int spool_intent_file(spool_commit *c, spool *sp,
@@ -410,6 +450,8 @@ int spool_intent_file(spool_commit *c, spool *sp,
 	json_t *o;
 	int rc;
 
+	if (f->prepared && (rc = carry_batch(c, f->prepared)) < 0)
+		return rc;
 	if (!(it = push(c, KIND_FILE, f->id)))
 		return SPOOL_ERROR;
 	if (f->src) {
@@ -443,10 +485,8 @@ int spool_intent_file(spool_commit *c, spool *sp,
 			      f->parent) < 0)
 			spool_error_clear();	/* checked by the filing */
 	}
-	if (f->prepared) {
-		snprintf(it->name, sizeof(it->name), "%s", f->prepared);
-		return 0;
-	}
+	if (f->prepared)
+		return 0;	/* its batch's file goes with the commit */
 	if (!(o = filing_record(f))) {
 		rc = spool_error_set(SPOOL_ERROR, "out of memory");
 		goto fail;
@@ -620,6 +660,8 @@ static void undo(spool *sp, struct intent *it)
 		undo_file(sp, it);
 		return;
 	}
+	if (it->kind == KIND_BATCH)
+		return;	/* its filings were undone before */
 	spool_loc_path(to, sizeof(to), &it->to, it->id);
 	if (spool_fs_access(sp, to) < 0) {
 		/* Not moved, or moved on by its agent meanwhile: bytes
@@ -678,6 +720,16 @@ int spool_intent_adopt(spool_commit *c, const char *name, bool filing,
 	return 0;
 }
 
+int spool_intent_adopt_batch(spool_commit *c, const char *name)
+{
+	struct intent *it = push_batch(c, name);
+
+	if (!it)
+		return SPOOL_ERROR;
+	it->replayed = true;
+	return 0;
+}
+
 void spool_intent_forget(spool *sp, const char *name)
 {
 	char path[PATH_MAX];
@@ -693,7 +745,8 @@ json_t *spool_intent_read(spool *sp, const char *name)
 	size_t len;
 
 	intent_path(path, sizeof(path), name);
-	if (spool_fs_read(&buf, &len, sp, path, 64 << 20) == 0)
+	/* A batch's holds all its tasks, as its writer held them. */
+	if (spool_fs_read(&buf, &len, sp, path, SIZE_MAX / 2) == 0)
 		o = json_loadb(buf, len, 0, NULL);
 	free(buf);
 	spool_error_clear();

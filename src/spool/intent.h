@@ -46,24 +46,30 @@ typedef struct {
 	const char *actor;
 	unsigned via;
 	json_t *task;		/* as it is about to be filed */
+	const char *text;	/* task dumped, if the caller has it */
 	const char *src;
 	const char *key;
 	const char *parent;
 	const char *staged;	/* tmp/ file holding the task's bytes */
-	const char *prepared;	/* the intent spool_intent_prepare wrote */
+	const char *prepared;	/* the batch's intent that announced it */
 	const char *src_text;	/* src's bytes, if the caller read them */
 	size_t src_len;
 } spool_intent_filing;
 
-/* With f->prepared, the intent written before is carried by c as is. */
+/* With f->prepared, the filing was announced in its batch's intent: the
+ * commit carries that file, once for the whole batch, and removes it. */
 int spool_intent_file(spool_commit *c, spool *sp,
 		      const spool_intent_filing *f);
 
-/* A filing's intent written ahead, not synced: for a batch, synced with
- * its files at once (spool_fs_syncfs) before any of them is moved into
- * place. Its name goes to name; the filing passes it as f->prepared. */
-int spool_intent_prepare(char *name, size_t len, spool *sp,
-			 const spool_intent_filing *f);
+/* A batch's filings are announced in one intent: thousands of them are
+ * one file created, synced with the batch's files at once
+ * (spool_fs_syncfs) before any of them is moved into place, and removed
+ * once. Each filing is added to filings (a JSON array), then the file is
+ * written ahead, not synced; its name goes to name, and each filing
+ * passes it as f->prepared. */
+int spool_intent_batch_add(json_t *filings, const spool_intent_filing *f);
+int spool_intent_batch_write(char *name, size_t len, spool *sp,
+			     json_t *filings);
 
 /* Before the spool rewrites task id where it is (at), to record a move
  * already made (the effects of an agent's release or submit): the bytes
@@ -91,11 +97,12 @@ void spool_intents_settle(spool *sp, spool_intents *in, bool written);
 /* For recovery (intent-recover.c): the intent files left, oldest first
  * (free with spool_names_free); one read back as JSON (NULL if it cannot
  * be); one carried by c as if c had written it, so that writing c
- * removes it; one removed. */
+ * removes it (a batch's: with nothing of its own to undo); one removed. */
 int spool_intent_list(char ***out, size_t *n, spool *sp);
 json_t *spool_intent_read(spool *sp, const char *name);
 int spool_intent_adopt(spool_commit *c, const char *name, bool filing,
 		       const char *id);
+int spool_intent_adopt_batch(spool_commit *c, const char *name);
 void spool_intent_forget(spool *sp, const char *name);
 
 #endif

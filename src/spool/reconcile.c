@@ -1280,7 +1280,7 @@ static int file_all(struct rec_ctx *x, struct path_list *paths,
 	if (rc == 0 && paths->n)
 		spool_progress("filing new/", paths->n, paths->n);
 	if (preps)
-		spool_file_prep_clear(preps, paths->n, x->sp);
+		spool_file_prep_clear(preps, paths->n, batch, x->sp);
 	path_list_free(&gone);
 	return rc;
 }

@@ -483,10 +483,14 @@ int daemon_run(struct daemon *d, int ready_fd)
 		"pack_loose_objects", 4096);
 	if ((rc = setup(d)) < 0)
 		return rc;
+	/* What is at HEAD before the first watch is recorded; a commit made
+	 * after it may hold moves the events also show (a command that
+	 * holds the lock while this waits for it), so it is another
+	 * writer's. */
+	others_seen(d);
 	/* Watch first, then look: nothing falls between. */
 	watch_all(&d->wt, d->sp);
 	pathset_clear(&d->wt.dirty);
-	others_seen(d);
 	if ((rc = spool_lock(d->sp, -1)) < 0)
 		return rc;
 	/* The lock may take a while (a command records what agents did

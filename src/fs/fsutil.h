@@ -31,8 +31,9 @@ int spool_fs_write(const spool *sp, const char *path, const void *data,
 int spool_fs_create(const spool *sp, const char *path, const void *data,
 		    size_t len);
 
-/* A fresh name in tmp/ (relative to the root), as the writes above use;
- * it fits in SPOOL_TMPNAME_MAX bytes. */
+/* A fresh name in tmp/ (relative to the root), as the writes above use:
+ * tmp/SEC.NSEC.PID.N, whose pid spool_fs_sweep_tmp (tmpsweep.c) reads
+ * back. It fits in SPOOL_TMPNAME_MAX bytes. */
 #define SPOOL_TMPNAME_MAX 64
 void spool_fs_tmpname(char *buf, size_t len);
 

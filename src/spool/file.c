@@ -439,10 +439,10 @@ static int prepare_ids(spool_file_prep *preps, size_t n, spool *sp,
 		return spool_error_set(SPOOL_ERROR, "out of memory");
 	if ((rc = spool_task_new_ids(ids, m, sp, false)) == 0)
 		for (size_t i = 0; i < n; i++) {
-			const char *id = ids[k];
+			const char *id;
 			if (strcmp(preps[i].id, "-") != 0)
 				continue;
-			k++;
+			id = ids[k++];
 			if (nnamed && bsearch(&id, named, nnamed,
 					      sizeof(*named), cmp_id))
 				id = "";

@@ -423,19 +423,18 @@ static void route_of(struct route *r, struct rec_ctx *x, const char *id,
 	r->n = 0;
 	r->departed = false;
 	r->p[r->n++] = (spool_place){ .loc = *head };
-	if (start == n && n && !same_loc(&ev[n - 1].loc, head) &&
-	    spool_moves_is_touched(x->moves, id)) {
-		/* HEAD's place is not among them, and another writer
-		 * recorded moves of the task meanwhile: HEAD may be past
-		 * them (a half of a rename missed as spoold started
-		 * watching). Walked again from their start, a move it
-		 * recorded would come out as a round trip never made. */
-		if (disk && !same_loc(head, disk))
-			r->p[r->n++] = (spool_place){ .loc = *disk };
-		return;
-	}
 	if (start == n && n && !same_loc(&ev[n - 1].loc, head)) {
-		start = 0;	/* HEAD's place is not among them */
+		/* HEAD's place is not among them. When another writer
+		 * recorded moves of the task meanwhile, HEAD may be past
+		 * them (a half of a rename missed as spoold started
+		 * watching): walked again from their start, a move it
+		 * recorded would come out as a round trip never made. */
+		if (spool_moves_is_touched(x->moves, id)) {
+			if (disk && !same_loc(head, disk))
+				r->p[r->n++] = (spool_place){ .loc = *disk };
+			return;
+		}
+		start = 0;
 		ev[0].seen = false;
 	}
 	for (size_t i = start; i < n; i++) {

@@ -55,18 +55,18 @@ static bool exists(const spool *sp, const char *path)
 	return spool_fs_access(sp, path) == 0;
 }
 
-int spool_task_find(spool_loc *out, const spool *sp, const char *id)
+/* How many places hold ID.json, the first of them in *first. */
+static int count_places(spool_loc *first, const spool *sp, const char *id)
 {
 	char path[PATH_MAX];
-	spool_loc loc, first = { .state = SPOOL_STATE_NONE };
+	spool_loc loc;
 	int found = 0;
 	struct dirent *de;
 	DIR *d;
 	int fd;
 
-	if (!spool_id_valid(id))
-		return spool_error_set(SPOOL_EINVALID, "'%s' is not a task id "
-			"(1-64 letters, digits and '-')", id);
+	first->state = SPOOL_STATE_NONE;
+	first->agent[0] = '\0';
 	memset(&loc, 0, sizeof(loc));
 	for (int s = 0; s < SPOOL_STATE_COUNT; s++) {
 		if (s == SPOOL_STATE_CLAIMED)
@@ -74,7 +74,7 @@ int spool_task_find(spool_loc *out, const spool *sp, const char *id)
 		loc.state = (spool_state)s;
 		spool_loc_path(path, sizeof(path), &loc, id);
 		if (exists(sp, path) && found++ == 0)
-			first = loc;
+			*first = loc;
 	}
 	fd = spool_fs_open(sp, "claimed", O_RDONLY | O_DIRECTORY, 0);
 	if (fd >= 0 && (d = fdopendir(fd))) {
@@ -86,13 +86,32 @@ int spool_task_find(spool_loc *out, const spool *sp, const char *id)
 			snprintf(loc.agent, sizeof(loc.agent), "%s", de->d_name);
 			spool_loc_path(path, sizeof(path), &loc, id);
 			if (exists(sp, path) && found++ == 0)
-				first = loc;
+				*first = loc;
 		}
 		closedir(d);
 	} else if (fd >= 0) {
 		close(fd);
 	}
-	*out = first;
+	return found;
+}
+
+/*
+ * The directories are looked at one after another, and an agent's mv
+ * can take the file from one not looked at yet to one already passed,
+ * or the other way: a task that is moving is neither nowhere nor in two
+ * places until a few looks agree.
+ */
+#define FIND_LOOKS 3
+
+int spool_task_find(spool_loc *out, const spool *sp, const char *id)
+{
+	int found = 0;
+
+	if (!spool_id_valid(id))
+		return spool_error_set(SPOOL_EINVALID, "'%s' is not a task id "
+			"(1-64 letters, digits and '-')", id);
+	for (int look = 0; look < FIND_LOOKS && found != 1; look++)
+		found = count_places(out, sp, id);
 	if (found == 0)
 		return spool_error_set(SPOOL_ENOTFOUND, "no task '%s' in the "
 				       "spool; 'spool ls' lists them", id);

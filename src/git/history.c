@@ -49,6 +49,17 @@ struct spool_commit {
 	void *pending;		/* a layer above's, until it is written */
 	spool_commit_settle_fn settle;
 	unsigned odb_failures;	/* spool_odb_failures when it began */
+	bool saving;		/* since spool_commit_begin */
+	size_t save_ntrans, save_refused, save_left;
+	struct saved *saved;	/* each path's update before it */
+	size_t nsaved, capsaved;
+};
+
+/* A path's update as it was when a savepoint began. */
+struct saved {
+	char *path;
+	bool had;		/* else: no update for the path */
+	git_tree_update prior;	/* owns its path */
 };
 
 /*
@@ -93,6 +104,8 @@ void spool_commit_free(spool_commit *c)
 	/* Not written: what it would have recorded is undone. */
 	if (c->settle)
 		c->settle(c->sp, c->pending, false);
+	spool_commit_end(c);
+	free(c->saved);
 	for (size_t i = 0; i < c->nups; i++)
 		free((char *)c->ups[i].path);
 	free(c->ups);
@@ -212,12 +225,104 @@ static void drop_update(spool_commit *c, git_tree_update *u)
 	reindex(c);	/* rare: a path added and gone in one commit */
 }
 
+/* ---- savepoints ---------------------------------------------------- */
+
+static int save_prior(spool_commit *c, const char *path)
+{
+	git_tree_update *u;
+	struct saved *sv;
+
+	for (size_t i = 0; i < c->nsaved; i++)
+		if (strcmp(c->saved[i].path, path) == 0)
+			return 0;	/* the first change holds the prior */
+	if (grow((void **)&c->saved, &c->capsaved, c->nsaved + 1,
+		 sizeof(*c->saved)) < 0)
+		return SPOOL_ERROR;
+	sv = &c->saved[c->nsaved];
+	memset(sv, 0, sizeof(*sv));
+	if ((u = find_update(c, path))) {
+		sv->had = true;
+		sv->prior = *u;
+		sv->prior.path = strdup(u->path);
+	}
+	if (!(sv->path = strdup(path)) || (sv->had && !sv->prior.path)) {
+		free(sv->path);
+		free((char *)sv->prior.path);
+		return spool_error_set(SPOOL_ERROR, "out of memory");
+	}
+	c->nsaved++;
+	return 0;
+}
+
+int spool_commit_begin(spool_commit *c)
+{
+	spool_commit_end(c);
+	c->saving = true;
+	c->save_ntrans = c->ntrans;
+	c->save_refused = c->refused_len;
+	c->save_left = c->left_len;
+	return 0;
+}
+
+void spool_commit_end(spool_commit *c)
+{
+	for (size_t i = 0; i < c->nsaved; i++) {
+		free(c->saved[i].path);
+		free((char *)c->saved[i].prior.path);
+	}
+	c->nsaved = 0;
+	c->saving = false;
+}
+
+/* The path's update back as it was: the prior's path moves into it. */
+static void restore_prior(spool_commit *c, struct saved *sv)
+{
+	git_tree_update *u = find_update(c, sv->path);
+
+	if (!sv->had) {
+		if (u)
+			drop_update(c, u);
+		return;
+	}
+	if (u) {
+		free((char *)u->path);
+		*u = sv->prior;
+	} else if (grow((void **)&c->ups, &c->capups, c->nups + 1,
+			sizeof(*c->ups)) == 0) {
+		c->ups[c->nups++] = sv->prior;
+		reindex(c);
+	} else {
+		spool_error_clear();
+		free((char *)sv->prior.path);
+	}
+	sv->prior.path = NULL;
+}
+
+void spool_commit_rollback(spool_commit *c)
+{
+	if (!c->saving)
+		return;
+	for (size_t i = c->nsaved; i-- > 0;)
+		restore_prior(c, &c->saved[i]);
+	c->ntrans = c->save_ntrans;
+	c->refused_len = c->save_refused;
+	if (c->refused)
+		c->refused[c->refused_len] = '\0';
+	c->left_len = c->save_left;
+	if (c->left_out)
+		c->left_out[c->left_len] = '\0';
+	spool_commit_end(c);
+}
+
 static int add_update(spool_commit *c, git_tree_update_t action,
 		      const git_oid *id, git_filemode_t mode, const char *path)
 {
-	git_tree_update *u = find_update(c, path);
+	git_tree_update *u;
 	bool added = false;
 
+	if (c->saving && save_prior(c, path) < 0)
+		return SPOOL_ERROR;
+	u = find_update(c, path);
 	if (u && action == GIT_TREE_UPDATE_REMOVE && !in_base(c, path)) {
 		/* added earlier in this commit and gone again */
 		drop_update(c, u);

@@ -59,6 +59,15 @@ int spool_commit_write(spool_commit *c, const char *actor);
 
 size_t spool_commit_count(const spool_commit *c);
 
+/* A part of the commit that can be taken back whole: what one task's
+ * record staged, when the task moved on too fast to be followed. From
+ * spool_commit_begin, everything staged (paths, transitions, refusals)
+ * is undone by spool_commit_rollback, or kept by spool_commit_end. One
+ * at a time; blobs already written stay in the store, unreferenced. */
+int spool_commit_begin(spool_commit *c);
+void spool_commit_rollback(spool_commit *c);
+void spool_commit_end(spool_commit *c);
+
 /* HEAD's tree as the commit saw it when made (NULL before the first). */
 git_tree *spool_commit_base(spool_commit *c);
 

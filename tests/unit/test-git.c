@@ -688,6 +688,50 @@ static void test_rewrite_killed_before_commit(void **state)
 	   "! -name .gitkeep)\"");
 }
 
+/* What was staged after a savepoint goes when it is rolled back, however
+ * the paths were changed before it; what was staged before it stays. */
+static void test_commit_rollback(void **state)
+{
+	struct spool_fixture *f = *state;
+	static const char *const base[] = {
+		"echo one >ready/a && echo one >ready/b", "ready/a",
+		"", "ready/b", NULL
+	};
+	spool_transition t;
+	spool_loc from, to;
+	spool_commit *c;
+
+	commit(f, base);
+	spool_loc_parse(&from, "ready");
+	spool_loc_parse(&to, "claimed/a1");
+	spool_transition_init(&t, "T-1", &from, &to, "claim", "a1");
+	assert_int_equal(spool_commit_new(&c, f->sp), 0);
+	sh(f, "echo two >ready/a && echo x >ready/x");
+	assert_int_equal(spool_commit_path(c, "ready/a"), 0);
+	assert_int_equal(spool_commit_path(c, "ready/x"), 0);
+	assert_int_equal(spool_commit_begin(c), 0);
+	assert_int_equal(spool_commit_blob(c, "ready/a", "three\n", 6), 0);
+	assert_int_equal(spool_commit_remove(c, "ready/b"), 0);
+	assert_int_equal(spool_commit_remove(c, "ready/x"), 0);
+	assert_int_equal(spool_commit_blob(c, "ready/n", "n\n", 2), 0);
+	assert_int_equal(spool_commit_transition(c, &t), 0);
+	assert_int_equal(spool_commit_count(c), 1);
+	spool_commit_rollback(c);
+	assert_int_equal(spool_commit_count(c), 0);
+	/* a second part, kept */
+	assert_int_equal(spool_commit_begin(c), 0);
+	assert_int_equal(spool_commit_blob(c, "ready/k", "k\n", 2), 0);
+	spool_commit_end(c);
+	assert_int_equal(spool_commit_write(c, "test"), 0);
+	spool_commit_free(c);
+	sh(f, "test \"$(git show HEAD:ready/a)\" = two");
+	sh(f, "test \"$(git show HEAD:ready/b)\" = one");
+	sh(f, "test \"$(git show HEAD:ready/x)\" = x");
+	sh(f, "test \"$(git show HEAD:ready/k)\" = k");
+	sh(f, "! git cat-file -e HEAD:ready/n 2>/dev/null");
+	sh(f, "! git log -1 --format=%B | grep -q Spool-Task");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -712,6 +756,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_rewrite_killed_before_commit, spool_setup,
 			spool_teardown),
+		cmocka_unit_test_setup_teardown(test_commit_rollback,
+						spool_setup, spool_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

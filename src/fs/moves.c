@@ -25,6 +25,8 @@ struct chain {
 	char id[SPOOL_ID_MAX + 1];
 	bool broken;		/* moved too often: judged from snapshots */
 	bool touched;		/* another writer recorded some of it */
+	bool keep;		/* not recorded: for the next batch */
+	bool carried;		/* kept from a batch before */
 	uint8_t n, cap;
 	struct step *v;
 	uint8_t nrec;		/* others' records; past SPOOL_MOVES_STEPS,
@@ -377,4 +379,66 @@ bool spool_moves_recorded_at(size_t *at, const spool_moves *m,
 		first = false;
 	}
 	return !first;
+}
+
+void spool_moves_keep(spool_moves *m, const char *id)
+{
+	struct chain *c = find(m, id);
+
+	if (c && !c->broken)
+		c->keep = true;
+}
+
+/* Takes the kept chains out of the table, which keeps none. */
+static size_t take_kept(struct chain **out, spool_moves *m)
+{
+	size_t n = 0;
+
+	*out = NULL;
+	for (size_t i = 0; i < m->cap; i++)
+		n += m->slots[i].id[0] && m->slots[i].keep;
+	if (!n || !(*out = calloc(n, sizeof(**out))))
+		return 0;
+	n = 0;
+	for (size_t i = 0; i < m->cap; i++) {
+		struct chain *c = &m->slots[i];
+		if (!c->id[0] || !c->keep)
+			continue;
+		(*out)[n] = *c;
+		(*out)[n].carried = true;
+		(*out)[n++].keep = false;
+		c->v = NULL;
+		c->rec = NULL;
+	}
+	return n;
+}
+
+void spool_moves_next(spool_moves *m)
+{
+	struct chain *kept, *c;
+	size_t n = take_kept(&kept, m);
+
+	spool_moves_clear(m);
+	for (size_t i = 0; i < n; i++) {
+		if ((c = get(m, kept[i].id))) {
+			*c = kept[i];
+		} else {
+			free(kept[i].v);
+			free(kept[i].rec);
+		}
+	}
+	free(kept);
+}
+
+void spool_moves_each(const spool_moves *m,
+		      void (*fn)(void *data, const char *id,
+				 const spool_place *p, size_t n),
+		      void *data)
+{
+	spool_place p[SPOOL_MOVES_STEPS * 2 + 1];
+
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slots[i].id[0] && m->slots[i].carried)
+			fn(data, m->slots[i].id, p,
+			   spool_moves_places(p, m, m->slots[i].id));
 }

@@ -66,4 +66,18 @@ bool spool_moves_recorded_at(size_t *at, const spool_moves *m,
 /* Forgets every chain: they were recorded. */
 void spool_moves_clear(spool_moves *m);
 
+/* The task moved on while its moves were being recorded, and nothing of
+ * them was: its chain is kept by spool_moves_next for the next batch,
+ * where the events of its next moves go on from it. */
+void spool_moves_keep(spool_moves *m, const char *id);
+/* After a batch: forgets the chains recorded, keeps the ones kept. */
+void spool_moves_next(spool_moves *m);
+/* Calls fn for each task whose chain was kept from a batch before, with
+ * the places it went through (spool_moves_places): they are to be looked
+ * at again, new events or not. */
+void spool_moves_each(const spool_moves *m,
+		      void (*fn)(void *data, const char *id,
+				 const spool_place *p, size_t n),
+		      void *data);
+
 #endif

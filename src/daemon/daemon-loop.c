@@ -286,6 +286,36 @@ static void forget_queued(struct daemon *d)
 	spool_moves_clear(d->wt.moves);
 }
 
+static void add_kept(void *data, const char *id, const spool_place *p,
+		     size_t n)
+{
+	struct pathset *ps = data;
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < n; i++)
+		if (p[i].loc.state != SPOOL_STATE_NONE) {
+			spool_loc_path(path, sizeof(path), &p[i].loc, id);
+			pathset_add(ps, path);
+		}
+}
+
+/*
+ * The moves of a task that moved on while they were being recorded wait
+ * for the next batch (spool_moves_keep). Its next moves bring it on at
+ * once; if none come, the places it went through are looked at soon.
+ */
+#define KEPT_LOOK_MS 50
+
+static void keep_unrecorded(struct watcher *wt, int64_t now)
+{
+	spool_moves_next(wt->moves);
+	if (!spool_moves_count(wt->moves))
+		return;
+	if (!wt->later.n || wt->later_due > now + KEPT_LOOK_MS)
+		wt->later_due = now + KEPT_LOOK_MS;
+	spool_moves_each(wt->moves, add_kept, &wt->later);
+}
+
 static void batch(struct daemon *d, bool timer)
 {
 	struct watcher *wt = &d->wt;
@@ -339,6 +369,8 @@ static void batch(struct daemon *d, bool timer)
 					       : "events were lost", NULL);
 		daemon_track_all(d);
 	} else if (wt->dirty.n) {
+		/* Kept from the last batch: looked at in this one. */
+		spool_moves_each(wt->moves, add_kept, &wt->dirty);
 		spool_reconcile_opts o = {
 			.paths = (const char *const *)wt->dirty.v,
 			.npaths = wt->dirty.n,
@@ -349,6 +381,9 @@ static void batch(struct daemon *d, bool timer)
 		spool_reconcile_stats st;
 		DEBUG("batch of %zu paths", wt->dirty.n);
 		rc = spool_reconcile_ex(&st, d->sp, &o);
+		if (rc == 0 && st.deferred)
+			DEBUG("batch: %zu tasks moved on while being recorded; "
+			      "their moves wait for the next batch", st.deferred);
 		if (rc == 0 && (st.reverted || st.restored || st.quarantined ||
 				st.duplicates))
 			INFO("policed: reverted %zu, restored %zu, "
@@ -374,7 +409,7 @@ static void batch(struct daemon *d, bool timer)
 		daemon_timers_fire(d);
 	daemon_journal_sync(d);
 	/* Recorded: the next batch starts from HEAD. */
-	spool_moves_clear(wt->moves);
+	keep_unrecorded(wt, now);
 	others_seen(d);
 	int64_t t2 = spool_now_ms();
 	spool_unlock(d->sp);

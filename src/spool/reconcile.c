@@ -201,7 +201,16 @@ struct walk {
 	spool_loc via[MAX_PLACES];	/* where steps put it, in no route:
 					 * a release or claim not seen */
 	size_t nvia;
+	json_t *was[2 * MAX_PLACES];	/* the task before and after each
+					 * step */
+	size_t nwas;
 };
+
+static void remember(struct walk *w)
+{
+	if (w->nwas < sizeof(w->was) / sizeof(*w->was))
+		w->was[w->nwas++] = json_incref(w->task);
+}
 
 static bool same_loc(const spool_loc *a, const spool_loc *b)
 {
@@ -251,6 +260,7 @@ static int apply_step(struct rec_ctx *x, struct walk *w, const spool_loc *to,
 		json_decref(w->task);
 		w->task = json_incref(o.task);
 		w->recorded = w->task;
+		remember(w);
 		if (!same_loc(&o.to, to))
 			w->at = o.to;	/* the table took it on: failed/ */
 		w->end = o.to;
@@ -609,6 +619,7 @@ static int add_filed(struct rec_ctx *x, struct walk *w)
 		json_decref(w->task);
 		w->task = json_incref(o.task);
 		w->recorded = w->task;
+		remember(w);
 		w->end = ready;
 		w->moved_on = true;
 		w->steps++;
@@ -648,8 +659,23 @@ static int trusted_start(json_t **out, char *changed, size_t len,
 	return *out ? 0 : spool_error_set(SPOOL_ERROR, "out of memory");
 }
 
+/*
+ * Whether the steps gave the field this value on their way. A spool that
+ * took back steps it could not finish (defer) had written some of them
+ * into the file already: the value of a step before the last is no edit.
+ */
+static bool value_passed(const struct walk *w, const char *name, json_t *value)
+{
+	if (json_equal(value, json_object_get(w->task, name)))
+		return true;
+	for (size_t i = 0; i < w->nwas; i++)
+		if (json_equal(value, json_object_get(w->was[i], name)))
+			return true;
+	return false;
+}
+
 /* The fields of changed an agent edited to something else than the walk
- * left them: a violation, and the spool's values go back in the file. */
+ * gave them: a violation, and the spool's values go back in the file. */
 static int judge_edit(struct rec_ctx *x, struct walk *w, const char *changed,
 		      json_t *disk, const struct route *r)
 {
@@ -664,8 +690,7 @@ static int judge_edit(struct rec_ctx *x, struct walk *w, const char *changed,
 		snprintf(name, sizeof(name), "%.*s", (int)n, p);
 		p += n;
 		p += strspn(p, ", ");
-		if (!json_equal(json_object_get(disk, name),
-				json_object_get(w->task, name)))
+		if (!value_passed(w, name, json_object_get(disk, name)))
 			snprintf(bad + strlen(bad), sizeof(bad) - strlen(bad),
 				 "%s%s", bad[0] ? ", " : "", name);
 	}
@@ -693,10 +718,52 @@ static int judge_edit(struct rec_ctx *x, struct walk *w, const char *changed,
 	return rc;
 }
 
+static int record_steps(struct rec_ctx *x, struct walk *w,
+			const struct route *r, const spool_loc *head,
+			json_t *task)
+{
+	char changed[256] = "";
+	int rc;
+
+	if (!head) {
+		w->task = json_incref(task);
+		if (!looks_filed(task, &w->at))
+			return SPOOL_EILLEGAL;
+		rc = add_filed(x, w);
+	} else {
+		rc = trusted_start(&w->task, changed, sizeof(changed), x,
+				   w->id, head, task);
+	}
+	if (rc == 0)
+		remember(w);
+	if (rc < 0 || (rc = walk(x, w, r)) < 0 ||
+	    (changed[0] && (rc = judge_edit(x, w, changed, task, r)) < 0) ||
+	    (rc = stage_end(x, w, r)) < 0)
+		return rc;
+	x->st->recorded += w->steps;
+	return 0;
+}
+
+/*
+ * It moved on while it was being recorded, faster than the steps could
+ * follow it: what they staged is taken back, and its moves wait for the
+ * next batch, which has the events of where it went. Recording a part
+ * would leave the rest of these moves, read already, out of the history.
+ */
+static int defer(struct rec_ctx *x, const char *id)
+{
+	spool_commit_rollback(x->c);
+	x->st->deferred++;
+	if (x->moves)
+		spool_moves_keep(x->moves, id);
+	spool_error_clear();
+	return 1;	/* taken care of: its file is not judged now */
+}
+
 /* A task named ID.json that HEAD has at head, and the disk at disk (NULL:
  * not seen where the events pointed). head NULL: one never recorded, in
  * claimed/ or review/ (see add_filed). Returns 1 if it recorded
- * something, 0 if not, SPOOL_ENOTFOUND if disk is NULL and the events do
+ * something or left it for the next batch (defer), 0 if not, SPOOL_ENOTFOUND if disk is NULL and the events do
  * not say where the task is, SPOOL_EILLEGAL if a task never recorded is
  * not one the spool filed. */
 static int record_task(struct rec_ctx *x, const char *id,
@@ -707,7 +774,7 @@ static int record_task(struct rec_ctx *x, const char *id,
 	struct walk w = { .id = id };
 	struct route r;
 	json_t *task = NULL;
-	char path[PATH_MAX], why[512], changed[256] = "", *buf = NULL;
+	char path[PATH_MAX], why[512], *buf = NULL;
 	size_t len = 0;
 	int rc;
 
@@ -717,7 +784,7 @@ static int record_task(struct rec_ctx *x, const char *id,
 	if (r.n == 1 && head)
 		return 0;	/* moved back, or on: the next events say */
 	if ((rc = read_task(&buf, &len, &w.at, x, id, disk)) < 0)
-		return rc == SPOOL_ENOTFOUND && disk ? 0 : rc;
+		return rc == SPOOL_ENOTFOUND && disk ? defer(x, id) : rc;
 	spool_loc_path(path, sizeof(path), &w.at, id);
 	rc = spool_task_parse(&task, buf, len, path, id);
 	free(buf);
@@ -732,28 +799,15 @@ static int record_task(struct rec_ctx *x, const char *id,
 	if (rc < 0)
 		return rc;
 	w.end = r.p[0].loc;
-	if (!head) {
-		w.task = json_incref(task);
-		if (!looks_filed(task, &w.at)) {
-			rc = SPOOL_EILLEGAL;
-			goto out;
-		}
-		rc = add_filed(x, &w);
-	} else {
-		rc = trusted_start(&w.task, changed, sizeof(changed), x, id,
-				   head, task);
-	}
-	if (rc < 0 || (rc = walk(x, &w, &r)) < 0 ||
-	    (changed[0] && (rc = judge_edit(x, &w, changed, task, &r)) < 0) ||
-	    (rc = stage_end(x, &w, &r)) < 0)
-		goto out;
-	x->st->recorded += w.steps;
-	rc = spool_commit_count(x->c) > before;
-out:
-	if (rc == SPOOL_ENOTFOUND) {
-		spool_error_clear();	/* moved meanwhile: the next pass */
-		rc = 0;
-	}
+	if ((rc = spool_commit_begin(x->c)) == 0)
+		rc = record_steps(x, &w, &r, head, task);
+	if (rc == SPOOL_ENOTFOUND)
+		rc = defer(x, id);
+	else if (rc == 0)
+		rc = spool_commit_count(x->c) > before;
+	spool_commit_end(x->c);
+	for (size_t i = 0; i < w.nwas; i++)
+		json_decref(w.was[i]);
 	json_decref(w.task);
 	json_decref(task);
 	return rc;
@@ -937,6 +991,32 @@ static int adopt(struct rec_ctx *x, const char *id, const spool_loc *loc)
 	return rc == SPOOL_ENOTFOUND ? 0 : rc;
 }
 
+/* Not where HEAD has it, nor anywhere the tree was read: moved on, or
+ * deleted. */
+static int moved_away(struct rec_ctx *x, const char *id,
+		      const spool_loc *head)
+{
+	spool_loc now;
+	int rc;
+
+	/* The events may say where it went. */
+	rc = record_task(x, id, head, NULL);
+	if (rc != SPOOL_ENOTFOUND)
+		return rc < 0 ? rc : 0;
+	spool_error_clear();
+	/* Not seen because it moved while the tree was read: restoring it
+	 * would make a second, claimable copy. The next pass records where
+	 * it went, from the moves read so far. */
+	if (spool_task_find(&now, x->sp, id) != SPOOL_ENOTFOUND) {
+		spool_error_clear();
+		if (x->moves)
+			spool_moves_keep(x->moves, id);
+		return 0;
+	}
+	spool_error_clear();
+	return restore(x, id, head, "deleted; restored from git");
+}
+
 static bool same_content(spool *sp, const char *a, const char *b)
 {
 	char *x = NULL, *y = NULL;
@@ -984,37 +1064,43 @@ static int drop_copy(struct rec_ctx *x, const char *id, const spool_loc *keep,
  * Seen in two places because it moved while the tree was read (from a
  * directory read first to one read later): only one is still there, and
  * it is no copy. The place still there, or NULL if there is none or more
- * than one.
+ * than one; *present says how many are.
  */
-static const spool_loc *moved_while_read(struct rec_ctx *x,
+static const spool_loc *moved_while_read(size_t *present, struct rec_ctx *x,
 					 const spool_map_entry *e)
 {
 	const spool_loc *found = NULL;
 	char path[PATH_MAX];
 
+	*present = SPOOL_MAP_COPIES;
 	if (e->ndisk > SPOOL_MAP_COPIES)
 		return NULL;
+	*present = 0;
 	for (size_t i = 0; i < e->ndisk; i++) {
 		spool_loc_path(path, sizeof(path), &x->map->dirs[e->disk[i]],
 			       e->id);
 		if (spool_fs_access(x->sp, path) < 0)
 			continue;
-		if (found)
-			return NULL;
-		found = &x->map->dirs[e->disk[i]];
+		if ((*present)++ == 0)
+			found = &x->map->dirs[e->disk[i]];
 	}
-	return found;
+	return *present == 1 ? found : NULL;
 }
 
 /* cp instead of mv: the first copy that is a legal move is the move. */
 static int resolve_copies(struct rec_ctx *x, spool_map_entry *e)
 {
 	const spool_loc *head = e->head >= 0 ? &x->map->dirs[e->head] : NULL;
-	const spool_loc *one = moved_while_read(x, e);
-	size_t n = e->ndisk < SPOOL_MAP_COPIES ? e->ndisk : SPOOL_MAP_COPIES;
+	size_t present, n = e->ndisk < SPOOL_MAP_COPIES ? e->ndisk
+							 : SPOOL_MAP_COPIES;
+	const spool_loc *one = moved_while_read(&present, x, e);
 	int keep = -1, rc = 0;
 	json_t *task = NULL;
 
+	/* It moved on from every place it was seen in: no copies, a task
+	 * on its way, whose moves the events hold. */
+	if (present == 0 && head)
+		return moved_away(x, e->id, head);
 	if (one && !head)
 		return adopt(x, e->id, one);
 	if (one) {
@@ -1078,23 +1164,8 @@ static int reconcile_entry(struct rec_ctx *x, spool_map_entry *e)
 	}
 	if (e->ndisk == 0 && !head)
 		return 0;	/* named by an event, gone everywhere */
-	if (e->ndisk == 0) {
-		spool_loc now;
-		/* The events may say where it went. */
-		rc = record_task(x, e->id, head, NULL);
-		if (rc != SPOOL_ENOTFOUND)
-			return rc < 0 ? rc : 0;
-		spool_error_clear();
-		/* Not seen because it moved while the tree was read: restoring
-		 * it would make a second, claimable copy. The next pass
-		 * records where it went. */
-		if (spool_task_find(&now, x->sp, e->id) != SPOOL_ENOTFOUND) {
-			spool_error_clear();
-			return 0;
-		}
-		spool_error_clear();
-		return restore(x, e->id, head, "deleted; restored from git");
-	}
+	if (e->ndisk == 0)
+		return moved_away(x, e->id, head);
 	if (e->ndisk > 1)
 		return resolve_copies(x, e);
 	if (!head)

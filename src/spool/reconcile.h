@@ -19,6 +19,8 @@ typedef struct {
 	size_t restored;	/* deleted tasks brought back */
 	size_t duplicates;	/* copies removed */
 	size_t released;	/* blocked -> ready, parents completed */
+	size_t deferred;	/* moved on while being recorded: their
+				 * moves wait for the next batch */
 } spool_reconcile_stats;
 
 /* Files tasks dropped in new/, records raw moves since the last commit,

@@ -442,3 +442,10 @@ void spool_moves_each(const spool_moves *m,
 			fn(data, m->slots[i].id, p,
 			   spool_moves_places(p, m, m->slots[i].id));
 }
+
+bool spool_moves_arrived(const spool_moves *m, const char *id)
+{
+	const struct chain *c = find(m, id);
+
+	return c && !c->broken && c->n && c->v[c->n - 1].to != DIR_NONE;
+}

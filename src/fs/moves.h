@@ -63,6 +63,10 @@ bool spool_moves_is_touched(const spool_moves *m, const char *id);
 bool spool_moves_recorded_at(size_t *at, const spool_moves *m,
 			     const char *id, const spool_place *p, size_t n);
 
+/* The events last showed the task arriving somewhere (not leaving, or
+ * deleted, with nowhere to go). */
+bool spool_moves_arrived(const spool_moves *m, const char *id);
+
 /* Forgets every chain: they were recorded. */
 void spool_moves_clear(spool_moves *m);
 

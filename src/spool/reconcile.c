@@ -746,9 +746,10 @@ static int record_steps(struct rec_ctx *x, struct walk *w,
 
 /*
  * It moved on while it was being recorded, faster than the steps could
- * follow it: what they staged is taken back, and its moves wait for the
- * next batch, which has the events of where it went. Recording a part
- * would leave the rest of these moves, read already, out of the history.
+ * follow it: what was staged for it is taken back (the savepoint of its
+ * entry), and its moves wait for the next batch, which has the events of
+ * where it went. Recording a part would leave the rest of these moves,
+ * read already, out of the history.
  */
 static int defer(struct rec_ctx *x, const char *id)
 {
@@ -799,13 +800,11 @@ static int record_task(struct rec_ctx *x, const char *id,
 	if (rc < 0)
 		return rc;
 	w.end = r.p[0].loc;
-	if ((rc = spool_commit_begin(x->c)) == 0)
-		rc = record_steps(x, &w, &r, head, task);
+	rc = record_steps(x, &w, &r, head, task);
 	if (rc == SPOOL_ENOTFOUND)
 		rc = defer(x, id);
 	else if (rc == 0)
 		rc = spool_commit_count(x->c) > before;
-	spool_commit_end(x->c);
 	for (size_t i = 0; i < w.nwas; i++)
 		json_decref(w.was[i]);
 	json_decref(w.task);
@@ -1004,13 +1003,16 @@ static int moved_away(struct rec_ctx *x, const char *id,
 	if (rc != SPOOL_ENOTFOUND)
 		return rc < 0 ? rc : 0;
 	spool_error_clear();
-	/* Not seen because it moved while the tree was read: restoring it
-	 * would make a second, claimable copy. The next pass records where
-	 * it went, from the moves read so far. */
-	if (spool_task_find(&now, x->sp, id) != SPOOL_ENOTFOUND) {
+	/* Not seen because it moved while the tree was read, or while it
+	 * was looked for: restoring it would make a second, claimable
+	 * copy. A deletion is an event too; until the events show the task
+	 * leaving the spool, it is on its way, and the next batch records
+	 * where it went. */
+	if (spool_task_find(&now, x->sp, id) != SPOOL_ENOTFOUND ||
+	    (x->moves && spool_moves_arrived(x->moves, id))) {
 		spool_error_clear();
 		if (x->moves)
-			spool_moves_keep(x->moves, id);
+			defer(x, id);
 		return 0;
 	}
 	spool_error_clear();
@@ -1032,6 +1034,25 @@ static bool same_content(spool *sp, const char *a, const char *b)
 	return same;
 }
 
+/*
+ * The same file under two names, seen at each because it moved between
+ * the two looks: one inode with one link. A copy has an inode of its own;
+ * a hard link shares it, with two links.
+ */
+static bool same_inode(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	       a->st_nlink == 1 && b->st_nlink == 1;
+}
+
+static bool same_file(spool *sp, const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return spool_fs_lstat(sp, a, &sa) == 0 &&
+	       spool_fs_lstat(sp, b, &sb) == 0 && same_inode(&sa, &sb);
+}
+
 /* Removes a copy; one that differs from the kept file is kept aside. */
 static int drop_copy(struct rec_ctx *x, const char *id, const spool_loc *keep,
 		     const spool_loc *copy)
@@ -1049,7 +1070,7 @@ static int drop_copy(struct rec_ctx *x, const char *id, const spool_loc *keep,
 	if (spool_fs_access(x->sp, kp) < 0 &&
 	    errno == ENOENT)
 		return 0;
-	if (being_written(x->sp, cp))
+	if (being_written(x->sp, cp) || same_file(x->sp, kp, cp))
 		return 0;
 	x->st->duplicates++;
 	if (!same_content(x->sp, kp, cp))
@@ -1071,18 +1092,25 @@ static const spool_loc *moved_while_read(size_t *present, struct rec_ctx *x,
 {
 	const spool_loc *found = NULL;
 	char path[PATH_MAX];
+	struct stat st, first;
 
 	*present = SPOOL_MAP_COPIES;
 	if (e->ndisk > SPOOL_MAP_COPIES)
 		return NULL;
 	*present = 0;
 	for (size_t i = 0; i < e->ndisk; i++) {
-		spool_loc_path(path, sizeof(path), &x->map->dirs[e->disk[i]],
-			       e->id);
-		if (spool_fs_access(x->sp, path) < 0)
+		const spool_loc *loc = &x->map->dirs[e->disk[i]];
+		spool_loc_path(path, sizeof(path), loc, e->id);
+		if (spool_fs_lstat(x->sp, path, &st) < 0)
 			continue;
-		if ((*present)++ == 0)
-			found = &x->map->dirs[e->disk[i]];
+		if (*present && same_inode(&first, &st)) {
+			found = loc;	/* it again, moved on meanwhile */
+			continue;
+		}
+		if ((*present)++ == 0) {
+			found = loc;
+			first = st;
+		}
 	}
 	return *present == 1 ? found : NULL;
 }
@@ -1748,7 +1776,9 @@ int spool_reconcile_ex(spool_reconcile_stats *stats, spool *sp,
 		if (!e->id[0] || (!needs_work(e) && !x.content))
 			continue;
 		before = spool_commit_count(x.c);
-		rc = reconcile_entry(&x, e);
+		if ((rc = spool_commit_begin(x.c)) == 0)
+			rc = reconcile_entry(&x, e);
+		spool_commit_end(x.c);
 		if (rc == 0 && single && spool_commit_count(x.c) > before)
 			rc = flush(&x, true);
 	}

@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <stdatomic.h>
 
 #include "error.h"
 #include "state.h"
@@ -161,6 +163,47 @@ static void test_round_trip_and_touched(void **state)
 	assert_true(spool_moves_is_touched(m, "T-1"));
 	assert_false(spool_moves_is_touched(m, "T-9"));
 	assert_int_equal(spool_moves_count(m), 1);
+	spool_moves_free(m);
+}
+
+static void count_carried(void *data, const char *id, const spool_place *p,
+			  size_t n)
+{
+	char *out = data;
+
+	(void)p;
+	snprintf(out + strlen(out), 256 - strlen(out), "%s:%zu ", id, n);
+}
+
+/* A chain kept for the next batch survives it, with the moves after it
+ * appended; the others go; one not kept again goes the time after. */
+static void test_kept_for_next_batch(void **state)
+{
+	spool_moves *m;
+	char carried[256] = "";
+
+	(void)state;
+	assert_int_equal(spool_moves_new(&m, 16), 0);
+	mv(m, "T-1", "ready", "claimed/ann", 1);
+	mv(m, "T-1", "claimed/ann", "ready", 2);
+	mv(m, "T-2", "ready", "claimed/bob", 3);
+	spool_moves_keep(m, "T-1");
+	spool_moves_keep(m, "T-9");	/* no chain: nothing */
+	spool_moves_next(m);
+	assert_int_equal(spool_moves_count(m), 1);
+	assert_string_equal(route(m, "T-1"), "ready claimed/ann* ready*");
+	assert_string_equal(route(m, "T-2"), "");
+	spool_moves_each(m, count_carried, carried);
+	assert_string_equal(carried, "T-1:3 ");
+	mv(m, "T-1", "ready", "claimed/bob", 4);
+	mv(m, "T-2", "ready", "claimed/ann", 5);
+	assert_string_equal(route(m, "T-1"),
+			    "ready claimed/ann* ready* claimed/bob*");
+	carried[0] = '\0';
+	spool_moves_each(m, count_carried, carried);
+	assert_string_equal(carried, "T-1:4 ");	/* T-2 is new, not carried */
+	spool_moves_next(m);
+	assert_int_equal(spool_moves_count(m), 0);
 	spool_moves_free(m);
 }
 
@@ -376,11 +419,120 @@ static void test_commit_removal_on_purpose(void **state)
 	assert_false(at_head(f->sp, "ready/T-0001.json"));
 }
 
+/* The events of a claim, a release and a claim of id by dev. */
+static void mv_steps(spool_moves *m, const char *id, int k)
+{
+	uint32_t c = 1000 + 3 * (uint32_t)k;
+
+	mv(m, id, "ready", "claimed/dev", c);
+	mv(m, id, "claimed/dev", "ready", c + 1);
+	mv(m, id, "ready", "claimed/dev", c + 2);
+}
+
+/* ---- a task that moves while it is recorded ------------------------ */
+
+struct mover {
+	char a[4200], b[4200];
+	atomic_bool stop;
+};
+
+/* An agent with nothing to do but mv the task back and forth. */
+static void *shuttle(void *data)
+{
+	struct mover *mv = data;
+
+	while (!atomic_load(&mv->stop))
+		if (rename(mv->a, mv->b) == 0)
+			while (rename(mv->b, mv->a) != 0 &&
+			       !atomic_load(&mv->stop))
+				;
+	return NULL;
+}
+
+static void head_oid(git_oid *out, struct fixture *f)
+{
+	git_repository *repo;
+
+	assert_int_equal(spool_repo(&repo, f->sp), 0);
+	assert_int_equal(git_reference_name_to_id(out, repo, "HEAD"), 0);
+}
+
+/* One round: a claim, a release and a claim read from the events, the
+ * file moving all the while. 1 if the task was deferred. */
+static int moving_round(struct fixture *f, spool_moves *m, int k)
+{
+	json_t *task = json_pack("{s:s}", "title", "restless");
+	spool_reconcile_stats st;
+	char id[SPOOL_ID_MAX + 1], ready[64], dev[64];
+	const char *paths[2] = { ready, dev };
+	spool_reconcile_opts o = { .paths = paths, .npaths = 2,
+				   .check_content = true, .batch = true,
+				   .moves = m };
+	struct mover mv = { .stop = false };
+	pthread_t th;
+	git_oid before, after;
+	bool existed;
+	int rc;
+
+	assert_int_equal(spool_op_add(id, sizeof(id), &existed, f->sp, task,
+				      "test"), 0);
+	json_decref(task);
+	snprintf(ready, sizeof(ready), "ready/%s.json", id);
+	snprintf(dev, sizeof(dev), "claimed/dev/%s.json", id);
+	move(f, ready, dev);
+	snprintf(mv.a, sizeof(mv.a), "%s/%s", f->dir, dev);
+	snprintf(mv.b, sizeof(mv.b), "%s/%s", f->dir, ready);
+	spool_moves_clear(m);
+	mv_steps(m, id, k);
+	head_oid(&before, f);
+	assert_int_equal(pthread_create(&th, NULL, shuttle, &mv), 0);
+	assert_int_equal(spool_lock(f->sp, -1), 0);
+	rc = spool_reconcile_ex(&st, f->sp, &o);
+	spool_unlock(f->sp);
+	atomic_store(&mv.stop, true);
+	pthread_join(th, NULL);
+	if (rc < 0)
+		fail_msg("reconcile: %s", spool_error_message());
+	head_oid(&after, f);
+	if (st.deferred) {
+		/* nothing of it recorded; its moves kept for the next batch */
+		assert_true(git_oid_equal(&before, &after));
+		spool_moves_next(m);
+		assert_int_equal(spool_moves_count(m), 1);
+		return 1;
+	}
+	/* recorded whole: the tree where the last step put it */
+	assert_true(at_head(f->sp, dev));
+	assert_false(at_head(f->sp, ready));
+	return 0;
+}
+
+/*
+ * The record either follows all the steps read or none of them: a part
+ * recorded, with the rest of the moves dropped, lost a release between
+ * two claims. Rounds go on until one has been deferred.
+ */
+static void test_moving_task_deferred(void **state)
+{
+	struct fixture *f = *state;
+	spool_moves *m;
+	int deferred = 0, rounds;
+
+	assert_int_equal(spool_moves_new(&m, 16), 0);
+	for (rounds = 0; rounds < 300 && deferred < 2; rounds++)
+		deferred += moving_round(f, m, rounds);
+	spool_moves_free(m);
+	print_message("# %d of %d rounds deferred\n", deferred, rounds);
+	assert_int_equal(deferred, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_commit_never_drops, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_moving_task_deferred,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_where_the_move_says,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_removal_on_purpose,
@@ -391,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_rewrite_is_no_move),
 		cmocka_unit_test(test_round_trip_and_touched),
 		cmocka_unit_test(test_recorded_by_others),
+		cmocka_unit_test(test_kept_for_next_batch),
 		cmocka_unit_test(test_bounds),
 	};
 

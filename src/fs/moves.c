@@ -449,3 +449,10 @@ bool spool_moves_arrived(const spool_moves *m, const char *id)
 
 	return c && !c->broken && c->n && c->v[c->n - 1].to != DIR_NONE;
 }
+
+bool spool_moves_is_carried(const spool_moves *m, const char *id)
+{
+	const struct chain *c = find(m, id);
+
+	return c && c->carried;
+}

@@ -15,7 +15,7 @@
 
 /* Steps kept per task; a task that moves more often between two batches
  * than this has no usable chain and is judged from snapshots. */
-#define SPOOL_MOVES_STEPS 32
+#define SPOOL_MOVES_STEPS 128
 
 typedef struct spool_moves spool_moves;
 
@@ -74,6 +74,9 @@ void spool_moves_clear(spool_moves *m);
  * them was: its chain is kept by spool_moves_next for the next batch,
  * where the events of its next moves go on from it. */
 void spool_moves_keep(spool_moves *m, const char *id);
+/* Its chain was kept from a batch before: steps of it were taken back
+ * once, which may have written their values into the file already. */
+bool spool_moves_is_carried(const spool_moves *m, const char *id);
 /* After a batch: forgets the chains recorded, keeps the ones kept. */
 void spool_moves_next(spool_moves *m);
 /* Calls fn for each task whose chain was kept from a batch before, with

@@ -674,8 +674,23 @@ static bool value_passed(const struct walk *w, const char *name, json_t *value)
 	return false;
 }
 
+/* The spool's values back in the file, wherever it went. */
+static int put_back(struct rec_ctx *x, struct walk *w)
+{
+	int rc = spool_task_store(x->sp, &w->at, w->id, w->task);
+
+	if (rc == SPOOL_ENOTFOUND) {
+		spool_error_clear();	/* moved on: staged from the record */
+		rc = 0;
+	}
+	w->moved_on = true;
+	return rc;
+}
+
 /* The fields of changed an agent edited to something else than the walk
- * gave them: a violation, and the spool's values go back in the file. */
+ * gave them: a violation, and the spool's values go back in the file.
+ * For a task whose steps were taken back before (defer), the values may
+ * be the spool's own: they go back with no violation. */
 static int judge_edit(struct rec_ctx *x, struct walk *w, const char *changed,
 		      json_t *disk, const struct route *r)
 {
@@ -696,6 +711,8 @@ static int judge_edit(struct rec_ctx *x, struct walk *w, const char *changed,
 	}
 	if (!bad[0])
 		return 0;
+	if (x->moves && spool_moves_is_carried(x->moves, w->id))
+		return put_back(x, w);
 	for (size_t i = 0; i < r->n && where.state != SPOOL_STATE_CLAIMED;
 	     i++)
 		if (r->p[i].loc.state == SPOOL_STATE_CLAIMED)
@@ -708,14 +725,8 @@ static int judge_edit(struct rec_ctx *x, struct walk *w, const char *changed,
 		 bad);
 	if ((rc = spool_commit_transition(x->c, &v)) < 0)
 		return rc;
-	rc = spool_task_store(x->sp, &w->at, w->id, w->task);
-	if (rc == SPOOL_ENOTFOUND) {
-		spool_error_clear();	/* moved on: staged from the record */
-		rc = 0;
-	}
-	w->moved_on = true;
 	x->st->reverted++;
-	return rc;
+	return put_back(x, w);
 }
 
 static int record_steps(struct rec_ctx *x, struct walk *w,
@@ -1171,6 +1182,36 @@ static int resolve_copies(struct rec_ctx *x, spool_map_entry *e)
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * Where HEAD has it, after steps of it were taken back (defer) and its
+ * moves could not be followed again: the spool's own fields in the file
+ * may hold values those steps wrote. The recorded ones go back, with no
+ * violation.
+ */
+static int settle_carried(struct rec_ctx *x, const char *id,
+			  const spool_loc *at)
+{
+	json_t *disk = NULL, *task = NULL;
+	char changed[256], path[PATH_MAX];
+	int rc;
+
+	if ((rc = spool_task_load(&disk, x->sp, at, id)) < 0 ||
+	    (rc = trusted_start(&task, changed, sizeof(changed), x, id, at,
+				disk)) < 0 || !changed[0])
+		goto out;
+	spool_loc_path(path, sizeof(path), at, id);
+	if ((rc = spool_task_store(x->sp, at, id, task)) == 0)
+		rc = spool_commit_path(x->c, path);
+out:
+	json_decref(disk);
+	json_decref(task);
+	if (rc == SPOOL_ENOTFOUND || rc == SPOOL_EINVALID) {
+		spool_error_clear();	/* gone, or broken: its next move */
+		rc = 0;
+	}
+	return rc;
+}
+
 static bool needs_work(const spool_map_entry *e)
 {
 	return !(e->ndisk == 1 && e->head == e->disk[0]);
@@ -1188,6 +1229,8 @@ static int reconcile_entry(struct rec_ctx *x, spool_map_entry *e)
 		 * back (a release and a claim, say). */
 		if (x->moves && (rc = record_task(x, e->id, head, disk)) != 0)
 			return rc < 0 ? rc : 0;
+		if (x->moves && spool_moves_is_carried(x->moves, e->id))
+			return settle_carried(x, e->id, head);
 		return x->content ? check_edit(x, e) : 0;
 	}
 	if (e->ndisk == 0 && !head)

@@ -775,9 +775,10 @@ static int defer(struct rec_ctx *x, const char *id)
 /* A task named ID.json that HEAD has at head, and the disk at disk (NULL:
  * not seen where the events pointed). head NULL: one never recorded, in
  * claimed/ or review/ (see add_filed). Returns 1 if it recorded
- * something or left it for the next batch (defer), 0 if not, SPOOL_ENOTFOUND if disk is NULL and the events do
- * not say where the task is, SPOOL_EILLEGAL if a task never recorded is
- * not one the spool filed. */
+ * something or left it for the next batch (defer), 0 if not,
+ * SPOOL_ENOTFOUND if disk is NULL and the events do not say where the
+ * task is, SPOOL_EILLEGAL if a task never recorded is not one the spool
+ * filed. */
 static int record_task(struct rec_ctx *x, const char *id,
 		       const spool_loc *head, const spool_loc *disk)
 {
@@ -870,7 +871,7 @@ static int check_edit(struct rec_ctx *x, const spool_map_entry *e)
 		/* The agent may write its own fields, not the spool's. */
 		bool reverted;
 		rc = spool_transition_police(&reverted, x->c, x->sp, e->id,
-					     loc);
+					     loc, true);
 		x->st->reverted += reverted;
 		return rc;
 	}
@@ -1182,36 +1183,6 @@ static int resolve_copies(struct rec_ctx *x, spool_map_entry *e)
 	return rc < 0 ? rc : 0;
 }
 
-/*
- * Where HEAD has it, after steps of it were taken back (defer) and its
- * moves could not be followed again: the spool's own fields in the file
- * may hold values those steps wrote. The recorded ones go back, with no
- * violation.
- */
-static int settle_carried(struct rec_ctx *x, const char *id,
-			  const spool_loc *at)
-{
-	json_t *disk = NULL, *task = NULL;
-	char changed[256], path[PATH_MAX];
-	int rc;
-
-	if ((rc = spool_task_load(&disk, x->sp, at, id)) < 0 ||
-	    (rc = trusted_start(&task, changed, sizeof(changed), x, id, at,
-				disk)) < 0 || !changed[0])
-		goto out;
-	spool_loc_path(path, sizeof(path), at, id);
-	if ((rc = spool_task_store(x->sp, at, id, task)) == 0)
-		rc = spool_commit_path(x->c, path);
-out:
-	json_decref(disk);
-	json_decref(task);
-	if (rc == SPOOL_ENOTFOUND || rc == SPOOL_EINVALID) {
-		spool_error_clear();	/* gone, or broken: its next move */
-		rc = 0;
-	}
-	return rc;
-}
-
 static bool needs_work(const spool_map_entry *e)
 {
 	return !(e->ndisk == 1 && e->head == e->disk[0]);
@@ -1222,6 +1193,7 @@ static int reconcile_entry(struct rec_ctx *x, spool_map_entry *e)
 	const spool_loc *head = e->head >= 0 ? &x->map->dirs[e->head] : NULL;
 	const spool_loc *disk = e->ndisk == 1 ? &x->map->dirs[e->disk[0]]
 					      : NULL;
+	bool quietly;
 	int rc;
 
 	if (!needs_work(e)) {
@@ -1229,8 +1201,11 @@ static int reconcile_entry(struct rec_ctx *x, spool_map_entry *e)
 		 * back (a release and a claim, say). */
 		if (x->moves && (rc = record_task(x, e->id, head, disk)) != 0)
 			return rc < 0 ? rc : 0;
+		/* Steps of it taken back (defer) may have left the spool's
+		 * own values in the file: they go back with no violation. */
 		if (x->moves && spool_moves_is_carried(x->moves, e->id))
-			return settle_carried(x, e->id, head);
+			return spool_transition_police(&quietly, x->c, x->sp,
+						       e->id, head, false);
 		return x->content ? check_edit(x, e) : 0;
 	}
 	if (e->ndisk == 0 && !head)

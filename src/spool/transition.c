@@ -955,7 +955,8 @@ int spool_transition_apply(spool_outcome *out, spool_commit *c, spool *sp,
 }
 
 int spool_transition_police(bool *reverted, spool_commit *c, spool *sp,
-			    const char *id, const spool_loc *loc)
+			    const char *id, const spool_loc *loc,
+			    bool violation)
 {
 	spool_request rq = { .id = id, .from = *loc, .to = *loc };
 	json_t *disk = NULL, *rec = NULL, *task = NULL;
@@ -979,10 +980,10 @@ int spool_transition_police(bool *reverted, spool_commit *c, spool *sp,
 	if (!changed[0])
 		goto out;
 	if ((rc = spool_task_store(sp, loc, id, task)) < 0 ||
-	    (rc = record_violation(c, &rq, changed)) < 0 ||
+	    (violation && (rc = record_violation(c, &rq, changed)) < 0) ||
 	    (rc = spool_commit_path(c, path)) < 0)
 		goto out;
-	*reverted = true;
+	*reverted = violation;
 out:
 	json_decref(disk);
 	json_decref(rec);

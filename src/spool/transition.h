@@ -76,12 +76,14 @@ int spool_transition_roles(unsigned *roles, spool *sp, const char *actor,
 int spool_task_recorded(json_t **out, spool *sp, git_tree *base,
 			const char *id, const spool_loc *hint);
 
-/* The fields of a claimed task at loc that its agent may not write,
- * checked against the record; a changed one is put back (the agent's
- * own fields are kept), rewritten in place and recorded in c as a
- * violation. *reverted tells whether it was. */
+/* The fields of a task at loc that its agent may not write, checked
+ * against the record; a changed one is put back (the agent's own fields
+ * are kept), rewritten in place and, with violation, recorded in c as
+ * one. Without: the values may be the spool's own, written for steps it
+ * took back (reconcile.c, defer). *reverted tells whether it was. */
 int spool_transition_police(bool *reverted, spool_commit *c, spool *sp,
-			    const char *id, const spool_loc *loc);
+			    const char *id, const spool_loc *loc,
+			    bool violation);
 
 /* True when every depends_on is done. *dead is set when one of them is
  * failed or cancelled (waiting would be forever). */

@@ -381,6 +381,30 @@ bool spool_moves_recorded_at(size_t *at, const spool_moves *m,
 	return !first;
 }
 
+static bool same_place(const spool_loc *a, const spool_loc *b)
+{
+	return a->state == b->state && (a->state != SPOOL_STATE_CLAIMED ||
+					strcmp(a->agent, b->agent) == 0);
+}
+
+bool spool_moves_showed(const spool_moves *m, const char *id,
+			const spool_loc *from, const spool_loc *to)
+{
+	spool_place p[SPOOL_MOVES_STEPS * 2 + 1];
+	size_t n = spool_moves_places(p, m, id), start = 0;
+
+	/* Steps other writers recorded are theirs, not the one asked for.
+	 * The step need not be one rename: a command rewrites a file by
+	 * swapping a new one in, which can part a rename's two halves. */
+	if (!spool_moves_recorded_at(&start, m, id, p, n))
+		start = 0;
+	for (size_t i = start; i + 1 < n; i++)
+		if (same_place(&p[i].loc, from) &&
+		    same_place(&p[i + 1].loc, to))
+			return true;
+	return false;
+}
+
 void spool_moves_keep(spool_moves *m, const char *id)
 {
 	struct chain *c = find(m, id);

@@ -67,6 +67,11 @@ bool spool_moves_recorded_at(size_t *at, const spool_moves *m,
  * deleted, with nowhere to go). */
 bool spool_moves_arrived(const spool_moves *m, const char *id);
 
+/* The events show id in from, then in to, after the steps other writers
+ * recorded: a move made, even if the task has come back since. */
+bool spool_moves_showed(const spool_moves *m, const char *id,
+			const spool_loc *from, const spool_loc *to);
+
 /* Forgets every chain: they were recorded. */
 void spool_moves_clear(spool_moves *m);
 

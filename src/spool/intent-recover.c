@@ -77,20 +77,61 @@ static void request_of(spool_request *rq, json_t *o, const char *id)
 	rq->moved = true;
 }
 
+/* A task found at its intent's source: how it got there. */
+enum at_source { NOT_MOVED, UNSURE, CAME_BACK };
+
 /* Whether an agent's mv may take a task out of state s. */
 static bool agents_move_from(spool_state s)
 {
 	return s == SPOOL_STATE_READY || s == SPOOL_STATE_CLAIMED;
 }
 
-static int replay_move(bool *done, bool *release, spool_commit *c,
-		       spool *sp, json_t *o, const char *id)
+/*
+ * A task at the source of a command killed after it wrote the intent:
+ * the rename was never made, or it was and agents brought the task back
+ * (a reject, then a claim and a submit). The events settle it. Without
+ * them, bytes that are neither the ones before nor the command's say it
+ * left (a claim rewrote it); either of those says nothing, and a
+ * command's recovery leaves it to spoold, which has the events.
+ */
+static enum at_source at_source(spool *sp, const spool_recover_opts *opts,
+				const char *id, const spool_loc *now,
+				const spool_loc *from, const spool_loc *at,
+				const char *before, const char *after)
+{
+	char path[PATH_MAX], *buf = NULL;
+	size_t n = 0;
+	enum at_source sure = NOT_MOVED;
+
+	if (opts && opts->moves &&
+	    spool_moves_showed(opts->moves, id, from, at))
+		return CAME_BACK;
+	spool_loc_path(path, sizeof(path), now, id);
+	if (spool_fs_read(&buf, &n, sp, path, spool_task_max(sp)) < 0) {
+		spool_error_clear();
+		return NOT_MOVED;
+	}
+	if ((n == strlen(after) && memcmp(buf, after, n) == 0) ||
+	    (n == strlen(before) && memcmp(buf, before, n) == 0))
+		sure = opts && opts->wait ? UNSURE : NOT_MOVED;
+	else
+		sure = CAME_BACK;
+	free(buf);
+	return sure;
+}
+
+static int replay_move(bool *done, bool *release, bool *keep,
+		       spool_commit *c, spool *sp,
+		       const spool_recover_opts *opts, json_t *o,
+		       const char *id)
 {
 	const char *before = jstr(o, "before"), *after = jstr(o, "after");
+	enum at_source sure = NOT_MOVED;
 	spool_loc now, at;
 	spool_request rq;
 	spool_outcome out;
 	json_t *task = NULL;
+	bool back;
 	int rc;
 
 	request_of(&rq, o, id);
@@ -100,17 +141,27 @@ static int replay_move(bool *done, bool *release, spool_commit *c,
 		spool_error_clear();
 		return 0;
 	}
-	if (same_loc(&now, &rq.from) && !same_loc(&now, &at) && before &&
-	    after) {
+	back = same_loc(&now, &rq.from) && !same_loc(&now, &at) && before &&
+	       after && in_head(c, &rq.from, id) && !in_head(c, &at, id);
+	if (back && (sure = at_source(sp, opts, id, &now, &rq.from, &at,
+				      before, after)) != CAME_BACK) {
 		/* Killed between a command's rewrite and its rename: what
 		 * was written for a move that did not happen goes. */
-		spool_intent_unwrite(sp, id, before, strlen(before), after,
-				     strlen(after));
+		if (sure == NOT_MOVED)
+			spool_intent_unwrite(sp, id, before, strlen(before),
+					     after, strlen(after));
+		*keep = sure == UNSURE;
 		return 0;
 	}
-	if (!agents_move_from(rq.from.state) && !same_loc(&now, &rq.from) &&
-	    !same_loc(&now, &at) && before && in_head(c, &rq.from, id) &&
-	    !in_head(c, &at, id)) {
+	if (back) {
+		/* Renamed, then agents brought it back (claimed and
+		 * submitted it after a reject): recorded as the command
+		 * left it; their moves go on from there. */
+		rq.written = after;
+	} else if (!agents_move_from(rq.from.state) &&
+		   !same_loc(&now, &rq.from) && !same_loc(&now, &at) &&
+		   before && in_head(c, &rq.from, id) &&
+		   !in_head(c, &at, id)) {
 		/* The command's rename was made, then an agent moved the
 		 * task on (a claim from ready/ after a reject): recorded as
 		 * the command left it, with the bytes it wrote; the agent's
@@ -141,6 +192,8 @@ static int replay_move(bool *done, bool *release, spool_commit *c,
 	spool_outcome_clear(&out);
 	json_decref(task);
 	*done = rc == 0;
+	if (rc == 0 && back && opts && opts->moves)
+		spool_moves_touched(opts->moves, id, &rq.from, &at);
 	if (rc == SPOOL_EILLEGAL || rc == SPOOL_ENOTFOUND) {
 		/* no longer what it was: reconcile records what it is */
 		spool_error_clear();
@@ -305,11 +358,11 @@ static int replay_batch(size_t *recorded, bool *terminal, spool *sp,
 }
 
 static int replay(size_t *recorded, bool *terminal, spool *sp,
-		  const char *name, json_t *o)
+		  const spool_recover_opts *opts, const char *name, json_t *o)
 {
 	const char *kind = jstr(o, "kind"), *id = jstr(o, "id");
 	spool_commit *c = NULL;
-	bool done = false, release = false;
+	bool done = false, release = false, keep = false;
 	int rc;
 
 	if (kind && strcmp(kind, "batch") == 0)
@@ -329,14 +382,15 @@ static int replay(size_t *recorded, bool *terminal, spool *sp,
 	if (strcmp(kind, "file") == 0)
 		rc = replay_file(&done, &release, c, sp, o, id);
 	else
-		rc = replay_move(&done, &release, c, sp, o, id);
+		rc = replay_move(&done, &release, &keep, c, sp, opts, o,
+				 id);
 	if (rc == 0 && done)
 		rc = spool_commit_write(c, jstr(o, "actor"));
 	if (rc == 0 && done) {
 		(*recorded)++;
 		*terminal |= release;
 	}
-	if (rc == 0 && !done) {
+	if (rc == 0 && !done && !keep) {
 		/* Nothing to record: never carried out, or written. */
 		spool_intent_forget(sp, name);
 	}
@@ -376,7 +430,8 @@ static void undo_rewrites(spool *sp, char **names, size_t n)
 	}
 }
 
-int spool_intent_recover(size_t *recorded, bool *terminal, spool *sp)
+int spool_intent_recover(size_t *recorded, bool *terminal, spool *sp,
+			 const spool_recover_opts *opts)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -391,7 +446,7 @@ int spool_intent_recover(size_t *recorded, bool *terminal, spool *sp)
 			json_decref(o);
 			continue;	/* undone above */
 		}
-		rc = o ? replay(recorded, terminal, sp, names[i], o)
+		rc = o ? replay(recorded, terminal, sp, opts, names[i], o)
 		       : SPOOL_EINVALID;
 		json_decref(o);
 		if (rc == SPOOL_EINVALID) {

@@ -43,6 +43,7 @@
  */
 static int begin(spool_commit **c, spool *sp)
 {
+	static const spool_recover_opts wait = { .wait = true };
 	size_t recovered;
 	bool terminal;
 	int rc;
@@ -51,7 +52,7 @@ static int begin(spool_commit **c, spool *sp)
 	if ((rc = spool_lock(sp, -1)) < 0)
 		return rc;
 	if (spool_daemon_running(sp, NULL))
-		rc = spool_intent_recover(&recovered, &terminal, sp);
+		rc = spool_intent_recover(&recovered, &terminal, sp, &wait);
 	else
 		rc = spool_reconcile(NULL, sp);
 	if (rc < 0 || (rc = spool_commit_new(c, sp)) < 0)

@@ -1742,6 +1742,7 @@ int spool_reconcile_ex(spool_reconcile_stats *stats, spool *sp,
 	struct rec_ctx x = { .sp = sp, .st = stats ? stats : &local,
 			     .content = o->check_content,
 			     .moves = o->moves };
+	const spool_recover_opts recover = { .moves = o->moves };
 	bool named = o->paths != NULL, want_new = !named;
 	size_t work = 0;
 	bool single;
@@ -1749,7 +1750,8 @@ int spool_reconcile_ex(spool_reconcile_stats *stats, spool *sp,
 
 	memset(x.st, 0, sizeof(*x.st));
 	/* What a killed process was doing, before its moves look raw. */
-	if ((rc = spool_intent_recover(&x.st->recorded, &x.terminal, sp)) < 0)
+	if ((rc = spool_intent_recover(&x.st->recorded, &x.terminal, sp,
+					&recover)) < 0)
 		goto out;
 	/* A whole look also clears what killed writers left in tmp/. */
 	if (!named)

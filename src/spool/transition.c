@@ -856,15 +856,16 @@ static bool created(const spool_request *rq)
  * Where the task was. A command renamed it away: whatever is there now an
  * agent put there since (it claimed the task from ready/ and submitted it
  * at once), for the next look to record; read from the disk, it would
- * leave the task in two places at HEAD.
+ * leave the task in two places at HEAD. So it is for a killed command's
+ * move recorded from its intent (rq->written): the task may be back.
  */
 static int unstage_from(spool_commit *c, const spool_request *rq,
 			const spool_loc *to)
 {
 	char path[PATH_MAX];
 
-	if (rq->moved || rq->from.state == SPOOL_STATE_NONE ||
-	    rq->from.state == SPOOL_STATE_NEW || same_loc(&rq->from, to))
+	if ((rq->moved && !rq->written) || created(rq) ||
+	    same_loc(&rq->from, to))
 		return stage(c, &rq->from, rq->id);
 	spool_loc_path(path, sizeof(path), &rq->from, rq->id);
 	return spool_commit_remove(c, path);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,7 +33,10 @@
 /* Claims since the index was written, one "ID POS MTIME CHECKED" line
  * each: appending a line is much cheaper than rewriting the index. */
 #define TAKEN_PATH ".spool/run/select.taken"
-#define IDX_MAGIC "SPIX3\n"
+/* 4: records in the order they are to be taken (better() below). */
+#define IDX_MAGIC "SPIX4\n"
+/* Larger is damage, rebuilt from ready/. */
+#define IDX_MAX ((size_t)256 << 20)
 /* How long the index may stand in for a read of ready/ when ready/ has
  * not changed but was changed just before it was read: a bound on how
  * stale a pick can be. */
@@ -64,7 +68,8 @@ struct rec {
 };
 
 struct idx {
-	void *mem;		/* the file as read, or NULL */
+	void *mem;		/* the file, mapped read-only, or NULL */
+	size_t memlen;
 	struct rec *v;		/* records: in mem, or owned */
 	char *str;		/* strings: in mem, or owned */
 	size_t n, cap, strsize, strcap;
@@ -140,11 +145,12 @@ static struct rec *idx_find(struct idx *x, const char *id)
 
 static void idx_clear(struct idx *x)
 {
-	if (!x->mem) {
+	if (x->mem) {
+		munmap(x->mem, x->memlen);
+	} else {
 		free(x->v);
 		free(x->str);
 	}
-	free(x->mem);
 	free(x->used);
 	free(x->slots);
 	memset(x, 0, sizeof(*x));
@@ -203,22 +209,51 @@ static bool idx_valid(const struct head *h, size_t len)
 	return true;
 }
 
+/*
+ * The index mapped, not read: a read copies it into fresh pages, a fault
+ * each, which costs a claim more than all else it does. The spool
+ * replaces the file by rename, never in place, so the mapping stays
+ * whole.
+ */
+static void *idx_map(size_t *len, spool *sp)
+{
+	struct stat st;
+	void *p = MAP_FAILED;
+	/* non-blocking: a FIFO put in its place must not hang a claim */
+	int fd = spool_fs_open(sp, IDX_PATH, O_RDONLY | O_NONBLOCK, 0);
+
+	if (fd < 0) {
+		spool_error_clear();
+		return NULL;
+	}
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    st.st_size <= (off_t)IDX_MAX)
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ,
+			 MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return NULL;
+	*len = (size_t)st.st_size;
+	return p;
+}
+
 /* A missing or damaged index is no error: it is rebuilt from ready/. */
 static void idx_load(struct idx *x, spool *sp)
 {
 	struct head *h;
-	char *buf = NULL;
-	size_t len;
+	size_t len = 0;
+	char *buf = idx_map(&len, sp);
 
-	if (spool_fs_read(&buf, &len, sp, IDX_PATH, 256u << 20) < 0 ||
-	    !idx_valid((struct head *)buf, len) ||
+	if (!buf)
+		return;
+	if (!idx_valid((struct head *)buf, len) ||
 	    !(x->used = malloc(((struct head *)buf)->n + 1))) {
-		free(buf);
-		spool_error_clear();
+		munmap(buf, len);
 		return;
 	}
 	h = (struct head *)buf;
 	x->mem = buf;
+	x->memlen = len;
 	x->v = (struct rec *)(h + 1);
 	x->n = x->cap = h->n;
 	x->str = (char *)(x->v + h->n);
@@ -399,8 +434,17 @@ static bool better(const struct idx *x, const struct rec *a,
 	return strcmp(ida, idb) < 0;
 }
 
+static int cmp_rec(const void *a, const void *b, void *x)
+{
+	if (better(x, a, b))
+		return -1;
+	return better(x, b, a) ? 1 : 0;
+}
+
 /* Reads ready/ and builds the index anew, reusing the records of files
- * that have not changed (same inode: the spool rewrites by rename). */
+ * that have not changed (same inode: the spool rewrites by rename), in
+ * the order they are to be taken: a claim then takes the first one its
+ * agent may have, and reads no further. */
 static int idx_refresh(struct idx *x, spool *sp)
 {
 	char id[SPOOL_ID_MAX + 1];
@@ -440,6 +484,8 @@ static int idx_refresh(struct idx *x, spool *sp)
 		idx_clear(&nx);
 		return rc;
 	}
+	if (nx.n > 1)
+		qsort_r(nx.v, nx.n, sizeof(*nx.v), cmp_rec, &nx);
 	idx_clear(x);
 	*x = nx;
 	x->dirty = true;
@@ -482,13 +528,11 @@ int spool_select(spool_entry *out, spool *sp, const char *agent,
 	}
 	if ((fresh || !idx_trusted(x, sp)) && (rc = idx_refresh(x, sp)) < 0)
 		return rc;
-	for (size_t i = 0; i < x->n; i++) {
+	for (size_t i = 0; i < x->n && !best; i++) {
 		struct rec *r = &x->v[i];
-		if (!x->used[i] || (r->assignee &&
-				    strcmp(S(x, r->assignee), agent) != 0) ||
-		    !capable(agentobj, S(x, r->requires)))
-			continue;
-		if (!best || better(x, r, best))
+		if (x->used[i] && (!r->assignee ||
+				   strcmp(S(x, r->assignee), agent) == 0) &&
+		    capable(agentobj, S(x, r->requires)))
 			best = r;
 	}
 	if (best) {

@@ -20,14 +20,22 @@ is "$(spool next --agent dev)" "$R/ready/$a.json" "next: the oldest"
 [ -s "$IDX" ]; ok $? "the index is written"
 
 # Damaged in several ways: each is ignored and rebuilt, never trusted.
-for damage in garbage truncated empty; do
+for damage in garbage truncated empty fifo directory symlink; do
+	rm -rf "$IDX"
 	case $damage in
 	garbage) head -c 4096 /dev/urandom >"$IDX" ;;
-	truncated) head -c 100 "$IDX" >"$IDX.x" && mv "$IDX.x" "$IDX" ;;
+	truncated) spool next --agent dev >/dev/null &&
+		head -c 100 "$IDX" >"$IDX.x" && mv "$IDX.x" "$IDX" ;;
 	empty) : >"$IDX" ;;
+	fifo) mkfifo "$IDX" ;;
+	directory) mkdir "$IDX" ;;
+	symlink) ln -s /dev/zero "$IDX" ;;
 	esac
-	is "$(spool next --agent dev)" "$R/ready/$a.json" "the $damage index is rebuilt"
+	is "$(timeout 10 spool next --agent dev)" "$R/ready/$a.json" \
+		"the index as $damage is not trusted, and the pick is right"
 done
+rm -rf "$IDX"
+spool next --agent dev >/dev/null
 head -c 6 "$IDX" | grep -q SPIX; ok $? "and written anew"
 
 # A task dropped into ready/ after the index settled is seen at once.

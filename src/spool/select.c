@@ -33,8 +33,7 @@
 /* Claims since the index was written, one "ID POS MTIME CHECKED" line
  * each: appending a line is much cheaper than rewriting the index. */
 #define TAKEN_PATH ".spool/run/select.taken"
-/* 4: records in the order they are to be taken (better() below). */
-#define IDX_MAGIC "SPIX4\n"
+#define IDX_MAGIC "SPIX3\n"
 /* Larger is damage, rebuilt from ready/. */
 #define IDX_MAX ((size_t)256 << 20)
 /* How long the index may stand in for a read of ready/ when ready/ has
@@ -434,17 +433,8 @@ static bool better(const struct idx *x, const struct rec *a,
 	return strcmp(ida, idb) < 0;
 }
 
-static int cmp_rec(const void *a, const void *b, void *x)
-{
-	if (better(x, a, b))
-		return -1;
-	return better(x, b, a) ? 1 : 0;
-}
-
 /* Reads ready/ and builds the index anew, reusing the records of files
- * that have not changed (same inode: the spool rewrites by rename), in
- * the order they are to be taken: a claim then takes the first one its
- * agent may have, and reads no further. */
+ * that have not changed (same inode: the spool rewrites by rename). */
 static int idx_refresh(struct idx *x, spool *sp)
 {
 	char id[SPOOL_ID_MAX + 1];
@@ -484,8 +474,6 @@ static int idx_refresh(struct idx *x, spool *sp)
 		idx_clear(&nx);
 		return rc;
 	}
-	if (nx.n > 1)
-		qsort_r(nx.v, nx.n, sizeof(*nx.v), cmp_rec, &nx);
 	idx_clear(x);
 	*x = nx;
 	x->dirty = true;
@@ -528,11 +516,13 @@ int spool_select(spool_entry *out, spool *sp, const char *agent,
 	}
 	if ((fresh || !idx_trusted(x, sp)) && (rc = idx_refresh(x, sp)) < 0)
 		return rc;
-	for (size_t i = 0; i < x->n && !best; i++) {
+	for (size_t i = 0; i < x->n; i++) {
 		struct rec *r = &x->v[i];
-		if (x->used[i] && (!r->assignee ||
-				   strcmp(S(x, r->assignee), agent) == 0) &&
-		    capable(agentobj, S(x, r->requires)))
+		if (!x->used[i] || (r->assignee &&
+				    strcmp(S(x, r->assignee), agent) != 0) ||
+		    !capable(agentobj, S(x, r->requires)))
+			continue;
+		if (!best || better(x, r, best))
 			best = r;
 	}
 	if (best) {

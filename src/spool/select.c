@@ -31,8 +31,10 @@
 
 #define IDX_PATH ".spool/run/select.idx"
 /* Claims since the index was written, one "ID POS MTIME CHECKED" line
- * each: appending a line is much cheaper than rewriting the index. */
+ * each, and looks that found ready/ as the index has it ("-" for ID):
+ * appending a line is much cheaper than rewriting the index. */
 #define TAKEN_PATH ".spool/run/select.taken"
+#define TAKEN_MAX 1000
 #define IDX_MAGIC "SPIX3\n"
 /* Larger is damage, rebuilt from ready/. */
 #define IDX_MAX ((size_t)256 << 20)
@@ -158,12 +160,13 @@ static void idx_clear(struct idx *x)
 static void taken_load(struct idx *x, spool *sp)
 {
 	char *buf = NULL, *line, *next;
+	size_t lines = 0;
 
 	if (spool_fs_read(&buf, NULL, sp, TAKEN_PATH, 64u << 20) < 0) {
 		spool_error_clear();
 		return;
 	}
-	for (line = buf; line && *line; line = next) {
+	for (line = buf; line && *line; line = next, lines++) {
 		char id[SPOOL_ID_MAX + 1];
 		unsigned long pos;
 		long long mtime, checked;
@@ -183,6 +186,8 @@ static void taken_load(struct idx *x, spool *sp)
 		x->mtime = mtime;
 		x->checked = checked;
 	}
+	/* read by every pick: past this, the index is written again */
+	x->dirty = lines > TAKEN_MAX;
 	free(buf);
 }
 
@@ -489,6 +494,70 @@ static bool idx_trusted(struct idx *x, spool *sp)
 	       now_ns() - x->checked < IDX_TRUST_NS;
 }
 
+/* One short line appended: atomic among concurrent claimers. */
+static bool journal_append(spool *sp, const char *line)
+{
+	int fd = spool_fs_open(sp, TAKEN_PATH, O_WRONLY | O_CREAT | O_APPEND,
+			       0644);
+	bool ok = fd >= 0 &&
+		  write(fd, line, strlen(line)) == (ssize_t)strlen(line);
+
+	if (fd >= 0)
+		close(fd);
+	spool_error_clear();
+	return ok;
+}
+
+/* Whether ready/ holds exactly the files the index has in use. */
+static bool idx_matches(struct idx *x, spool *sp)
+{
+	char id[SPOOL_ID_MAX + 1];
+	size_t used = 0, seen = 0;
+	struct dirent *de;
+	bool same = true;
+	DIR *d;
+	int fd = spool_fs_open(sp, "ready", O_RDONLY | O_DIRECTORY, 0);
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		spool_error_clear();
+		return false;
+	}
+	for (size_t i = 0; i < x->n; i++)
+		used += x->used[i];
+	while (same && (de = readdir(d))) {
+		struct rec *r;
+		if (!spool_id_from_name(id, de->d_name))
+			continue;
+		r = idx_find(x, id);
+		same = r && x->used[r - x->v] && r->ino == de->d_ino;
+		seen++;
+	}
+	closedir(d);
+	return same && seen == used;
+}
+
+/*
+ * Not trusted only for its age: ready/ has not changed since the last
+ * look, which came too soon after a change to be sure of it (a claim's
+ * own rename). Its names and inodes, compared with the index, settle it
+ * for a fraction of a rebuild: a stamp goes to the journal, and the
+ * index is trusted until ready/ changes again.
+ */
+static bool idx_confirm(struct idx *x, spool *sp)
+{
+	long long mtime = ready_mtime(sp), checked = now_ns();
+	char line[96];
+
+	if (x->n == 0 || mtime != x->mtime || !idx_matches(x, sp))
+		return false;
+	x->checked = checked;
+	snprintf(line, sizeof(line), "- 0 %lld %lld\n", mtime, checked);
+	journal_append(sp, line);
+	return true;
+}
+
 void spool_select_free(spool *sp)
 {
 	struct idx *x = sp->select_idx;
@@ -514,7 +583,8 @@ int spool_select(spool_entry *out, spool *sp, const char *agent,
 		sp->select_free = spool_select_free;
 		idx_load(x, sp);
 	}
-	if ((fresh || !idx_trusted(x, sp)) && (rc = idx_refresh(x, sp)) < 0)
+	if ((fresh || !(idx_trusted(x, sp) || idx_confirm(x, sp))) &&
+	    (rc = idx_refresh(x, sp)) < 0)
 		return rc;
 	for (size_t i = 0; i < x->n; i++) {
 		struct rec *r = &x->v[i];
@@ -550,7 +620,6 @@ void spool_select_taken(spool *sp, const char *id)
 	struct idx *x = sp->select_idx;
 	struct rec *r;
 	char line[160];
-	int fd;
 
 	if (!x || !x->n)
 		return;
@@ -563,11 +632,6 @@ void spool_select_taken(spool *sp, const char *id)
 	x->checked = now_ns();
 	snprintf(line, sizeof(line), "%s %zu %lld %lld\n", id,
 		 (size_t)(r - x->v), x->mtime, x->checked);
-	/* One short append is atomic among concurrent claimers. */
-	fd = spool_fs_open(sp, TAKEN_PATH,
-		    O_WRONLY | O_CREAT | O_APPEND, 0644);
-	if (fd < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+	if (!journal_append(sp, line))
 		idx_save(x, sp);
-	if (fd >= 0)
-		close(fd);
 }

@@ -71,6 +71,35 @@ printf 'not a line\nT-nope 99999 1 2\n\n' >>"$TAKEN"
 is "$(spool claim --agent dev)" "$R/claimed/dev/$c.json" "a damaged journal line is ignored"
 fails 3 "then there is nothing left" -- spool claim --agent dev
 
+# A pick more than a second after the last claim finds ready/ unchanged:
+# it compares names and inodes and stamps the journal, and writes no
+# index. Whatever changed meanwhile is still seen.
+for i in 1 2 3; do
+	printf '{"id": "L-%d", "title": "later %d"}\n' "$i" "$i" >"tmp/L-$i.json"
+	mv "tmp/L-$i.json" "ready/L-$i.json"
+done
+is "$(spool claim --agent dev)" "$R/claimed/dev/L-1.json" "a claim after new tasks"
+ino=$(stat -c %i "$IDX")
+sleep 1.2
+is "$(spool next --agent dev)" "$R/ready/L-2.json" "a second later: the same pick"
+is "$(stat -c %i "$IDX")" "$ino" "the index is not written again"
+tail -n 1 "$TAKEN" | grep -q '^- 0 '; ok $? "a stamp goes to the journal"
+sleep 1.2
+printf '{"id": "L-0", "title": "urgent", "priority": "urgent"}\n' >tmp/L-0.json
+mv tmp/L-0.json ready/L-0.json
+is "$(spool next --agent dev)" "$R/ready/L-0.json" "a task added since is seen"
+# A journal past 1,000 lines is folded into the index by the next pick.
+is "$(spool claim --agent dev)" "$R/claimed/dev/L-0.json" "the urgent task claimed"
+sleep 1.2
+spool next --agent dev >/dev/null
+last=$(tail -n 1 "$TAKEN")
+case $last in "- 0 "*) ;; *) last= ;; esac
+[ -n "$last" ]; ok $? "(stamped again)"
+for i in $(seq 1001); do echo "$last"; done >>"$TAKEN"
+is "$(spool next --agent dev)" "$R/ready/L-2.json" "a long journal: the same pick"
+[ ! -e "$TAKEN" ]; ok $? "and the journal is folded into the index"
+for id in L-2 L-3; do spool cancel "$id" --agent boss >/dev/null; done
+
 # Racing CLI claimers over 200 tasks: each taken once, none left.
 for i in $(seq 1 200); do
 	printf '{"id": "R-%03d", "title": "race %d"}\n' "$i" "$i" >"tmp/R-$i.json"

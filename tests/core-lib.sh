@@ -58,10 +58,10 @@ in_review() {
 		spool submit "$(printf 'T-%04d' "$i")" --agent dev >/dev/null
 	done
 }
-# reject_then_claim ID: starts rev's reject to ready/; the moment the task
-# lands there, stops the reject with -9 and claims the task by mv as ops.
-# Succeeds when the kill came after the move and ops has the task.
-reject_then_claim() {
+# reject_killed ID: starts rev's reject to ready/ (feedback "redo ID");
+# the moment the task lands there, stops the reject with -9. Succeeds
+# when the kill came after the move and before the reject exited.
+reject_killed() {
 	local id=$1 pid rc
 	spool reject "$id" --agent rev --to-ready \
 		--feedback "redo $id" >/dev/null 2>&1 &
@@ -70,8 +70,13 @@ reject_then_claim() {
 	kill -9 "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	rc=$?
-	[ "$rc" = 137 ] && [ -e "$SPOOL_DIR/ready/$id.json" ] &&
-		mv "$SPOOL_DIR/ready/$id.json" "$SPOOL_DIR/claimed/ops/" 2>/dev/null
+	[ "$rc" = 137 ] && [ -e "$SPOOL_DIR/ready/$id.json" ]
+}
+# reject_then_claim ID: reject_killed, then the task claimed by mv as ops.
+# Succeeds when the kill came after the move and ops has the task.
+reject_then_claim() {
+	reject_killed "$1" &&
+		mv "$SPOOL_DIR/ready/$1.json" "$SPOOL_DIR/claimed/ops/" 2>/dev/null
 }
 # rejected_then_claimed LIST: how many of the tasks listed in the file
 # LIST (one ID a line) lack the history add, claim and submit by dev, a

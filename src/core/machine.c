@@ -142,12 +142,6 @@ static spool_state ask_state(const spool_row *r)
 	return r->ask != SPOOL_STATE_NONE ? r->ask : r->to;
 }
 
-static bool same_loc(const spool_loc *a, const spool_loc *b)
-{
-	return a->state == b->state && (a->state != SPOOL_STATE_CLAIMED ||
-					strcmp(a->agent, b->agent) == 0);
-}
-
 /* Rows the request could mean, whatever their guards and channels. */
 static bool candidate(const spool_row *r, const spool_request *rq)
 {
@@ -290,7 +284,7 @@ static int refuse(const spool_request *rq, const spool_row *would,
 /* Why no row leaves this state for that one. */
 static const char *no_row(const spool_request *rq)
 {
-	if (rq->to.state != SPOOL_STATE_NONE && same_loc(&rq->from, &rq->to))
+	if (rq->to.state != SPOOL_STATE_NONE && spool_loc_same(&rq->from, &rq->to))
 		return "it is already there";
 	switch (rq->from.state) {
 	case SPOOL_STATE_NONE:
@@ -486,7 +480,7 @@ int spool_machine_decide(const spool_row **row, const spool_row **would,
 		*would = NULL;
 	memset(to, 0, sizeof(*to));
 	to->state = SPOOL_STATE_NONE;
-	if (rq->to.state != SPOOL_STATE_NONE && same_loc(&rq->from, &rq->to))
+	if (rq->to.state != SPOOL_STATE_NONE && spool_loc_same(&rq->from, &rq->to))
 		return refuse(rq, NULL, no_row(rq));
 	for (size_t i = 0; i < spool_nrows; i++) {
 		const spool_row *r = &spool_rows[i];

@@ -34,6 +34,12 @@ bool spool_state_terminal(spool_state s)
 	       s == SPOOL_STATE_CANCELLED;
 }
 
+bool spool_loc_same(const spool_loc *a, const spool_loc *b)
+{
+	return a->state == b->state && (a->state != SPOOL_STATE_CLAIMED ||
+					strcmp(a->agent, b->agent) == 0);
+}
+
 void spool_loc_format(char *buf, size_t len, const spool_loc *loc)
 {
 	if (loc->state == SPOOL_STATE_CLAIMED)

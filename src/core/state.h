@@ -54,6 +54,9 @@ typedef struct {
 	char agent[SPOOL_NAME_MAX + 1];
 } spool_loc;
 
+/* The same directory: the state, and the agent for claimed. */
+bool spool_loc_same(const spool_loc *a, const spool_loc *b);
+
 /* "ready", "claimed/devbot" */
 void spool_loc_format(char *buf, size_t len, const spool_loc *loc);
 

@@ -381,12 +381,6 @@ bool spool_moves_recorded_at(size_t *at, const spool_moves *m,
 	return !first;
 }
 
-static bool same_place(const spool_loc *a, const spool_loc *b)
-{
-	return a->state == b->state && (a->state != SPOOL_STATE_CLAIMED ||
-					strcmp(a->agent, b->agent) == 0);
-}
-
 bool spool_moves_showed(const spool_moves *m, const char *id,
 			const spool_loc *from, const spool_loc *to)
 {
@@ -399,8 +393,8 @@ bool spool_moves_showed(const spool_moves *m, const char *id,
 	if (!spool_moves_recorded_at(&start, m, id, p, n))
 		start = 0;
 	for (size_t i = start; i + 1 < n; i++)
-		if (same_place(&p[i].loc, from) &&
-		    same_place(&p[i + 1].loc, to))
+		if (spool_loc_same(&p[i].loc, from) &&
+		    spool_loc_same(&p[i + 1].loc, to))
 			return true;
 	return false;
 }

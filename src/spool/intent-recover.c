@@ -20,6 +20,7 @@
 #include "file.h"
 #include "intent-recover.h"
 #include "intent.h"
+#include "moves.h"
 #include "registry.h"
 #include "task-files.h"
 #include "transition.h"
@@ -55,12 +56,6 @@ static bool in_head(spool_commit *c, const spool_loc *loc, const char *id)
 	}
 	git_tree_entry_free(e);
 	return true;
-}
-
-static bool same_loc(const spool_loc *a, const spool_loc *b)
-{
-	return a->state == b->state && (a->state != SPOOL_STATE_CLAIMED ||
-					strcmp(a->agent, b->agent) == 0);
 }
 
 /* The request the killed process made, as a move already made. */
@@ -141,7 +136,7 @@ static int replay_move(bool *done, bool *release, bool *keep,
 		spool_error_clear();
 		return 0;
 	}
-	back = same_loc(&now, &rq.from) && !same_loc(&now, &at) && before &&
+	back = spool_loc_same(&now, &rq.from) && !spool_loc_same(&now, &at) && before &&
 	       after && in_head(c, &rq.from, id) && !in_head(c, &at, id);
 	if (back && (sure = at_source(sp, opts, id, &now, &rq.from, &at,
 				      before, after)) != CAME_BACK) {
@@ -159,7 +154,7 @@ static int replay_move(bool *done, bool *release, bool *keep,
 		 * left it; their moves go on from there. */
 		rq.written = after;
 	} else if (!agents_move_from(rq.from.state) &&
-		   !same_loc(&now, &rq.from) && !same_loc(&now, &at) &&
+		   !spool_loc_same(&now, &rq.from) && !spool_loc_same(&now, &at) &&
 		   before && in_head(c, &rq.from, id) &&
 		   !in_head(c, &at, id)) {
 		/* The command's rename was made, then an agent moved the
@@ -169,7 +164,7 @@ static int replay_move(bool *done, bool *release, bool *keep,
 		 * no agent could have moved it from: there, it went nowhere
 		 * unless the command's rename was made. */
 		rq.written = after ? after : before;
-	} else if (!same_loc(&now, &at) || !in_head(c, &rq.from, id) ||
+	} else if (!spool_loc_same(&now, &at) || !in_head(c, &rq.from, id) ||
 		   in_head(c, &at, id) || !before) {
 		return 0;	/* not moved, or already recorded */
 	} else if (after) {
@@ -184,7 +179,7 @@ static int replay_move(bool *done, bool *release, bool *keep,
 		spool_error_clear();
 		return 0;
 	}
-	if (!same_loc(&at, &rq.to))
+	if (!spool_loc_same(&at, &rq.to))
 		rq.at = &at;
 	rq.task = task;
 	rc = spool_transition_apply(&out, c, sp, &rq);

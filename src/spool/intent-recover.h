@@ -6,12 +6,13 @@
 #include <stddef.h>
 
 #include "root.h"
-#include "moves.h"
+
+struct spool_moves;
 
 typedef struct {
 	/* The events since the last record (spoold's batch), or NULL:
 	 * whether a task found at a killed command's source had left it. */
-	spool_moves *moves;
+	struct spool_moves *moves;
 	/* Leave what only the events can settle to spoold, which has
 	 * them: a command's recovery while spoold runs. */
 	bool wait;

@@ -62,12 +62,6 @@ void spool_outcome_clear(spool_outcome *o)
 	o->task = NULL;
 }
 
-static bool same_loc(const spool_loc *a, const spool_loc *b)
-{
-	return a->state == b->state && (a->state != SPOOL_STATE_CLAIMED ||
-					strcmp(a->agent, b->agent) == 0);
-}
-
 static void append_entry(json_t *task, const char *field, const char *by,
 			 const char *text)
 {
@@ -708,7 +702,7 @@ static int place(spool_commit *c, spool *sp, const spool_request *rq,
 			return rc;
 		at = *to;
 		renamed = true;
-	} else if (!same_loc(to, &rq->to) && !same_loc(to, &at)) {
+	} else if (!spool_loc_same(to, &rq->to) && !spool_loc_same(to, &at)) {
 		/* It ends past where it was moved (the last attempt of a
 		 * release goes on to failed/); unless it is there already,
 		 * as when a killed process's move is recorded again. */
@@ -865,7 +859,7 @@ static int unstage_from(spool_commit *c, const spool_request *rq,
 	char path[PATH_MAX];
 
 	if ((rq->moved && !rq->written) || created(rq) ||
-	    same_loc(&rq->from, to))
+	    spool_loc_same(&rq->from, to))
 		return stage(c, &rq->from, rq->id);
 	spool_loc_path(path, sizeof(path), &rq->from, rq->id);
 	return spool_commit_remove(c, path);
@@ -881,7 +875,7 @@ static int record(spool_outcome *out, spool_commit *c, const spool_request *rq,
 		return rc;
 	if ((rc = unstage_from(c, rq, &out->to)) < 0)
 		return rc;
-	if (rq->moved && !same_loc(&rq->to, &out->to) &&
+	if (rq->moved && !spool_loc_same(&rq->to, &out->to) &&
 	    (rc = stage(c, &rq->to, rq->id)) < 0)
 		return rc;
 	if (rq->written) {

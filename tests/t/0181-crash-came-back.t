@@ -21,28 +21,21 @@ start_daemon || exit 1
 # mv for even I, else by command) and the submit by ops; for I a multiple
 # of 3, a command takes the lock before spoold goes on.
 back() {
-	local id=$1 i=$2 pid rc d
+	local id=$1 i=$2 ok=1 d
 	d=$(daemon_pid)
 	# stopped between batches, not inside one holding the lock
 	flock .spool/run/lock kill -STOP "$d"
-	spool reject "$id" --agent rev --to-ready \
-		--feedback "redo $id" >/dev/null 2>&1 &
-	pid=$!
-	until [ -e "ready/$id.json" ] || ! kill -0 "$pid" 2>/dev/null; do :; done
-	kill -9 "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	rc=$?
-	if [ "$rc" = 137 ] && [ -e "ready/$id.json" ]; then
+	if reject_killed "$id"; then
 		if ((i % 2)); then
 			spool claim --agent ops >/dev/null
 		else
 			mv "ready/$id.json" claimed/ops/
 		fi &&
-			mv "claimed/ops/$id.json" review/ || rc=1
+			mv "claimed/ops/$id.json" review/ && ok=0
 		((i % 3)) || spool add --hold --title "between $i" >/dev/null
 	fi
 	kill -CONT "$d"
-	[ "$rc" = 137 ] && return 0
+	[ "$ok" = 0 ] && return 0
 	# so that the next claim by command finds only its own task
 	[ -e "ready/$id.json" ] && spool cancel "$id" --agent boss >/dev/null
 	return 1

@@ -25,6 +25,25 @@ stop_daemon() {
 daemon_pid() {
 	cat "$SPOOL_DIR/.spool/run/daemon.pid" 2>/dev/null
 }
+# pause_daemon: stops spoold (SIGSTOP) between batches, never holding
+# the spool lock. The lock is held here while the signal lands and let
+# go only once spoold is stopped and not waiting for it: a waiter the
+# signal has not reached yet (a loaded machine) would take the lock on
+# its way to stopping, and every command after it would wait for ever.
+# kill -CONT "$(daemon_pid)" lets it go on.
+pause_daemon() {
+	local pid ino lock=$SPOOL_DIR/.spool/run/lock
+	pid=$(daemon_pid) && [ -n "$pid" ] || return 1
+	ino=$(stat -c %i "$lock") || return 1
+	exec 8>>"$lock"
+	flock 8
+	kill -STOP "$pid"
+	until [ "$(cut -d' ' -f3 "/proc/$pid/stat")" = T ] &&
+		! grep -q -- "-> FLOCK .* $pid [0-9a-f:]*:$ino " /proc/locks; do
+		sleep 0.01
+	done
+	exec 8>&-
+}
 daemon_log() {
 	cat "$SPOOL_DIR/.spool/run/spoold.log" 2>/dev/null
 }

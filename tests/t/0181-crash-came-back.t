@@ -23,8 +23,7 @@ start_daemon || exit 1
 back() {
 	local id=$1 i=$2 ok=1 d
 	d=$(daemon_pid)
-	# stopped between batches, not inside one holding the lock
-	flock .spool/run/lock kill -STOP "$d"
+	pause_daemon || return 1
 	if reject_killed "$id"; then
 		if ((i % 2)); then
 			spool claim --agent ops >/dev/null

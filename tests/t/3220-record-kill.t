@@ -15,14 +15,25 @@ spool reconcile >/dev/null; ok $? "$N tasks in ready/"
 start_daemon || exit 1
 cd "$S" || exit 1
 
+# Claims go in rounds and each round waits for one more kill, so that at
+# least four kills land while agents run however fast or slow the
+# machine is (a start of spoold after a kill can take a second or more
+# when loaded, and the agents could otherwise be done before the third).
+Q=$((N / (A * 5) + 1))
 agent() {	# as in 3200: claim, then submit at once; no sleep
-	local me=$1 f files
+	local me=$1 f files n=0 k
 	while files=(ready/*.json); [ -e "${files[0]}" ]; do
+		if ((n > 0 && n % Q == 0)); then
+			until k=$(cat "$T/kills" 2>/dev/null); [ "${k:-0}" -ge $((n / Q)) ]; do
+				sleep 0.02
+			done
+		fi
 		f=${files[RANDOM % (${#files[@]} < 20 ? ${#files[@]} : 20)]}
 		f=${f#ready/}
 		if mv "ready/$f" "claimed/$me/" 2>/dev/null; then
 			echo "${f%.json} $me" >>"$T/claims.$me"
 			mv "claimed/$me/$f" review/
+			n=$((n + 1))
 		fi
 	done
 }
@@ -31,9 +42,10 @@ for i in $(seq $A); do agent "a$i" & pids="$pids $!"; done
 # The killer: spoold dies at random moments while the agents run.
 kills=0
 while kill -0 $pids 2>/dev/null; do
-	sleep "0.$((RANDOM % 5 + 2))"
+	sleep "0.$((RANDOM % 3 + 1))"
 	pid=$(daemon_pid)
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
+	echo "$kills" >"$T/kills"
 	start_daemon >/dev/null 2>&1
 done
 wait $pids

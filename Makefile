@@ -58,6 +58,10 @@ LDLIBS   += $(shell pkg-config --libs $(filter-out libarchive,$(PKGS)) 2>/dev/nu
 SPOOL_LDLIBS = $(shell pkg-config --libs $(filter-out libgit2 libarchive,$(PKGS)) 2>/dev/null) -ldl
 GIT2_SONAME := $(shell objdump -p "$$(pkg-config --variable=libdir libgit2 2>/dev/null)/libgit2.so" \
             2>/dev/null | awk '/SONAME/ { print $$2 }')
+# Nettle's SHA-1 is loaded at run time, for the packs of big commits
+# (src/git/blobpack.c).
+NETTLE_SONAME := $(shell objdump -p "$$(pkg-config --variable=libdir nettle 2>/dev/null)/libnettle.so" \
+            2>/dev/null | awk '/SONAME/ { print $$2 }')
 
 # A file left in src/ itself is library code not yet sorted into a layer.
 LIB_SRC   = $(wildcard src/*.c $(addsuffix /*.c,$(addprefix src/,$(LIB_DIRS))))
@@ -93,6 +97,7 @@ $(BIN)/spool: $(SPOOL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SPOOL_LDLIBS)
 
 $(BUILD)/cmd/git-load.o: CPPFLAGS += $(if $(GIT2_SONAME),-DSPOOL_LIBGIT2_SONAME='"$(GIT2_SONAME)"')
+$(BUILD)/git/blobpack.o: CPPFLAGS += $(if $(NETTLE_SONAME),-DSPOOL_NETTLE_SONAME='"$(NETTLE_SONAME)"')
 
 $(BIN)/spoold: $(SPOOLD_OBJ) $(LIB)
 	@mkdir -p $(@D)

@@ -6,7 +6,7 @@
 #   deps.sh install  install what is missing (as root), or print the line
 set -u
 PKGS="gcc make pkg-config git jq libgit2-dev libjansson-dev libarchive-dev
-libyaml-dev libcmocka-dev zlib1g-dev inotify-tools perl stow hyperfine
+libyaml-dev nettle-dev libcmocka-dev zlib1g-dev inotify-tools perl stow hyperfine
 man-db groff-base bsdextrautils bash-completion valgrind procps python3
 clang-14 libclang-rt-14-dev llvm-14"
 
@@ -26,7 +26,8 @@ if [ "${1:-check}" = install ] && [ "$(id -u)" = 0 ]; then
 	exit 0
 fi
 # A plain build needs only the libraries; say exactly what to run.
-for p in libgit2-dev libjansson-dev libarchive-dev libyaml-dev pkg-config; do
+for p in libgit2-dev libjansson-dev libarchive-dev libyaml-dev nettle-dev \
+    pkg-config; do
 	case "$missing" in *" $p"*)
 		echo "deps: missing packages; run as root:" >&2
 		echo "  apt-get install$missing" >&2

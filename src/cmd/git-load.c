@@ -176,10 +176,16 @@ FUNC(int, git_odb_init_backend,
      (git_odb_backend *backend, unsigned int version),
      (backend, version))
 FUNC(int, git_odb_new, (git_odb **odb), (odb))
+FUNC(int, git_odb_refresh, (struct git_odb *db), (db))
 FUNC(int, git_odb_write,
      (git_oid *out, git_odb *odb, const void *data, size_t len,
       git_object_t type),
      (out, odb, data, len, type))
+FUNC(int, git_odb_write_pack,
+     (git_odb_writepack **out, git_odb *db,
+      git_indexer_progress_cb progress_cb, void *progress_payload),
+     (out, db, progress_cb, progress_payload))
+FUNC(int, git_oid_cmp, (const git_oid *a, const git_oid *b), (a, b))
 FUNC(int, git_oid_cpy, (git_oid *out, const git_oid *src), (out, src))
 FUNC(int, git_oid_equal, (const git_oid *a, const git_oid *b), (a, b))
 FUNC(int, git_oid_fromstr, (git_oid *out, const char *str), (out, str))

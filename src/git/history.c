@@ -20,6 +20,7 @@
 #include "state.h"
 #include "fsutil.h"
 #include "root.h"
+#include "blobpack.h"
 #include "branch.h"
 #include "gitloose.h"
 #include "gittree.h"
@@ -53,6 +54,7 @@ struct spool_commit {
 	size_t save_ntrans, save_refused, save_left;
 	struct saved *saved;	/* each path's update before it */
 	size_t nsaved, capsaved;
+	spool_blobq *blobs;	/* new blobs, stored when it is written */
 };
 
 /* A path's update as it was when a savepoint began. */
@@ -112,6 +114,7 @@ void spool_commit_free(spool_commit *c)
 	free(c->index);
 	free(c->left_out);
 	free(c->refused);
+	spool_blobq_free(c->blobs);
 	git_tree_free(c->base);
 	git_commit_free(c->parent);
 	free(c->trans);
@@ -456,6 +459,18 @@ static int read_exact(char *buf, int fd, size_t size, size_t *got)
 	return 0;
 }
 
+/* Kept with the commit's other new blobs, to be stored with them when it
+ * is written (one pack for a big batch); stored now when it is not kept. */
+static int commit_blob(git_oid *oid, spool_commit *c, const void *buf,
+		       size_t len, const char *path)
+{
+	int rc = spool_blobq_add(oid, &c->blobs, c->sp, buf, len, path);
+
+	if (rc == 1)
+		rc = spool_blob_write(oid, c->sp, buf, len, path);
+	return rc;
+}
+
 /*
  * Byte for byte: no filters, which would read .gitattributes and with it
  * git's index (megabytes in a big spool). The file is opened with no link
@@ -513,7 +528,7 @@ static int store_file(git_oid *oid, spool_commit *c, const char *path)
 		rc = spool_error_sys(SPOOL_ERROR, "cannot read '%s'", path);
 		goto out;
 	}
-	rc = spool_blob_write(oid, sp, buf, got, path);
+	rc = commit_blob(oid, c, buf, got, path);
 out:
 	free(buf);
 	close(fd);
@@ -540,8 +555,8 @@ static int stage_file(spool_commit *c, const char *path, const struct stat *st)
 		if (n < 0)
 			return spool_error_sys(SPOOL_ERROR,
 					       "cannot read link '%s'", path);
-		if ((rc = spool_blob_write(&oid, c->sp, target, (size_t)n,
-					   path)) < 0)
+		if ((rc = commit_blob(&oid, c, target, (size_t)n,
+				      path)) < 0)
 			return rc;
 		return add_update(c, GIT_TREE_UPDATE_UPSERT, &oid,
 				  GIT_FILEMODE_LINK, path);
@@ -1037,7 +1052,7 @@ int spool_commit_blob(spool_commit *c, const char *path, const void *buf,
 	git_oid oid;
 	int rc;
 
-	if ((rc = spool_blob_write(&oid, c->sp, buf, len, path)) < 0)
+	if ((rc = commit_blob(&oid, c, buf, len, path)) < 0)
 		return rc;
 	return add_update(c, GIT_TREE_UPDATE_UPSERT, &oid, GIT_FILEMODE_BLOB,
 			  path);
@@ -1237,7 +1252,8 @@ int spool_commit_write(spool_commit *c, const char *actor)
 
 	if (c->nups == 0 && c->ntrans == 0)
 		goto out;
-	if ((rc = check_kept(c)) < 0)
+	if ((rc = spool_blobq_flush(c->blobs, c->sp)) < 0 ||
+	    (rc = check_kept(c)) < 0)
 		goto out;
 	rc = spool_tree_update(&tree_id, repo, c->base, c->nups, c->ups);
 	if (rc == SPOOL_EINVALID && settle_file_dirs(c))

@@ -642,6 +642,56 @@ static void test_stored_objects(void **state)
 	free(data);
 }
 
+static int count_out(struct spool_fixture *f, const char *script)
+{
+	char cmd[8192];
+	int n = -1;
+	FILE *fp;
+
+	snprintf(cmd, sizeof(cmd), "cd '%s' && %s", f->dir, script);
+	assert_non_null(fp = popen(cmd, "r"));
+	assert_int_equal(fscanf(fp, "%d", &n), 1);
+	pclose(fp);
+	return n;
+}
+
+#define PACKS "ls .git/objects/pack | grep -c '\\.pack$'"
+#define LOOSE "find .git/objects/?? -type f | wc -l"
+
+/* A commit of many new blobs stores them as one pack, each once (200
+ * files, 150 contents), a big one loose; git reads them all. A small
+ * commit stays loose. */
+static void test_commit_many_blobs_one_pack(void **state)
+{
+	struct spool_fixture *f = *state;
+	const char *many[] = {
+		"mkdir -p deliverables/T-1 && for i in $(seq 200); do "
+		"echo \"content $((i % 150))\" >deliverables/T-1/f$i; done && "
+		"head -c 100000 /dev/zero | tr '\\0' b >deliverables/T-1/big",
+		"deliverables/T-1", NULL };
+	const char *few[] = {
+		"mkdir -p deliverables/T-2 && for i in 1 2 3; do "
+		"echo \"other $i\" >deliverables/T-2/f$i; done",
+		"deliverables/T-2", NULL };
+	int packs = count_out(f, PACKS), loose = count_out(f, LOOSE);
+
+	commit(f, many);
+	assert_int_equal(count_out(f, PACKS), packs + 1);
+	/* the big blob, three trees (root, deliverables/, T-1/), the commit */
+	assert_int_equal(count_out(f, LOOSE), loose + 5);
+	sh(f, "for i in $(seq 200); do git cat-file blob "
+	      "HEAD:deliverables/T-1/f$i | cmp -s - deliverables/T-1/f$i "
+	      "|| exit 1; done");
+	sh(f, "git cat-file blob HEAD:deliverables/T-1/big | "
+	      "cmp -s - deliverables/T-1/big");
+	sh(f, "git verify-pack .git/objects/pack/*.idx");
+	commit(f, few);
+	assert_int_equal(count_out(f, PACKS), packs + 1);
+	head_has(f, "deliverables/T-2/f3", "blob");
+	sh(f, "git fsck --strict --no-dangling >/dev/null 2>&1");
+	assert_int_equal(f->notices, 0);
+}
+
 /*
  * A release by mv is recorded with its effect (attempt + 1), written into
  * the file before the commit. A process killed between the two must not
@@ -755,6 +805,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_rewrite_killed_before_commit, spool_setup,
+			spool_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_commit_many_blobs_one_pack, spool_setup,
 			spool_teardown),
 		cmocka_unit_test_setup_teardown(test_commit_rollback,
 						spool_setup, spool_teardown),

@@ -73,14 +73,34 @@ static int hex_val(int c)
 	return -1;
 }
 
-static void prune_tmp(int dirfd, const char *name, time_t now)
+/* A scratch file of a writer that died: a loose object's (tmp_obj_), or
+ * a pack's and its index's that libgit2's indexer was writing
+ * (pack_git2_). */
+static void prune_tmp(int dirfd, const char *name, const char *prefix,
+		      time_t now)
 {
 	struct stat st;
 
-	if (strncmp(name, "tmp_obj_", 8) == 0 &&
+	if (strncmp(name, prefix, strlen(prefix)) == 0 &&
 	    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(st.st_mode) && now - st.st_mtime > TMP_OBJ_AGE)
 		unlinkat(dirfd, name, 0);
+}
+
+static void prune_pack_tmp(git_repository *repo)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	time_t now = time(NULL);
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%sobjects/pack",
+		 git_repository_path(repo));
+	if (!(d = opendir(dir)))
+		return;
+	while ((de = readdir(d)))
+		prune_tmp(dirfd(d), de->d_name, "pack_git2_", now);
+	closedir(d);
 }
 
 /* Deletes loose objects that the new pack holds, and old scratch files. */
@@ -102,7 +122,7 @@ static size_t prune_packed(git_repository *repo, git_odb_backend *pack)
 		while ((de = readdir(d))) {
 			git_oid oid;
 			if (de->d_name[0] == 't') {
-				prune_tmp(fd, de->d_name, now);
+				prune_tmp(fd, de->d_name, "tmp_obj_", now);
 				continue;
 			}
 			if (strlen(de->d_name) != GIT_OID_HEXSZ - 2 ||
@@ -167,6 +187,7 @@ int spool_pack(size_t *packed, spool *sp)
 		goto out;
 	}
 	prune_packed(repo, pack);
+	prune_pack_tmp(repo);
 	git_oid_tostr(buf, sizeof(buf), &head);
 	strcat(buf, "\n");
 	rc = spool_fs_write(sp, PACKED_MARK, buf, strlen(buf), false);

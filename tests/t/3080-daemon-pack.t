@@ -24,6 +24,13 @@ p0=$(packs) l0=$(loose)
 [ "$p0" = 1 ] && [ "$l0" -lt 30 ]
 ok $? "the set-up's blobs are in one pack ($p0), $l0 objects loose"
 set_threshold 50
+# What an indexer killed while writing a pack leaves (two hours old),
+# and what a live one is writing now: the packer removes only the first.
+P=$S/.git/objects/pack
+printf 'PACK' >"$P/pack_git2_0123456789abcdef"
+printf 'idx' >"$P/pack_git2_0123456789abidx.lock"
+touch -d '2 hours ago' "$P/pack_git2_0123456789abcdef" "$P/pack_git2_0123456789abidx.lock"
+printf 'PACK' >"$P/pack_git2_fedcba9876543210"
 start_daemon || exit 1
 
 # A move every 0.2 s for 3 s: never a quiet second.
@@ -37,6 +44,10 @@ is "$(packs)" "$p0" "no pack while moves keep coming"
 until_ok 20 eval '[ "$(packs)" -gt "$p0" ] && [ "$(loose)" -lt 30 ]'
 ok $? "packed once quiet: $(loose) loose objects left"
 log_has "packed the history"; ok $? "the daemon says so"
+[ ! -e "$P/pack_git2_0123456789abcdef" ] && [ ! -e "$P/pack_git2_0123456789abidx.lock" ]
+ok $? "a dead indexer's scratch files are removed"
+[ -e "$P/pack_git2_fedcba9876543210" ]; ok $? "a fresh one is left"
+rm -f "$P/pack_git2_fedcba9876543210"
 fsck_clean; ok $? "git fsck is clean"
 n=$(git -C "$S" log --format=%s | grep -c '^claim T-')
 is "$n" 15 "plain git reads every claim"

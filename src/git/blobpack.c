@@ -31,9 +31,11 @@
 #ifndef SPOOL_NETTLE_SONAME
 #define SPOOL_NETTLE_SONAME "libnettle.so.8"
 #endif
-/* What a commit keeps in memory: a blob past this is stored at once. */
+/* What a commit keeps in memory, past which a blob is stored at once:
+ * ten thousand task files take about 2 MB, and a submission of many
+ * big deliverables must not grow spoold by more than a little. */
 #define BLOB_MAX (64 * 1024)
-#define QUEUE_MAX (64 * 1024 * 1024)
+#define QUEUE_MAX (16 * 1024 * 1024)
 #define PACK_BLOB 3		/* the object type in a pack entry */
 
 struct blob {

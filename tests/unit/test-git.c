@@ -660,7 +660,8 @@ static int count_out(struct spool_fixture *f, const char *script)
 
 /* A commit of many new blobs stores them as one pack, each once (200
  * files, 150 contents), a big one loose; git reads them all. A small
- * commit stays loose. */
+ * commit stays loose; past what a commit keeps in memory, the rest is
+ * written loose. */
 static void test_commit_many_blobs_one_pack(void **state)
 {
 	struct spool_fixture *f = *state;
@@ -673,6 +674,10 @@ static void test_commit_many_blobs_one_pack(void **state)
 		"mkdir -p deliverables/T-2 && for i in 1 2 3; do "
 		"echo \"other $i\" >deliverables/T-2/f$i; done",
 		"deliverables/T-2", NULL };
+	const char *big[] = {
+		"mkdir -p deliverables/T-3 && for i in $(seq 300); do "
+		"{ echo $i; head -c 59990 /dev/zero; } >deliverables/T-3/f$i; "
+		"done", "deliverables/T-3", NULL };
 	int packs = count_out(f, PACKS), loose = count_out(f, LOOSE);
 
 	commit(f, many);
@@ -688,6 +693,15 @@ static void test_commit_many_blobs_one_pack(void **state)
 	commit(f, few);
 	assert_int_equal(count_out(f, PACKS), packs + 1);
 	head_has(f, "deliverables/T-2/f3", "blob");
+	/* 300 blobs of 60,000 bytes: the first 16 MB in a pack, the rest
+	 * loose once the queue is full */
+	loose = count_out(f, LOOSE);
+	commit(f, big);
+	assert_int_equal(count_out(f, PACKS), packs + 2);
+	assert_true(count_out(f, LOOSE) >= loose + 300 - 16 * 1024 * 1024 / 60000);
+	sh(f, "for i in $(seq 300); do git cat-file blob "
+	      "HEAD:deliverables/T-3/f$i | cmp -s - deliverables/T-3/f$i "
+	      "|| exit 1; done");
 	sh(f, "git fsck --strict --no-dangling >/dev/null 2>&1");
 	assert_int_equal(f->notices, 0);
 }

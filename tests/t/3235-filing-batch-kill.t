@@ -49,7 +49,13 @@ kills=0
 for ((r = 1; r <= ROUNDS; r++)); do
 	drop "$r"
 	spool reconcile >/dev/null 2>&1 & pid=$!
-	sleep "0.$(printf %02d $((RANDOM % 40 + 2)))"
+	# Killed once an intent is there (its batch's, or a killed one's it
+	# finishes first), at a random moment after: the first round at
+	# once, so that one kill at least lands inside a batch however fast
+	# filing is (200 tasks take about a tenth of a second).
+	until compgen -G '.spool/run/intent/*' >/dev/null ||
+		! kill -0 "$pid" 2>/dev/null; do :; done
+	((r == 1)) || sleep "0.0$((RANDOM % 10))"
 	kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
 	wait "$pid" 2>/dev/null
 done

@@ -26,6 +26,7 @@ echo "# kill -9: spoold $(fig spoold_kills), commands $(jq -c .commands_killed "
 	"$(fig made_while_spoold_was_blind) moves made while spoold was down"
 echo "# verbs: $(jq -c .verbs "$F"); unattributed $(fig unattributed);" \
 	"submits given to the holder $(fig submits_given_to_the_holder)"
+echo "# packs: $(fig packs); scratch files of killed pack writers: $(fig pack_scratch_files)"
 if [ "$TORTURE_STRICT" = 1 ]; then
 	[ "$(fig transitions_made)" -ge "$TORTURE_TRANSITIONS" ]; ok $? "at least $TORTURE_TRANSITIONS transitions made"
 	[ "$(fig spoold_kills)" -ge "$TORTURE_KILLS" ]; ok $? "spoold killed with -9 at least $TORTURE_KILLS times"

@@ -529,6 +529,12 @@ def main():
     p = git(spool, "fsck", "--full", "--strict", "--no-progress",
             check=False)
     fig["fsck_clean"] = p.returncode == 0 and not p.stderr.strip()
+    # The packs of big commits' blobs and the packer's, and what killed
+    # writers of them left (removed by the packer once an hour old).
+    packdir = os.path.join(spool, ".git", "objects", "pack")
+    names = os.listdir(packdir) if os.path.isdir(packdir) else []
+    fig["packs"] = sum(n.endswith(".pack") for n in names)
+    fig["pack_scratch_files"] = sum(n.startswith("pack_git2_") for n in names)
     if not fig["fsck_clean"]:
         problems.append("git fsck: " + p.stderr.strip()[:300])
     env = dict(os.environ, SPOOL_DIR=spool)

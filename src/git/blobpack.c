@@ -55,10 +55,12 @@ struct buf {
 	size_t len, cap;
 };
 
+/* Typed by the header built against: a Nettle whose prototypes differ
+ * fails the build, not the call. */
 static struct {
-	void (*init)(struct sha1_ctx *);
-	void (*update)(struct sha1_ctx *, size_t, const uint8_t *);
-	void (*digest)(struct sha1_ctx *, size_t, uint8_t *);
+	__typeof__(&nettle_sha1_init) init;
+	__typeof__(&nettle_sha1_update) update;
+	__typeof__(&nettle_sha1_digest) digest;
 } sha1;
 
 static int sha1_load(void)

@@ -16,7 +16,6 @@
  */
 #include <arpa/inet.h>
 #include <dlfcn.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +36,8 @@
 #define BLOB_MAX (64 * 1024)
 #define QUEUE_MAX (16 * 1024 * 1024)
 #define PACK_BLOB 3		/* the object type in a pack entry */
+/* Fewer blobs than this are written loose: a pack is two files. */
+#define PACK_MIN 64
 
 struct blob {
 	git_oid id;
@@ -102,24 +103,6 @@ static int grow(spool_blobq **qp)
 	return 0;
 }
 
-/* Whether the repository has the blob already (a file staged again
- * unchanged): looked for without listing the pack directory again. */
-static bool stored(spool *sp, const git_oid *id)
-{
-	git_repository *repo;
-	git_odb *odb = NULL;
-	bool yes;
-
-	if (spool_repo(&repo, sp) < 0 || git_repository_odb(&odb, repo) < 0) {
-		spool_error_clear();
-		git_error_clear();
-		return false;
-	}
-	yes = git_odb_exists_ext(odb, id, GIT_ODB_LOOKUP_NO_REFRESH) == 1;
-	git_odb_free(odb);
-	return yes;
-}
-
 int spool_blobq_add(git_oid *out, spool_blobq **qp, spool *sp,
 		    const void *buf, size_t len, const char *path)
 {
@@ -130,7 +113,7 @@ int spool_blobq_add(git_oid *out, spool_blobq **qp, spool *sp,
 		return 1;
 	if (git_odb_hash(out, buf, len, GIT_OBJECT_BLOB) < 0)
 		return spool_error_git("cannot store '%s'", path);
-	if (stored(sp, out))
+	if (spool_blob_stored(sp, out))
 		return 0;
 	if ((rc = grow(qp)) < 0)
 		return rc;
@@ -148,11 +131,6 @@ int spool_blobq_add(git_oid *out, spool_blobq **qp, spool *sp,
 	(*qp)->n++;
 	(*qp)->bytes += len;
 	return 0;
-}
-
-size_t spool_blobq_count(const spool_blobq *q)
-{
-	return q ? q->n : 0;
 }
 
 static int reserve(struct buf *b, size_t more)
@@ -275,7 +253,7 @@ static int write_loose(spool_blobq *q, spool *sp)
 	int rc = 0;
 
 	for (size_t i = 0; i < q->n && rc == 0; i++)
-		rc = spool_blob_write(&id, sp, q->v[i].data, q->v[i].len,
+		rc = spool_blob_store(&id, sp, q->v[i].data, q->v[i].len,
 				      q->v[i].path);
 	return rc;
 }
@@ -296,7 +274,7 @@ int spool_blobq_flush(spool_blobq *q, spool *sp)
 
 	if (!q || q->n == 0)
 		return 0;
-	if (q->n < SPOOL_BLOBPACK_MIN)
+	if (q->n < PACK_MIN)
 		rc = write_loose(q, sp);
 	else if ((rc = sha1_load()) == 0 && (rc = stream(&b, q)) == 0)
 		rc = write_pack(sp, &b);

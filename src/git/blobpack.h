@@ -12,9 +12,6 @@
 
 #include "root.h"
 
-/* Fewer blobs than this are written loose: a pack is two files. */
-#define SPOOL_BLOBPACK_MIN 64
-
 typedef struct spool_blobq spool_blobq;
 
 /*
@@ -26,12 +23,9 @@ typedef struct spool_blobq spool_blobq;
 int spool_blobq_add(git_oid *out, spool_blobq **q, spool *sp,
 		    const void *buf, size_t len, const char *path);
 
-/* How many blobs q holds. */
-size_t spool_blobq_count(const spool_blobq *q);
-
 /*
  * Stores what q holds, each blob once: one pack through libgit2's indexer
- * when there are SPOOL_BLOBPACK_MIN or more, else loose. q is empty after,
+ * when there are 64 or more, else loose. q is empty after,
  * whatever the outcome.
  */
 int spool_blobq_flush(spool_blobq *q, spool *sp);

@@ -106,11 +106,27 @@ fail:
  * at that, and the spool runs none. Only what fits the writer goes this
  * way (it passes a huge object on, to nobody here).
  */
-int spool_blob_write(git_oid *out, spool *sp, const void *buf, size_t len,
+bool spool_blob_stored(spool *sp, const git_oid *id)
+{
+	git_repository *repo;
+	git_odb *odb = NULL;
+	bool yes;
+
+	if (spool_repo(&repo, sp) < 0 || git_repository_odb(&odb, repo) < 0) {
+		spool_error_clear();
+		git_error_clear();
+		return false;
+	}
+	yes = git_odb_exists_ext(odb, id, GIT_ODB_LOOKUP_NO_REFRESH) == 1;
+	git_odb_free(odb);
+	return yes;
+}
+
+int spool_blob_store(git_oid *out, spool *sp, const void *buf, size_t len,
 		     const char *path)
 {
 	git_repository *repo;
-	git_odb *odb = NULL, *blobs;
+	git_odb *blobs;
 	int rc;
 
 	if ((rc = spool_repo(&repo, sp)) < 0)
@@ -121,16 +137,21 @@ int spool_blob_write(git_oid *out, spool *sp, const void *buf, size_t len,
 			return spool_error_git("cannot store '%s'", path);
 		return 0;
 	}
-	if (git_odb_hash(out, buf, len, GIT_OBJECT_BLOB) < 0 ||
-	    git_repository_odb(&odb, repo) < 0)
-		return spool_error_git("cannot store '%s'", path);
-	rc = git_odb_exists_ext(odb, out, GIT_ODB_LOOKUP_NO_REFRESH);
-	git_odb_free(odb);
-	if (rc)
-		return 0;
 	if (git_odb_write(out, blobs, buf, len, GIT_OBJECT_BLOB) < 0)
 		return spool_error_git("cannot store '%s'", path);
 	return 0;
+}
+
+int spool_blob_write(git_oid *out, spool *sp, const void *buf, size_t len,
+		     const char *path)
+{
+	if (len <= (1u << 30)) {
+		if (git_odb_hash(out, buf, len, GIT_OBJECT_BLOB) < 0)
+			return spool_error_git("cannot store '%s'", path);
+		if (spool_blob_stored(sp, out))
+			return 0;
+	}
+	return spool_blob_store(out, sp, buf, len, path);
 }
 
 int spool_lock(spool *sp, int wait_ms)

@@ -2,6 +2,8 @@
 #ifndef SPOOL_REPO_H
 #define SPOOL_REPO_H
 
+#include <stdbool.h>
+
 #include <git2.h>
 
 #include "root.h"
@@ -20,6 +22,15 @@ int spool_repo(git_repository **out, spool *sp);
  * repository has it already: git_blob_create_from_buffer, cheaper for
  * many. */
 int spool_blob_write(git_oid *out, spool *sp, const void *buf, size_t len,
+		     const char *path);
+
+/* Whether the repository has the object, looked for without listing the
+ * pack directory again. */
+bool spool_blob_stored(spool *sp, const git_oid *id);
+
+/* Writes the blob as spool_blob_write does, without looking for it
+ * first: for one known to be new. */
+int spool_blob_store(git_oid *out, spool *sp, const void *buf, size_t len,
 		     const char *path);
 
 #endif

@@ -202,6 +202,10 @@ const char *spool_machine_holder(const spool_loc *from, const spool_loc *to);
  */
 bool spool_machine_agent_field(const char *name);
 
+/* Room for the list spool_machine_merge writes; a list that fills it
+ * was cut short. */
+#define SPOOL_CHANGED_MAX 256
+
 /* The task as recorded, with the fields the agent may write taken from
  * disk. *changed lists the other fields the disk version changed
  * (comma-separated, "" if none). NULL when out of memory. */

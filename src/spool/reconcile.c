@@ -31,6 +31,7 @@
 #include "file.h"
 #include "intent-recover.h"
 #include "reconcile.h"
+#include "stale.h"
 #include "registry.h"
 #include "shared.h"
 #include "task-files.h"
@@ -689,8 +690,9 @@ static int put_back(struct rec_ctx *x, struct walk *w)
 
 /* The fields of changed an agent edited to something else than the walk
  * gave them: a violation, and the spool's values go back in the file.
- * For a task whose steps were taken back before (defer), the values may
- * be the spool's own: they go back with no violation. */
+ * For a task whose steps were taken back before (defer), or whose file
+ * holds values the spool recorded before (stale.h), the values are the
+ * spool's own: they go back with no violation. */
 static int judge_edit(struct rec_ctx *x, struct walk *w, const char *changed,
 		      json_t *disk, const struct route *r)
 {
@@ -713,6 +715,8 @@ static int judge_edit(struct rec_ctx *x, struct walk *w, const char *changed,
 		return 0;
 	if (x->moves && spool_moves_is_carried(x->moves, w->id))
 		return put_back(x, w);
+	if (spool_values_recorded(x->sp, w->id, disk, bad))
+		return put_back(x, w);
 	for (size_t i = 0; i < r->n && where.state != SPOOL_STATE_CLAIMED;
 	     i++)
 		if (r->p[i].loc.state == SPOOL_STATE_CLAIMED)
@@ -733,7 +737,7 @@ static int record_steps(struct rec_ctx *x, struct walk *w,
 			const struct route *r, const spool_loc *head,
 			json_t *task)
 {
-	char changed[256] = "";
+	char changed[SPOOL_CHANGED_MAX] = "";
 	int rc;
 
 	if (!head) {

@@ -27,6 +27,7 @@
 #include "shared.h"
 #include "task-files.h"
 #include "transition.h"
+#include "stale.h"
 
 void spool_now_iso(char *buf, size_t len)
 {
@@ -423,8 +424,9 @@ static spool_loc file_at(const spool_request *rq)
  * stands and only the fields an agent may write come from disk; *changed
  * lists the others it changed.
  */
-static int trusted_task(json_t **out, char *changed, size_t len, spool *sp,
-			spool_commit *c, const spool_request *rq)
+static int trusted_task(json_t **out, char *changed, size_t len,
+			bool *stale, spool *sp, spool_commit *c,
+			const spool_request *rq)
 {
 	spool_loc at = file_at(rq);
 	json_t *disk = NULL, *rec = NULL;
@@ -459,9 +461,17 @@ static int trusted_task(json_t **out, char *changed, size_t len, spool *sp,
 		return 0;
 	}
 	*out = spool_machine_merge(rec, disk, changed, len);
+	rc = *out ? 0 : spool_error_set(SPOOL_ERROR, "out of memory");
+	/* Values the spool wrote before, that its later writes did not
+	 * reach, go back with the others, but are no violation. */
+	if (rc == 0 && changed[0] &&
+	    spool_values_recorded(sp, rq->id, disk, changed)) {
+		changed[0] = '\0';
+		*stale = true;
+	}
 	json_decref(rec);
 	json_decref(disk);
-	return *out ? 0 : spool_error_set(SPOOL_ERROR, "out of memory");
+	return rc;
 }
 
 static int decide(spool_outcome *out, char *changed, size_t len, spool *sp,
@@ -469,7 +479,8 @@ static int decide(spool_outcome *out, char *changed, size_t len, spool *sp,
 {
 	int rc;
 
-	if ((rc = trusted_task(&out->task, changed, len, sp, c, rq)) < 0 ||
+	if ((rc = trusted_task(&out->task, changed, len, &out->stale, sp, c,
+				rq)) < 0 ||
 	    (rc = gather(&out->facts, sp, rq, out->task)) < 0)
 		return rc;
 	return spool_machine_decide(&out->row, &out->would, &out->to, rq,
@@ -479,7 +490,7 @@ static int decide(spool_outcome *out, char *changed, size_t len, spool *sp,
 int spool_transition_check(spool_outcome *out, spool_commit *c, spool *sp,
 			   const spool_request *rq)
 {
-	char changed[256];
+	char changed[SPOOL_CHANGED_MAX];
 
 	memset(out, 0, sizeof(*out));
 	return decide(out, changed, sizeof(changed), sp, c, rq);
@@ -912,7 +923,8 @@ static bool submits(const spool_row *row)
 int spool_transition_apply(spool_outcome *out, spool_commit *c, spool *sp,
 			   const spool_request *rq)
 {
-	char changed[256], note[sizeof(out->t.note)], too_big[600];
+	char changed[SPOOL_CHANGED_MAX], note[sizeof(out->t.note)];
+	char too_big[600];
 	bool rewrite;
 	int rc;
 
@@ -930,7 +942,7 @@ int spool_transition_apply(spool_outcome *out, spool_commit *c, spool *sp,
 				       "%s", rq->id, too_big);
 	row_note(note, sizeof(note), out->row, rq, &out->facts, sp);
 	rewrite = effects(out->task, out->row, rq, &out->facts, note) ||
-		  changed[0];
+		  changed[0] || out->stale;
 	if (!rq->written &&
 	    (rc = place(c, sp, rq, out->row, &out->to, out->task,
 			rewrite)) < 0)
@@ -955,7 +967,7 @@ int spool_transition_police(bool *reverted, spool_commit *c, spool *sp,
 {
 	spool_request rq = { .id = id, .from = *loc, .to = *loc };
 	json_t *disk = NULL, *rec = NULL, *task = NULL;
-	char changed[256];
+	char changed[SPOOL_CHANGED_MAX];
 	char path[PATH_MAX];
 	int rc;
 
@@ -974,6 +986,8 @@ int spool_transition_police(bool *reverted, spool_commit *c, spool *sp,
 	}
 	if (!changed[0])
 		goto out;
+	violation = violation &&
+		    !spool_values_recorded(sp, id, disk, changed);
 	if ((rc = spool_task_store(sp, loc, id, task)) < 0 ||
 	    (violation && (rc = record_violation(c, &rq, changed)) < 0) ||
 	    (rc = spool_commit_path(c, path)) < 0)

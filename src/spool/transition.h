@@ -36,6 +36,8 @@ typedef struct {
 	bool release;		/* it finished: release what waits for it */
 	bool violation;		/* fields an agent may not write were
 				 * put back (recorded as a revert) */
+	bool stale;		/* the file held values the spool wrote
+				 * before: put back, no violation */
 } spool_outcome;
 
 void spool_outcome_clear(spool_outcome *o);

@@ -26,6 +26,7 @@
 #include "reconcile.h"
 #include "registry.h"
 #include "transition.h"
+#include "stale.h"
 
 static spool_loc at(const char *dir)
 {
@@ -526,6 +527,89 @@ static void test_moving_task_deferred(void **state)
 	assert_int_equal(deferred, 2);
 }
 
+/* ---- values the spool recorded before (stale.c) -------------------- */
+
+/* Writes T-0001 into dir with attempt n, and commits the transitions
+ * given as (verb, from, to, attempt) quadruples. */
+static void record_version(struct fixture *f, const char *dir, int n,
+			   size_t steps, const char *const *s)
+{
+	char path[64], full[4200];
+	spool_transition t;
+	spool_commit *c;
+	spool_loc from, to;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/T-0001.json", dir);
+	snprintf(full, sizeof(full), "%s/%s", f->dir, path);
+	assert_non_null(fp = fopen(full, "w"));
+	fprintf(fp, "{\"id\": \"T-0001\", \"title\": \"one\", "
+		"\"attempt\": %d}\n", n);
+	fclose(fp);
+	assert_int_equal(spool_lock(f->sp, -1), 0);
+	assert_int_equal(spool_commit_new(&c, f->sp), 0);
+	for (size_t i = 0; i < steps; i++) {
+		from = at(s[4 * i + 1]);
+		to = at(s[4 * i + 2]);
+		spool_transition_init(&t, "T-0001", &from, &to, s[4 * i],
+				      "dev");
+		t.attempt = atol(s[4 * i + 3]);
+		assert_int_equal(spool_commit_transition(c, &t), 0);
+	}
+	assert_int_equal(spool_commit_path(c, "ready/T-0001.json"), 0);
+	assert_int_equal(spool_commit_path(c, path), 0);
+	assert_int_equal(spool_commit_write(c, "test"), 0);
+	spool_commit_free(c);
+	spool_unlock(f->sp);
+}
+
+static bool recorded_before(struct fixture *f, const char *json,
+			    const char *fields)
+{
+	json_t *disk = json_loads(json, 0, NULL);
+	bool yes;
+
+	assert_non_null(disk);
+	yes = spool_values_recorded(f->sp, "T-0001", disk, fields);
+	json_decref(disk);
+	return yes;
+}
+
+static void test_values_recorded(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const claim[] = {
+		"claim", "ready", "claimed/dev", "2" };
+	/* two steps in one commit: its tree keeps attempt 4 only */
+	static const char *const round[] = {
+		"release", "claimed/dev", "ready", "3",
+		"claim", "ready", "claimed/dev", "4",
+		"revert", "claimed/dev", "claimed/dev", "0" };
+
+	move(f, "ready/T-0001.json", "claimed/dev/T-0001.json");
+	record_version(f, "claimed/dev", 2, 1, claim);
+	record_version(f, "claimed/dev", 4, 3, round);
+	/* a tree's version, a trailer's, the last */
+	assert_true(recorded_before(f, "{\"attempt\": 2}", "attempt"));
+	assert_true(recorded_before(f, "{\"attempt\": 3}", "attempt"));
+	assert_true(recorded_before(f, "{\"attempt\": 4}", "attempt"));
+	/* never recorded: 7, or the revert's 0 */
+	assert_false(recorded_before(f, "{\"attempt\": 7}", "attempt"));
+	assert_false(recorded_before(f, "{\"attempt\": 0}", "attempt"));
+	assert_false(recorded_before(f, "{\"attempt\": \"2\"}", "attempt"));
+	/* every field listed must be the spool's */
+	assert_true(recorded_before(f, "{\"attempt\": 3, \"title\": \"one\"}",
+				    "attempt, title"));
+	assert_false(recorded_before(f, "{\"attempt\": 3, \"title\": \"two\"}",
+				     "attempt, title"));
+	assert_false(recorded_before(f, "{\"attempt\": 3, \"lease\": 1}",
+				     "attempt, lease"));
+	/* a field no version had, dropped: as recorded */
+	assert_true(recorded_before(f, "{\"attempt\": 2}", "lease"));
+	/* an empty list says nothing */
+	assert_false(recorded_before(f, "{\"attempt\": 2}", ""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +621,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_removal_on_purpose,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_values_recorded, setup,
+						teardown),
 		cmocka_unit_test(test_claim_submit),
 		cmocka_unit_test(test_halves_apart),
 		cmocka_unit_test(test_lost_events),

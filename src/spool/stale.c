@@ -14,9 +14,10 @@
 #include "machine.h"
 #include "state.h"
 #include "repo.h"
-#include "history-read.h"
+#include "trailer.h"
 
 #define VERSIONS 32	/* recorded versions looked at, newest first */
+#define COMMITS	 2000	/* commits looked through, newest first */
 #define FIELDS	 32
 
 struct version {
@@ -25,38 +26,66 @@ struct version {
 };
 
 struct look {
-	struct version v[VERSIONS];	/* a ring of the last ones */
-	size_t n, next;
+	struct version v[VERSIONS];	/* newest first */
+	size_t n;
+	const git_oid *commit;		/* the one being read */
 	json_t *attempt;		/* the disk's, or NULL */
 	bool attempt_seen;
 };
 
-static int on_event(void *data, const spool_event *ev)
+static int on_transition(void *data, const spool_transition *t,
+			 size_t index, size_t count)
 {
 	struct look *l = data;
-	const git_oid *oid = git_commit_id(ev->commit);
-	struct version *last;
-	spool_loc loc;
+	struct version *last = l->n ? &l->v[l->n - 1] : NULL;
 
+	(void)index;
+	(void)count;
 	/* A revert's trailer carries no attempt (0). */
-	if (strcmp(ev->g->verb, "revert") != 0 && ev->g->attempt > 0 &&
+	if (strcmp(t->verb, "revert") != 0 && t->attempt > 0 &&
 	    json_is_integer(l->attempt) &&
-	    json_integer_value(l->attempt) == ev->g->attempt)
+	    json_integer_value(l->attempt) == t->attempt)
 		l->attempt_seen = true;
-	if (spool_loc_parse(&loc, ev->g->to) < 0) {
-		spool_error_clear();	/* gone from the tree: no version */
+	/* The commit's tree has it where its last step put it: the first
+	 * step read of a commit names the version, the later ones move it. */
+	if (last && git_oid_equal(&last->commit, l->commit)) {
+		last->loc = t->to;
 		return 0;
 	}
-	last = l->n ? &l->v[(l->next + VERSIONS - 1) % VERSIONS] : NULL;
-	if (last && git_oid_equal(&last->commit, oid)) {
-		last->loc = loc;	/* the commit's tree has its last place */
-		return 0;
+	if (l->n == VERSIONS)
+		return 1;
+	git_oid_cpy(&l->v[l->n].commit, l->commit);
+	l->v[l->n++].loc = t->to;
+	return 0;
+}
+
+/* The task's last recorded versions and attempts, from the trailers of
+ * the last COMMITS commits: the values a write missed are recent. */
+static int read_history(struct look *l, git_repository *repo, const char *id)
+{
+	git_revwalk *w = NULL;
+	git_oid oid;
+	int rc = 0;
+
+	if (git_revwalk_new(&w, repo) < 0 || git_revwalk_push_head(w) < 0) {
+		git_revwalk_free(w);
+		return spool_error_git("cannot walk the history");
 	}
-	git_oid_cpy(&l->v[l->next].commit, oid);
-	l->v[l->next].loc = loc;
-	l->next = (l->next + 1) % VERSIONS;
-	if (l->n < VERSIONS)
-		l->n++;
+	for (int i = 0; i < COMMITS && l->n < VERSIONS &&
+			(rc = git_revwalk_next(&oid, w)) == 0; i++) {
+		git_commit *c = NULL;
+		if (git_commit_lookup(&c, repo, &oid) < 0) {
+			rc = -1;
+			break;
+		}
+		l->commit = &oid;
+		spool_trailer_foreach(git_commit_message(c), id, on_transition,
+				      l);
+		git_commit_free(c);
+	}
+	git_revwalk_free(w);
+	if (rc < 0 && rc != GIT_ITEROVER)
+		return spool_error_git("cannot read the history");
 	return 0;
 }
 
@@ -122,9 +151,7 @@ static size_t match_versions(bool *found, char (*names)[128], size_t n,
 		if (found[k])
 			left--;
 	for (size_t i = 0; i < l->n && left; i++) {
-		const struct version *v =
-			&l->v[(l->next + VERSIONS - 1 - i) % VERSIONS];
-		json_t *rec = version_task(repo, v, id);
+		json_t *rec = version_task(repo, &l->v[i], id);
 		for (size_t k = 0; rec && k < n; k++)
 			if (!found[k] && same_value(disk, rec, names[k])) {
 				found[k] = true;
@@ -146,8 +173,7 @@ bool spool_values_recorded(spool *sp, const char *id, json_t *disk,
 
 	if (!n || strlen(fields) + 1 >= SPOOL_CHANGED_MAX)
 		return false;	/* none, or too many to say */
-	if (spool_repo(&repo, sp) < 0 ||
-	    spool_history_task(sp, id, on_event, &l) < 0) {
+	if (spool_repo(&repo, sp) < 0 || read_history(&l, repo, id) < 0) {
 		spool_error_clear();
 		return false;
 	}

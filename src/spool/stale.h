@@ -9,9 +9,10 @@
 /*
  * Whether every field named in fields ("attempt, lease", as
  * spool_machine_merge lists them) holds in disk a value the spool itself
- * recorded for task id before: in one of its last recorded versions, or,
- * for attempt, in the trailer of one of its transitions (a commit of
- * several steps keeps only the last version in its tree).
+ * recorded for task id before: in one of its last 32 recorded versions,
+ * or, for attempt, in the trailer of one of their transitions (a commit
+ * of several steps keeps only the last version in its tree). Only the
+ * last 2,000 commits are read: the writes that miss a file are recent.
  *
  * Such a file is not an agent's edit: the spool's writes did not reach
  * it (an agent moved it on while a process recorded its steps from the

@@ -143,8 +143,9 @@ static int replay_move(bool *done, bool *release, bool *keep,
 		/* Killed between a command's rewrite and its rename: what
 		 * was written for a move that did not happen goes. */
 		if (sure == NOT_MOVED)
-			spool_intent_unwrite(sp, id, before, strlen(before),
-					     after, strlen(after));
+			spool_intent_unwrite(sp, id, NULL, before,
+					     strlen(before), after,
+					     strlen(after));
 		*keep = sure == UNSURE;
 		return 0;
 	}
@@ -402,7 +403,8 @@ static bool is_rewrite(json_t *o)
 }
 
 /* A killed process's rewrites, newest first: each gives way to the bytes
- * before it, so the files are as agents left them. */
+ * before it, so the files are as agents left them; unless its commit
+ * has them where they were written (killed after the commit). */
 static void undo_rewrites(spool *sp, char **names, size_t n)
 {
 	for (size_t i = n; i-- > 0;) {
@@ -410,13 +412,16 @@ static void undo_rewrites(spool *sp, char **names, size_t n)
 		json_t *b = json_object_get(o, "before");
 		json_t *a = json_object_get(o, "after");
 		const char *id = jstr(o, "id");
+		spool_loc at;
 		if (!o || !is_rewrite(o)) {
 			json_decref(o);
 			continue;
 		}
+		if (jloc(&at, o, "at") < 0)
+			spool_error_clear();	/* where: not known */
 		if (id && spool_id_valid(id) && json_is_string(a) &&
 		    json_is_string(b))
-			spool_intent_unwrite(sp, id, json_string_value(b),
+			spool_intent_unwrite(sp, id, &at, json_string_value(b),
 					     json_string_length(b),
 					     json_string_value(a),
 					     json_string_length(a));

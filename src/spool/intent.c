@@ -615,12 +615,19 @@ static bool head_has_bytes(spool *sp, const char *path, const char *want,
  * they are). Bytes that are not the rewrite's are someone else's, and
  * stay; so do bytes HEAD has there, which are recorded.
  */
-void spool_intent_unwrite(spool *sp, const char *id, const char *before,
-			  size_t blen, const char *after, size_t alen)
+void spool_intent_unwrite(spool *sp, const char *id, const spool_loc *written,
+			  const char *before, size_t blen, const char *after,
+			  size_t alen)
 {
 	char path[PATH_MAX];
 	spool_loc now;
 	int rc;
+
+	if (written && written->state != SPOOL_STATE_NONE) {
+		spool_loc_path(path, sizeof(path), written, id);
+		if (head_has_bytes(sp, path, after, alen))
+			return;
+	}
 
 	/* An agent's mv may take the task out of a directory the look has
 	 * yet to read into one it has read, or away between the look and
@@ -651,8 +658,8 @@ static void undo(spool *sp, struct intent *it)
 	char to[PATH_MAX];
 
 	if (it->kind == KIND_REWRITE) {
-		spool_intent_unwrite(sp, it->id, it->before, it->beforelen,
-				     it->after, it->afterlen);
+		spool_intent_unwrite(sp, it->id, NULL, it->before,
+				     it->beforelen, it->after, it->afterlen);
 		return;
 	}
 
@@ -667,7 +674,7 @@ static void undo(spool *sp, struct intent *it)
 		/* Not moved, or moved on by its agent meanwhile: bytes
 		 * written before the rename go wherever the task is. */
 		if (it->after)
-			spool_intent_unwrite(sp, it->id, it->before,
+			spool_intent_unwrite(sp, it->id, NULL, it->before,
 					     it->beforelen, it->after,
 					     it->afterlen);
 		return;

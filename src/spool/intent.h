@@ -80,9 +80,14 @@ int spool_intent_rewrite(spool_commit *c, spool *sp, const char *id,
 			 const spool_loc *at, const char *after,
 			 size_t afterlen);
 /* Puts before back where task id went, if it holds after and HEAD does
- * not have after there (the rewrite was never recorded). */
-void spool_intent_unwrite(spool *sp, const char *id, const char *before,
-			  size_t blen, const char *after, size_t alen);
+ * not have after there (the rewrite was never recorded). written: where
+ * the rewrite was made, or NULL; if HEAD has after there, the rewrite
+ * was recorded (a process killed between its commit and forgetting its
+ * intents), and an agent may have moved the file on since: nothing is
+ * undone. */
+void spool_intent_unwrite(spool *sp, const char *id, const spool_loc *written,
+			  const char *before, size_t blen, const char *after,
+			  size_t alen);
 
 /* The last intent for id did not happen (its rename lost a race). */
 void spool_intent_drop(spool_commit *c, spool *sp, const char *id);

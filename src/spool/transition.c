@@ -648,7 +648,8 @@ static void unwrite(spool *sp, const char *id, const char *before,
 	char msg[1024];
 
 	snprintf(msg, sizeof(msg), "%s", spool_error_message());
-	spool_intent_unwrite(sp, id, before, blen, after, strlen(after));
+	spool_intent_unwrite(sp, id, NULL, before, blen, after,
+			     strlen(after));
 	spool_error_set(code, "%s", msg);
 }
 

@@ -19,6 +19,8 @@ if ! chattr +a "$I" 2>/dev/null; then
 	exit 0
 fi
 chattr -a "$I"
+# Append-only, the directory could not be removed afterwards.
+trap 'chattr -a "$S/$I" 2>/dev/null; cleanup' EXIT
 reverts() { git log --format=%B | grep -c '^Spool-Verb: revert$'; }
 # released ID: dev's release of ID by mv is recorded by a reconcile
 # that cannot forget its intents, as if killed right after its commit

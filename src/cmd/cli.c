@@ -311,9 +311,19 @@ static char *id_canonical(struct cmd_ctx *ctx, const char *arg)
 	}
 	spool_error_clear();
 	snprintf(buf, sizeof(buf), "%s%s", prefix, digits);
-	if (spool_task_find(&loc, ctx->sp, buf) == SPOOL_ENOTFOUND)
-		snprintf(buf, sizeof(buf), "%s%04ld", prefix,
+	if (spool_task_find(&loc, ctx->sp, buf) == SPOOL_ENOTFOUND) {
+		char pad[SPOOL_ID_MAX + 1];
+		snprintf(pad, sizeof(pad), "%s%04ld", prefix,
 			 strtol(digits, NULL, 10));
+		/* Typed in full and not in the tree in either form: as
+		 * typed, for it may be archived ("T-000042"). */
+		if (spool_task_find(&loc, ctx->sp, pad) == SPOOL_ENOTFOUND &&
+		    strncmp(arg, prefix, n) == 0) {
+			spool_error_clear();
+			return NULL;
+		}
+		snprintf(buf, sizeof(buf), "%s", pad);
+	}
 	spool_error_clear();
 	return strdup(buf);
 }

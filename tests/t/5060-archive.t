@@ -80,5 +80,15 @@ spool cancel "$late" >/dev/null
 spool archive --older-than 0 --json >"$T/b"
 [[ "$(jq -r .last "$T/b")" =~ \.2\.tar\.gz$ ]]; ok $? "a second archive that day is .2"
 spool show "$late" >/dev/null; ok $? "found in the second archive"
+
+# an archived id typed in full is found as typed, whatever its width
+spool add --title wide --id T-000042 >/dev/null
+spool cancel T-000042 >/dev/null
+spool archive --older-than 0 >/dev/null
+[ ! -e cancelled/T-000042.json ]; ok $? "T-000042 is archived"
+is "$(spool show T-000042 --json | jq -r .id)" T-000042 "show T-000042 finds it"
+is "$(spool log T-000042 --json | jq -r '.[-1].verb')" archive "log T-000042 finds its history"
+fails 1 "show T-0042: another id, not there" -- spool show T-0042
+grep -q "'T-0042'" "$T/.err"; ok $? "... and the error names it as typed"
 fsck_clean; ok $? "git fsck clean"
 done_testing

@@ -23,7 +23,9 @@ spool add --title one >/dev/null && spool add --title two >/dev/null
 mv "$S/ready/T-0001.json" "$S/claimed/dev/"
 until_ok 15 in_head claimed/dev/T-0001.json; ok $? "spoold records a raw move"
 spool submit T-0001 --agent dev >/dev/null; ok $? "and a command beside it"
-until_ok 15 test -z "$(git -C "$S" status --porcelain -- claimed review)"
+# a function: until_ok runs it again, and each run reads the status anew
+settled() { [ -z "$(git -C "$S" status --porcelain -- claimed review)" ]; }
+until_ok 15 settled
 stop_daemon
 
 n=0 bad=0

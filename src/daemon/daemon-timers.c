@@ -338,10 +338,12 @@ void daemon_timers_fire(struct daemon *d)
 			continue;
 		}
 		if (e.kind == DL_INDEX) {
+			bool behind;
 			/* A plain git command may hold index.lock: try again
 			 * a little later rather than leave the index behind. */
-			if (spool_index_sync(d->sp) < 0) {
-				DEBUG("index: %s", spool_error_message());
+			if (spool_index_update(&behind, d->sp) < 0 || behind) {
+				DEBUG("index: %s", behind ? "behind, again "
+				      "later" : spool_error_message());
 				dl_set(&d->dl, DL_INDEX, "index", &e.loc,
 				       now + INDEX_QUIET_MS);
 				i++;

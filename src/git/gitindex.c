@@ -17,11 +17,19 @@
 
 int spool_index_sync(spool *sp)
 {
+	bool behind;
+
+	return spool_index_update(&behind, sp);
+}
+
+int spool_index_update(bool *behind, spool *sp)
+{
 	git_repository *repo;
 	git_index *index = NULL;
 	git_object *tree = NULL;
 	int rc;
 
+	*behind = false;
 	if ((rc = spool_repo(&repo, sp)) < 0)
 		return rc;
 	char hex[GIT_OID_HEXSZ + 2], path[4096];
@@ -57,6 +65,7 @@ int spool_index_sync(spool *sp)
 		spool_notice("git's index is not updated: %s",
 			     e && e->message ? e->message : "unknown error");
 		git_error_clear();
+		*behind = true;
 	} else if (spool_fs_write(sp, SYNCED, hex, strlen(hex), false) < 0)
 		spool_error_clear();	/* only costs a rebuild next time */
 	git_index_free(index);

@@ -18,7 +18,9 @@ spool claim --agent dev >/dev/null && spool submit T-0001 --agent dev >/dev/null
 mv ready/T-0002.json claimed/dev/ && until_ok 10 in_head claimed/dev/T-0002.json
 mv claimed/dev/T-0002.json review/ && until_ok 10 in_head review/T-0002.json
 ok $? "T-0001 done, T-0002 in review, all recorded"
-until_ok 10 eval '[ -z "$(git status --porcelain)" ]'	# git's index too
+# git's index too: a reset by an index behind HEAD keeps the files it
+# does not know of (a second copy of T-0002, once quarantined here)
+until_ok 10 eval '[ -z "$(git status --porcelain)" ]'; ok $? "git status is clean"
 seen=$(git rev-parse HEAD)
 target=$(git log -1 --format=%H --grep='^add T-0005')
 back=$(git rev-list --count "$target..HEAD")

@@ -340,15 +340,22 @@ void daemon_timers_fire(struct daemon *d)
 		if (e.kind == DL_INDEX) {
 			bool behind;
 			/* A plain git command may hold index.lock: try again
-			 * a little later rather than leave the index behind. */
+			 * a little later rather than leave the index behind;
+			 * each time later, for a failure that lasts (a name
+			 * git refuses) must not rebuild it every second. */
 			if (spool_index_update(&behind, d->sp) < 0 || behind) {
 				DEBUG("index: %s", behind ? "behind, again "
 				      "later" : spool_error_message());
+				d->index_retry_ms = d->index_retry_ms
+					? d->index_retry_ms * 2 : INDEX_QUIET_MS;
+				if (d->index_retry_ms > INDEX_RETRY_MAX_MS)
+					d->index_retry_ms = INDEX_RETRY_MAX_MS;
 				dl_set(&d->dl, DL_INDEX, "index", &e.loc,
-				       now + INDEX_QUIET_MS);
+				       now + d->index_retry_ms);
 				i++;
 				continue;
 			}
+			d->index_retry_ms = 0;
 			dl_drop(&d->dl, DL_INDEX, "index");
 			/* The index of a big spool is megabytes in small
 			 * pieces, freed but kept by malloc: give them back. */

@@ -130,6 +130,7 @@ void child_kill_all(struct children *cs);
 enum { DL_LEASE = 1, DL_RETRY = 2, DL_RETAIN = 3, DL_INDEX = 4 };
 /* git's index is brought up to date once the spool is quiet this long. */
 #define INDEX_QUIET_MS 1000
+#define INDEX_RETRY_MAX_MS (5 * 60 * 1000)
 
 struct deadline {
 	char id[SPOOL_ID_MAX + 1];
@@ -176,6 +177,7 @@ struct daemon {
 	int journalfd;		/* .spool/run/journal, or -1 */
 	int64_t last_commit_ms;	/* for batching under load */
 	int64_t last_work_ms;	/* the last batch with events: packing waits */
+	int64_t index_retry_ms;	/* git's index left behind: the next wait */
 	size_t batches, transitions;
 	pid_t packer;
 	size_t pack_threshold;

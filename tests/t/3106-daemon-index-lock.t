@@ -28,9 +28,14 @@ mv ready/T-0001.json claimed/dev/
 until_ok 10 in_head claimed/dev/T-0001.json; ok $? "spoold records the claim"
 until_ok 10 log_has "git's index is not updated"; ok $? "its index update fails"
 ! clean; ok $? "git status shows the claim as a change meanwhile"
+# A failure that lasts is tried again less and less often (1, 2, 4 s...),
+# not rebuilt every second with a warning each time.
+sleep 7
+tries=$(grep -c "git's index is not updated" .spool/run/spoold.log)
+[ "$tries" -le 4 ]; ok $? "tried $tries times in 8 s, backing off"
 chattr -i .git/index
 # Nothing else happens in the spool: only spoold's retry can catch up.
-until_ok 10 clean; ok $? "git status comes clean once the index can be written"
+until_ok 20 clean; ok $? "git status comes clean once the index can be written"
 git status --porcelain | sed 's/^/# /'
 git ls-files claimed | grep -qx claimed/dev/T-0001.json; ok $? "git's index has the claim"
 stop_daemon

@@ -10,11 +10,11 @@
 
 #include "stale.h"
 #include "error.h"
-#include "task.h"
 #include "machine.h"
 #include "state.h"
 #include "repo.h"
 #include "trailer.h"
+#include "tree-task.h"
 
 #define VERSIONS 32	/* recorded versions looked at, newest first */
 #define COMMITS	 2000	/* commits looked through, newest first */
@@ -90,26 +90,19 @@ static int read_history(struct look *l, git_repository *repo, const char *id)
 }
 
 /* The task as commit recorded it at loc; NULL if it holds none there. */
-static json_t *version_task(git_repository *repo, const struct version *v,
-			    const char *id)
+static json_t *version_task(git_repository *repo, spool *sp,
+			    const struct version *v, const char *id)
 {
 	git_commit *c = NULL;
 	git_tree *tree = NULL;
-	git_tree_entry *te = NULL;
-	git_blob *blob = NULL;
 	json_t *task = NULL;
 	char path[PATH_MAX];
 
 	spool_loc_path(path, sizeof(path), &v->loc, id);
-	if (git_commit_lookup(&c, repo, &v->commit) == 0 &&
-	    git_commit_tree(&tree, c) == 0 &&
-	    git_tree_entry_bypath(&te, tree, path) == 0 &&
-	    git_blob_lookup(&blob, repo, git_tree_entry_id(te)) == 0 &&
-	    spool_task_parse(&task, git_blob_rawcontent(blob),
-			     (size_t)git_blob_rawsize(blob), path, id) < 0)
+	if (git_commit_lookup(&c, repo, &v->commit) < 0 ||
+	    git_commit_tree(&tree, c) < 0 ||
+	    spool_tree_task(&task, sp, tree, path, id) < 0)
 		task = NULL;
-	git_blob_free(blob);
-	git_tree_entry_free(te);
 	git_tree_free(tree);
 	git_commit_free(c);
 	git_error_clear();
@@ -142,8 +135,9 @@ static bool same_value(json_t *disk, json_t *rec, const char *name)
 
 /* Marks the fields whose disk value some recorded version holds. */
 static size_t match_versions(bool *found, char (*names)[128], size_t n,
-			     git_repository *repo, const struct look *l,
-			     const char *id, json_t *disk)
+			     spool *sp, git_repository *repo,
+			     const struct look *l, const char *id,
+			     json_t *disk)
 {
 	size_t left = n;
 
@@ -151,7 +145,7 @@ static size_t match_versions(bool *found, char (*names)[128], size_t n,
 		if (found[k])
 			left--;
 	for (size_t i = 0; i < l->n && left; i++) {
-		json_t *rec = version_task(repo, &l->v[i], id);
+		json_t *rec = version_task(repo, sp, &l->v[i], id);
 		for (size_t k = 0; rec && k < n; k++)
 			if (!found[k] && same_value(disk, rec, names[k])) {
 				found[k] = true;
@@ -179,5 +173,5 @@ bool spool_values_recorded(spool *sp, const char *id, json_t *disk,
 	}
 	for (size_t k = 0; k < n; k++)
 		found[k] = strcmp(names[k], "attempt") == 0 && l.attempt_seen;
-	return match_versions(found, names, n, repo, &l, id, disk) == 0;
+	return match_versions(found, names, n, sp, repo, &l, id, disk) == 0;
 }

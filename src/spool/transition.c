@@ -28,6 +28,7 @@
 #include "task-files.h"
 #include "transition.h"
 #include "stale.h"
+#include "tree-task.h"
 
 void spool_now_iso(char *buf, size_t len)
 {
@@ -80,29 +81,6 @@ static void append_entry(json_t *task, const char *field, const char *by,
 
 /* ---- the record -------------------------------------------------------- */
 
-static int blob_task(json_t **out, spool *sp, git_tree *tree,
-		     const char *path, const char *id)
-{
-	git_tree_entry *te = NULL;
-	git_blob *blob = NULL;
-	int rc;
-
-	if (git_tree_entry_bypath(&te, tree, path) < 0 ||
-	    git_tree_entry_type(te) != GIT_OBJECT_BLOB) {
-		git_tree_entry_free(te);
-		return SPOOL_ENOTFOUND;
-	}
-	if (git_blob_lookup(&blob, sp->repo, git_tree_entry_id(te)) < 0) {
-		git_tree_entry_free(te);
-		return spool_error_git("cannot read '%s' at HEAD", path);
-	}
-	rc = spool_task_parse(out, git_blob_rawcontent(blob),
-			      (size_t)git_blob_rawsize(blob), path, id);
-	git_blob_free(blob);
-	git_tree_entry_free(te);
-	return rc;
-}
-
 /* Wherever the tree has the task: a task moved twice between two looks
  * is recorded where it was. */
 static int find_in_tree(json_t **out, spool *sp, git_tree *tree,
@@ -118,7 +96,7 @@ static int find_in_tree(json_t **out, spool *sp, git_tree *tree,
 		if (s == SPOOL_STATE_CLAIMED || s == SPOOL_STATE_QUARANTINE)
 			continue;
 		spool_loc_path(path, sizeof(path), &loc, id);
-		rc = blob_task(out, sp, tree, path, id);
+		rc = spool_tree_task(out, sp, tree, path, id);
 	}
 	if (rc != SPOOL_ENOTFOUND)
 		return rc;
@@ -131,7 +109,7 @@ static int find_in_tree(json_t **out, spool *sp, git_tree *tree,
 				git_tree_entry_byindex(claimed, i);
 			snprintf(path, sizeof(path), "claimed/%s/%s.json",
 				 git_tree_entry_name(e), id);
-			rc = blob_task(out, sp, tree, path, id);
+			rc = spool_tree_task(out, sp, tree, path, id);
 		}
 	}
 	git_tree_free(claimed);
@@ -161,7 +139,7 @@ int spool_task_recorded(json_t **out, spool *sp, git_tree *base,
 	rc = SPOOL_ENOTFOUND;
 	if (hint && hint->state != SPOOL_STATE_NONE) {
 		spool_loc_path(path, sizeof(path), hint, id);
-		rc = blob_task(out, sp, tree, path, id);
+		rc = spool_tree_task(out, sp, tree, path, id);
 	}
 	if (rc == SPOOL_ENOTFOUND)
 		rc = find_in_tree(out, sp, tree, id);
@@ -978,7 +956,7 @@ int spool_transition_police(bool *reverted, spool_commit *c, spool *sp,
 	if ((rc = spool_task_load(&disk, sp, loc, id)) < 0)
 		goto out;	/* gone, or broken: its next move says */
 	spool_loc_path(path, sizeof(path), loc, id);
-	if ((rc = blob_task(&rec, sp, spool_commit_base(c), path, id)) < 0)
+	if ((rc = spool_tree_task(&rec, sp, spool_commit_base(c), path, id)) < 0)
 		goto out;	/* not recorded here yet: its move is */
 	if (!(task = spool_machine_merge(rec, disk, changed,
 					 sizeof(changed)))) {

@@ -315,14 +315,12 @@ static char *id_canonical(struct cmd_ctx *ctx, const char *arg)
 		char pad[SPOOL_ID_MAX + 1];
 		snprintf(pad, sizeof(pad), "%s%04ld", prefix,
 			 strtol(digits, NULL, 10));
-		/* Typed in full and not in the tree in either form: as
-		 * typed, for it may be archived ("T-000042"). */
-		if (spool_task_find(&loc, ctx->sp, pad) == SPOOL_ENOTFOUND &&
-		    strncmp(arg, prefix, n) == 0) {
-			spool_error_clear();
-			return NULL;
-		}
-		snprintf(buf, sizeof(buf), "%s", pad);
+		/* In the tree in neither form: four digits or more are
+		 * kept as typed, for it may be archived ("T-000042");
+		 * fewer take the spool's form ("T-42" is T-0042). */
+		if (spool_task_find(&loc, ctx->sp, pad) != SPOOL_ENOTFOUND ||
+		    strlen(digits) < 4)
+			snprintf(buf, sizeof(buf), "%s", pad);
 	}
 	spool_error_clear();
 	return strdup(buf);

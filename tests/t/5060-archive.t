@@ -90,5 +90,9 @@ is "$(spool show T-000042 --json | jq -r .id)" T-000042 "show T-000042 finds it"
 is "$(spool log T-000042 --json | jq -r '.[-1].verb')" archive "log T-000042 finds its history"
 fails 1 "show T-0042: another id, not there" -- spool show T-0042
 grep -q "'T-0042'" "$T/.err"; ok $? "... and the error names it as typed"
+is "$(spool show t-000042 --json | jq -r .id)" T-000042 "show t-000042 finds it too"
+# a short form of an archived id takes the spool's form
+is "$(spool show T-1 --json | jq -r .id)" T-0001 "show T-1 finds the archived T-0001"
+is "$(spool log 1 --json | jq -r '.[-1].verb')" archive "log 1 finds its history"
 fsck_clean; ok $? "git fsck clean"
 done_testing
